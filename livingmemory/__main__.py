@@ -1,0 +1,3 @@
+from livingmemory.cli import app
+
+app(prog_name="livingmemory")

@@ -1,0 +1,194 @@
+"""The archive: one SQLite file, a ``recordings/`` folder beside it, and ``metadata.yml``.
+
+:class:`Archive` opens the file with the settings every writer needs (WAL so Datasette can read
+while a volunteer adds, foreign keys on, a busy timeout instead of "database is locked"),
+upgrades the schema (after taking a backup), and answers the questions the CLI asks.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import sqlite3
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import sqlite_utils
+
+from livingmemory import schema
+from livingmemory.errors import ArchiveError
+
+DEFAULT_ARCHIVE = Path("archive.db")
+RECORDINGS_DIR = "recordings"
+METADATA_FILE = "metadata.yml"
+BUSY_TIMEOUT_MS = 10_000
+
+
+def utc_now() -> str:
+    return dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+
+
+class Archive:
+    """An open archive. Use :func:`open_archive` or :func:`init_archive` to get one."""
+
+    def __init__(self, path: Path, db: sqlite_utils.Database) -> None:
+        self.path = path
+        self.db = db
+
+    @property
+    def root(self) -> Path:
+        """The folder that holds the archive file, ``recordings/`` and ``metadata.yml``."""
+        return self.path.parent
+
+    @property
+    def recordings_dir(self) -> Path:
+        return self.root / RECORDINGS_DIR
+
+    def close(self) -> None:
+        self.db.close()
+
+    def __enter__(self) -> Archive:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- queries -----------------------------------------------------------------------
+
+    def recordings(self) -> list[dict[str, Any]]:
+        """One row per recording with narrators and pipeline state, oldest first."""
+        return list(self.db.query("SELECT * FROM recording_status ORDER BY id"))
+
+    def recording(self, recording_id: int) -> dict[str, Any]:
+        """Everything about one recording, including its people and pipeline state."""
+        row = self.db.execute(
+            "SELECT r.*, s.state FROM recordings r JOIN recording_status s ON s.id = r.id "
+            "WHERE r.id = ?",
+            [recording_id],
+        ).fetchone()
+        if row is None:
+            raise ArchiveError(f"there is no recording #{recording_id} in {self.path}")
+        columns = [c.name for c in self.db["recordings"].columns] + ["state"]
+        record = dict(zip(columns, row, strict=True))
+        record["people"] = list(
+            self.db.query(
+                "SELECT p.id, p.name, p.birth_year, p.home_place, rp.role FROM recording_people rp "
+                "JOIN people p ON p.id = rp.person_id WHERE rp.recording_id = ? "
+                "ORDER BY rp.role = 'interviewer', rp.position",
+                [recording_id],
+            )
+        )
+        record["transcripts"] = self.db["transcripts"].count_where("recording_id = ?", [recording_id])
+        record["segments"] = self.db["segments"].count_where("recording_id = ?", [recording_id])
+        record["entities"] = self.db["entities"].count_where("recording_id = ?", [recording_id])
+        return record
+
+    def find_by_sha256(self, sha256: str) -> dict[str, Any] | None:
+        rows = list(self.db["recordings"].rows_where("sha256 = ?", [sha256], limit=1))
+        return rows[0] if rows else None
+
+
+def _connect(path: Path) -> sqlite_utils.Database:
+    try:
+        conn = sqlite3.connect(str(path), timeout=BUSY_TIMEOUT_MS / 1000)
+        db = sqlite_utils.Database(conn)
+        db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        db.execute("PRAGMA foreign_keys = ON")
+        db.enable_wal()
+    except sqlite3.DatabaseError as error:
+        raise ArchiveError(f"{path}: not a SQLite archive ({error})") from None
+    return db
+
+
+def _check_is_archive(db: sqlite_utils.Database, path: Path) -> int:
+    version = schema.schema_version(db)
+    app_id = db.execute("PRAGMA application_id").fetchone()[0]
+    if version == 0 and not db.table_names():
+        return 0
+    if app_id != schema.APPLICATION_ID:
+        raise ArchiveError(f"{path}: a SQLite file, but not a Living Memory archive")
+    if version > schema.SCHEMA_VERSION:
+        raise ArchiveError(
+            f"{path}: made by a newer Living Memory (schema {version}; this version knows "
+            f"{schema.SCHEMA_VERSION}): upgrade livingmemory"
+        )
+    return version
+
+
+def backup(db: sqlite_utils.Database, target: Path) -> Path:
+    """A consistent copy of the archive (SQLite's online backup), e.g. before a migration."""
+    destination = sqlite3.connect(str(target))
+    try:
+        db.conn.backup(destination)
+    finally:
+        destination.close()
+    return target
+
+
+def open_archive(path: Path | str = DEFAULT_ARCHIVE) -> Archive:
+    """Open an existing archive, upgrading its schema if it is older than this software.
+
+    Before an upgrade the old file is backed up next to it (``archive.db.v1.bak``): a
+    migration should never lose anything, and if it ever did, the volunteer has the copy.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise ArchiveError(
+            f"no archive at {path}: run 'livingmemory init {path}' first (or pass --archive)"
+        )
+    db = _connect(path)
+    try:
+        version = _check_is_archive(db, path)
+        if 0 < version < schema.SCHEMA_VERSION:
+            backup(db, path.with_name(f"{path.name}.v{version}.bak"))
+        schema.migrate(db)
+    except BaseException:
+        db.close()
+        raise
+    return Archive(path, db)
+
+
+@dataclass
+class InitResult:
+    """What ``init`` made and what it found already there (and left alone)."""
+
+    archive: Path
+    created: list[Path] = field(default_factory=list)
+    kept: list[Path] = field(default_factory=list)
+
+
+def init_archive(path: Path | str = DEFAULT_ARCHIVE) -> InitResult:
+    """Create an archive, its ``recordings/`` folder and a starter ``metadata.yml``.
+
+    Existing files are never overwritten: an existing archive is only upgraded in place.
+    """
+    path = Path(path)
+    if path.is_dir():
+        path = path / DEFAULT_ARCHIVE.name
+    result = InitResult(archive=path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    existed = path.exists()
+    open_or_create = _connect(path)
+    try:
+        version = _check_is_archive(open_or_create, path)
+        if existed and 0 < version < schema.SCHEMA_VERSION:
+            backup(open_or_create, path.with_name(f"{path.name}.v{version}.bak"))
+        schema.migrate(open_or_create)
+    finally:
+        open_or_create.close()
+    (result.kept if existed else result.created).append(path)
+
+    recordings = path.parent / RECORDINGS_DIR
+    (result.kept if recordings.is_dir() else result.created).append(recordings)
+    recordings.mkdir(exist_ok=True)
+
+    metadata = path.parent / METADATA_FILE
+    if metadata.exists():
+        result.kept.append(metadata)
+    else:
+        template = resources.files("livingmemory") / "templates" / METADATA_FILE
+        with metadata.open("x", encoding="utf-8") as handle:
+            handle.write(template.read_text(encoding="utf-8"))
+        result.created.append(metadata)
+    return result

@@ -1,0 +1,198 @@
+"""Audio files: what they are, whether they are whole, and their fingerprint.
+
+Volunteers bring whatever their recorder made (WAV, FLAC, MP3, M4A/AAC, OGG/Opus, stereo or
+mono). Before a file enters the archive we ask ffprobe what it is (through pydub's choice of
+prober), decode it completely once with ffmpeg to prove it is not corrupt or truncated, and
+hash it, so that a damaged copy is caught while the volunteer still has the original.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import shutil
+import struct
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+from pydub.utils import get_encoder_name, get_prober_name
+
+from livingmemory.errors import InputError, MissingDependencyError
+
+CHUNK = 1 << 20
+INSTALL_HINT = "install it with 'sudo apt-get install ffmpeg' (or your system's package manager)"
+
+
+@dataclass(frozen=True)
+class AudioInfo:
+    """Technical facts about one audio file, as stored in the archive."""
+
+    format: str
+    codec: str
+    duration: float
+    sample_rate: int
+    channels: int
+    bit_rate: int | None
+    size_bytes: int
+
+
+def require_ffmpeg() -> tuple[str, str]:
+    """Paths of the ffmpeg and ffprobe programs pydub will use, or a clear error."""
+    found = []
+    for name in (get_encoder_name(), get_prober_name()):
+        path = shutil.which(name)
+        if path is None:
+            raise MissingDependencyError(f"{name} was not found: {INSTALL_HINT}")
+        found.append(path)
+    return found[0], found[1]
+
+
+def sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        while block := handle.read(CHUNK):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _first_error_line(stderr: str) -> str:
+    lines = [line.strip() for line in stderr.splitlines() if line.strip()]
+    if not lines:
+        return "unknown error"
+    # ffmpeg prefixes lines with the file name or "[demuxer @ 0x...]"; keep the message.
+    last = lines[-1]
+    last = re.sub(r"^\[[^\]]+\]\s*", "", last)
+    return last.split(": ", 1)[-1] if ": " in last else last
+
+
+def probe(path: Path) -> AudioInfo:
+    """Describe ``path`` or raise :class:`InputError` saying why it is not usable audio."""
+    if not path.exists():
+        raise InputError(path, "no such file")
+    if not path.is_file():
+        raise InputError(path, "not a file")
+    size = path.stat().st_size
+    if size == 0:
+        raise InputError(path, "empty file (0 bytes)")
+    _, ffprobe = require_ffmpeg()
+    result = subprocess.run(
+        [ffprobe, "-v", "error", "-of", "json", "-show_format", "-show_streams", str(path)],
+        capture_output=True,
+        text=True,
+        errors="replace",
+        check=False,
+    )
+    if result.returncode != 0:
+        problem = _first_error_line(result.stderr)
+        raise InputError(path, f"cannot be read as audio (ffmpeg: {problem})")
+    info = json.loads(result.stdout or "{}")
+    streams = [s for s in info.get("streams", []) if s.get("codec_type") == "audio"]
+    if not streams:
+        kinds = sorted({s.get("codec_type", "?") for s in info.get("streams", [])}) or ["nothing"]
+        raise InputError(path, f"not an audio file (it contains {', '.join(kinds)}, no sound)")
+    stream, container = streams[0], info.get("format", {})
+    duration = _float(stream.get("duration")) or _float(container.get("duration"))
+    if not duration or duration <= 0:
+        raise InputError(path, "the audio has no duration (empty or damaged)")
+    return AudioInfo(
+        format=_format_name(container.get("format_name", ""), path),
+        codec=stream.get("codec_name", "unknown"),
+        duration=round(duration, 3),
+        sample_rate=int(stream.get("sample_rate") or 0),
+        channels=int(stream.get("channels") or 0),
+        bit_rate=int(b) if (b := stream.get("bit_rate") or container.get("bit_rate")) else None,
+        size_bytes=size,
+    )
+
+
+def _float(value: object) -> float | None:
+    try:
+        return float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return None
+
+
+def _format_name(format_name: str, path: Path) -> str:
+    """ffprobe says "mov,mp4,m4a,3gp,3g2,mj2"; the file's own extension picks the member."""
+    names = [n for n in format_name.split(",") if n]
+    extension = path.suffix.lower().lstrip(".")
+    if extension in names:
+        return extension
+    if extension == "opus" and "ogg" in names:
+        return "opus"
+    return names[0] if names else extension or "unknown"
+
+
+def verify_complete(path: Path, info: AudioInfo) -> None:
+    """Decode the whole file once and check its structure; raise if damaged or truncated.
+
+    ffprobe alone is fooled by truncation: a cut MP3 still reports its original length from the
+    Xing header, and a cut WAV or Ogg file reports a shorter but plausible one. So we (1) decode
+    every frame with ffmpeg, failing on decoder errors, (2) compare the decoded length with the
+    declared length, and (3) check the container's own bookkeeping for WAV and Ogg.
+    """
+    ffmpeg, _ = require_ffmpeg()
+    result = subprocess.run(
+        [ffmpeg, "-nostdin", "-v", "error", "-i", str(path), "-map", "0:a:0",
+         "-f", "null", "-progress", "pipe:1", "-"],
+        capture_output=True,
+        text=True,
+        errors="replace",
+        check=False,
+    )  # fmt: skip
+    if result.returncode != 0 or result.stderr.strip():
+        raise InputError(path, f"damaged audio ({_first_error_line(result.stderr)})")
+    times = re.findall(r"out_time_us=(\d+)", result.stdout)
+    decoded = int(times[-1]) / 1e6 if times else 0.0
+    shortfall = info.duration - decoded
+    if shortfall > max(0.5, 0.02 * info.duration):
+        raise InputError(
+            path,
+            f"truncated audio (declares {info.duration:.1f} s but only {decoded:.1f} s decode)",
+        )
+    if info.format == "wav":
+        _check_wav(path)
+    elif info.format in ("ogg", "opus"):
+        _check_ogg(path)
+
+
+def _check_wav(path: Path) -> None:
+    """The RIFF header says how many bytes of sound follow; a cut copy has fewer."""
+    size = path.stat().st_size
+    with path.open("rb") as handle:
+        header = handle.read(12)
+        if len(header) < 12 or header[:4] != b"RIFF" or header[8:12] != b"WAVE":
+            return  # RF64/W64 and friends: ffmpeg's decode check above is all we do
+        position = 12
+        while position + 8 <= size:
+            handle.seek(position)
+            chunk_id, chunk_size = struct.unpack("<4sI", handle.read(8))
+            if chunk_id == b"data":
+                # Recorders that crash leave 0 or 0xFFFFFFFF; ffmpeg reads to the end then.
+                if chunk_size not in (0, 0xFFFFFFFF) and position + 8 + chunk_size > size:
+                    missing = position + 8 + chunk_size - size
+                    raise InputError(path, f"truncated WAV (the last {missing} bytes are missing)")
+                return
+            position += 8 + chunk_size + (chunk_size & 1)
+
+
+def _check_ogg(path: Path) -> None:
+    """An Ogg stream ends with a complete page flagged end-of-stream; a cut copy does not."""
+    size = path.stat().st_size
+    with path.open("rb") as handle:
+        start = max(0, size - 65536 - 282)
+        handle.seek(start)
+        tail = handle.read()
+    offset = tail.rfind(b"OggS")
+    if offset < 0 or len(tail) - offset < 27:
+        raise InputError(path, "truncated Ogg file (no complete final page)")
+    header_type = tail[offset + 5]
+    segments = tail[offset + 26]
+    table = tail[offset + 27 : offset + 27 + segments]
+    page_end = offset + 27 + segments + sum(table)
+    if len(table) < segments or page_end > len(tail):
+        raise InputError(path, "truncated Ogg file (the last page is cut short)")
+    if not header_type & 0x04:
+        raise InputError(path, "truncated Ogg file (the stream has no end-of-stream page)")

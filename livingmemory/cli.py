@@ -1,0 +1,319 @@
+"""The ``livingmemory`` command. Each command parses, calls one library function, prints.
+
+Errors a volunteer can fix arrive as :class:`LivingMemoryError` and are printed as one line
+on stderr with a non-zero exit; the library never calls ``sys.exit`` itself.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable
+from functools import wraps
+from pathlib import Path
+from typing import Annotated, Any, Optional, TypeVar
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from livingmemory import __version__
+from livingmemory.archive import DEFAULT_ARCHIVE, init_archive, open_archive
+from livingmemory.errors import LivingMemoryError
+from livingmemory.metadata import ACCESS_LEVELS, DEFAULT_ACCESS, Person, RecordingMetadata
+
+app = typer.Typer(
+    name="livingmemory",
+    help=(
+        "Living Memory: an oral-history archive on your own computer.\n\n"
+        "Start with 'livingmemory init', then 'livingmemory add interview.mp3 --narrator ...'. "
+        "Recordings are copied into recordings/ and never changed; everything is kept in one "
+        "SQLite file (archive.db) that Datasette can publish."
+    ),
+    no_args_is_help=True,
+    rich_markup_mode="rich",
+    pretty_exceptions_enable=False,
+)
+console = Console()
+err_console = Console(stderr=True)
+
+ArchiveOption = Annotated[
+    Path,
+    typer.Option(
+        "--archive",
+        "-a",
+        envvar="LIVINGMEMORY_ARCHIVE",
+        help="The archive file (its recordings/ folder sits beside it).",
+        show_default=True,
+    ),
+]
+JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")]
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def friendly_errors(function: F) -> F:
+    """Turn a :class:`LivingMemoryError` into one red line on stderr and exit status 1."""
+
+    @wraps(function)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return function(*args, **kwargs)
+        except LivingMemoryError as error:
+            err_console.print(f"[red]Error:[/red] {error}", highlight=False, soft_wrap=True)
+            raise typer.Exit(1) from None
+
+    return wrapper  # type: ignore[return-value]
+
+
+def _version(value: bool) -> None:
+    if value:
+        console.print(f"livingmemory {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main(
+    version: Annotated[
+        Optional[bool],  # noqa: UP045 - typer needs Optional on Python 3.10
+        typer.Option("--version", callback=_version, is_eager=True, help="Show the version."),
+    ] = None,
+) -> None:
+    """Living Memory: an oral-history archive on your own computer."""
+
+
+@app.command()
+@friendly_errors
+def init(
+    path: Annotated[
+        Path, typer.Argument(help="Archive file to create (or a folder to create it in).")
+    ] = DEFAULT_ARCHIVE,
+) -> None:
+    """Create an archive, its recordings/ folder and a starter metadata.yml.
+
+    Nothing that already exists is overwritten; an existing archive is only upgraded.
+    """
+    result = init_archive(path)
+    for created in result.created:
+        console.print(f"created  {created}", highlight=False)
+    for kept in result.kept:
+        console.print(f"kept     {kept} (already there)", highlight=False)
+
+
+@app.command()
+@friendly_errors
+def add(
+    files: Annotated[
+        Optional[list[Path]],  # noqa: UP045
+        typer.Argument(help="Audio files (WAV, FLAC, MP3, M4A, OGG, Opus...).", show_default=False),
+    ] = None,
+    from_csv: Annotated[
+        Optional[Path],  # noqa: UP045
+        typer.Option(
+            "--from-csv",
+            help="A spreadsheet saved as CSV: a 'file' column plus any metadata columns "
+            "(title, narrator, interviewer, date, place, language, access, embargo_until, "
+            "consent, notes). Files are relative to the CSV.",
+        ),
+    ] = None,
+    title: Annotated[Optional[str], typer.Option(help="Title of the interview.")] = None,  # noqa: UP045
+    narrator: Annotated[
+        Optional[list[str]],  # noqa: UP045
+        typer.Option(help="Who tells the story (repeat for several)."),
+    ] = None,
+    interviewer: Annotated[
+        Optional[list[str]],  # noqa: UP045
+        typer.Option(help="Who asks the questions (repeat for several)."),
+    ] = None,
+    date: Annotated[
+        Optional[str],  # noqa: UP045
+        typer.Option(help="When it was recorded: 1987, 1987-05 or 1987-05-12 (or 12. 5. 1987)."),
+    ] = None,
+    place: Annotated[Optional[str], typer.Option(help="Where it was recorded.")] = None,  # noqa: UP045
+    language: Annotated[
+        Optional[str],  # noqa: UP045
+        typer.Option(help="Language spoken: sl, en, de, hr... (or its name)."),
+    ] = None,
+    access: Annotated[
+        Optional[str],  # noqa: UP045
+        typer.Option(
+            help=f"Who may hear it: {', '.join(ACCESS_LEVELS)}. Default {DEFAULT_ACCESS}: "
+            "nothing is published without consent."
+        ),
+    ] = None,
+    embargo_until: Annotated[
+        Optional[str],  # noqa: UP045
+        typer.Option(help="Embargoed until this date (YYYY-MM-DD); implies --access embargoed."),
+    ] = None,
+    consent: Annotated[
+        Optional[str],  # noqa: UP045
+        typer.Option(help="Consent notes (private, never published)."),
+    ] = None,
+    notes: Annotated[
+        Optional[str],  # noqa: UP045
+        typer.Option(help="Internal notes (private, never published)."),
+    ] = None,
+    added_by: Annotated[
+        Optional[str],  # noqa: UP045
+        typer.Option(help="Your name, recorded with the entry (default: your login)."),
+    ] = None,
+    archive_path: ArchiveOption = DEFAULT_ARCHIVE,
+    as_json: JsonOption = False,
+) -> None:
+    """Add interview recordings to the archive, with their metadata.
+
+    Metadata comes from the options, from a sidecar file next to each recording
+    (interview.mp3 + interview.yml), or from a CSV spreadsheet (--from-csv); options win.
+    The original file is copied byte-for-byte and never changed. Adding the same audio
+    twice does nothing. Files that fail are reported and the others are still added.
+    """
+    from livingmemory.audio import require_ffmpeg
+    from livingmemory.ingest import AddRequest, add_many, requests_from_csv
+
+    if not files and not from_csv:
+        raise LivingMemoryError("name at least one audio file, or a spreadsheet with --from-csv")
+    overrides = RecordingMetadata(
+        title=title,
+        narrators=tuple(Person(n) for n in narrator or ()),
+        interviewers=tuple(Person(n) for n in interviewer or ()),
+        recorded_date=date,
+        place=place,
+        language=language,
+        access=access,
+        embargo_until=embargo_until,
+        consent_notes=consent,
+        notes=notes,
+        added_by=added_by,
+    )
+    require_ffmpeg()
+    requests = [AddRequest(Path(f), overrides) for f in files or ()]
+    if from_csv:
+        requests += requests_from_csv(from_csv, overrides)
+    with open_archive(archive_path) as archive:
+        results = add_many(archive, requests, on_result=None if as_json else _print_result)
+    if as_json:
+        print(json.dumps([_result_json(r) for r in results], ensure_ascii=False, indent=2))
+    failed = [r for r in results if r.status == "failed"]
+    if len(results) > 1 and not as_json:
+        added = sum(r.status == "added" for r in results)
+        dupes = sum(r.status == "duplicate" for r in results)
+        console.print(f"{added} added, {dupes} already there, {len(failed)} failed")
+    if failed:
+        raise typer.Exit(1)
+
+
+def _print_result(result: Any) -> None:
+    if result.status == "failed":
+        err_console.print(f"[red]Error:[/red] {result.message}", highlight=False, soft_wrap=True)
+    elif result.status == "duplicate":
+        console.print(f"skipped  {result.path}: {result.message}", highlight=False)
+    else:
+        info = result.info
+        channels = {1: "mono", 2: "stereo"}.get(info.channels, f"{info.channels} channels")
+        console.print(
+            f"added    #{result.recording_id} {result.path} "
+            f"({_duration(info.duration)}, {info.format}, {info.sample_rate} Hz {channels})",
+            highlight=False,
+        )
+
+
+def _result_json(result: Any) -> dict[str, Any]:
+    return {
+        "file": str(result.path),
+        "status": result.status,
+        "recording_id": result.recording_id,
+        "message": result.message,
+    }
+
+
+def _duration(seconds: float | None) -> str:
+    if seconds is None:
+        return ""
+    whole = round(seconds)
+    hours, rest = divmod(whole, 3600)
+    return f"{hours}:{rest // 60:02d}:{rest % 60:02d}" if hours else f"{rest // 60}:{rest % 60:02d}"
+
+
+@app.command("list")
+@friendly_errors
+def list_recordings(archive_path: ArchiveOption = DEFAULT_ARCHIVE, as_json: JsonOption = False) -> None:
+    """List the recordings in the archive and how far each has got (added, transcribed, tagged)."""
+    with open_archive(archive_path) as archive:
+        rows = archive.recordings()
+    if as_json:
+        print(json.dumps(rows, ensure_ascii=False, indent=2))
+        return
+    if not rows:
+        console.print(f"{archive_path} has no recordings yet: add some with 'livingmemory add'.")
+        return
+    table = Table(title=f"{len(rows)} recording(s) in {archive_path}")
+    for column in ("ID", "Title", "Narrators", "Date", "Place", "Lang", "Access", "Length", "State"):
+        table.add_column(column, justify="right" if column in ("ID", "Length") else "left")
+    for row in rows:
+        table.add_row(
+            str(row["id"]),
+            row["title"] or "",
+            row["narrators"] or "",
+            row["recorded_date"] or "",
+            row["place"] or "",
+            row["language"] or "?",
+            row["access"],
+            _duration(row["duration"]),
+            row["state"],
+        )
+    console.print(table)
+
+
+@app.command()
+@friendly_errors
+def show(
+    recording_id: Annotated[int, typer.Argument(help="The recording's number (see 'list').")],
+    archive_path: ArchiveOption = DEFAULT_ARCHIVE,
+    as_json: JsonOption = False,
+) -> None:
+    """Show everything the archive knows about one recording."""
+    with open_archive(archive_path) as archive:
+        record = archive.recording(recording_id)
+    if as_json:
+        print(json.dumps(record, ensure_ascii=False, indent=2))
+        return
+    table = Table(show_header=False, title=f"Recording #{recording_id}", title_justify="left")
+    table.add_column("field", style="bold")
+    table.add_column("value")
+    people = record.pop("people")
+    for key, value in record.items():
+        if key == "duration":
+            value = f"{_duration(value)} ({value} s)"
+        table.add_row(key, "" if value is None else str(value))
+    for person in people:
+        details = ", ".join(
+            str(x) for x in (person["birth_year"] and f"b. {person['birth_year']}",
+                             person["home_place"]) if x
+        )  # fmt: skip
+        table.add_row(person["role"], person["name"] + (f" ({details})" if details else ""))
+    console.print(table)
+
+
+@app.command()
+@friendly_errors
+def demo(
+    directory: Annotated[
+        Path, typer.Option("--dir", help="Where to build the demo archive.")
+    ] = Path("demo"),
+    serve: Annotated[
+        bool, typer.Option("--serve/--no-serve", help="Serve the result (later releases).")
+    ] = False,
+) -> None:
+    """Build a demo archive from the example interviews shipped in recordings/examples."""
+    from livingmemory.demo import run_demo
+
+    summary = run_demo(directory, on_progress=lambda line: console.print(line, highlight=False))
+    console.print(summary, highlight=False)
+
+
+def run() -> None:  # pragma: no cover - console entry point alias
+    app(prog_name="livingmemory")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(run())

@@ -1,0 +1,59 @@
+"""The built-in example: an archive made from the interviews in ``recordings/examples``.
+
+The examples are synthetic (espeak-ng voices reading invented life stories, made by
+``scripts/make_examples.py``) so they can be shipped and published freely; each has a sidecar
+with its metadata, and one is restricted, to show that restricted material stays private.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from livingmemory.archive import init_archive, open_archive
+from livingmemory.audio import require_ffmpeg
+from livingmemory.errors import LivingMemoryError
+from livingmemory.ingest import AddRequest, add_many
+from livingmemory.metadata import SIDECAR_SUFFIXES
+
+EXAMPLES = Path("recordings/examples")
+
+
+def example_files(examples: Path = EXAMPLES) -> list[Path]:
+    """The audio files in ``examples`` (every file that is not a sidecar or a README)."""
+    if not examples.is_dir():
+        raise LivingMemoryError(
+            f"{examples}: example recordings not found (run the demo from the project folder)"
+        )
+    return sorted(
+        p
+        for p in examples.iterdir()
+        if p.is_file() and p.suffix not in (*SIDECAR_SUFFIXES, ".md", ".txt")
+    )
+
+
+def run_demo(
+    directory: Path,
+    examples: Path = EXAMPLES,
+    on_progress: Callable[[str], None] = lambda line: None,
+) -> str:
+    """Build (or bring up to date) a demo archive in ``directory``; return a summary line."""
+    require_ffmpeg()
+    files = example_files(examples)
+    init = init_archive(directory / "archive.db")
+    on_progress(f"archive  {init.archive}")
+    with open_archive(init.archive) as archive:
+        results = add_many(
+            archive,
+            [AddRequest(path) for path in files],
+            on_result=lambda r: on_progress(f"{r.status:<9}{r.path.name}: {r.message}"),
+        )
+        rows = archive.recordings()
+    failed = [r for r in results if r.status == "failed"]
+    if failed:
+        raise LivingMemoryError(f"{len(failed)} example(s) could not be added: {failed[0].message}")
+    public = sum(row["access"] == "public" for row in rows)
+    return (
+        f"Demo archive {init.archive}: {len(rows)} recordings ({public} public). "
+        f"Try: livingmemory list --archive {init.archive}"
+    )

@@ -1,0 +1,31 @@
+"""Errors that reach a volunteer as one clear line.
+
+Every problem the user can fix (bad input, a missing program, a wrong archive path) is raised as a
+:class:`LivingMemoryError`; the CLI prints its message on one line and exits non-zero. Anything
+else is a bug and keeps its traceback.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+
+class LivingMemoryError(Exception):
+    """A problem the user can act on; ``str(error)`` is a complete one-line message."""
+
+
+class InputError(LivingMemoryError):
+    """A file or a metadata value that cannot be accepted, named with its source."""
+
+    def __init__(self, source: str | Path, problem: str) -> None:
+        self.source = str(source)
+        self.problem = problem
+        super().__init__(f"{self.source}: {problem}")
+
+
+class MissingDependencyError(LivingMemoryError):
+    """A program or package the requested work needs is not installed."""
+
+
+class ArchiveError(LivingMemoryError):
+    """The archive itself cannot be used (absent, newer than this software, not an archive)."""

@@ -1,0 +1,318 @@
+"""Interview metadata: what volunteers type, checked before anything touches the archive.
+
+Metadata arrives from three places (command-line options, a YAML sidecar next to the audio, a
+row of a spreadsheet saved as CSV). All three go through :func:`metadata_from_mapping` or the
+:class:`RecordingMetadata` constructor and :meth:`RecordingMetadata.validate`, so the rules
+(date forms, language codes, access levels, embargo dates) are enforced the same way everywhere
+and a typo is reported with the file it came from.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import difflib
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from livingmemory.errors import InputError, LivingMemoryError
+from livingmemory.languages import normalize_language
+
+ACCESS_LEVELS = ("public", "restricted", "embargoed")
+# Safe by default: nothing is published until a volunteer records consent to publish.
+DEFAULT_ACCESS = "restricted"
+SIDECAR_SUFFIXES = (".yml", ".yaml")
+# The phonograph is from 1877; an earlier recording date is a typo.
+EARLIEST_YEAR = 1877
+
+
+@dataclass(frozen=True)
+class Person:
+    """A narrator or interviewer; birth year and home place only where known."""
+
+    name: str
+    birth_year: int | None = None
+    home_place: str | None = None
+
+
+@dataclass(frozen=True)
+class RecordingMetadata:
+    """Everything a volunteer says about one recording. ``None`` means "not given"."""
+
+    title: str | None = None
+    narrators: tuple[Person, ...] = ()
+    interviewers: tuple[Person, ...] = ()
+    recorded_date: str | None = None
+    place: str | None = None
+    language: str | None = None
+    access: str | None = None
+    embargo_until: str | None = None
+    consent_notes: str | None = None
+    notes: str | None = None
+    added_by: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def merged(self, override: RecordingMetadata) -> RecordingMetadata:
+        """Values given in ``override`` win; people lists are replaced, not concatenated."""
+        changes = {
+            name: value
+            for name in self.__dataclass_fields__
+            if (value := getattr(override, name)) not in (None, (), {})
+        }
+        return replace(self, **changes)
+
+    def validate(self, source: str | Path) -> RecordingMetadata:
+        """Return a normalised copy, or raise :class:`InputError` naming ``source``."""
+        try:
+            language = normalize_language(self.language) if self.language else None
+        except LivingMemoryError as error:
+            raise InputError(source, str(error)) from None
+        recorded = parse_date(self.recorded_date, "date", source) if self.recorded_date else None
+        if recorded and recorded > dt.date.today().isoformat():
+            raise InputError(source, f"date {recorded} is in the future")
+        embargo = parse_date(self.embargo_until, "embargo_until", source, full=True)
+        access = (self.access or "").strip().lower() or None
+        if access is None:
+            access = "embargoed" if embargo else DEFAULT_ACCESS
+        if access not in ACCESS_LEVELS:
+            raise InputError(
+                source, f"unknown access level {self.access!r} (use {', '.join(ACCESS_LEVELS)})"
+            )
+        if access == "embargoed" and not embargo:
+            raise InputError(source, "access 'embargoed' needs an embargo date (--embargo-until)")
+        if embargo and access != "embargoed":
+            raise InputError(source, f"an embargo date was given but access is {access!r}")
+        return replace(
+            self,
+            title=_clean(self.title),
+            place=_clean(self.place),
+            language=language,
+            recorded_date=recorded,
+            access=access,
+            embargo_until=embargo,
+            consent_notes=_clean(self.consent_notes),
+            notes=_clean(self.notes),
+            added_by=_clean(self.added_by),
+        )
+
+
+def _clean(value: Any) -> str | None:
+    if value is None:
+        return None
+    text = str(value).strip()
+    return text or None
+
+
+_ISO = re.compile(r"^(\d{4})(?:-(\d{1,2})(?:-(\d{1,2}))?)?$")
+_SLOVENIAN = re.compile(r"^(?:(\d{1,2})\.\s*)?(\d{1,2})\.\s*(\d{4})$")  # 13. 5. 1954 / 5. 1954
+
+
+def parse_date(value: Any, field_name: str, source: str | Path, *, full: bool = False) -> str | None:
+    """Normalise a date to ISO 8601, keeping the precision the volunteer knew.
+
+    Oral-history dates are often partial ("1954", "1954-05"); both ISO and the Slovenian
+    "13. 5. 1954" forms are accepted. ``full=True`` demands a day (embargo dates).
+    """
+    if value is None or value == "":
+        return None
+    if isinstance(value, dt.datetime):
+        value = value.date()
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    text = str(value).strip()
+    year = month = day = None
+    if match := _ISO.match(text):
+        year, month, day = match.groups()
+    elif match := _SLOVENIAN.match(text):
+        day, month, year = match.groups()
+    if year is None:
+        raise InputError(
+            source, f"{field_name} {text!r} is not a date (use YYYY, YYYY-MM or YYYY-MM-DD)"
+        )
+    if full and day is None:
+        raise InputError(source, f"{field_name} {text!r} needs a full date YYYY-MM-DD")
+    try:
+        parsed = dt.date(int(year), int(month or 1), int(day or 1))
+    except ValueError:
+        raise InputError(source, f"{field_name} {text!r} is not a valid calendar date") from None
+    if parsed.year < EARLIEST_YEAR:
+        raise InputError(source, f"{field_name} {text!r} is before {EARLIEST_YEAR}")
+    if day:
+        return parsed.isoformat()
+    if month:
+        return f"{parsed.year:04d}-{parsed.month:02d}"
+    return f"{parsed.year:04d}"
+
+
+def parse_birth_year(value: Any, source: str | Path) -> int | None:
+    if value is None or str(value).strip() == "":
+        return None
+    text = str(value).strip()
+    if not re.fullmatch(r"\d{4}", text) or not 1850 <= int(text) <= dt.date.today().year:
+        raise InputError(source, f"birth year {text!r} is not a four-digit year")
+    return int(text)
+
+
+# Field names accepted in sidecars and CSV headers, and the attribute each one sets.
+FIELDS: dict[str, str] = {
+    "title": "title",
+    "narrator": "narrators",
+    "narrators": "narrators",
+    "interviewer": "interviewers",
+    "interviewers": "interviewers",
+    "date": "recorded_date",
+    "recorded_date": "recorded_date",
+    "place": "place",
+    "language": "language",
+    "access": "access",
+    "embargo_until": "embargo_until",
+    "consent": "consent_notes",
+    "consent_notes": "consent_notes",
+    "notes": "notes",
+    "added_by": "added_by",
+    "narrator_birth_year": "narrator_birth_year",
+    "narrator_home_place": "narrator_home_place",
+}
+PERSON_KEYS = {"name", "birth_year", "home_place"}
+
+
+def _unknown_field(key: str, source: str | Path, allowed: Iterable[str]) -> InputError:
+    near = difflib.get_close_matches(key, list(allowed), n=1, cutoff=0.6)
+    hint = f" (did you mean {near[0]!r}?)" if near else f" (known fields: {', '.join(allowed)})"
+    return InputError(source, f"unknown field {key!r}{hint}")
+
+
+def _people(value: Any, source: str | Path) -> tuple[Person, ...]:
+    """People from a name, a "A; B" list, a mapping, or a YAML list of either."""
+    if value is None or value == "":
+        return ()
+    items = value if isinstance(value, list) else [value]
+    people: list[Person] = []
+    for item in items:
+        if isinstance(item, Mapping):
+            for key in item:
+                if key not in PERSON_KEYS:
+                    raise _unknown_field(str(key), source, sorted(PERSON_KEYS))
+            name = _clean(item.get("name"))
+            if not name:
+                raise InputError(source, "a person entry has no name")
+            people.append(
+                Person(
+                    name=name,
+                    birth_year=parse_birth_year(item.get("birth_year"), source),
+                    home_place=_clean(item.get("home_place")),
+                )
+            )
+        else:
+            people.extend(Person(n.strip()) for n in str(item).split(";") if n.strip())
+    return tuple(people)
+
+
+def metadata_from_mapping(data: Mapping[str, Any], source: str | Path) -> RecordingMetadata:
+    """Build metadata from a sidecar's or CSV row's fields; unknown fields are errors."""
+    values: dict[str, Any] = {}
+    for raw_key, value in data.items():
+        key = str(raw_key).strip().lower().replace(" ", "_").replace("-", "_")
+        if key not in FIELDS:
+            raise _unknown_field(str(raw_key), source, sorted(FIELDS))
+        values[FIELDS[key]] = value
+    narrators = _people(values.pop("narrators", None), source)
+    birth_year = parse_birth_year(values.pop("narrator_birth_year", None), source)
+    home_place = _clean(values.pop("narrator_home_place", None))
+    if (birth_year or home_place) and narrators:
+        first = narrators[0]
+        narrators = (
+            replace(
+                first,
+                birth_year=first.birth_year or birth_year,
+                home_place=first.home_place or home_place,
+            ),
+            *narrators[1:],
+        )
+    elif birth_year or home_place:
+        raise InputError(source, "narrator_birth_year/narrator_home_place given without a narrator")
+    interviewers = _people(values.pop("interviewers", None), source)
+    scalars = {k: None if v is None else v for k, v in values.items()}
+    for key in ("title", "place", "language", "access", "consent_notes", "notes", "added_by"):
+        if key in scalars and scalars[key] is not None:
+            scalars[key] = str(scalars[key])
+    return RecordingMetadata(narrators=narrators, interviewers=interviewers, **scalars)
+
+
+def find_sidecar(audio: Path) -> Path | None:
+    """``interview.yml`` (or ``.yaml``) beside ``interview.mp3``, if there is one."""
+    for suffix in SIDECAR_SUFFIXES:
+        candidate = audio.with_suffix(suffix)
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def read_sidecar(path: Path) -> RecordingMetadata:
+    """Metadata from a YAML sidecar file."""
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (yaml.YAMLError, UnicodeDecodeError) as error:
+        first_line = str(error).splitlines()[0]
+        raise InputError(path, f"not valid YAML ({first_line})") from None
+    if data is None:
+        return RecordingMetadata()
+    if not isinstance(data, Mapping):
+        raise InputError(path, "a sidecar must be a mapping of field: value")
+    return metadata_from_mapping(data, path)
+
+
+@dataclass(frozen=True)
+class CsvEntry:
+    """One spreadsheet row: the audio file it names and its metadata."""
+
+    path: Path
+    metadata: RecordingMetadata
+    source: str
+    error: InputError | None = None
+
+
+def read_csv(path: Path) -> list[CsvEntry]:
+    """Rows of a volunteer spreadsheet; ``file`` is relative to the CSV's folder.
+
+    The header is checked first (a typo'd column fails before any file is added); a problem in
+    one row is attached to that row (``file.csv:3``) so the rest of the batch still goes in.
+    """
+    try:
+        text = path.read_text(encoding="utf-8-sig")  # Excel writes a BOM
+    except UnicodeDecodeError:
+        raise InputError(path, "not UTF-8 text (save the sheet as 'CSV UTF-8')") from None
+    sample = text[:4096]
+    try:
+        dialect = csv.Sniffer().sniff(sample, delimiters=",;\t")
+    except csv.Error:
+        dialect = csv.excel
+    reader = csv.DictReader(text.splitlines(), dialect=dialect)
+    headers = [h.strip().lower() for h in (reader.fieldnames or [])]
+    if "file" not in headers:
+        raise InputError(path, "the CSV needs a 'file' column naming each recording")
+    for header in headers:
+        if header != "file" and header.replace(" ", "_").replace("-", "_") not in FIELDS:
+            raise _unknown_field(header, path, ["file", *sorted(FIELDS)])
+    entries = []
+    for number, row in enumerate(reader, start=2):
+        row = {(k or "").strip().lower(): (v or "").strip() for k, v in row.items()}
+        if not any(row.values()):
+            continue
+        source = f"{path}:{number}"
+        file_cell = row.pop("file")
+        target = path.parent / file_cell
+        try:
+            if not file_cell:
+                raise InputError(source, "the 'file' cell is empty")
+            metadata = metadata_from_mapping({k: v for k, v in row.items() if v}, source)
+        except InputError as error:
+            entries.append(CsvEntry(target, RecordingMetadata(), source, error))
+            continue
+        entries.append(CsvEntry(path=target, metadata=metadata, source=source))
+    return entries

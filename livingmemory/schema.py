@@ -1,0 +1,183 @@
+"""The archive's schema: one place, one version number, and the migrations between versions.
+
+The version lives in ``PRAGMA user_version``; :data:`MIGRATIONS` holds one function per version,
+applied in order, each inside its own transaction so an interrupted upgrade leaves the archive
+at the previous version rather than half-way. Later features add a migration at the end of the
+list; they never edit an earlier one, because archives made with it already exist.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import sqlite_utils
+
+# "LMem" in ASCII: marks a SQLite file as a Living Memory archive.
+APPLICATION_ID = 0x4C4D656D
+
+
+def _v1_catalogue(db: sqlite_utils.Database) -> None:
+    """Recordings, the people in them, and who played which role."""
+    db.execute(
+        """
+        CREATE TABLE recordings (
+            id INTEGER PRIMARY KEY,
+            title TEXT,
+            file_path TEXT NOT NULL UNIQUE,      -- relative to the archive's folder
+            original_filename TEXT NOT NULL,
+            source_path TEXT,                    -- where the volunteer's copy was (private)
+            sha256 TEXT NOT NULL UNIQUE,
+            size_bytes INTEGER NOT NULL,
+            format TEXT NOT NULL,
+            codec TEXT,
+            duration REAL NOT NULL,              -- seconds
+            sample_rate INTEGER,
+            channels INTEGER,
+            bit_rate INTEGER,
+            language TEXT,                       -- ISO 639-1; NULL when unknown
+            recorded_date TEXT,                  -- ISO 8601, as precise as known: 1954, 1954-05
+            place TEXT,
+            access TEXT NOT NULL DEFAULT 'restricted'
+                CHECK (access IN ('public', 'restricted', 'embargoed')),
+            embargo_until TEXT,
+            consent_notes TEXT,                  -- private: never published
+            notes TEXT,                          -- private: never published
+            added_at TEXT NOT NULL,
+            added_by TEXT,
+            CHECK (access != 'embargoed' OR embargo_until IS NOT NULL)
+        )
+        """
+    )
+    db.execute(
+        """
+        CREATE TABLE people (
+            id INTEGER PRIMARY KEY,
+            name TEXT NOT NULL,
+            birth_year INTEGER,
+            home_place TEXT,
+            notes TEXT
+        )
+        """
+    )
+    db.execute("CREATE INDEX idx_people_name ON people (name COLLATE NOCASE)")
+    db.execute(
+        """
+        CREATE TABLE recording_people (
+            recording_id INTEGER NOT NULL REFERENCES recordings (id) ON DELETE CASCADE,
+            person_id INTEGER NOT NULL REFERENCES people (id),
+            role TEXT NOT NULL CHECK (role IN ('narrator', 'interviewer', 'other')),
+            position INTEGER NOT NULL DEFAULT 0,
+            PRIMARY KEY (recording_id, person_id, role)
+        )
+        """
+    )
+    db.execute("CREATE INDEX idx_recording_people_person ON recording_people (person_id)")
+
+
+def _v2_pipeline(db: sqlite_utils.Database) -> None:
+    """Room for transcripts, time-coded segments and tagged entities, and a status view."""
+    db.execute(
+        """
+        CREATE TABLE transcripts (
+            id INTEGER PRIMARY KEY,
+            recording_id INTEGER NOT NULL REFERENCES recordings (id) ON DELETE CASCADE,
+            source TEXT NOT NULL DEFAULT 'machine' CHECK (source IN ('machine', 'human')),
+            engine TEXT,
+            engine_version TEXT,
+            model TEXT,
+            model_sha256 TEXT,
+            compute_type TEXT,
+            language TEXT,
+            language_probability REAL,
+            options TEXT,                        -- JSON
+            started_at TEXT,
+            finished_at TEXT,                    -- NULL while running or if interrupted
+            audio_seconds REAL,
+            wall_seconds REAL,
+            is_current INTEGER NOT NULL DEFAULT 0
+        )
+        """
+    )
+    db.execute("CREATE INDEX idx_transcripts_recording ON transcripts (recording_id)")
+    db.execute(
+        """
+        CREATE TABLE segments (
+            id INTEGER PRIMARY KEY,
+            transcript_id INTEGER NOT NULL REFERENCES transcripts (id) ON DELETE CASCADE,
+            recording_id INTEGER NOT NULL REFERENCES recordings (id) ON DELETE CASCADE,
+            position INTEGER NOT NULL,
+            start REAL NOT NULL,
+            end REAL NOT NULL,
+            text TEXT NOT NULL,
+            speaker TEXT,
+            avg_logprob REAL,
+            no_speech_prob REAL,
+            compression_ratio REAL,
+            words TEXT,                          -- JSON: [{word, start, end, probability}]
+            flags TEXT                           -- JSON: suspect-segment reasons
+        )
+        """
+    )
+    db.execute("CREATE INDEX idx_segments_transcript ON segments (transcript_id, position)")
+    db.execute("CREATE INDEX idx_segments_recording ON segments (recording_id, start)")
+    db.execute(
+        """
+        CREATE TABLE entities (
+            id INTEGER PRIMARY KEY,
+            recording_id INTEGER NOT NULL REFERENCES recordings (id) ON DELETE CASCADE,
+            segment_id INTEGER REFERENCES segments (id) ON DELETE CASCADE,
+            label TEXT NOT NULL,
+            text TEXT NOT NULL,
+            canonical TEXT,
+            start_char INTEGER,
+            end_char INTEGER,
+            start_seconds REAL,
+            confidence REAL,
+            pipeline TEXT,
+            pipeline_version TEXT,
+            source TEXT NOT NULL DEFAULT 'machine' CHECK (source IN ('machine', 'human'))
+        )
+        """
+    )
+    db.execute("CREATE INDEX idx_entities_recording ON entities (recording_id, label)")
+    db.execute("CREATE INDEX idx_entities_segment ON entities (segment_id)")
+    db.create_view(
+        "recording_status",
+        """
+        SELECT r.id, r.title,
+          (SELECT group_concat(p.name, '; ') FROM recording_people rp
+             JOIN people p ON p.id = rp.person_id
+            WHERE rp.recording_id = r.id AND rp.role = 'narrator'
+            ORDER BY rp.position) AS narrators,
+          r.recorded_date, r.place, r.language, r.access, r.duration,
+          CASE
+            WHEN EXISTS (SELECT 1 FROM entities e WHERE e.recording_id = r.id) THEN 'tagged'
+            WHEN EXISTS (SELECT 1 FROM transcripts t WHERE t.recording_id = r.id
+                           AND t.finished_at IS NOT NULL) THEN 'transcribed'
+            ELSE 'added'
+          END AS state
+        FROM recordings r
+        """,
+    )
+
+
+Migration = Callable[[sqlite_utils.Database], None]
+# MIGRATIONS[n] upgrades an archive from version n to version n + 1. Append only.
+MIGRATIONS: list[Migration] = [_v1_catalogue, _v2_pipeline]
+SCHEMA_VERSION = len(MIGRATIONS)
+
+
+def schema_version(db: sqlite_utils.Database) -> int:
+    return db.execute("PRAGMA user_version").fetchone()[0]
+
+
+def migrate(db: sqlite_utils.Database, target: int = SCHEMA_VERSION) -> list[int]:
+    """Bring ``db`` up to ``target``; return the versions applied (empty if already there)."""
+    applied = []
+    for version in range(schema_version(db), target):
+        with db.atomic():
+            MIGRATIONS[version](db)
+            db.execute(f"PRAGMA user_version = {version + 1}")
+            db.execute(f"PRAGMA application_id = {APPLICATION_ID}")
+        applied.append(version + 1)
+    return applied
