@@ -79,7 +79,9 @@ class Archive:
                 [recording_id],
             )
         )
-        record["transcripts"] = self.db["transcripts"].count_where("recording_id = ?", [recording_id])
+        record["transcripts"] = self.db["transcripts"].count_where(
+            "recording_id = ?", [recording_id]
+        )
         record["segments"] = self.db["segments"].count_where("recording_id = ?", [recording_id])
         record["entities"] = self.db["entities"].count_where("recording_id = ?", [recording_id])
         return record
@@ -89,22 +91,45 @@ class Archive:
         return rows[0] if rows else None
 
 
-def _connect(path: Path) -> sqlite_utils.Database:
+def _connect(path: Path, *, new_ok: bool) -> tuple[sqlite_utils.Database, int]:
+    """Open ``path`` with the archive's settings; return the database and its schema version.
+
+    The file is checked *before* anything is written to it (WAL mode changes the header), so
+    pointing the tool at some other program's database leaves that file untouched.
+    ``new_ok`` allows an empty database (``init``); otherwise it is "not initialised".
+    """
+    conn = sqlite3.connect(str(path), timeout=BUSY_TIMEOUT_MS / 1000)
     try:
-        conn = sqlite3.connect(str(path), timeout=BUSY_TIMEOUT_MS / 1000)
         db = sqlite_utils.Database(conn)
         db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        version = _check_is_archive(db, path)
+        if version == 0 and not new_ok:
+            raise ArchiveError(f"{path}: an empty file, not an archive: run 'livingmemory init'")
         db.execute("PRAGMA foreign_keys = ON")
         db.enable_wal()
     except sqlite3.DatabaseError as error:
+        conn.close()
         raise ArchiveError(f"{path}: not a SQLite archive ({error})") from None
-    return db
+    except BaseException:
+        conn.close()
+        raise
+    return db, version
+
+
+def register_functions(db: sqlite_utils.Database) -> None:
+    """SQL helpers the library relies on; SQLite's NOCASE only folds ASCII (not Č, Š, Ž)."""
+    db.register_function(
+        lambda text: text.casefold() if isinstance(text, str) else text,
+        name="casefold",
+        deterministic=True,
+        replace=True,
+    )
 
 
 def _check_is_archive(db: sqlite_utils.Database, path: Path) -> int:
     version = schema.schema_version(db)
     app_id = db.execute("PRAGMA application_id").fetchone()[0]
-    if version == 0 and not db.table_names():
+    if version == 0 and app_id == 0 and not db.table_names():
         return 0
     if app_id != schema.APPLICATION_ID:
         raise ArchiveError(f"{path}: a SQLite file, but not a Living Memory archive")
@@ -137,12 +162,12 @@ def open_archive(path: Path | str = DEFAULT_ARCHIVE) -> Archive:
         raise ArchiveError(
             f"no archive at {path}: run 'livingmemory init {path}' first (or pass --archive)"
         )
-    db = _connect(path)
+    db, version = _connect(path, new_ok=False)
     try:
-        version = _check_is_archive(db, path)
-        if 0 < version < schema.SCHEMA_VERSION:
+        if version < schema.SCHEMA_VERSION:
             backup(db, path.with_name(f"{path.name}.v{version}.bak"))
         schema.migrate(db)
+        register_functions(db)
     except BaseException:
         db.close()
         raise
@@ -164,14 +189,15 @@ def init_archive(path: Path | str = DEFAULT_ARCHIVE) -> InitResult:
     Existing files are never overwritten: an existing archive is only upgraded in place.
     """
     path = Path(path)
-    if path.is_dir():
+    # A folder, existing or new ("init oral-history"), gets archive.db inside it; an archive
+    # file is named with a suffix (archive.db, zbirka.sqlite).
+    if path.is_dir() or (not path.exists() and not path.suffix):
         path = path / DEFAULT_ARCHIVE.name
     result = InitResult(archive=path)
     path.parent.mkdir(parents=True, exist_ok=True)
     existed = path.exists()
-    open_or_create = _connect(path)
+    open_or_create, version = _connect(path, new_ok=True)
     try:
-        version = _check_is_archive(open_or_create, path)
         if existed and 0 < version < schema.SCHEMA_VERSION:
             backup(open_or_create, path.with_name(f"{path.name}.v{version}.bak"))
         schema.migrate(open_or_create)

@@ -14,10 +14,13 @@ import re
 import shutil
 import struct
 import subprocess
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
-from pydub.utils import get_encoder_name, get_prober_name
+with warnings.catch_warnings():  # "Couldn't find ffmpeg" is reported by require_ffmpeg()
+    warnings.simplefilter("ignore", RuntimeWarning)
+    from pydub.utils import get_encoder_name, get_prober_name
 
 from livingmemory.errors import InputError, MissingDependencyError
 
@@ -41,7 +44,10 @@ class AudioInfo:
 def require_ffmpeg() -> tuple[str, str]:
     """Paths of the ffmpeg and ffprobe programs pydub will use, or a clear error."""
     found = []
-    for name in (get_encoder_name(), get_prober_name()):
+    with warnings.catch_warnings():  # pydub warns on stderr when they are missing; we say so
+        warnings.simplefilter("ignore", RuntimeWarning)
+        names = (get_encoder_name(), get_prober_name())
+    for name in names:
         path = shutil.which(name)
         if path is None:
             raise MissingDependencyError(f"{name} was not found: {INSTALL_HINT}")

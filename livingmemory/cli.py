@@ -34,8 +34,9 @@ app = typer.Typer(
     rich_markup_mode="rich",
     pretty_exceptions_enable=False,
 )
-console = Console()
-err_console = Console(stderr=True)
+# soft_wrap: one line per file even in logs and pipes (paths are never broken at 80 columns)
+console = Console(soft_wrap=True)
+err_console = Console(stderr=True, soft_wrap=True)
 
 ArchiveOption = Annotated[
     Path,
@@ -236,7 +237,9 @@ def _duration(seconds: float | None) -> str:
 
 @app.command("list")
 @friendly_errors
-def list_recordings(archive_path: ArchiveOption = DEFAULT_ARCHIVE, as_json: JsonOption = False) -> None:
+def list_recordings(
+    archive_path: ArchiveOption = DEFAULT_ARCHIVE, as_json: JsonOption = False
+) -> None:
     """List the recordings in the archive and how far each has got (added, transcribed, tagged)."""
     with open_archive(archive_path) as archive:
         rows = archive.recordings()
@@ -247,7 +250,17 @@ def list_recordings(archive_path: ArchiveOption = DEFAULT_ARCHIVE, as_json: Json
         console.print(f"{archive_path} has no recordings yet: add some with 'livingmemory add'.")
         return
     table = Table(title=f"{len(rows)} recording(s) in {archive_path}")
-    for column in ("ID", "Title", "Narrators", "Date", "Place", "Lang", "Access", "Length", "State"):
+    for column in (
+        "ID",
+        "Title",
+        "Narrators",
+        "Date",
+        "Place",
+        "Lang",
+        "Access",
+        "Length",
+        "State",
+    ):
         table.add_column(column, justify="right" if column in ("ID", "Length") else "left")
     for row in rows:
         table.add_row(

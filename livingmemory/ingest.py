@@ -17,7 +17,7 @@ import re
 import sqlite3
 import unicodedata
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from livingmemory.archive import Archive, utc_now
@@ -42,7 +42,7 @@ class AddRequest:
     """
 
     path: Path
-    metadata: RecordingMetadata = RecordingMetadata()
+    metadata: RecordingMetadata = field(default_factory=RecordingMetadata)
     source: str | None = None
     error: LivingMemoryError | None = None
 
@@ -87,7 +87,7 @@ def add_many(
 def add_recording(
     archive: Archive,
     path: Path,
-    metadata: RecordingMetadata = RecordingMetadata(),
+    metadata: RecordingMetadata | None = None,
     *,
     source: str | None = None,
 ) -> AddResult:
@@ -97,6 +97,7 @@ def add_recording(
     options or a CSV row). Adding audio that is already in the archive changes nothing.
     """
     path = Path(path)
+    metadata = metadata or RecordingMetadata()
     sidecar = find_sidecar(path) if path.is_file() else None
     if sidecar:
         metadata = read_sidecar(sidecar).merged(metadata)
@@ -128,6 +129,14 @@ def add_recording(
         if existing:
             return _duplicate(path, existing)
         raise
+    except sqlite3.OperationalError as error:
+        # SQLITE_FULL, SQLITE_BUSY...: the transaction was rolled back, nothing was added.
+        if placed:
+            final.unlink(missing_ok=True)
+        problem = "disk full" if "full" in str(error).lower() else str(error)
+        raise LivingMemoryError(
+            f"{path}: the archive could not be written ({problem}); nothing was added"
+        ) from None
     except OSError as error:
         if placed:
             final.unlink(missing_ok=True)
@@ -176,7 +185,9 @@ def _copy_verified(source: Path, target: Path, sha256: str) -> None:
         raise
     if digest.hexdigest() != sha256:
         target.unlink(missing_ok=True)
-        raise InputError(source, "the copy in the archive differs from the original (file changed?)")
+        raise InputError(
+            source, "the copy in the archive differs from the original (file changed?)"
+        )
     target.chmod(0o444)
 
 
@@ -240,8 +251,8 @@ def _person_id(archive: Archive, person: Person) -> int:
     """
     db = archive.db
     for row in db.query(
-        "SELECT id, birth_year, home_place FROM people WHERE name = ? COLLATE NOCASE ORDER BY id",
-        [person.name],
+        "SELECT id, birth_year, home_place FROM people WHERE casefold(name) = ? ORDER BY id",
+        [person.name.casefold()],
     ):
         if person.birth_year and row["birth_year"] and person.birth_year != row["birth_year"]:
             continue

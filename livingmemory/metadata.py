@@ -12,9 +12,10 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import difflib
+import io
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -55,15 +56,20 @@ class RecordingMetadata:
     consent_notes: str | None = None
     notes: str | None = None
     added_by: str | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
 
     def merged(self, override: RecordingMetadata) -> RecordingMetadata:
-        """Values given in ``override`` win; people lists are replaced, not concatenated."""
+        """Values given in ``override`` win; people lists are replaced, not concatenated.
+
+        An embargo date given without an access level means "embargoed", even when the
+        sidecar or CSV row said public: the more private reading wins.
+        """
         changes = {
             name: value
             for name in self.__dataclass_fields__
             if (value := getattr(override, name)) not in (None, (), {})
         }
+        if override.embargo_until and not override.access:
+            changes["access"] = "embargoed"
         return replace(self, **changes)
 
     def validate(self, source: str | Path) -> RecordingMetadata:
@@ -89,6 +95,8 @@ class RecordingMetadata:
             raise InputError(source, f"an embargo date was given but access is {access!r}")
         return replace(
             self,
+            narrators=_clean_people(self.narrators),
+            interviewers=_clean_people(self.interviewers),
             title=_clean(self.title),
             place=_clean(self.place),
             language=language,
@@ -108,11 +116,22 @@ def _clean(value: Any) -> str | None:
     return text or None
 
 
+def _clean_people(people: tuple[Person, ...]) -> tuple[Person, ...]:
+    """Trim names and drop empty ones ("  Ana Zupan " is Ana Zupan; "" is nobody)."""
+    return tuple(
+        replace(person, name=" ".join(person.name.split()))
+        for person in people
+        if person.name and person.name.strip()
+    )
+
+
 _ISO = re.compile(r"^(\d{4})(?:-(\d{1,2})(?:-(\d{1,2}))?)?$")
 _SLOVENIAN = re.compile(r"^(?:(\d{1,2})\.\s*)?(\d{1,2})\.\s*(\d{4})$")  # 13. 5. 1954 / 5. 1954
 
 
-def parse_date(value: Any, field_name: str, source: str | Path, *, full: bool = False) -> str | None:
+def parse_date(
+    value: Any, field_name: str, source: str | Path, *, full: bool = False
+) -> str | None:
     """Normalise a date to ISO 8601, keeping the precision the volunteer knew.
 
     Oral-history dates are often partial ("1954", "1954-05"); both ISO and the Slovenian
@@ -122,8 +141,8 @@ def parse_date(value: Any, field_name: str, source: str | Path, *, full: bool = 
         return None
     if isinstance(value, dt.datetime):
         value = value.date()
-    if isinstance(value, dt.date):
-        return value.isoformat()
+    if isinstance(value, dt.date):  # YAML reads an unquoted 1954-05-13 as a date
+        value = value.isoformat()
     text = str(value).strip()
     year = month = day = None
     if match := _ISO.match(text):
@@ -292,7 +311,8 @@ def read_csv(path: Path) -> list[CsvEntry]:
         dialect = csv.Sniffer().sniff(sample, delimiters=",;\t")
     except csv.Error:
         dialect = csv.excel
-    reader = csv.DictReader(text.splitlines(), dialect=dialect)
+    # newline="" keeps line breaks inside quoted cells; line_num gives the sheet's row number.
+    reader = csv.DictReader(io.StringIO(text, newline=""), dialect=dialect)
     headers = [h.strip().lower() for h in (reader.fieldnames or [])]
     if "file" not in headers:
         raise InputError(path, "the CSV needs a 'file' column naming each recording")
@@ -300,7 +320,8 @@ def read_csv(path: Path) -> list[CsvEntry]:
         if header != "file" and header.replace(" ", "_").replace("-", "_") not in FIELDS:
             raise _unknown_field(header, path, ["file", *sorted(FIELDS)])
     entries = []
-    for number, row in enumerate(reader, start=2):
+    for row in reader:
+        number = reader.line_num
         row = {(k or "").strip().lower(): (v or "").strip() for k, v in row.items()}
         if not any(row.values()):
             continue

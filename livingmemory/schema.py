@@ -145,10 +145,10 @@ def _v2_pipeline(db: sqlite_utils.Database) -> None:
         "recording_status",
         """
         SELECT r.id, r.title,
-          (SELECT group_concat(p.name, '; ') FROM recording_people rp
-             JOIN people p ON p.id = rp.person_id
-            WHERE rp.recording_id = r.id AND rp.role = 'narrator'
-            ORDER BY rp.position) AS narrators,
+          (SELECT group_concat(name, '; ') FROM (
+             SELECT p.name FROM recording_people rp JOIN people p ON p.id = rp.person_id
+              WHERE rp.recording_id = r.id AND rp.role = 'narrator'
+              ORDER BY rp.position)) AS narrators,
           r.recorded_date, r.place, r.language, r.access, r.duration,
           CASE
             WHEN EXISTS (SELECT 1 FROM entities e WHERE e.recording_id = r.id) THEN 'tagged'

@@ -1,0 +1,53 @@
+# Living Memory: two commands do all set-up on a fresh machine.
+#   make demo   build the example archive (installs everything first)
+#   make test   run the whole test suite (installs everything first)
+# Re-running is fast: the venv is rebuilt only when pyproject.toml or constraints.txt change.
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.livingmemory-installed
+# Users with a network may point pip at PyTorch's CPU index: make TORCH_INDEX=https://download.pytorch.org/whl/cpu
+TORCH_INDEX ?=
+PIP := $(BIN)/python -m pip --disable-pip-version-check
+# command=debian-package pairs the project needs from the operating system.
+RUNTIME_DEPS := ffmpeg=ffmpeg ffprobe=ffmpeg
+TEST_DEPS := $(RUNTIME_DEPS) espeak-ng=espeak-ng
+
+.PHONY: demo test test-fast lint setup system-deps test-system-deps examples clean
+
+demo: system-deps $(STAMP)
+	$(BIN)/livingmemory demo --no-serve
+
+test: test-system-deps $(STAMP) lint
+	$(BIN)/pytest
+
+# Skips tests marked slow (model loading, long audio); CI runs everything with `make test`.
+test-fast: test-system-deps $(STAMP)
+	$(BIN)/pytest -m "not slow"
+
+lint: $(STAMP)
+	$(BIN)/ruff check livingmemory tests scripts
+	$(BIN)/ruff format --check livingmemory tests scripts
+
+setup: test-system-deps $(STAMP)
+
+system-deps:
+	@scripts/ensure-system-deps.sh $(RUNTIME_DEPS)
+
+test-system-deps:
+	@scripts/ensure-system-deps.sh $(TEST_DEPS)
+
+# torch goes in first, pinned to the CPU build, so nothing later pulls a CUDA build.
+$(STAMP): pyproject.toml constraints.txt
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(PIP) install -q -c constraints.txt torch==2.13.0 $(if $(TORCH_INDEX),--extra-index-url $(TORCH_INDEX))
+	$(PIP) install -q -c constraints.txt -e ".[all,dev]"
+	@touch $(STAMP)
+
+# Regenerate the synthetic example interviews (needs espeak-ng).
+examples: test-system-deps $(STAMP)
+	$(BIN)/python scripts/make_examples.py
+
+clean:
+	rm -rf demo .pytest_cache .ruff_cache

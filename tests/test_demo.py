@@ -1,0 +1,56 @@
+"""``livingmemory demo``: an archive built from the shipped example interviews."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from conftest import REPO, list_json, run_cli, show_json, snapshot
+
+EXAMPLES = REPO / "recordings" / "examples"
+
+
+def test_demo_builds_archive_then_adds_nothing_new(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if not EXAMPLES.is_dir():
+        pytest.fail(f"{EXAMPLES} is part of the repository and must exist")
+    monkeypatch.chdir(REPO)
+    examples_before = {p.name: p.read_bytes() for p in EXAMPLES.iterdir()}
+    repo_entries = sorted(p.name for p in REPO.iterdir())
+    target = tmp_path / "demo"
+
+    first = run_cli("demo", "--dir", target, "--no-serve")
+    assert first.exit_code == 0, str(first)
+    archive_db = target / "archive.db"
+    rows = list_json(archive_db)
+    assert len(rows) == 3
+    assert sorted(row["access"] for row in rows) == ["public", "public", "restricted"]
+    assert {row["language"] for row in rows} == {"sl", "en"}
+    assert all(row["state"] == "added" and row["narrators"] for row in rows)
+    assert "3 recordings (2 public)" in " ".join(first.stdout.split())
+    # Sidecar metadata went in, people included.
+    people = {p["name"] for row in rows for p in show_json(archive_db, row["id"])["people"]}
+    assert {"Marija Košir", "John Novak", "Ana Zupan"} <= people
+    formats = sorted(show_json(archive_db, row["id"])["format"] for row in rows)
+    assert formats == ["mp3", "ogg", "opus"]
+    before = snapshot(target)
+
+    second = run_cli("demo", "--dir", target, "--no-serve")
+    assert second.exit_code == 0, str(second)
+    assert len(list_json(archive_db)) == 3
+    assert " ".join(second.stdout.split()).count("duplicate") == 3
+    assert snapshot(target) == before
+    # The shipped examples were only read.
+    assert {p.name: p.read_bytes() for p in EXAMPLES.iterdir()} == examples_before
+    assert sorted(p.name for p in REPO.iterdir()) == repo_entries  # nothing left in the repo
+
+
+def test_demo_outside_project_folder_says_where_to_run(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    result = run_cli("demo", "--dir", tmp_path / "demo", "--no-serve")
+    assert result.exit_code == 1
+    assert len(result.lines) == 1, str(result)
+    assert "example recordings not found" in result.error_lines[0]
