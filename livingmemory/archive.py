@@ -86,6 +86,18 @@ class Archive:
         record["entities"] = self.db["entities"].count_where("recording_id = ?", [recording_id])
         return record
 
+    def current_segments(self, recording_id: int) -> list[dict[str, Any]]:
+        """Segments of the recording's current machine transcript, in time order."""
+        return list(
+            self.db.query(
+                "SELECT s.id, s.start, s.end, s.speaker, s.text, s.flags, s.avg_logprob, "
+                "s.no_speech_prob FROM segments s JOIN transcripts t ON t.id = s.transcript_id "
+                "WHERE s.recording_id = ? AND t.is_current = 1 AND t.source = 'machine' "
+                "ORDER BY s.start, s.position",
+                [recording_id],
+            )
+        )
+
     def find_by_sha256(self, sha256: str) -> dict[str, Any] | None:
         rows = list(self.db["recordings"].rows_where("sha256 = ?", [sha256], limit=1))
         return rows[0] if rows else None

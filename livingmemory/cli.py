@@ -15,6 +15,7 @@ from typing import Annotated, Any, Optional, TypeVar
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from livingmemory import __version__
@@ -227,6 +228,11 @@ def _result_json(result: Any) -> dict[str, Any]:
     }
 
 
+def _timecode(seconds: float) -> str:
+    whole = int(seconds)
+    return f"[{whole // 3600:02d}:{whole % 3600 // 60:02d}:{whole % 60:02d}]"
+
+
 def _duration(seconds: float | None) -> str:
     if seconds is None:
         return ""
@@ -261,7 +267,11 @@ def list_recordings(
         "Length",
         "State",
     ):
-        table.add_column(column, justify="right" if column in ("ID", "Length") else "left")
+        table.add_column(
+            column,
+            justify="right" if column in ("ID", "Length") else "left",
+            no_wrap=column in ("ID", "Lang", "Length"),
+        )
     for row in rows:
         table.add_row(
             str(row["id"]),
@@ -284,10 +294,12 @@ def show(
     archive_path: ArchiveOption = DEFAULT_ARCHIVE,
     as_json: JsonOption = False,
 ) -> None:
-    """Show everything the archive knows about one recording."""
+    """Show everything the archive knows about one recording, and its current transcript."""
     with open_archive(archive_path) as archive:
         record = archive.recording(recording_id)
+        segments = archive.current_segments(recording_id)
     if as_json:
+        record["transcript"] = segments
         print(json.dumps(record, ensure_ascii=False, indent=2))
         return
     table = Table(show_header=False, title=f"Recording #{recording_id}", title_justify="left")
@@ -305,6 +317,12 @@ def show(
         )  # fmt: skip
         table.add_row(person["role"], person["name"] + (f" ({details})" if details else ""))
     console.print(table)
+    for segment in segments:
+        flags = json.loads(segment["flags"]) if segment["flags"] else []
+        speaker = f"{segment['speaker']}: " if segment["speaker"] else ""
+        warning = f"  [yellow]⚠ {', '.join(flags)}[/yellow]" if flags else ""
+        text = escape(speaker + segment["text"])
+        console.print(f"[dim]{_timecode(segment['start'])}[/dim] {text}{warning}", highlight=False)
 
 
 @app.command()
@@ -340,7 +358,7 @@ def transcribe(
     ] = True,
     beam_size: Annotated[int, typer.Option(min=1, max=10, help="1 = greedy (faster).")] = 5,
     vad: Annotated[
-        bool, typer.Option(help="Skip silence with Silero VAD (faster-whisper only).")
+        bool, typer.Option(help="Skip silence with Silero VAD (offline; both engines).")
     ] = False,
     word_timestamps: Annotated[bool, typer.Option(help="Store each word's time.")] = False,
     per_channel: Annotated[
@@ -533,11 +551,19 @@ def demo(
     serve: Annotated[
         bool, typer.Option("--serve/--no-serve", help="Serve the result (later releases).")
     ] = False,
+    transcribe: Annotated[
+        bool, typer.Option(help="Transcribe the examples (offline Whisper base model).")
+    ] = True,
 ) -> None:
-    """Build a demo archive from the example interviews shipped in recordings/examples."""
+    """Build a demo archive from the example interviews shipped in recordings/examples:
+    add them with their metadata, then transcribe them."""
     from livingmemory.demo import run_demo
 
-    summary = run_demo(directory, on_progress=lambda line: console.print(line, highlight=False))
+    summary = run_demo(
+        directory,
+        on_progress=lambda line: console.print(line, highlight=False),
+        transcribe=transcribe,
+    )
     console.print(summary, highlight=False)
 
 

