@@ -474,6 +474,121 @@ class _TranscribeProgress:
             )
 
 
+@app.command()
+@friendly_errors
+def tag(
+    recording_ids: Annotated[
+        Optional[list[int]],  # noqa: UP045
+        typer.Argument(help="Recordings to tag (default: every transcript not yet tagged)."),
+    ] = None,
+    force: Annotated[bool, typer.Option(help="Tag again even if nothing changed.")] = False,
+    archive_path: ArchiveOption = DEFAULT_ARCHIVE,
+    as_json: JsonOption = False,
+) -> None:
+    """Find people, places, organisations, dates and topics in the transcripts.
+
+    Re-tagging replaces machine tags only; tags added by people are kept. Adding a place with
+    'livingmemory vocab add' makes the next run re-tag.
+    """
+    from rich.progress import Progress
+
+    from livingmemory.tag import tag_transcripts
+
+    class Reporter:
+        def __init__(self, bar: Progress) -> None:
+            self.bar, self.task = bar, None
+
+        def begin(self, total: int) -> None:
+            self.task = self.bar.add_task("tagging transcripts", total=total)
+
+        def advance(self, transcript: dict[str, Any], entities: int) -> None:
+            self.bar.advance(self.task)
+            if not as_json:
+                self.bar.console.print(
+                    f"tagged #{transcript['recording_id']}: {entities} tags", highlight=False
+                )
+
+    with (
+        open_archive(archive_path) as archive,
+        Progress(console=err_console, disable=as_json) as bar,
+    ):
+        batch = tag_transcripts(archive, recording_ids, force=force, progress=Reporter(bar))
+    if as_json:
+        print(json.dumps([{"recording_id": r, "entities": n} for r, n in batch.tagged]))
+    elif not batch.tagged:
+        console.print("Nothing to tag: every transcript is tagged by the current pipeline.")
+
+
+@app.command()
+@friendly_errors
+def search(
+    query: Annotated[str, typer.Argument(help="Words to find, in any inflected form.")],
+    limit: Annotated[int, typer.Option(min=1, help="At most this many hits.")] = 20,
+    archive_path: ArchiveOption = DEFAULT_ARCHIVE,
+    as_json: JsonOption = False,
+) -> None:
+    """Search the transcripts: "Kranj" also finds "v Kranju", "zelezarna" finds "Železarna"."""
+    from livingmemory.search import search as run_search
+
+    with open_archive(archive_path) as archive:
+        hits = run_search(archive, query, limit=limit)
+    if as_json:
+        print(json.dumps([{**h.__dict__, "timecode": h.timecode} for h in hits],
+                         ensure_ascii=False, indent=2))  # fmt: skip
+        return
+    if not hits:
+        console.print(f"No segment mentions {query!r}.")
+        raise typer.Exit(1)
+    for hit in hits:
+        console.print(
+            f"#{hit.recording_id} [bold]{escape(hit.title)}[/bold] [{hit.timecode}] "
+            f"{escape(hit.snippet)}",
+            highlight=False,
+        )
+
+
+vocab_app = typer.Typer(help="The archive's own places, organisations and people for tagging.")
+app.add_typer(vocab_app, name="vocab")
+
+
+@vocab_app.command("add")
+@friendly_errors
+def vocab_add(
+    name: Annotated[str, typer.Argument(help="Canonical name, e.g. 'Planina Konjščica'.")],
+    kind: Annotated[str, typer.Option(help="place, organisation or person.")] = "place",
+    type_: Annotated[str, typer.Option("--type", help="e.g. village, pasture, factory.")] = "",
+    lat: Annotated[Optional[float], typer.Option(help="Latitude (WGS84).")] = None,  # noqa: UP045
+    lon: Annotated[Optional[float], typer.Option(help="Longitude (WGS84).")] = None,  # noqa: UP045
+    alias: Annotated[
+        Optional[list[str]],  # noqa: UP045
+        typer.Option(help="Other names for it (repeat)."),
+    ] = None,
+    ambiguous: Annotated[
+        bool, typer.Option(help="Also an ordinary word: match only when capitalised.")
+    ] = False,
+    archive_path: ArchiveOption = DEFAULT_ARCHIVE,
+) -> None:
+    """Teach the tagger a name (the next 'tag' run re-tags every transcript)."""
+    from livingmemory.vocabulary import add_entry
+
+    with open_archive(archive_path) as archive:
+        add_entry(archive, name, kind, type_, lat, lon, alias or [], ambiguous)
+    console.print(f"added {kind} {name!r} to the vocabulary", highlight=False)
+
+
+@vocab_app.command("list")
+@friendly_errors
+def vocab_list(archive_path: ArchiveOption = DEFAULT_ARCHIVE, as_json: JsonOption = False) -> None:
+    """The archive's own vocabulary (the shipped gazetteer is in livingmemory/data)."""
+    with open_archive(archive_path) as archive:
+        rows = list(archive.db["vocabulary"].rows)
+    if as_json:
+        print(json.dumps(rows, ensure_ascii=False, indent=2))
+        return
+    for row in rows:
+        console.print(f"{row['kind']:<13} {row['name']}  {row['aliases'] or ''}", highlight=False)
+
+
 models_app = typer.Typer(
     help="Whisper models: what is installed (offline), import, convert.",
     invoke_without_command=True,

@@ -192,9 +192,63 @@ def _v3_transcription(db: sqlite_utils.Database) -> None:
     segments.enable_fts(["text"], tokenize="unicode61 remove_diacritics 2", create_triggers=True)
 
 
+def _v4_tagging(db: sqlite_utils.Database) -> None:
+    """Lemmas for search, tagging provenance, places with coordinates, the owner's vocabulary."""
+    db["segments"].add_column("lemmas", str)  # lemmas of the text, for inflection-proof search
+    db["transcripts"].add_column("tagged_version", str)
+    db["transcripts"].add_column("tagged_at", str)
+    entities = db["entities"]
+    entities.add_column("lemma", str)
+    entities.add_column("value", str)  # normalised date: 1954, 1954-05-13, 1950s
+    entities.add_column("decade", int)
+    entities.add_column("method", str)  # gazetteer | model | rule | fuzzy | metadata | keyword
+    db.execute(
+        """
+        CREATE TABLE places (
+            id INTEGER PRIMARY KEY,
+            name TEXT NOT NULL UNIQUE,
+            kind TEXT NOT NULL,                  -- place | organisation
+            type TEXT,
+            region TEXT,
+            latitude REAL,
+            longitude REAL,
+            source TEXT
+        )
+        """
+    )
+    entities.add_column("place_id", int)
+    db.execute(
+        """
+        CREATE TABLE vocabulary (
+            id INTEGER PRIMARY KEY,
+            name TEXT NOT NULL UNIQUE,
+            kind TEXT NOT NULL CHECK (kind IN ('place', 'organisation', 'person')),
+            type TEXT,
+            latitude REAL,
+            longitude REAL,
+            aliases TEXT,                        -- JSON list
+            ambiguous INTEGER NOT NULL DEFAULT 0,
+            added_at TEXT,
+            added_by TEXT
+        )
+        """
+    )
+    db.execute("CREATE INDEX idx_entities_canonical ON entities (label, canonical)")
+    segments = db["segments"]
+    segments.disable_fts()
+    segments.enable_fts(
+        ["text", "lemmas"], tokenize="unicode61 remove_diacritics 2", create_triggers=True
+    )
+
+
 Migration = Callable[[sqlite_utils.Database], None]
 # MIGRATIONS[n] upgrades an archive from version n to version n + 1. Append only.
-MIGRATIONS: list[Migration] = [_v1_catalogue, _v2_pipeline, _v3_transcription]
+MIGRATIONS: list[Migration] = [
+    _v1_catalogue,
+    _v2_pipeline,
+    _v3_transcription,
+    _v4_tagging,
+]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

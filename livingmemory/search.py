@@ -1,0 +1,71 @@
+"""Searching transcripts in any inflected form, without worrying about diacritics.
+
+Every segment is indexed twice in FTS5: its text and its lemmas (``segments.lemmas``, filled
+by tagging), both with ``unicode61 remove_diacritics 2``. A query is matched as a phrase
+against the text *or*, lemmatised the same way, against the lemmas, so "Kranj" finds "v
+Kranju", "iz Škofje Loke" finds "Škofja Loka", and "zelezarna" finds "Železarna".
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from livingmemory.archive import Archive
+from livingmemory.errors import LivingMemoryError
+from livingmemory.tagging.components import lemmatize_word
+
+_WORD = re.compile(r"\w+", re.UNICODE)
+
+
+@dataclass(frozen=True)
+class Hit:
+    recording_id: int
+    title: str
+    segment_id: int
+    start: float
+    end: float
+    speaker: str | None
+    text: str
+    snippet: str
+    file_path: str
+
+    @property
+    def timecode(self) -> str:
+        whole = int(self.start)
+        return f"{whole // 3600:02d}:{whole % 3600 // 60:02d}:{whole % 60:02d}"
+
+
+def fts_query(query: str, languages: tuple[str, ...] = ("sl", "de", "en")) -> str:
+    """An FTS5 expression: the words as a phrase in the text, or their lemmas in the lemmas."""
+    words = _WORD.findall(query)
+    if not words:
+        raise LivingMemoryError(f"nothing to search for in {query!r}")
+    phrase = " ".join(words)
+    alternatives = [f'text : "{phrase}"']
+    for language in languages:
+        lemmas = " ".join(lemmatize_word(w, language) for w in words)
+        alternative = f'lemmas : "{lemmas}"'
+        if alternative not in alternatives:
+            alternatives.append(alternative)
+    alternatives.append(f'lemmas : "{phrase.casefold()}"')
+    return " OR ".join(dict.fromkeys(alternatives))
+
+
+def search(archive: Archive, query: str, *, limit: int = 50) -> list[Hit]:
+    """Segments of current transcripts matching ``query``, best first."""
+    rows = archive.db.query(
+        """
+        SELECT s.recording_id, r.title, s.id AS segment_id, s.start, s.end, s.speaker, s.text,
+               snippet(segments_fts, 0, '[', ']', '…', 12) AS snippet, r.file_path
+        FROM segments_fts
+        JOIN segments s ON s.rowid = segments_fts.rowid
+        JOIN transcripts t ON t.id = s.transcript_id
+        JOIN recordings r ON r.id = s.recording_id
+        WHERE segments_fts MATCH :query AND (t.is_current = 1 OR t.source = 'human')
+        ORDER BY segments_fts.rank, s.recording_id, s.start
+        LIMIT :limit
+        """,
+        {"query": fts_query(query), "limit": limit},
+    )
+    return [Hit(**row) for row in rows]

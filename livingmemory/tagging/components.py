@@ -1,0 +1,379 @@
+"""spaCy components shared by the language pipelines, registered as factories.
+
+Registered with ``@Language.factory`` so a pipeline that uses them can be serialised with
+``nlp.to_disk`` and loaded again with ``spacy.load`` (after ``import livingmemory.tagging``).
+Every rule matches on ``Token._.lm_lemma``: a lower-cased lemma from lemmagen3, which knows
+Slovenian, German, Croatian and English inflection offline. That is what lets "v Kranju",
+"iz Škofje Loke" and "na Jesenicah" find Kranj, Škofja Loka and Jesenice.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Iterable
+from functools import lru_cache
+from importlib import resources
+
+from spacy.language import Language
+from spacy.tokens import Doc, Span, Token
+from spacy.util import filter_spans
+
+if not Token.has_extension("lm_lemma"):
+    Token.set_extension("lm_lemma", default=None)
+if not Span.has_extension("lm_canonical"):
+    Span.set_extension("lm_canonical", default=None)
+if not Span.has_extension("lm_confidence"):
+    Span.set_extension("lm_confidence", default=1.0)
+if not Span.has_extension("lm_value"):
+    Span.set_extension("lm_value", default=None)
+
+LEMMAGEN_LANGUAGES = {"bg", "cs", "de", "en", "es", "et", "fa", "fr", "hr", "hu", "it", "mk",
+                      "pl", "ro", "ru", "sk", "sl", "sr", "uk"}  # fmt: skip
+
+
+def fold(text: str) -> str:
+    """Lower-case without diacritics: "Železarna" -> "zelezarna"."""
+    decomposed = unicodedata.normalize("NFKD", text.casefold())
+    return "".join(c for c in decomposed if not unicodedata.combining(c))
+
+
+@lru_cache(maxsize=8)
+def _lemmagen(language: str):  # type: ignore[no-untyped-def]
+    from lemmagen3 import Lemmatizer
+
+    return Lemmatizer(language)
+
+
+def lemmatize_word(word: str, language: str) -> str:
+    """Lower-cased lemma; all-caps words are title-cased first (lemmagen is case-sensitive:
+    "KRANJU" stays "KRANJU" but "Kranju" becomes "Kranj")."""
+    if language not in LEMMAGEN_LANGUAGES or not any(c.isalpha() for c in word):
+        return word.casefold()
+    if word.isupper() and len(word) > 1:
+        word = word.title()
+    return _lemmagen(language).lemmatize(word).casefold()
+
+
+class LemmagenLemmatizer:
+    """Sets ``Token._.lm_lemma`` (and ``lemma_`` when no other lemmatizer did)."""
+
+    def __init__(self, language: str, overwrite: bool) -> None:
+        self.language = language
+        self.overwrite = overwrite
+
+    def __call__(self, doc: Doc) -> Doc:
+        for token in doc:
+            lemma = lemmatize_word(token.text, self.language)
+            token._.lm_lemma = lemma
+            if self.overwrite or not token.lemma_:
+                token.lemma_ = lemma
+        return doc
+
+
+@Language.factory("lm_lemmagen", default_config={"language": "sl", "overwrite": True})
+def make_lemmagen(nlp: Language, name: str, language: str, overwrite: bool) -> LemmagenLemmatizer:
+    return LemmagenLemmatizer(language, overwrite)
+
+
+# -- dates ---------------------------------------------------------------------------------
+
+_YEAR = r"(1[89]\d\d|20[0-4]\d)"
+_SL_MONTHS = [
+    "januar",
+    "februar",
+    "marec",
+    "april",
+    "maj",
+    "junij",
+    "julij",
+    "avgust",
+    "september",
+    "oktober",
+    "november",
+    "december",
+]
+_DE_MONTHS = [
+    "januar",
+    "februar",
+    "märz",
+    "april",
+    "mai",
+    "juni",
+    "juli",
+    "august",
+    "september",
+    "oktober",
+    "november",
+    "dezember",
+]
+_EN_MONTHS = [
+    "january",
+    "february",
+    "march",
+    "april",
+    "may",
+    "june",
+    "july",
+    "august",
+    "september",
+    "october",
+    "november",
+    "december",
+]
+_SL_DECADES = {
+    "dvajset": 1920,
+    "trideset": 1930,
+    "štirideset": 1940,
+    "petdeset": 1950,
+    "šestdeset": 1960,
+    "sedemdeset": 1970,
+    "osemdeset": 1980,
+    "devetdeset": 1990,
+}
+_EN_DECADES = {
+    "twenties": 1920,
+    "thirties": 1930,
+    "forties": 1940,
+    "fifties": 1950,
+    "sixties": 1960,
+    "seventies": 1970,
+    "eighties": 1980,
+    "nineties": 1990,
+}
+
+
+def _month_pattern(months: list[str]) -> str:
+    return "(" + "|".join(m[:3] + r"\w*" for m in months) + ")"
+
+
+def date_patterns(language: str) -> list[tuple[re.Pattern[str], str]]:
+    """(regex, kind) pairs, most specific first; kind tells :func:`date_value` what to do."""
+    months = {"sl": _SL_MONTHS, "de": _DE_MONTHS, "hr": _SL_MONTHS}.get(language, _EN_MONTHS)
+    month = _month_pattern(months)
+    flags = re.IGNORECASE
+    patterns = [
+        (re.compile(rf"\b(\d{{1,2}})\.?\s+{month}\s+{_YEAR}\b", flags), "dmy"),
+        (re.compile(rf"\b{month}\s+(\d{{1,2}}),?\s+{_YEAR}\b", flags), "mdy"),
+        (re.compile(rf"\b{month}\s+{_YEAR}\b", flags), "my"),
+        (re.compile(r"\b(?:19)?([2-9]0)-?(?:ih|ies|er|s)\b", flags), "decade_digits"),
+    ]  # fmt: skip
+    if language in ("sl", "hr"):
+        decades = "|".join(_SL_DECADES)
+        patterns += [
+            (re.compile(rf"\b(?:v\s+)?({decades})\w*\s+let\w*", flags), "decade_sl"),
+            (re.compile(r"\b(?:po|pred|med)\s+(?:prv\w+\s+|drug\w+\s+)?(?:svetovn\w+\s+)?vojn\w*",
+                        flags), "war"),
+            (re.compile(rf"\b(?:leta|leto|letu|l\.)\s+{_YEAR}\b", flags), "year"),
+        ]  # fmt: skip
+    elif language == "de":
+        patterns += [
+            (re.compile(r"\b(?:nach|vor|während|im)\s+(?:dem\s+)?krieg\w*", flags), "war"),
+            (re.compile(rf"\b(?:im\s+jahr[e]?\s+){_YEAR}\b", flags), "year"),
+        ]
+    else:
+        decades = "|".join(_EN_DECADES)
+        patterns += [
+            (re.compile(rf"\b(?:the\s+)?({decades})\b", flags), "decade_en"),
+            (re.compile(r"\b(?:the\s+)?(19[2-9])0s\b", flags), "decade_en_digits"),
+            (
+                re.compile(
+                    r"\b(?:after|before|during)\s+the\s+(?:second\s+world\s+|first\s+world\s+)?war\b",
+                    flags,
+                ),
+                "war",
+            ),
+        ]
+    patterns.append((re.compile(rf"\b{_YEAR}\b"), "year"))
+    return patterns
+
+
+def date_value(match: re.Match[str], kind: str, language: str) -> tuple[str, int | None]:
+    """Normalised value (ISO date, year, "1950s", "war") and the decade, if known."""
+    groups = [g for g in match.groups() if g]
+    months = {"sl": _SL_MONTHS, "de": _DE_MONTHS, "hr": _SL_MONTHS}.get(language, _EN_MONTHS)
+
+    def month_number(word: str) -> int:
+        word = word.casefold()
+        return next((i + 1 for i, m in enumerate(months) if word.startswith(m[:3])), 1)
+
+    if kind == "dmy":
+        day, month, year = groups
+        return f"{year}-{month_number(month):02d}-{int(day):02d}", int(year) // 10 * 10
+    if kind == "mdy":
+        month, day, year = groups
+        return f"{year}-{month_number(month):02d}-{int(day):02d}", int(year) // 10 * 10
+    if kind == "my":
+        month, year = groups
+        return f"{year}-{month_number(month):02d}", int(year) // 10 * 10
+    if kind == "year":
+        year = groups[-1]
+        return year, int(year) // 10 * 10
+    if kind == "decade_sl":
+        decade = next(v for k, v in _SL_DECADES.items() if groups[0].casefold().startswith(k))
+        return f"{decade}s", decade
+    if kind == "decade_en":
+        decade = _EN_DECADES[groups[0].casefold()]
+        return f"{decade}s", decade
+    if kind == "decade_en_digits":
+        decade = int(groups[0]) * 10
+        return f"{decade}s", decade
+    if kind == "decade_digits":
+        decade = 1900 + int(groups[0])
+        return f"{decade}s", decade
+    return "war", None
+
+
+class DateMatcher:
+    """DATE entities from language-specific patterns ("13. maja 1945", "po vojni", "1950s")."""
+
+    def __init__(self, language: str) -> None:
+        self.language = language
+        self.patterns = date_patterns(language)
+
+    def __call__(self, doc: Doc) -> Doc:
+        spans = []
+        taken: set[int] = set()
+        for pattern, kind in self.patterns:
+            for match in pattern.finditer(doc.text):
+                if taken & set(range(*match.span())):
+                    continue
+                span = doc.char_span(*match.span(), label="DATE", alignment_mode="expand")
+                if span is None:
+                    continue
+                value, _ = date_value(match, kind, self.language)
+                span._.lm_value = value
+                span._.lm_canonical = value
+                spans.append(span)
+                taken |= set(range(*match.span()))
+        doc.ents = filter_spans([*doc.ents, *spans]) if spans else doc.ents
+        return doc
+
+
+@Language.factory("lm_dates", default_config={"language": "sl"})
+def make_dates(nlp: Language, name: str, language: str) -> DateMatcher:
+    return DateMatcher(language)
+
+
+# -- people --------------------------------------------------------------------------------
+
+
+@lru_cache(maxsize=1)
+def first_names() -> frozenset[str]:
+    text = (resources.files("livingmemory") / "data" / "first_names.txt").read_text("utf-8")
+    words = [w for line in text.splitlines() if not line.startswith("#") for w in line.split()]
+    return frozenset(w.casefold() for w in words)
+
+
+class PersonRule:
+    """PER entities: a known first name followed by a capitalised word (lemmas, so "Marijo
+    Košir" is Marija Košir), and the recording's own people from ``doc.user_data["people"]``."""
+
+    def __call__(self, doc: Doc) -> Doc:
+        spans = []
+        names = first_names()
+        for person in doc.user_data.get("people", ()):
+            spans += _find_sequence(doc, [w.casefold() for w in person.split()], person)
+        tokens = list(doc)
+        for i, token in enumerate(tokens[:-1]):
+            nxt = tokens[i + 1]
+            if (
+                token.is_title
+                and (token._.lm_lemma or token.lower_) in names
+                and (nxt.is_title or (nxt.is_upper and len(nxt) > 1))
+                and nxt.is_alpha
+            ):
+                span = Span(doc, i, i + 2, label="PER")
+                span._.lm_canonical = " ".join((t._.lm_lemma or t.lower_).title() for t in span)
+                spans.append(span)
+        if spans:
+            doc.ents = filter_spans([*doc.ents, *spans])
+        return doc
+
+
+def _find_sequence(doc: Doc, words: list[str], canonical: str) -> list[Span]:
+    """Spans whose tokens' lemmas (or lower-cased text) equal ``words`` in order."""
+    found, n = [], len(words)
+    lemmas = [(t._.lm_lemma or t.lower_, t.lower_) for t in doc]
+    wanted = [(w, w) for w in words]
+    for i in range(len(lemmas) - n + 1):
+        if all(words[k] in lemmas[i + k] or wanted[k][0] == lemmas[i + k][1] for k in range(n)):
+            span = Span(doc, i, i + n, label="PER")
+            span._.lm_canonical = canonical
+            found.append(span)
+    return found
+
+
+@Language.factory("lm_persons")
+def make_persons(nlp: Language, name: str) -> PersonRule:
+    return PersonRule()
+
+
+# -- organisations ------------------------------------------------------------------------
+
+ORG_HEADS = {
+    "društvo", "zavod", "tovarna", "železarna", "zadruga", "šola", "občina", "ministrstvo",
+    "podjetje", "gimnazija", "zveza", "klub", "sindikat", "bolnišnica", "banka", "muzej",
+    "verein", "fabrik", "schule", "gemeinde", "company", "society", "school", "factory",
+}  # fmt: skip
+_STOP = {"in", "v", "na", "je", "so", "pa", "ki", "da", "z", "s", "za", "se", "and", "the",
+         "und", "der", "die", "das"}  # fmt: skip
+_COMPANY = re.compile(r"\b((?:[A-ZČŠŽ][\w-]*\s+){1,4})(d\.\s?d\.|d\.\s?o\.\s?o\.)", re.UNICODE)
+
+
+class OrganisationRule:
+    """ORG entities headed by words like Društvo, Zavod, Tovarna, Železarna, Zadruga, Šola,
+    Občina, Ministrstvo ("Društvo upokojencev Jesenice"), and names ending in d.d./d.o.o."""
+
+    def __call__(self, doc: Doc) -> Doc:
+        spans = []
+        tokens = list(doc)
+        for i, token in enumerate(tokens):
+            if not token.is_title or (token._.lm_lemma or token.lower_) not in ORG_HEADS:
+                continue
+            end = i + 1
+            while end < len(tokens) and end - i <= 4:
+                nxt = tokens[end]
+                if not nxt.is_alpha or nxt.lower_ in _STOP:
+                    break
+                end += 1
+            if end - i >= 2:
+                span = Span(doc, i, end, label="ORG")
+                span._.lm_canonical = " ".join(t.text for t in span)
+                spans.append(span)
+        for match in _COMPANY.finditer(doc.text):
+            span = doc.char_span(*match.span(), label="ORG", alignment_mode="expand")
+            if span is not None:
+                span._.lm_canonical = span.text
+                spans.append(span)
+        if spans:
+            doc.ents = filter_spans([*doc.ents, *spans])
+        return doc
+
+
+@Language.factory("lm_organisations")
+def make_organisations(nlp: Language, name: str) -> OrganisationRule:
+    return OrganisationRule()
+
+
+def gazetteer_patterns(entries: Iterable, language: str) -> list[dict]:  # type: ignore[type-arg]
+    """EntityRuler token patterns matching each name's lemmas or its plain words.
+
+    A token of the name matches when the text token's lemma equals the name word's lemma or
+    the name word itself ("Železniki" lemmatises to "železnik" but "Železnikih" to
+    "železniki"; accepting both catches every case form). Ambiguous names (Bled: "pale",
+    Iskra: "spark") must be capitalised.
+    """
+    patterns = []
+    for entry in entries:
+        for name in entry.names:
+            words = name.replace("-", " - ").split()
+            tokens = []
+            for position, word in enumerate(words):
+                forms = sorted({lemmatize_word(word, language), word.casefold()})
+                token: dict = {"_": {"lm_lemma": {"IN": forms}}}
+                if entry.ambiguous and position == 0:
+                    token["IS_LOWER"] = False
+                tokens.append(token)
+            patterns.append({"label": entry.label, "pattern": tokens, "id": entry.name})
+    return patterns

