@@ -183,7 +183,7 @@ def _tag_one(
                     "start_char": ent.start_char,
                     "end_char": ent.end_char,
                     "start_seconds": _seconds_at(segment, ent.start_char),
-                    "confidence": METHOD_CONFIDENCE[method],
+                    "confidence": min(METHOD_CONFIDENCE[method], ent._.lm_confidence),
                     "method": method,
                 }
             )

@@ -14,7 +14,9 @@ import unicodedata
 from collections.abc import Iterable
 from functools import lru_cache
 from importlib import resources
+from pathlib import Path
 
+import srsly
 from spacy.language import Language
 from spacy.tokens import Doc, Span, Token
 from spacy.util import filter_spans
@@ -265,9 +267,22 @@ def first_names() -> frozenset[str]:
     return frozenset(w.casefold() for w in words)
 
 
+# Prepositions that put the next capitalised word in a place ("v Parizu", "iz Londona").
+PLACE_PREPOSITIONS = {"v", "na", "iz", "pri", "do", "proti", "pod", "nad", "u", "kod"}
+
+
+def _title(token: Token) -> bool:
+    return token.is_alpha and (token.is_title or (token.is_upper and len(token) > 1))
+
+
 class PersonRule:
-    """PER entities: a known first name followed by a capitalised word (lemmas, so "Marijo
-    Košir" is Marija Košir), and the recording's own people from ``doc.user_data["people"]``."""
+    """PER entities: the recording's own people from ``doc.user_data["people"]``; a known
+    first name followed by a capitalised word (on lemmas, so "Marijo Košir" is Marija
+    Košir); and, with lower confidence, two capitalised words inside a sentence that nothing
+    else claimed ("Lisl Cade")."""
+
+    def __init__(self, capitalised_pairs: bool = True) -> None:
+        self.capitalised_pairs = capitalised_pairs
 
     def __call__(self, doc: Doc) -> Doc:
         spans = []
@@ -286,6 +301,22 @@ class PersonRule:
                 span = Span(doc, i, i + 2, label="PER")
                 span._.lm_canonical = " ".join((t._.lm_lemma or t.lower_).title() for t in span)
                 spans.append(span)
+        if self.capitalised_pairs:
+            taken = {t.i for e in [*doc.ents, *spans] for t in e}
+            for i, token in enumerate(tokens[:-1]):
+                nxt = tokens[i + 1]
+                if (
+                    _title(token)
+                    and _title(nxt)
+                    and not token.is_sent_start
+                    and not {i, i + 1} & taken
+                    and (i == 0 or tokens[i - 1].lower_ not in PLACE_PREPOSITIONS)
+                ):
+                    span = Span(doc, i, i + 2, label="PER")
+                    span._.lm_canonical = " ".join((t._.lm_lemma or t.lower_).title() for t in span)
+                    span._.lm_confidence = 0.6
+                    spans.append(span)
+                    taken |= {i, i + 1}
         if spans:
             doc.ents = filter_spans([*doc.ents, *spans])
         return doc
@@ -304,9 +335,39 @@ def _find_sequence(doc: Doc, words: list[str], canonical: str) -> list[Span]:
     return found
 
 
-@Language.factory("lm_persons")
-def make_persons(nlp: Language, name: str) -> PersonRule:
-    return PersonRule()
+@Language.factory("lm_persons", default_config={"capitalised_pairs": True})
+def make_persons(nlp: Language, name: str, capitalised_pairs: bool) -> PersonRule:
+    return PersonRule(capitalised_pairs)
+
+
+class UnknownPlaceRule:
+    """LOC entities for capitalised words after a preposition of place that the gazetteer
+    does not know ("v Parizu" -> Pariz), with lower confidence. In Slovenian, months and
+    days are lower-case, so a capital after "v", "na", "iz" is almost always a name."""
+
+    def __call__(self, doc: Doc) -> Doc:
+        taken = {t.i for e in doc.ents for t in e}
+        spans = []
+        for token in doc[1:]:
+            i = token.i
+            if i in taken or not _title(token) or doc[i - 1].lower_ not in PLACE_PREPOSITIONS:
+                continue
+            end = i + 1
+            while end < len(doc) and end - i < 3 and _title(doc[end]) and end not in taken:
+                end += 1
+            span = Span(doc, i, end, label="LOC")
+            span._.lm_canonical = " ".join((t._.lm_lemma or t.lower_).title() for t in span)
+            span._.lm_confidence = 0.5
+            spans.append(span)
+            taken |= set(range(i, end))
+        if spans:
+            doc.ents = filter_spans([*doc.ents, *spans])
+        return doc
+
+
+@Language.factory("lm_unknown_places")
+def make_unknown_places(nlp: Language, name: str) -> UnknownPlaceRule:
+    return UnknownPlaceRule()
 
 
 # -- organisations ------------------------------------------------------------------------
@@ -357,9 +418,9 @@ def make_organisations(nlp: Language, name: str) -> OrganisationRule:
 
 
 def gazetteer_patterns(entries: Iterable, language: str) -> list[dict]:  # type: ignore[type-arg]
-    """EntityRuler token patterns matching each name's lemmas or its plain words.
+    """Patterns for :class:`GazetteerMatcher`: per name, the accepted forms of each word.
 
-    A token of the name matches when the text token's lemma equals the name word's lemma or
+    A word of the name matches when the text token's lemma equals the name word's lemma or
     the name word itself ("Železniki" lemmatises to "železnik" but "Železnikih" to
     "železniki"; accepting both catches every case form). Ambiguous names (Bled: "pale",
     Iskra: "spark") must be capitalised.
@@ -368,12 +429,88 @@ def gazetteer_patterns(entries: Iterable, language: str) -> list[dict]:  # type:
     for entry in entries:
         for name in entry.names:
             words = name.replace("-", " - ").split()
-            tokens = []
-            for position, word in enumerate(words):
-                forms = sorted({lemmatize_word(word, language), word.casefold()})
-                token: dict = {"_": {"lm_lemma": {"IN": forms}}}
-                if entry.ambiguous and position == 0:
-                    token["IS_LOWER"] = False
-                tokens.append(token)
-            patterns.append({"label": entry.label, "pattern": tokens, "id": entry.name})
+            forms = [sorted({lemmatize_word(w, language), w.casefold()}) for w in words]
+            patterns.append(
+                {"label": entry.label, "id": entry.name, "forms": forms,
+                 "capitalised": entry.ambiguous}
+            )  # fmt: skip
     return patterns
+
+
+class GazetteerMatcher:
+    """Entities for known names, matched on lemmas with a dictionary lookup per token.
+
+    (spaCy's EntityRuler can match extension attributes too, but with ~1000 patterns it ran
+    at a few hundred tokens per second; this lookup is linear in the text.)
+    """
+
+    def __init__(self, overwrite: bool = True) -> None:
+        self.overwrite = overwrite
+        self.patterns: list[dict] = []  # type: ignore[type-arg]
+        self._index: dict[str, list[dict]] = {}  # type: ignore[type-arg]
+
+    def add_patterns(self, patterns: Iterable[dict]) -> None:  # type: ignore[type-arg]
+        for pattern in patterns:
+            self.patterns.append(pattern)
+            for form in pattern["forms"][0]:
+                self._index.setdefault(form, []).append(pattern)
+        for candidates in self._index.values():
+            candidates.sort(key=lambda p: -len(p["forms"]))  # longest name first
+
+    def __call__(self, doc: Doc) -> Doc:
+        keys = [(t._.lm_lemma or t.lower_, t.lower_) for t in doc]
+        spans = []
+        i = 0
+        while i < len(doc):
+            found = None
+            for key in dict.fromkeys(keys[i]):
+                for pattern in self._index.get(key, ()):
+                    n = len(pattern["forms"])
+                    if i + n > len(doc):
+                        continue
+                    if pattern["capitalised"] and doc[i].is_lower:
+                        continue
+                    if all(keys[i + k][0] in pattern["forms"][k] or keys[i + k][1]
+                           in pattern["forms"][k] for k in range(n)):  # fmt: skip
+                        found = (n, pattern)
+                        break
+                if found:
+                    break
+            if found:
+                n, pattern = found
+                span = Span(doc, i, i + n, label=pattern["label"], span_id=pattern["id"])
+                span._.lm_canonical = pattern["id"]
+                spans.append(span)
+                i += n
+            else:
+                i += 1
+        if spans:
+            if self.overwrite:
+                kept = [e for e in doc.ents if not any(e.start < s.end and s.start < e.end
+                                                       for s in spans)]  # fmt: skip
+                doc.ents = filter_spans([*spans, *kept])
+            else:
+                doc.ents = filter_spans([*doc.ents, *spans])
+        return doc
+
+    # Serialisation, so pipelines saved with nlp.to_disk load again with spacy.load.
+    def to_bytes(self, *, exclude: Iterable[str] = ()) -> bytes:
+        return srsly.json_dumps(self.patterns).encode("utf-8")
+
+    def from_bytes(self, data: bytes, *, exclude: Iterable[str] = ()) -> GazetteerMatcher:
+        self.patterns, self._index = [], {}
+        self.add_patterns(srsly.json_loads(data.decode("utf-8")))
+        return self
+
+    def to_disk(self, path: str | Path, *, exclude: Iterable[str] = ()) -> None:
+        path = Path(path)
+        path.mkdir(parents=True, exist_ok=True)
+        (path / "patterns.json").write_bytes(self.to_bytes())
+
+    def from_disk(self, path: str | Path, *, exclude: Iterable[str] = ()) -> GazetteerMatcher:
+        return self.from_bytes((Path(path) / "patterns.json").read_bytes())
+
+
+@Language.factory("lm_gazetteer", default_config={"overwrite": True})
+def make_gazetteer(nlp: Language, name: str, overwrite: bool) -> GazetteerMatcher:
+    return GazetteerMatcher(overwrite)

@@ -56,8 +56,8 @@ def build(language: str, gazetteer: Gazetteer) -> Language:
     nlp = load_model()
     nlp.add_pipe("lm_lemmagen", config={"language": "en", "overwrite": False})
     nlp.add_pipe("lm_map_english_labels")
-    ruler = nlp.add_pipe("entity_ruler", config={"overwrite_ents": True})
-    ruler.add_patterns(components.gazetteer_patterns(gazetteer, "en"))  # type: ignore[attr-defined]
+    ruler = nlp.add_pipe("lm_gazetteer")
+    ruler.add_patterns(components.gazetteer_patterns(gazetteer, "en"))
     nlp.add_pipe("lm_dates", config={"language": "en"})
-    nlp.add_pipe("lm_persons")
+    nlp.add_pipe("lm_persons", config={"capitalised_pairs": False})  # the model finds names
     return nlp

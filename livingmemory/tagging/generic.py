@@ -22,9 +22,9 @@ def build(language: str, gazetteer: Gazetteer) -> Language:
     lemma_language = language if language in components.LEMMAGEN_LANGUAGES else "xx"
     nlp.add_pipe("sentencizer")
     nlp.add_pipe("lm_lemmagen", config={"language": lemma_language})
-    ruler = nlp.add_pipe("entity_ruler", config={"overwrite_ents": True})
-    ruler.add_patterns(components.gazetteer_patterns(gazetteer, lemma_language))  # type: ignore[attr-defined]
+    ruler = nlp.add_pipe("lm_gazetteer")
+    ruler.add_patterns(components.gazetteer_patterns(gazetteer, lemma_language))
     nlp.add_pipe("lm_dates", config={"language": language})
-    nlp.add_pipe("lm_persons")
     nlp.add_pipe("lm_organisations")
+    nlp.add_pipe("lm_persons")
     return nlp

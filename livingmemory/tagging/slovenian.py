@@ -21,9 +21,10 @@ def build(language: str, gazetteer: Gazetteer) -> Language:
     nlp = spacy.blank("sl")
     nlp.add_pipe("sentencizer")
     nlp.add_pipe("lm_lemmagen", config={"language": "sl"})
-    ruler = nlp.add_pipe("entity_ruler", config={"overwrite_ents": True})
-    ruler.add_patterns(components.gazetteer_patterns(gazetteer, "sl"))  # type: ignore[attr-defined]
+    ruler = nlp.add_pipe("lm_gazetteer")
+    ruler.add_patterns(components.gazetteer_patterns(gazetteer, "sl"))
     nlp.add_pipe("lm_dates", config={"language": "sl"})
-    nlp.add_pipe("lm_persons")
     nlp.add_pipe("lm_organisations")
+    nlp.add_pipe("lm_persons")
+    nlp.add_pipe("lm_unknown_places")
     return nlp
