@@ -667,11 +667,11 @@ def demo(
         bool, typer.Option("--serve/--no-serve", help="Serve the result (later releases).")
     ] = False,
     transcribe: Annotated[
-        bool, typer.Option(help="Transcribe the examples (offline Whisper base model).")
+        bool, typer.Option(help="Transcribe and tag the examples (offline models).")
     ] = True,
 ) -> None:
     """Build a demo archive from the example interviews shipped in recordings/examples:
-    add them with their metadata, then transcribe them."""
+    add them with their metadata, transcribe them and tag them."""
     from livingmemory.demo import run_demo
 
     summary = run_demo(

@@ -66,11 +66,16 @@ def run_demo(
                 on_progress(f"{outcome.status:<12} #{outcome.recording_id}: {outcome.message}")
             if batch.failed:
                 raise LivingMemoryError(f"transcription failed: {batch.failed[0].message}")
+            from livingmemory.tag import tag_transcripts
+
+            for recording_id, count in tag_transcripts(archive).tagged:
+                on_progress(f"{'tagged':<12} #{recording_id}: {count} tags")
         rows = archive.recordings()
     public = sum(row["access"] == "public" for row in rows)
     transcribed = sum(row["state"] != "added" for row in rows)
+    tagged = sum(row["state"] == "tagged" for row in rows)
     return (
         f"Demo archive {init.archive}: {len(rows)} recordings ({public} public, "
-        f"{transcribed} transcribed). "
+        f"{transcribed} transcribed, {tagged} tagged). "
         f"Try: livingmemory list --archive {init.archive}"
     )

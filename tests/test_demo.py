@@ -28,8 +28,8 @@ def test_demo_builds_archive_then_adds_nothing_new(
     assert len(rows) == 3
     assert sorted(row["access"] for row in rows) == ["public", "public", "restricted"]
     assert {row["language"] for row in rows} == {"sl", "en"}
-    assert all(row["state"] == "transcribed" and row["narrators"] for row in rows)
-    assert "3 recordings (2 public, 3 transcribed)" in " ".join(first.stdout.split())
+    assert all(row["state"] == "tagged" and row["narrators"] for row in rows)
+    assert "3 recordings (2 public, 3 transcribed, 3 tagged)" in " ".join(first.stdout.split())
     english = next(row for row in rows if row["language"] == "en")
     text = " ".join(s["text"] for s in show_json(archive_db, english["id"])["transcript"])
     assert "Bohinj" in text and "father" in text.lower()
