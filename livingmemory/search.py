@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from livingmemory.archive import Archive
 from livingmemory.errors import LivingMemoryError
-from livingmemory.tagging.components import lemmatize_word
+from livingmemory.tagging.components import fold, lemmatize_word
 
 _WORD = re.compile(r"\w+", re.UNICODE)
 
@@ -36,19 +36,36 @@ class Hit:
         return f"{whole // 3600:02d}:{whole % 3600 // 60:02d}:{whole % 60:02d}"
 
 
+# Words left out of the lemma phrase: "iz Škofje Loke" should find "Škofja Loka".
+_FUNCTION_WORDS = {"v", "na", "iz", "z", "s", "pri", "do", "od", "po", "pod", "nad", "in", "je",
+                   "the", "of", "to", "from", "at", "and", "a", "im", "aus", "nach", "von",
+                   "der", "die", "das", "und"}  # fmt: skip
+
+
 def fts_query(query: str, languages: tuple[str, ...] = ("sl", "de", "en")) -> str:
-    """An FTS5 expression: the words as a phrase in the text, or their lemmas in the lemmas."""
+    """An FTS5 expression matching ``query`` in any inflected form.
+
+    Alternatives, any of which may match: the words as a phrase in the text; their lemmas
+    (function words dropped) as a phrase in the lemmas, lemmatised as typed, title-cased
+    and lower-cased (lemmagen is case-sensitive); and word prefixes near each other in the
+    text, which catches endings the lemmatiser does not know ("skofja loka" -> "Škofje Loke").
+    """
     words = _WORD.findall(query)
     if not words:
         raise LivingMemoryError(f"nothing to search for in {query!r}")
-    phrase = " ".join(words)
-    alternatives = [f'text : "{phrase}"']
+    content = [w for w in words if w.casefold() not in _FUNCTION_WORDS] or words
+    alternatives = [f'text : "{" ".join(words)}"']
     for language in languages:
-        lemmas = " ".join(lemmatize_word(w, language) for w in words)
-        alternative = f'lemmas : "{lemmas}"'
-        if alternative not in alternatives:
-            alternatives.append(alternative)
-    alternatives.append(f'lemmas : "{phrase.casefold()}"')
+        for spelling in (str, str.title, str.casefold):
+            lemmas = " ".join(lemmatize_word(spelling(w), language) for w in content)
+            alternatives.append(f'lemmas : "{lemmas}"')
+    alternatives.append(f'lemmas : "{" ".join(w.casefold() for w in content)}"')
+    stems = [fold(w)[: max(3, len(w) - 2)] for w in content if len(w) >= 4]
+    if stems and len(stems) == len(content):
+        prefixes = " ".join(f'"{stem}"*' for stem in stems)
+        alternatives.append(
+            f"text : NEAR({prefixes}, 0)" if len(stems) > 1 else f"text : {prefixes}"
+        )
     return " OR ".join(dict.fromkeys(alternatives))
 
 

@@ -21,7 +21,7 @@ import yaml
 from livingmemory.archive import Archive, utc_now
 from livingmemory.gazetteer import Gazetteer, load_gazetteer
 from livingmemory.tagging import LanguagePipeline, pipeline_for, pipeline_version
-from livingmemory.tagging.components import fold
+from livingmemory.tagging.components import fold, lemmatize_word
 from livingmemory.tagging.fuzzy import FuzzyPlaceSpotter
 
 METHOD_CONFIDENCE = {"gazetteer": 0.95, "model": 0.8, "rule": 0.75, "metadata": 0.95}
@@ -108,6 +108,20 @@ def tag_transcripts(
     return batch
 
 
+def index_lemma(token: Any, language: str) -> str:
+    """The one lemma a word is indexed by (one per word, so lemma phrases still match).
+
+    lemmagen is case-sensitive: a sentence-initial "Vojna" comes out as "vojen", so an
+    ordinary word at the start of a sentence is lemmatised in lower case; names (inside an
+    entity) and capitalised words elsewhere keep their case-sensitive lemma ("Kranju" ->
+    "kranj").
+    """
+    lemma = token._.lm_lemma or token.lemma_.casefold()
+    if token.is_sent_start and not token.ent_type_ and token.text[:1].isupper():
+        return lemmatize_word(token.lower_, language)
+    return lemma
+
+
 def _seconds_at(segment: dict[str, Any], char: int) -> float:
     """When the character at ``char`` is said: from word timestamps if stored, otherwise
     interpolated across the segment."""
@@ -156,7 +170,7 @@ def _tag_one(
         for _, component in pipeline.nlp.pipeline:
             doc = component(doc)
         lemmas[segment["id"]] = " ".join(
-            t._.lm_lemma or t.lemma_.casefold() for t in doc if not t.is_punct and not t.is_space
+            index_lemma(t, pipeline.language) for t in doc if not t.is_punct and not t.is_space
         )
         base = {
             "recording_id": transcript["recording_id"],
@@ -165,7 +179,11 @@ def _tag_one(
             "pipeline_version": pipeline.version,
             "source": "machine",
         }
+        fuzzy = spotter.spot(doc, pipeline.language)
+        fuzzy_chars = {c for m in fuzzy for c in range(m.start_char, m.end_char)}
         for ent in doc.ents:
+            if fuzzy_chars & set(range(ent.start_char, ent.end_char)):
+                continue  # a weak rule guess that the gazetteer (fuzzily) identified better
             canonical = ent.ent_id_ or ent._.lm_canonical or ent.text
             method = "gazetteer" if ent.ent_id_ else ("rule" if ent._.lm_canonical else "model")
             if ent.label_ == "PER" and canonical in people:
@@ -187,7 +205,7 @@ def _tag_one(
                     "method": method,
                 }
             )
-        for match in spotter.spot(doc):
+        for match in fuzzy:
             rows.append(
                 {
                     **base,
@@ -206,7 +224,8 @@ def _tag_one(
             )
         seen: set[str] = set()
         for token in doc:
-            topic = topic_index.get(fold(token._.lm_lemma or token.lemma_ or token.text))
+            forms = token._.lm_forms or (token.lemma_, token.lower_)
+            topic = next((topic_index[f] for f in map(fold, forms) if f in topic_index), None)
             if topic and topic not in seen:
                 seen.add(topic)
                 rows.append(
@@ -232,6 +251,13 @@ def _tag_one(
             db.execute(
                 f"DELETE FROM entities WHERE source = 'machine' AND segment_id IN ({marks})", ids
             )
+        # Tags of machine transcripts that a newer run replaced would linger in the facets.
+        db.execute(
+            "DELETE FROM entities WHERE source = 'machine' AND recording_id = ? AND segment_id IN "
+            "(SELECT s.id FROM segments s JOIN transcripts t ON t.id = s.transcript_id "
+            "WHERE t.recording_id = ? AND t.source = 'machine' AND t.is_current = 0)",
+            [transcript["recording_id"], transcript["recording_id"]],
+        )
         for segment_id, lemma_text in lemmas.items():
             db.execute("UPDATE segments SET lemmas = ? WHERE id = ?", [lemma_text, segment_id])
         for row in rows:

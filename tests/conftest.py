@@ -237,3 +237,152 @@ def shared_speech() -> Path:
     if not SHARED_SPEECH.is_dir():
         pytest.skip(f"shared material not found at {SHARED_SPEECH} (absent on a fresh clone)")
     return SHARED_SPEECH
+
+
+# -- transcripts built directly (tagging and search) ------------------------------------
+#
+# Tagging and search need transcripts, not audio: these helpers write a recording row, its
+# people, a finished transcript and segments with known text straight into the archive, so
+# no test has to run Whisper. Segment ``k`` starts at ``k * SEGMENT_SECONDS`` unless the
+# test gives its own start times.
+
+SEGMENT_SECONDS = 5.0
+
+
+def insert_recording(
+    archive: Any,
+    *,
+    title: str = "Intervju",
+    language: str | None = "sl",
+    narrators: tuple[str, ...] | list[str] = (),
+) -> int:
+    """A recording row (no audio file behind it) and its narrators; returns its id."""
+    from livingmemory.archive import utc_now
+
+    number = archive.db["recordings"].count + 1
+    digest = hashlib.sha256(f"{title}-{number}".encode()).hexdigest()
+    recording_id = (
+        archive.db["recordings"]
+        .insert(
+            {
+                "title": title,
+                "file_path": f"recordings/test-{number}-{digest[:8]}.wav",
+                "original_filename": f"test-{number}.wav",
+                "sha256": digest,
+                "size_bytes": 1000,
+                "format": "wav",
+                "duration": 3600.0,
+                "language": language,
+                "added_at": utc_now(),
+            }
+        )
+        .last_pk
+    )
+    for position, name in enumerate(narrators):
+        person_id = archive.db["people"].insert({"name": name}).last_pk
+        archive.db["recording_people"].insert(
+            {
+                "recording_id": recording_id,
+                "person_id": person_id,
+                "role": "narrator",
+                "position": position,
+            }
+        )
+    return recording_id
+
+
+def insert_transcript(
+    archive: Any,
+    recording_id: int,
+    texts: list[str],
+    *,
+    language: str | None = "sl",
+    is_current: int = 1,
+    source: str = "machine",
+    starts: list[float] | None = None,
+    words: list[list[dict[str, Any]] | None] | None = None,
+) -> tuple[int, list[int]]:
+    """A finished transcript with one segment per text; returns (transcript id, segment ids)."""
+    from livingmemory.archive import utc_now
+
+    if is_current and source == "machine":
+        archive.db.execute(
+            "UPDATE transcripts SET is_current = 0 WHERE recording_id = ? AND source = 'machine'",
+            [recording_id],
+        )
+    transcript_id = (
+        archive.db["transcripts"]
+        .insert(
+            {
+                "recording_id": recording_id,
+                "source": source,
+                "engine": "test",
+                "language": language,
+                "started_at": utc_now(),
+                "finished_at": utc_now(),
+                "is_current": is_current,
+            }
+        )
+        .last_pk
+    )
+    segment_ids = []
+    for position, text in enumerate(texts):
+        start = starts[position] if starts else position * SEGMENT_SECONDS
+        segment_words = words[position] if words else None
+        segment_ids.append(
+            archive.db["segments"]
+            .insert(
+                {
+                    "transcript_id": transcript_id,
+                    "recording_id": recording_id,
+                    "position": position,
+                    "start": start,
+                    "end": start + SEGMENT_SECONDS,
+                    "text": text,
+                    "words": json.dumps(segment_words) if segment_words else None,
+                }
+            )
+            .last_pk
+        )
+    archive.db.conn.commit()
+    return transcript_id, segment_ids
+
+
+@pytest.fixture
+def make_interview(archive_db: Path):  # type: ignore[no-untyped-def]
+    """``make_interview(texts, language=..., narrators=..., title=..., starts=...)``: a
+    recording with one current machine transcript whose segments say ``texts``; returns the
+    recording id. The archive is closed again before the test goes on."""
+    from livingmemory.archive import open_archive
+
+    def make(
+        texts: list[str],
+        *,
+        language: str | None = "sl",
+        recording_language: str | None = None,
+        narrators: tuple[str, ...] | list[str] = (),
+        title: str = "Intervju",
+        starts: list[float] | None = None,
+        words: list[list[dict[str, Any]] | None] | None = None,
+    ) -> int:
+        with open_archive(archive_db) as archive:
+            recording_id = insert_recording(
+                archive, title=title, language=recording_language or language, narrators=narrators
+            )
+            insert_transcript(
+                archive, recording_id, texts, language=language, starts=starts, words=words
+            )
+        return recording_id
+
+    return make
+
+
+def entity_rows(archive_db: Path, where: str = "1", params: tuple = ()) -> list[dict[str, Any]]:
+    """Rows of ``entities`` (joined with their segment's text), in a stable order."""
+    return db_rows(
+        archive_db,
+        "SELECT e.*, s.text AS segment_text FROM entities e "
+        f"LEFT JOIN segments s ON s.id = e.segment_id WHERE {where} "
+        "ORDER BY e.segment_id, e.start_char, e.label, e.id",
+        params,
+    )

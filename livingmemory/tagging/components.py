@@ -23,6 +23,8 @@ from spacy.util import filter_spans
 
 if not Token.has_extension("lm_lemma"):
     Token.set_extension("lm_lemma", default=None)
+if not Token.has_extension("lm_forms"):
+    Token.set_extension("lm_forms", default=())
 if not Span.has_extension("lm_canonical"):
     Span.set_extension("lm_canonical", default=None)
 if not Span.has_extension("lm_confidence"):
@@ -57,8 +59,22 @@ def lemmatize_word(word: str, language: str) -> str:
     return _lemmagen(language).lemmatize(word).casefold()
 
 
+def word_forms(word: str, language: str) -> tuple[str, ...]:
+    """Every lower-cased form a rule may match a word by: its lemma, the lemma of its
+    lower-cased spelling (lemmagen is case-sensitive, so a sentence-initial "Vojna" gives
+    "vojen" but "vojna" gives "vojna"), the word itself, and all of these without diacritics
+    (volunteers and Whisper both drop them: "Zeleznikih")."""
+    lower = word.casefold()
+    forms = [lemmatize_word(word, language), lower]
+    if word[:1].isupper() and not word.isupper():
+        forms.append(lemmatize_word(lower, language))
+    forms += [fold(f) for f in forms]
+    return tuple(dict.fromkeys(forms))
+
+
 class LemmagenLemmatizer:
-    """Sets ``Token._.lm_lemma`` (and ``lemma_`` when no other lemmatizer did)."""
+    """Sets ``Token._.lm_lemma`` and ``Token._.lm_forms`` (and ``lemma_`` when no other
+    lemmatizer did)."""
 
     def __init__(self, language: str, overwrite: bool) -> None:
         self.language = language
@@ -68,6 +84,7 @@ class LemmagenLemmatizer:
         for token in doc:
             lemma = lemmatize_word(token.text, self.language)
             token._.lm_lemma = lemma
+            token._.lm_forms = word_forms(token.text, self.language)
             if self.overwrite or not token.lemma_:
                 token.lemma_ = lemma
         return doc
@@ -244,11 +261,17 @@ class DateMatcher:
                 if span is None:
                     continue
                 value, _ = date_value(match, kind, self.language)
+                # A model's DATE around ours ("the 1950s" around "1950s") keeps its extent
+                # and gets our normalised value.
+                for ent in doc.ents:
+                    if ent.label_ == "DATE" and ent.start <= span.start and span.end <= ent.end:
+                        span = Span(doc, ent.start, ent.end, label="DATE")
                 span._.lm_value = value
                 span._.lm_canonical = value
                 spans.append(span)
                 taken |= set(range(*match.span()))
-        doc.ents = filter_spans([*doc.ents, *spans]) if spans else doc.ents
+        # Rule spans first: on equal length they win, so their normalised value is kept.
+        doc.ents = filter_spans([*spans, *doc.ents]) if spans else doc.ents
         return doc
 
 
@@ -271,8 +294,22 @@ def first_names() -> frozenset[str]:
 PLACE_PREPOSITIONS = {"v", "na", "iz", "pri", "do", "proti", "pod", "nad", "u", "kod"}
 
 
+def _shouting(doc: Doc) -> bool:
+    """Text typed in capitals: there, capitals say nothing about names."""
+    if "lm_shouting" not in doc.user_data:
+        letters = [t for t in doc if t.is_alpha and len(t) > 1]
+        doc.user_data["lm_shouting"] = bool(letters) and (
+            sum(t.is_upper for t in letters) > len(letters) / 2
+        )
+    return doc.user_data["lm_shouting"]
+
+
 def _title(token: Token) -> bool:
-    return token.is_alpha and (token.is_title or (token.is_upper and len(token) > 1))
+    if not token.is_alpha:
+        return False
+    if token.is_title:
+        return True
+    return token.is_upper and len(token) > 1 and not _shouting(token.doc)
 
 
 class PersonRule:
@@ -386,16 +423,26 @@ class OrganisationRule:
     """ORG entities headed by words like Društvo, Zavod, Tovarna, Železarna, Zadruga, Šola,
     Občina, Ministrstvo ("Društvo upokojencev Jesenice"), and names ending in d.d./d.o.o."""
 
+    def __init__(self, heads: bool = True) -> None:
+        self.heads = heads
+
     def __call__(self, doc: Doc) -> Doc:
         spans = []
         tokens = list(doc)
+        known = {t.i for e in doc.ents if e.label_ == "ORG" for t in e}
         for i, token in enumerate(tokens):
-            if not token.is_title or (token._.lm_lemma or token.lower_) not in ORG_HEADS:
+            if not self.heads or i in known or not _title(token):
                 continue
+            if not set(token._.lm_forms or (token.lower_,)) & ORG_HEADS:
+                continue
+            # Capitalised words belong to the name; a lower-case word only when a capitalised
+            # one follows ("Društvo upokojencev Jesenice", not "... Jesenice organizira").
             end = i + 1
             while end < len(tokens) and end - i <= 4:
                 nxt = tokens[end]
-                if not nxt.is_alpha or nxt.lower_ in _STOP:
+                if not nxt.is_alpha or nxt.lower_ in _STOP or end in known:
+                    break
+                if not _title(nxt) and not (end + 1 < len(tokens) and _title(tokens[end + 1])):
                     break
                 end += 1
             if end - i >= 2:
@@ -412,9 +459,9 @@ class OrganisationRule:
         return doc
 
 
-@Language.factory("lm_organisations")
-def make_organisations(nlp: Language, name: str) -> OrganisationRule:
-    return OrganisationRule()
+@Language.factory("lm_organisations", default_config={"heads": True})
+def make_organisations(nlp: Language, name: str, heads: bool) -> OrganisationRule:
+    return OrganisationRule(heads)
 
 
 def gazetteer_patterns(entries: Iterable, language: str) -> list[dict]:  # type: ignore[type-arg]
@@ -429,11 +476,21 @@ def gazetteer_patterns(entries: Iterable, language: str) -> list[dict]:  # type:
     for entry in entries:
         for name in entry.names:
             words = name.replace("-", " - ").split()
-            forms = [sorted({lemmatize_word(w, language), w.casefold()}) for w in words]
+            # Names are Slovenian spellings: lemmatise them as Slovenian whatever the text's
+            # language (German lemmatisation turned "Kamen" into "kommen", Italian "Sava"
+            # into "sare"); texts in other languages still match the plain and folded words.
+            forms = [sorted(word_forms(w, "sl")) for w in words]
             patterns.append(
-                {"label": entry.label, "id": entry.name, "forms": forms,
-                 "capitalised": entry.ambiguous}
-            )  # fmt: skip
+                {
+                    "label": entry.label,
+                    "id": entry.name,
+                    "forms": forms,
+                    # Everyday words ("pol", "sto", "loki") must not become places: a one-word
+                    # name, or an ambiguous one, must be capitalised; an acronym upper-case.
+                    "capitalised": entry.ambiguous or len(words) == 1,
+                    "upper": len(words) == 1 and words[0].isupper(),
+                }
+            )
     return patterns
 
 
@@ -447,31 +504,34 @@ class GazetteerMatcher:
     def __init__(self, overwrite: bool = True) -> None:
         self.overwrite = overwrite
         self.patterns: list[dict] = []  # type: ignore[type-arg]
-        self._index: dict[str, list[dict]] = {}  # type: ignore[type-arg]
+        # first word form -> [(pattern, one set of accepted forms per word)]
+        self._index: dict[str, list[tuple[dict, list[set[str]]]]] = {}  # type: ignore[type-arg]
 
     def add_patterns(self, patterns: Iterable[dict]) -> None:  # type: ignore[type-arg]
         for pattern in patterns:
             self.patterns.append(pattern)
+            sets = [set(forms) for forms in pattern["forms"]]
             for form in pattern["forms"][0]:
-                self._index.setdefault(form, []).append(pattern)
+                self._index.setdefault(form, []).append((pattern, sets))
         for candidates in self._index.values():
-            candidates.sort(key=lambda p: -len(p["forms"]))  # longest name first
+            candidates.sort(key=lambda p: -len(p[1]))  # longest name first
 
     def __call__(self, doc: Doc) -> Doc:
-        keys = [(t._.lm_lemma or t.lower_, t.lower_) for t in doc]
+        keys = [set(t._.lm_forms or (t.lower_,)) for t in doc]
         spans = []
         i = 0
         while i < len(doc):
             found = None
             for key in dict.fromkeys(keys[i]):
-                for pattern in self._index.get(key, ()):
-                    n = len(pattern["forms"])
+                for pattern, sets in self._index.get(key, ()):
+                    n = len(sets)
                     if i + n > len(doc):
                         continue
                     if pattern["capitalised"] and doc[i].is_lower:
                         continue
-                    if all(keys[i + k][0] in pattern["forms"][k] or keys[i + k][1]
-                           in pattern["forms"][k] for k in range(n)):  # fmt: skip
+                    if pattern.get("upper") and not doc[i].is_upper:
+                        continue
+                    if all(keys[i + k] & sets[k] for k in range(n)):
                         found = (n, pattern)
                         break
                 if found:

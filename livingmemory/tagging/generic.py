@@ -11,7 +11,8 @@ from livingmemory.gazetteer import Gazetteer
 from livingmemory.tagging import components
 
 NAME = "generic-rules"
-VERSION = "1"
+VERSION = "2"
+NOUNS_CAPITALISED = {"de", "lb"}
 
 
 def build(language: str, gazetteer: Gazetteer) -> Language:
@@ -25,6 +26,8 @@ def build(language: str, gazetteer: Gazetteer) -> Language:
     ruler = nlp.add_pipe("lm_gazetteer")
     ruler.add_patterns(components.gazetteer_patterns(gazetteer, lemma_language))
     nlp.add_pipe("lm_dates", config={"language": language})
-    nlp.add_pipe("lm_organisations")
-    nlp.add_pipe("lm_persons")
+    # German capitalises every noun: capitals are no evidence of a name or an organisation.
+    nouns_capitalised = language in NOUNS_CAPITALISED
+    nlp.add_pipe("lm_organisations", config={"heads": not nouns_capitalised})
+    nlp.add_pipe("lm_persons", config={"capitalised_pairs": not nouns_capitalised})
     return nlp

@@ -14,7 +14,7 @@ from livingmemory.gazetteer import Gazetteer
 from livingmemory.tagging import components
 
 NAME = "lemmagen-rules"
-VERSION = "1"
+VERSION = "2"
 
 
 def build(language: str, gazetteer: Gazetteer) -> Language:
