@@ -12,12 +12,12 @@ TORCH_INDEX ?=
 PIP := $(BIN)/python -m pip --disable-pip-version-check
 # command=debian-package pairs the project needs from the operating system.
 RUNTIME_DEPS := ffmpeg=ffmpeg ffprobe=ffmpeg
-TEST_DEPS := $(RUNTIME_DEPS) espeak-ng=espeak-ng
+TEST_DEPS := $(RUNTIME_DEPS) espeak-ng=espeak-ng chromium=chromium chromedriver=chromium-driver
 
 .PHONY: demo test test-fast lint setup system-deps test-system-deps examples clean
 
 demo: system-deps $(STAMP)
-	$(BIN)/livingmemory demo --no-serve
+	$(BIN)/livingmemory demo
 
 test: test-system-deps $(STAMP) lint
 	$(BIN)/pytest

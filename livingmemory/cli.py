@@ -547,6 +547,92 @@ def search(
         )
 
 
+def _seconds(value: str) -> float:
+    """Seconds from "75", "75.5", "1:15" or "00:01:15"."""
+    try:
+        parts = [float(p) for p in value.split(":")]
+    except ValueError:
+        raise LivingMemoryError(f"{value!r} is not a time (use seconds or HH:MM:SS)") from None
+    seconds = 0.0
+    for part in parts:
+        seconds = seconds * 60 + part
+    return seconds
+
+
+@app.command()
+@friendly_errors
+def publish(
+    archive_path: ArchiveOption = DEFAULT_ARCHIVE,
+    as_json: JsonOption = False,
+) -> None:
+    """Build the public database (public/public.db) and its audio for the public site.
+
+    Only public recordings, and embargoed ones whose date has passed, go in; restricted and
+    embargoed interviews, consent and internal notes are left out of the file entirely.
+    Redacted passages are cut from text, search and audio. Run it again after any change.
+    """
+    from livingmemory.publish import publish as run_publish
+
+    with open_archive(archive_path) as archive:
+        result = run_publish(archive)
+    if as_json:
+        print(json.dumps({**result.__dict__, "database": str(result.database)}))
+        return
+    console.print(
+        f"published {len(result.recordings)} recording(s), {result.segments} segments "
+        f"to {result.database} ({result.withheld} withheld, {result.redacted_segments} "
+        f"segment(s) redacted)",
+        highlight=False,
+    )
+
+
+@app.command()
+@friendly_errors
+def redact(
+    recording_id: Annotated[int, typer.Argument(help="The recording's number.")],
+    start: Annotated[str, typer.Option(help="Start of the passage (seconds or HH:MM:SS).")],
+    end: Annotated[str, typer.Option(help="End of the passage (seconds or HH:MM:SS).")],
+    reason: Annotated[
+        Optional[str],  # noqa: UP045
+        typer.Option(help="Why (kept in the archive, never published)."),
+    ] = None,
+    archive_path: ArchiveOption = DEFAULT_ARCHIVE,
+) -> None:
+    """Remove a passage the narrator asked to withhold from everything published
+    (text, search and audio); the archive keeps it. Takes effect at the next 'publish'."""
+    from livingmemory.publish import redact as run_redact
+
+    with open_archive(archive_path) as archive:
+        run_redact(archive, recording_id, _seconds(start), _seconds(end), reason)
+    console.print(
+        f"recording #{recording_id}: {start}-{end} will be cut at the next publish",
+        highlight=False,
+    )
+
+
+@app.command()
+@friendly_errors
+def serve(
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8001,
+    private: Annotated[
+        bool,
+        typer.Option(
+            help="Serve the FULL archive, restricted interviews included, behind "
+            "the password in LIVINGMEMORY_PASSWORD (for the archive team)."
+        ),
+    ] = False,
+    archive_path: ArchiveOption = DEFAULT_ARCHIVE,
+) -> None:
+    """Run Datasette on the public database (made by 'publish'), read-only."""
+    from livingmemory.serve import serve as run_serve
+
+    with open_archive(archive_path) as archive:
+        console.print(f"Serving on http://{host}:{port}/ (Ctrl-C to stop)", highlight=False)
+        status = run_serve(archive, host=host, port=port, private=private)
+    raise typer.Exit(status)
+
+
 vocab_app = typer.Typer(help="The archive's own places, organisations and people for tagging.")
 app.add_typer(vocab_app, name="vocab")
 
@@ -664,8 +750,8 @@ def demo(
         Path, typer.Option("--dir", help="Where to build the demo archive.")
     ] = Path("demo"),
     serve: Annotated[
-        bool, typer.Option("--serve/--no-serve", help="Serve the result (later releases).")
-    ] = False,
+        bool, typer.Option("--serve/--no-serve", help="Serve the public site when done.")
+    ] = True,
     transcribe: Annotated[
         bool, typer.Option(help="Transcribe and tag the examples (offline models).")
     ] = True,
@@ -680,6 +766,12 @@ def demo(
         transcribe=transcribe,
     )
     console.print(summary, highlight=False)
+    if serve:
+        from livingmemory.serve import serve as run_serve
+
+        with open_archive(directory / "archive.db") as archive:
+            console.print("Serving on http://127.0.0.1:8001/ (Ctrl-C to stop)")
+            raise typer.Exit(run_serve(archive))
 
 
 def run() -> None:  # pragma: no cover - console entry point alias

@@ -70,6 +70,13 @@ def run_demo(
 
             for recording_id, count in tag_transcripts(archive).tagged:
                 on_progress(f"{'tagged':<12} #{recording_id}: {count} tags")
+        from livingmemory.publish import publish
+
+        published = publish(archive)
+        on_progress(
+            f"{'published':<12} {len(published.recordings)} recording(s) to "
+            f"{published.database} ({published.withheld} withheld)"
+        )
         rows = archive.recordings()
     public = sum(row["access"] == "public" for row in rows)
     transcribed = sum(row["state"] != "added" for row in rows)

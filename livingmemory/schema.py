@@ -241,6 +241,24 @@ def _v4_tagging(db: sqlite_utils.Database) -> None:
     )
 
 
+def _v5_redactions(db: sqlite_utils.Database) -> None:
+    """Passages a narrator asked to remove: cut from the public text, index and audio."""
+    db.execute(
+        """
+        CREATE TABLE redactions (
+            id INTEGER PRIMARY KEY,
+            recording_id INTEGER NOT NULL REFERENCES recordings (id) ON DELETE CASCADE,
+            start REAL NOT NULL,
+            end REAL NOT NULL CHECK (end > start),
+            reason TEXT,
+            added_at TEXT NOT NULL,
+            added_by TEXT
+        )
+        """
+    )
+    db.execute("CREATE INDEX idx_redactions_recording ON redactions (recording_id)")
+
+
 Migration = Callable[[sqlite_utils.Database], None]
 # MIGRATIONS[n] upgrades an archive from version n to version n + 1. Append only.
 MIGRATIONS: list[Migration] = [
@@ -248,6 +266,7 @@ MIGRATIONS: list[Migration] = [
     _v2_pipeline,
     _v3_transcription,
     _v4_tagging,
+    _v5_redactions,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 

@@ -1,0 +1,310 @@
+"""Publishing: the public database and audio that Datasette serves to schools and researchers.
+
+Only recordings whose access level is public, or whose embargo has passed, go in, with their
+current transcript, tags, places and people. Restricted and embargoed interviews, consent
+notes, internal notes, source paths and the archive team's names are absent from the file,
+not hidden; the database is built from scratch each time (no free pages holding old rows).
+Redacted passages are cut from the text, the search index and the play links, and silenced
+in the published audio. The new database is written beside the old one and renamed over it,
+so a running site never sees half a database; audio files no longer public are then removed.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import shutil
+import subprocess
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import sqlite_utils
+
+from livingmemory.archive import Archive, utc_now
+from livingmemory.audio import require_ffmpeg
+from livingmemory.errors import LivingMemoryError
+
+PUBLIC_DIR = "public"
+PUBLIC_DB = "public.db"
+AUDIO_DIR = "recordings"
+AUDIO_ROUTE = "/-/audio/"
+
+
+@dataclass
+class PublishResult:
+    database: Path
+    recordings: list[int] = field(default_factory=list)
+    withheld: int = 0
+    segments: int = 0
+    redacted_segments: int = 0
+    removed_audio: int = 0
+
+
+def public_dir(archive: Archive) -> Path:
+    return archive.root / PUBLIC_DIR
+
+
+def publishable(archive: Archive, today: dt.date | None = None) -> list[dict[str, Any]]:
+    """Recordings the public may hear: public ones, and embargoed ones whose date has passed."""
+    today_iso = (today or dt.date.today()).isoformat()
+    return list(
+        archive.db.query(
+            "SELECT * FROM recordings WHERE access = 'public' OR (access = 'embargoed' AND "
+            "embargo_until IS NOT NULL AND embargo_until <= ?) ORDER BY id",
+            [today_iso],
+        )
+    )
+
+
+def _people(archive: Archive, recording_id: int, role: str) -> list[dict[str, Any]]:
+    return list(
+        archive.db.query(
+            "SELECT p.id, p.name, p.birth_year, p.home_place FROM recording_people rp "
+            "JOIN people p ON p.id = rp.person_id WHERE rp.recording_id = ? AND rp.role = ? "
+            "ORDER BY rp.position",
+            [recording_id, role],
+        )
+    )
+
+
+def _current_transcript(archive: Archive, recording_id: int) -> dict[str, Any] | None:
+    rows = list(
+        archive.db.query(
+            "SELECT * FROM transcripts WHERE recording_id = ? AND finished_at IS NOT NULL AND "
+            "(is_current = 1 OR source = 'human') ORDER BY source = 'human' DESC, id DESC "
+            "LIMIT 1",
+            [recording_id],
+        )
+    )
+    return rows[0] if rows else None
+
+
+def _redactions(archive: Archive, recording_id: int) -> list[tuple[float, float]]:
+    return [
+        (r["start"], r["end"])
+        for r in archive.db.query(
+            "SELECT start, end FROM redactions WHERE recording_id = ? ORDER BY start",
+            [recording_id],
+        )
+    ]
+
+
+def _overlaps(start: float, end: float, spans: list[tuple[float, float]]) -> bool:
+    return any(start < b and a < end for a, b in spans)
+
+
+def _publish_audio(source: Path, target: Path, spans: list[tuple[float, float]]) -> None:
+    """Copy the recording, or write a copy with the redacted spans silenced."""
+    if target.exists():
+        return
+    partial = target.with_name(f".{target.name}.partial")
+    if not spans:
+        shutil.copyfile(source, partial)
+    else:
+        ffmpeg, _ = require_ffmpeg()
+        silence = ",".join(f"volume=enable='between(t,{a:.3f},{b:.3f})':volume=0" for a, b in spans)
+        result = subprocess.run(
+            [ffmpeg, "-nostdin", "-v", "error", "-y", "-i", str(source), "-map", "0:a:0",
+             "-af", silence, "-f", _container(target), str(partial)],
+            capture_output=True, text=True, check=False,
+        )  # fmt: skip
+        if result.returncode != 0:
+            partial.unlink(missing_ok=True)
+            raise LivingMemoryError(f"{source}: could not redact audio ({result.stderr.strip()})")
+    os.replace(partial, target)
+
+
+def _container(path: Path) -> str:
+    return {".opus": "ogg", ".ogg": "ogg", ".mp3": "mp3", ".flac": "flac", ".wav": "wav",
+            ".m4a": "ipod", ".aac": "adts"}.get(path.suffix.lower(), "ogg")  # fmt: skip
+
+
+def publish(
+    archive: Archive, output: Path | None = None, *, today: dt.date | None = None
+) -> PublishResult:
+    """Build the public database (and its audio folder) from the archive, atomically."""
+    output = Path(output) if output else public_dir(archive) / PUBLIC_DB
+    output.parent.mkdir(parents=True, exist_ok=True)
+    audio_dir = output.parent / AUDIO_DIR
+    audio_dir.mkdir(exist_ok=True)
+    recordings = publishable(archive, today)
+    total = archive.db["recordings"].count
+    result = PublishResult(output, withheld=total - len(recordings))
+
+    handle, temp_name = tempfile.mkstemp(prefix=".public-", suffix=".db", dir=output.parent)
+    os.close(handle)
+    temp = Path(temp_name)
+    try:
+        public = sqlite_utils.Database(temp, recreate=True)
+        _create_schema(public)
+        keep_audio: set[str] = set()
+        with public.atomic():
+            for recording in recordings:
+                _copy_recording(archive, public, recording, audio_dir, keep_audio, result)
+        _finish(public)
+        public.close()
+        os.replace(temp, output)
+    except BaseException:
+        temp.unlink(missing_ok=True)
+        raise
+    for stale in audio_dir.iterdir():
+        if stale.name not in keep_audio:
+            stale.unlink()
+            result.removed_audio += 1
+    return result
+
+
+def _copy_recording(
+    archive: Archive,
+    public: sqlite_utils.Database,
+    recording: dict[str, Any],
+    audio_dir: Path,
+    keep_audio: set[str],
+    result: PublishResult,
+) -> None:
+    spans = _redactions(archive, recording["id"])
+    # An opaque name: nothing about the original file, and not guessable from the id.
+    name = f"{recording['sha256'][:16]}{'-r' + str(len(spans)) if spans else ''}"
+    name += Path(recording["file_path"]).suffix.lower()
+    _publish_audio(archive.root / recording["file_path"], audio_dir / name, spans)
+    keep_audio.add(name)
+    audio_url = AUDIO_ROUTE + name
+    narrators = _people(archive, recording["id"], "narrator")
+    interviewers = _people(archive, recording["id"], "interviewer")
+    date = recording["recorded_date"]
+    public["recordings"].insert(
+        {
+            "id": recording["id"],
+            "title": recording["title"],
+            "narrators": "; ".join(p["name"] for p in narrators) or None,
+            "interviewers": "; ".join(p["name"] for p in interviewers) or None,
+            "recorded_date": date,
+            "decade": f"{date[:3]}0s" if date else None,
+            "place": recording["place"],
+            "language": recording["language"],
+            "duration": recording["duration"],
+            "audio_url": audio_url,
+            "redacted_passages": len(spans),
+        }
+    )
+    for role, people in (("narrator", narrators), ("interviewer", interviewers)):
+        for person in people:
+            public["people"].upsert(person, pk="id")
+            public["recording_people"].insert(
+                {"recording_id": recording["id"], "person_id": person["id"], "role": role}
+            )
+    transcript = _current_transcript(archive, recording["id"])
+    if transcript is None:
+        result.recordings.append(recording["id"])
+        return
+    kept = set()
+    for segment in archive.db.query(
+        "SELECT id, start, end, speaker, text, lemmas, suspect FROM segments "
+        "WHERE transcript_id = ? ORDER BY position",
+        [transcript["id"]],
+    ):
+        if _overlaps(segment["start"], segment["end"], spans):
+            result.redacted_segments += 1
+            continue
+        kept.add(segment["id"])
+        public["segments"].insert(
+            {
+                **segment,
+                "recording_id": recording["id"],
+                "play": f"{audio_url}#t={segment['start']:g}",
+            }
+        )
+        result.segments += 1
+    for entity in archive.db.query(
+        "SELECT e.id, e.segment_id, e.label, e.text, e.canonical, e.value, e.decade, "
+        "e.start_seconds, e.confidence, e.method, e.place_id FROM entities e "
+        "WHERE e.recording_id = ?",
+        [recording["id"]],
+    ):
+        if entity["segment_id"] not in kept:
+            continue
+        public["entities"].insert(
+            {
+                **entity,
+                "recording_id": recording["id"],
+                "play": f"{audio_url}#t={entity['start_seconds'] or 0:g}",
+            }
+        )
+        if entity["place_id"]:
+            place = archive.db["places"].get(entity["place_id"])
+            public["places"].upsert(place, pk="id")
+    result.recordings.append(recording["id"])
+
+
+def _create_schema(public: sqlite_utils.Database) -> None:
+    public["recordings"].create(
+        {"id": int, "title": str, "narrators": str, "interviewers": str, "recorded_date": str,
+         "decade": str, "place": str, "language": str, "duration": float, "audio_url": str,
+         "redacted_passages": int},
+        pk="id",
+    )  # fmt: skip
+    public["people"].create({"id": int, "name": str, "birth_year": int, "home_place": str}, pk="id")
+    public["recording_people"].create(
+        {"recording_id": int, "person_id": int, "role": str},
+        pk=("recording_id", "person_id", "role"),
+        foreign_keys=[("recording_id", "recordings", "id"), ("person_id", "people", "id")],
+    )
+    public["segments"].create(
+        {"id": int, "recording_id": int, "start": float, "end": float, "speaker": str,
+         "text": str, "lemmas": str, "suspect": int, "play": str},
+        pk="id",
+        foreign_keys=[("recording_id", "recordings", "id")],
+    )  # fmt: skip
+    public["places"].create(
+        {"id": int, "name": str, "kind": str, "type": str, "region": str, "latitude": float,
+         "longitude": float, "source": str},
+        pk="id",
+    )  # fmt: skip
+    public["entities"].create(
+        {"id": int, "recording_id": int, "segment_id": int, "label": str, "text": str,
+         "canonical": str, "value": str, "decade": int, "start_seconds": float,
+         "confidence": float, "method": str, "place_id": int, "play": str},
+        pk="id",
+        foreign_keys=[("recording_id", "recordings", "id"), ("segment_id", "segments", "id"),
+                      ("place_id", "places", "id")],
+    )  # fmt: skip
+
+
+def _finish(public: sqlite_utils.Database) -> None:
+    """Search index, views for the map and the facets, and a compact file.
+
+    Nothing time-dependent is written, so publishing an unchanged archive gives a
+    byte-identical file (and a site cache never sees a spurious change).
+    """
+    public["segments"].enable_fts(["text", "lemmas"], tokenize="unicode61 remove_diacritics 2")
+    public.create_view(
+        "place_map",
+        """
+        SELECT p.id, p.name, p.type, p.latitude, p.longitude, count(e.id) AS mentions,
+               count(DISTINCT e.recording_id) AS recordings
+        FROM places p JOIN entities e ON e.place_id = p.id
+        WHERE p.latitude IS NOT NULL AND e.label = 'LOC'
+        GROUP BY p.id ORDER BY mentions DESC
+        """,
+    )
+    public.execute("PRAGMA journal_mode = DELETE")
+    public.vacuum()
+
+
+def redact(
+    archive: Archive, recording_id: int, start: float, end: float, reason: str | None = None
+) -> int:
+    """Mark a passage to be removed from everything published (takes effect on publish)."""
+    recording = archive.recording(recording_id)
+    if not 0 <= start < end <= recording["duration"] + 0.5:
+        raise LivingMemoryError(
+            f"passage {start:g}-{end:g} s is not inside recording #{recording_id} "
+            f"(0-{recording['duration']:g} s)"
+        )
+    with archive.db.atomic():
+        return archive.db["redactions"].insert(
+            {"recording_id": recording_id, "start": start, "end": end, "reason": reason,
+             "added_at": utc_now(), "added_by": os.environ.get("LIVINGMEMORY_USER")}
+        ).last_pk  # type: ignore[return-value]  # fmt: skip

@@ -1,0 +1,115 @@
+"""Serving the archive with Datasette: the public site, or the full archive behind a password.
+
+The public site serves ``public/public.db`` immutable (``-i``: read-only, and Datasette may
+cache counts) with the archive's ``metadata.yml``, the audio plugin pointed at the published
+audio folder, and nothing else. ``--private`` serves the full archive for the archive team,
+only behind datasette-auth-passwords; never by default.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from livingmemory.archive import METADATA_FILE, Archive
+from livingmemory.errors import LivingMemoryError, MissingDependencyError
+from livingmemory.publish import AUDIO_DIR, PUBLIC_DB, public_dir
+
+PASSWORD_ENV = "LIVINGMEMORY_PASSWORD"
+
+
+def merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
+    """Deep merge of two metadata mappings; ``override`` wins, mappings merge key by key."""
+    merged = dict(base)
+    for key, value in override.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = merge(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
+
+
+def site_metadata(archive: Archive, *, private: bool = False) -> dict[str, Any]:
+    """The archive's metadata.yml plus what serving needs (audio folder, authentication)."""
+    path = archive.root / METADATA_FILE
+    template = resources.files("livingmemory") / "templates" / METADATA_FILE
+    defaults = yaml.safe_load(template.read_text(encoding="utf-8"))
+    if path.is_file():
+        try:
+            metadata = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        except yaml.YAMLError as error:
+            problem = str(error).splitlines()[0]
+            raise LivingMemoryError(f"{path}: not valid YAML ({problem})") from None
+    else:
+        metadata = {}
+    # The shipped template supplies what the archive's own file does not say (canned queries
+    # and descriptions added by newer releases reach archives made by older ones).
+    metadata = merge(defaults, metadata)
+    plugins = metadata.setdefault("plugins", {})
+    plugins.setdefault("livingmemory", {})["audio_dir"] = str(
+        (public_dir(archive) / AUDIO_DIR).resolve()
+    )
+    if private:
+        # The full archive: the team only. Its metadata describes the public database.
+        metadata.pop("databases", None)
+        plugins["livingmemory"]["audio_dir"] = str(archive.recordings_dir.resolve())
+        plugins["datasette-auth-passwords"] = {
+            "archive_password_hash": {"$env": "LIVINGMEMORY_PASSWORD_HASH"}
+        }
+        metadata["allow"] = {"id": "archive"}
+        metadata["title"] = f"{metadata.get('title', 'Living Memory')} (private archive)"
+    return metadata
+
+
+def datasette_command(
+    archive: Archive, metadata_path: Path, *, host: str, port: int, private: bool
+) -> list[str]:
+    if private:
+        database = ["--nolock", str(archive.path)]
+    else:
+        public = public_dir(archive) / PUBLIC_DB
+        if not public.is_file():
+            raise LivingMemoryError(f"{public} does not exist: run 'livingmemory publish' first")
+        database = ["-i", str(public)]
+    return [
+        sys.executable, "-m", "datasette", "serve", *database, "--metadata", str(metadata_path),
+        "--host", host, "--port", str(port), "--setting", "default_page_size", "50",
+        "--setting", "sql_time_limit_ms", "3000",
+    ]  # fmt: skip
+
+
+def serve(
+    archive: Archive, *, host: str = "127.0.0.1", port: int = 8001, private: bool = False
+) -> int:
+    """Run Datasette in the foreground until interrupted; returns its exit status."""
+    try:
+        import datasette  # noqa: F401
+    except ImportError:
+        raise MissingDependencyError("pip install 'livingmemory[publish]' to serve") from None
+    env = dict(os.environ)
+    if private:
+        password = os.environ.get(PASSWORD_ENV)
+        if not password:
+            raise LivingMemoryError(
+                f"--private serves restricted interviews: set {PASSWORD_ENV} to the team's password"
+            )
+        from datasette_auth_passwords.utils import hash_password
+
+        env["LIVINGMEMORY_PASSWORD_HASH"] = hash_password(password)
+    with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as handle:
+        json.dump(site_metadata(archive, private=private), handle, ensure_ascii=False)
+    try:
+        command = datasette_command(
+            archive, Path(handle.name), host=host, port=port, private=private
+        )
+        return subprocess.call(command, env=env)
+    finally:
+        os.unlink(handle.name)
