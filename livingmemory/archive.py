@@ -87,16 +87,27 @@ class Archive:
         return record
 
     def current_segments(self, recording_id: int) -> list[dict[str, Any]]:
-        """Segments of the recording's current machine transcript, in time order."""
+        """Segments of the recording's current transcript (the newest human one if people
+        reviewed it, else the current machine run), in time order."""
         return list(
             self.db.query(
                 "SELECT s.id, s.start, s.end, s.speaker, s.text, s.flags, s.avg_logprob, "
-                "s.no_speech_prob FROM segments s JOIN transcripts t ON t.id = s.transcript_id "
-                "WHERE s.recording_id = ? AND t.is_current = 1 AND t.source = 'machine' "
+                "s.no_speech_prob, s.transcript_id FROM segments s JOIN current_transcripts c "
+                "ON c.transcript_id = s.transcript_id WHERE c.recording_id = ? "
                 "ORDER BY s.start, s.position",
                 [recording_id],
             )
         )
+
+    def current_transcript(self, recording_id: int) -> dict[str, Any] | None:
+        rows = list(
+            self.db.query(
+                "SELECT t.* FROM transcripts t JOIN current_transcripts c "
+                "ON c.transcript_id = t.id WHERE c.recording_id = ?",
+                [recording_id],
+            )
+        )
+        return rows[0] if rows else None
 
     def find_by_sha256(self, sha256: str) -> dict[str, Any] | None:
         rows = list(self.db["recordings"].rows_where("sha256 = ?", [sha256], limit=1))

@@ -628,8 +628,13 @@ def serve(
     from livingmemory.serve import serve as run_serve
 
     with open_archive(archive_path) as archive:
-        console.print(f"Serving on http://{host}:{port}/ (Ctrl-C to stop)", highlight=False)
-        status = run_serve(archive, host=host, port=port, private=private)
+        status = run_serve(
+            archive,
+            host=host,
+            port=port,
+            private=private,
+            announce=lambda url: console.print(f"Serving on {url} (Ctrl-C to stop)"),
+        )
     raise typer.Exit(status)
 
 
@@ -770,8 +775,8 @@ def demo(
         from livingmemory.serve import serve as run_serve
 
         with open_archive(directory / "archive.db") as archive:
-            console.print("Serving on http://127.0.0.1:8001/ (Ctrl-C to stop)")
-            raise typer.Exit(run_serve(archive))
+            announce = lambda url: console.print(f"Serving on {url} (Ctrl-C to stop)")  # noqa: E731
+            raise typer.Exit(run_serve(archive, announce=announce))
 
 
 def run() -> None:  # pragma: no cover - console entry point alias

@@ -12,6 +12,7 @@ so a running site never sees half a database; audio files no longer public are t
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import os
 import shutil
 import subprocess
@@ -70,15 +71,7 @@ def _people(archive: Archive, recording_id: int, role: str) -> list[dict[str, An
 
 
 def _current_transcript(archive: Archive, recording_id: int) -> dict[str, Any] | None:
-    rows = list(
-        archive.db.query(
-            "SELECT * FROM transcripts WHERE recording_id = ? AND finished_at IS NOT NULL AND "
-            "(is_current = 1 OR source = 'human') ORDER BY source = 'human' DESC, id DESC "
-            "LIMIT 1",
-            [recording_id],
-        )
-    )
-    return rows[0] if rows else None
+    return archive.current_transcript(recording_id)
 
 
 def _redactions(archive: Archive, recording_id: int) -> list[tuple[float, float]]:
@@ -104,7 +97,9 @@ def _publish_audio(source: Path, target: Path, spans: list[tuple[float, float]])
         shutil.copyfile(source, partial)
     else:
         ffmpeg, _ = require_ffmpeg()
-        silence = ",".join(f"volume=enable='between(t,{a:.3f},{b:.3f})':volume=0" for a, b in spans)
+        # Per sample: volume's enable= works per frame and left ~24 ms of a passage audible.
+        inside = "+".join(f"between(t,{a:.3f},{b:.3f})" for a, b in spans)
+        silence = f"aeval=exprs='val(ch)*not({inside})':c=same"
         result = subprocess.run(
             [ffmpeg, "-nostdin", "-v", "error", "-y", "-i", str(source), "-map", "0:a:0",
              "-af", silence, "-f", _container(target), str(partial)],
@@ -166,7 +161,8 @@ def _copy_recording(
 ) -> None:
     spans = _redactions(archive, recording["id"])
     # An opaque name: nothing about the original file, and not guessable from the id.
-    name = f"{recording['sha256'][:16]}{'-r' + str(len(spans)) if spans else ''}"
+    redacted = hashlib.sha256(repr(spans).encode()).hexdigest()[:8] if spans else ""
+    name = f"{recording['sha256'][:16]}{'-r' + redacted if spans else ''}"
     name += Path(recording["file_path"]).suffix.lower()
     _publish_audio(archive.root / recording["file_path"], audio_dir / name, spans)
     keep_audio.add(name)

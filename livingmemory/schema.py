@@ -259,6 +259,55 @@ def _v5_redactions(db: sqlite_utils.Database) -> None:
     db.execute("CREATE INDEX idx_redactions_recording ON redactions (recording_id)")
 
 
+def _v6_review(db: sqlite_utils.Database) -> None:
+    """Human corrections as revisions, review status, multi-part interviews, current view.
+
+    A reviewed transcript is stored as a new ``human`` transcript whose segments point back
+    at the machine segments they correct; each changed cue adds a ``revisions`` row (old and
+    new text and speaker, who, when, note). Machine text is never overwritten.
+    """
+    db["recordings"].add_column("review_status", str, not_null_default="pending")
+    db["recordings"].add_column("interview_key", str)  # parts of one interview share it
+    db["recordings"].add_column("part", int)
+    db["segments"].add_column("based_on", int)  # the machine segment a human one corrects
+    db.execute(
+        """
+        CREATE TABLE revisions (
+            id INTEGER PRIMARY KEY,
+            recording_id INTEGER NOT NULL REFERENCES recordings (id) ON DELETE CASCADE,
+            transcript_id INTEGER NOT NULL REFERENCES transcripts (id) ON DELETE CASCADE,
+            segment_id INTEGER REFERENCES segments (id) ON DELETE CASCADE,
+            based_on INTEGER REFERENCES segments (id),
+            old_text TEXT,
+            new_text TEXT,
+            old_speaker TEXT,
+            new_speaker TEXT,
+            start REAL,
+            end REAL,
+            author TEXT,
+            created_at TEXT NOT NULL,
+            note TEXT,
+            source_file TEXT
+        )
+        """
+    )
+    db.execute("CREATE INDEX idx_revisions_recording ON revisions (recording_id)")
+    # The transcript everything shows, searches, tags and publishes: the newest human one if
+    # people have reviewed or imported one, otherwise the current machine run.
+    db.create_view(
+        "current_transcripts",
+        """
+        SELECT r.id AS recording_id, coalesce(
+          (SELECT t.id FROM transcripts t WHERE t.recording_id = r.id AND t.source = 'human'
+             AND t.is_current = 1 AND t.finished_at IS NOT NULL ORDER BY t.id DESC LIMIT 1),
+          (SELECT t.id FROM transcripts t WHERE t.recording_id = r.id AND t.source = 'machine'
+             AND t.is_current = 1 AND t.finished_at IS NOT NULL ORDER BY t.id DESC LIMIT 1)
+        ) AS transcript_id
+        FROM recordings r
+        """,
+    )
+
+
 Migration = Callable[[sqlite_utils.Database], None]
 # MIGRATIONS[n] upgrades an archive from version n to version n + 1. Append only.
 MIGRATIONS: list[Migration] = [
@@ -267,6 +316,7 @@ MIGRATIONS: list[Migration] = [
     _v3_transcription,
     _v4_tagging,
     _v5_redactions,
+    _v6_review,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 

@@ -77,9 +77,9 @@ def search(archive: Archive, query: str, *, limit: int = 50) -> list[Hit]:
                snippet(segments_fts, 0, '[', ']', '…', 12) AS snippet, r.file_path
         FROM segments_fts
         JOIN segments s ON s.rowid = segments_fts.rowid
-        JOIN transcripts t ON t.id = s.transcript_id
+        JOIN current_transcripts c ON c.transcript_id = s.transcript_id
         JOIN recordings r ON r.id = s.recording_id
-        WHERE segments_fts MATCH :query AND (t.is_current = 1 OR t.source = 'human')
+        WHERE segments_fts MATCH :query
         ORDER BY segments_fts.rank, s.recording_id, s.start
         LIMIT :limit
         """,

@@ -13,6 +13,7 @@ import os
 import subprocess
 import sys
 import tempfile
+from collections.abc import Callable
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -86,8 +87,17 @@ def datasette_command(
     ]  # fmt: skip
 
 
+def _no_announcement(url: str) -> None:
+    pass
+
+
 def serve(
-    archive: Archive, *, host: str = "127.0.0.1", port: int = 8001, private: bool = False
+    archive: Archive,
+    *,
+    host: str = "127.0.0.1",
+    port: int = 8001,
+    private: bool = False,
+    announce: Callable[[str], None] = _no_announcement,
 ) -> int:
     """Run Datasette in the foreground until interrupted; returns its exit status."""
     try:
@@ -110,6 +120,7 @@ def serve(
         command = datasette_command(
             archive, Path(handle.name), host=host, port=port, private=private
         )
+        announce(f"http://{host}:{port}/")
         return subprocess.call(command, env=env)
     finally:
         os.unlink(handle.name)

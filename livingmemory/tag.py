@@ -68,8 +68,8 @@ def transcripts_to_tag(
     rows = archive.db.query(
         "SELECT t.id, t.recording_id, t.language, t.tagged_version, r.language AS "
         "recording_language, r.title FROM transcripts t JOIN recordings r ON r.id = "
-        "t.recording_id WHERE t.finished_at IS NOT NULL AND (t.is_current = 1 OR "
-        f"t.source = 'human') {where} ORDER BY t.recording_id, t.id",
+        "t.recording_id JOIN current_transcripts c ON c.transcript_id = t.id "
+        f"WHERE 1 {where} ORDER BY t.recording_id, t.id",
         params,
     )
     return [
@@ -251,12 +251,12 @@ def _tag_one(
             db.execute(
                 f"DELETE FROM entities WHERE source = 'machine' AND segment_id IN ({marks})", ids
             )
-        # Tags of machine transcripts that a newer run replaced would linger in the facets.
+        # Tags of transcripts that a newer run or a human review replaced would linger in
+        # the facets.
         db.execute(
             "DELETE FROM entities WHERE source = 'machine' AND recording_id = ? AND segment_id IN "
-            "(SELECT s.id FROM segments s JOIN transcripts t ON t.id = s.transcript_id "
-            "WHERE t.recording_id = ? AND t.source = 'machine' AND t.is_current = 0)",
-            [transcript["recording_id"], transcript["recording_id"]],
+            "(SELECT s.id FROM segments s WHERE s.recording_id = ? AND s.transcript_id != ?)",
+            [transcript["recording_id"], transcript["recording_id"], transcript["id"]],
         )
         for segment_id, lemma_text in lemmas.items():
             db.execute("UPDATE segments SET lemmas = ? WHERE id = ?", [lemma_text, segment_id])
