@@ -159,6 +159,14 @@ def add(
         Optional[str],  # noqa: UP045
         typer.Option(help="Your name, recorded with the entry (default: your login)."),
     ] = None,
+    interview: Annotated[
+        Optional[str],  # noqa: UP045
+        typer.Option(help="Key shared by the parts of one interview recorded on several tapes."),
+    ] = None,
+    part: Annotated[
+        Optional[int],  # noqa: UP045
+        typer.Option(help="Which part (1, 2...) of --interview this file is."),
+    ] = None,
     archive_path: ArchiveOption = DEFAULT_ARCHIVE,
     as_json: JsonOption = False,
 ) -> None:
@@ -186,6 +194,8 @@ def add(
         consent_notes=consent,
         notes=notes,
         added_by=added_by,
+        interview=interview,
+        part=part,
     )
     require_ffmpeg()
     requests = [AddRequest(Path(f), overrides) for f in files or ()]
@@ -533,7 +543,8 @@ def search(
     with open_archive(archive_path) as archive:
         hits = run_search(archive, query, limit=limit)
     if as_json:
-        print(json.dumps([{**h.__dict__, "timecode": h.timecode} for h in hits],
+        print(json.dumps([{**h.__dict__, "timecode": h.timecode,
+                           "interview_start": h.interview_start} for h in hits],
                          ensure_ascii=False, indent=2))  # fmt: skip
         return
     if not hits:
@@ -542,7 +553,13 @@ def search(
     for hit in hits:
         console.print(
             f"#{hit.recording_id} [bold]{escape(hit.title)}[/bold] [{hit.timecode}] "
-            f"{escape(hit.snippet)}",
+            + (
+                f"(interview {escape(hit.interview_key or '')} at "
+                f"{_timecode(hit.interview_start)}) "
+                if hit.offset
+                else ""
+            )
+            + escape(hit.snippet),
             highlight=False,
         )
 
@@ -636,6 +653,152 @@ def serve(
             announce=lambda url: console.print(f"Serving on {url} (Ctrl-C to stop)"),
         )
     raise typer.Exit(status)
+
+
+@app.command()
+@friendly_errors
+def review(
+    recording_id: Annotated[
+        Optional[int],  # noqa: UP045
+        typer.Argument(help="The recording to review (see 'list')."),
+    ] = None,
+    apply: Annotated[
+        Optional[Path],  # noqa: UP045
+        typer.Option("--apply", help="Import an edited review file back (WebVTT, SRT, text)."),
+    ] = None,
+    output: Annotated[
+        Optional[Path],  # noqa: UP045
+        typer.Option(help="Where to write the review file (default: recording-ID.vtt)."),
+    ] = None,
+    queue: Annotated[
+        bool, typer.Option("--queue", help="List the segments most in need of a human.")
+    ] = False,
+    status: Annotated[
+        Optional[str],  # noqa: UP045
+        typer.Option(help="Set the review status: pending, in_progress, ready_for_qc, complete."),
+    ] = None,
+    author: Annotated[
+        Optional[str],  # noqa: UP045
+        typer.Option(help="Who made the corrections (default: your login)."),
+    ] = None,
+    note: Annotated[Optional[str], typer.Option(help="A note kept with the revisions.")] = None,  # noqa: UP045
+    limit: Annotated[int, typer.Option(help="Queue length.")] = 20,
+    archive_path: ArchiveOption = DEFAULT_ARCHIVE,
+    as_json: JsonOption = False,
+) -> None:
+    """Correct transcripts safely: export one for editing (WebVTT, speakers as <v Name>),
+    apply the edited file back (every change becomes a revision; machine text is kept), see
+    the review queue, or set a recording's review status."""
+    from livingmemory import review as rv
+    from livingmemory.ingest import _current_user
+
+    with open_archive(archive_path) as archive:
+        if queue:
+            rows = rv.review_queue(archive, limit)
+            if as_json:
+                print(json.dumps(rows, ensure_ascii=False, indent=2))
+                return
+            for row in rows:
+                console.print(
+                    f"#{row['recording_id']} {_timecode(row['start'])} score {row['score']} "
+                    f"({', '.join(row['reasons'])}): {escape(row['text'])}",
+                    highlight=False,
+                )
+            if not rows:
+                console.print("Nothing in the queue: no suspect segments left to review.")
+            return
+        if recording_id is None:
+            raise LivingMemoryError("name a recording, or use --queue")
+        if status:
+            rv.set_status(archive, recording_id, status)
+            console.print(f"recording #{recording_id}: {status}", highlight=False)
+        if apply:
+            result = rv.attach_transcript(
+                archive, recording_id, apply, author=author or _current_user(), note=note
+            )
+            console.print(
+                f"recording #{recording_id}: {result.cues} cues stored as a human transcript, "
+                f"{result.changed} changed, {result.deleted} removed (machine text kept)",
+                highlight=False,
+            )
+        elif not status:
+            path = rv.export_review(
+                archive, recording_id, output or Path(f"recording-{recording_id}.vtt")
+            )
+            console.print(f"wrote {path}: edit it, then 'livingmemory review {recording_id} "
+                          f"--apply {path}'", highlight=False)  # fmt: skip
+
+
+@app.command("import-transcript")
+@friendly_errors
+def import_transcript(
+    recording_id: Annotated[int, typer.Argument(help="The recording it transcribes.")],
+    file: Annotated[Path, typer.Argument(help="WebVTT, SRT, Transcriber .trs, JSON or text.")],
+    fmt: Annotated[
+        Optional[str],  # noqa: UP045
+        typer.Option("--format", help="vtt, srt, trs, json, txt (default: by extension)."),
+    ] = None,
+    author: Annotated[Optional[str], typer.Option(help="Who transcribed it.")] = None,  # noqa: UP045
+    archive_path: ArchiveOption = DEFAULT_ARCHIVE,
+) -> None:
+    """Attach an existing human transcript to a recording; it becomes the current transcript,
+    searchable and taggable like machine ones."""
+    from livingmemory.review import attach_transcript
+
+    with open_archive(archive_path) as archive:
+        result = attach_transcript(archive, recording_id, file, author=author, fmt=fmt)
+    console.print(f"recording #{recording_id}: {result.cues} cues imported from {file}",
+                  highlight=False)  # fmt: skip
+
+
+@app.command()
+@friendly_errors
+def export(
+    recording_id: Annotated[
+        Optional[int],  # noqa: UP045
+        typer.Argument(help="The recording to export (or --all)."),
+    ] = None,
+    fmt: Annotated[
+        str, typer.Option("--format", help="vtt, srt, txt, json or ohms (OHMS XML).")
+    ] = "vtt",
+    output: Annotated[
+        Optional[Path],  # noqa: UP045
+        typer.Option(help="File (or folder with --all); default: print."),
+    ] = None,
+    all_public: Annotated[
+        bool, typer.Option("--all", help="Every public recording, one file each, into --output.")
+    ] = False,
+    catalogue: Annotated[
+        Optional[Path],  # noqa: UP045
+        typer.Option(help="Write the public catalogue as Dublin Core CSV to this file."),
+    ] = None,
+    interview_time: Annotated[
+        bool, typer.Option(help="Times continue across the parts of a multi-part interview.")
+    ] = False,
+    archive_path: ArchiveOption = DEFAULT_ARCHIVE,
+) -> None:
+    """Export transcripts for subtitle editors, OHMS viewers, Aviary, Omeka and catalogues."""
+    from livingmemory import exports
+
+    with open_archive(archive_path) as archive:
+        if catalogue:
+            catalogue.write_text(exports.catalogue(archive), encoding="utf-8")
+            console.print(f"wrote {catalogue}", highlight=False)
+        if all_public:
+            if output is None:
+                raise LivingMemoryError("--all needs --output FOLDER")
+            written = exports.export_all(archive, fmt, output)
+            console.print(f"wrote {len(written)} file(s) to {output}", highlight=False)
+        elif recording_id is not None:
+            text = exports.export_recording(archive, recording_id, fmt,
+                                            interview_time=interview_time)  # fmt: skip
+            if output:
+                output.write_text(text, encoding="utf-8")
+                console.print(f"wrote {output}", highlight=False)
+            else:
+                sys.stdout.write(text)
+        elif not catalogue:
+            raise LivingMemoryError("name a recording, or use --all or --catalogue")
 
 
 vocab_app = typer.Typer(help="The archive's own places, organisations and people for tagging.")

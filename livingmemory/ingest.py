@@ -204,8 +204,9 @@ def _insert(
         """
         INSERT INTO recordings (title, file_path, original_filename, source_path, sha256,
           size_bytes, format, codec, duration, sample_rate, channels, bit_rate, language,
-          recorded_date, place, access, embargo_until, consent_notes, notes, added_at, added_by)
-        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+          recorded_date, place, access, embargo_until, consent_notes, notes, added_at, added_by,
+          interview_key, part)
+        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
         """,
         [
             metadata.title or path.stem,
@@ -229,6 +230,8 @@ def _insert(
             metadata.notes,
             utc_now(),
             metadata.added_by or _current_user(),
+            metadata.interview,
+            metadata.part,
         ],
     )
     recording_id = cursor.lastrowid

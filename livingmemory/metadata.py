@@ -56,6 +56,8 @@ class RecordingMetadata:
     consent_notes: str | None = None
     notes: str | None = None
     added_by: str | None = None
+    interview: str | None = None  # parts of one interview (several tapes) share this key
+    part: int | None = None
 
     def merged(self, override: RecordingMetadata) -> RecordingMetadata:
         """Values given in ``override`` win; people lists are replaced, not concatenated.
@@ -93,6 +95,13 @@ class RecordingMetadata:
             raise InputError(source, "access 'embargoed' needs an embargo date (--embargo-until)")
         if embargo and access != "embargoed":
             raise InputError(source, f"an embargo date was given but access is {access!r}")
+        part = self.part
+        if part is not None:
+            if not str(part).strip().isdigit() or int(part) < 1:
+                raise InputError(source, f"part {part!r} is not a number from 1 up")
+            part = int(part)
+            if not self.interview:
+                raise InputError(source, "a part number needs --interview (the interview's key)")
         return replace(
             self,
             narrators=_clean_people(self.narrators),
@@ -106,6 +115,8 @@ class RecordingMetadata:
             consent_notes=_clean(self.consent_notes),
             notes=_clean(self.notes),
             added_by=_clean(self.added_by),
+            interview=_clean(self.interview),
+            part=part if part is not None else (1 if self.interview else None),
         )
 
 
@@ -196,6 +207,8 @@ FIELDS: dict[str, str] = {
     "added_by": "added_by",
     "narrator_birth_year": "narrator_birth_year",
     "narrator_home_place": "narrator_home_place",
+    "interview": "interview",
+    "part": "part",
 }
 PERSON_KEYS = {"name", "birth_year", "home_place"}
 
@@ -257,7 +270,16 @@ def metadata_from_mapping(data: Mapping[str, Any], source: str | Path) -> Record
         raise InputError(source, "narrator_birth_year/narrator_home_place given without a narrator")
     interviewers = _people(values.pop("interviewers", None), source)
     scalars = {k: None if v is None else v for k, v in values.items()}
-    for key in ("title", "place", "language", "access", "consent_notes", "notes", "added_by"):
+    for key in (
+        "title",
+        "place",
+        "language",
+        "access",
+        "consent_notes",
+        "notes",
+        "added_by",
+        "interview",
+    ):
         if key in scalars and scalars[key] is not None:
             scalars[key] = str(scalars[key])
     return RecordingMetadata(narrators=narrators, interviewers=interviewers, **scalars)

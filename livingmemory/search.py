@@ -29,6 +29,14 @@ class Hit:
     text: str
     snippet: str
     file_path: str
+    interview_key: str | None = None
+    part: int | None = None
+    offset: float = 0.0  # seconds of earlier parts of the same interview
+
+    @property
+    def interview_start(self) -> float:
+        """Where this is said in the whole interview, across its tapes."""
+        return self.start + self.offset
 
     @property
     def timecode(self) -> str:
@@ -74,7 +82,10 @@ def search(archive: Archive, query: str, *, limit: int = 50) -> list[Hit]:
     rows = archive.db.query(
         """
         SELECT s.recording_id, r.title, s.id AS segment_id, s.start, s.end, s.speaker, s.text,
-               snippet(segments_fts, 0, '[', ']', '…', 12) AS snippet, r.file_path
+               snippet(segments_fts, 0, '[', ']', '…', 12) AS snippet, r.file_path,
+               r.interview_key, r.part,
+               (SELECT coalesce(sum(p.duration), 0) FROM recordings p
+                 WHERE p.interview_key = r.interview_key AND p.part < r.part) AS offset
         FROM segments_fts
         JOIN segments s ON s.rowid = segments_fts.rowid
         JOIN current_transcripts c ON c.transcript_id = s.transcript_id

@@ -1,0 +1,158 @@
+"""The transcript model shared by every format, and the small helpers the readers share.
+
+Nothing here touches the archive: a :class:`TranscriptDocument` is a list of timed cues plus
+free-form header notes, and every reader/writer is a plain function over it.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from livingmemory.errors import InputError
+
+
+@dataclass(frozen=True)
+class Cue:
+    """One timed stretch of speech."""
+
+    start: float  # seconds
+    end: float
+    text: str
+    speaker: str | None = None
+    id: str | None = None  # optional cue identifier (e.g. "seg-42" for a segment id)
+
+
+@dataclass(frozen=True)
+class TranscriptDocument:
+    """Cues in time order plus header metadata (``{"recording": "3", "duration": "123.4"}``)."""
+
+    cues: list[Cue]
+    notes: dict[str, str] = field(default_factory=dict)
+
+
+# -- timecodes ----------------------------------------------------------------------------
+
+
+def timecode(seconds: float, sep: str = ".") -> str:
+    """``HH:MM:SS.mmm`` (``sep=","`` for SRT); hours grow past 99 rather than wrap."""
+    if not math.isfinite(seconds):
+        raise ValueError(f"not a finite time: {seconds!r}")
+    total_ms = round(seconds * 1000)
+    if total_ms < 0:
+        raise ValueError(f"negative time: {seconds!r}")
+    hours, rest = divmod(total_ms, 3_600_000)
+    minutes, rest = divmod(rest, 60_000)
+    secs, millis = divmod(rest, 1000)
+    return f"{hours:02d}:{minutes:02d}:{secs:02d}{sep}{millis:03d}"
+
+
+_TIMECODE_RE = re.compile(r"(?:(\d+):)?(\d{1,2}):(\d{2})(?:[.,](\d{1,3}))?")
+
+
+def parse_timecode(text: str) -> float:
+    """Seconds from ``HH:MM:SS.mmm``, ``MM:SS.mmm``, ``HH:MM:SS,mmm`` or ``HH:MM:SS``.
+
+    Raises :class:`ValueError` (with the offending text) for anything else.
+    """
+    match = _TIMECODE_RE.fullmatch(text.strip())
+    if match is None:
+        raise ValueError(f"not a timecode: {shorten(text)}")
+    hours, minutes, seconds, fraction = match.groups()
+    if int(minutes) > 59 or int(seconds) > 59:
+        raise ValueError(f"not a timecode (minutes and seconds run 00-59): {shorten(text)}")
+    whole = int(hours or 0) * 3600 + int(minutes) * 60 + int(seconds)
+    return (whole * 1000 + int((fraction or "0").ljust(3, "0"))) / 1000
+
+
+def shorten(text: str, limit: int = 40) -> str:
+    """``repr`` of a possibly long input fragment, cut so an error stays one short line."""
+    if len(text) > limit:
+        text = text[:limit] + "…"
+    return repr(text)
+
+
+# -- speaker labels ("Ana Novak: text") ----------------------------------------------------
+
+# 1-4 words, each starting with a capital letter, then a colon and a space (or the line's end).
+_WORD = r"[^\W\d_][\w.'’-]*"
+_LABEL_RE = re.compile(rf"({_WORD}(?: {_WORD}){{0,3}}):(?:[ \t]+|$)")
+
+
+def split_speaker(line: str) -> tuple[str | None, str]:
+    """``("Ana Novak", "text")`` for ``"Ana Novak: text"``; ``(None, line)`` otherwise."""
+    match = _LABEL_RE.match(line)
+    if match is None:
+        return None, line
+    name = match.group(1)
+    if not all(word[0].isupper() for word in name.split(" ")):
+        return None, line
+    return name, line[match.end() :]
+
+
+def looks_like_label(line: str) -> bool:
+    """Whether a reader would take the start of ``line`` for a speaker label."""
+    return split_speaker(line)[0] is not None
+
+
+# -- header notes --------------------------------------------------------------------------
+
+_UNESCAPE_RE = re.compile(r"\\(.)")
+_UNESCAPES = {"n": "\n", "r": "\r"}
+
+
+def escape_note(value: str) -> str:
+    """A note value on one line: backslash, newline and carriage return escaped."""
+    return value.replace("\\", "\\\\").replace("\n", "\\n").replace("\r", "\\r")
+
+
+def unescape_note(value: str) -> str:
+    return _UNESCAPE_RE.sub(lambda m: _UNESCAPES.get(m.group(1), m.group(1)), value)
+
+
+_NOTE_KEY_RE = re.compile(r"[^\s=:]+")
+
+
+def check_note_keys(notes: dict[str, str], fmt: str) -> None:
+    """Note keys must be single tokens (no spaces, ``=`` or ``:``) to survive a text header."""
+    for key, value in notes.items():
+        if not isinstance(key, str) or _NOTE_KEY_RE.fullmatch(key) is None:
+            raise ValueError(f"{fmt} note key {key!r} must be one word without '=' or ':'")
+        if not isinstance(value, str):
+            raise ValueError(f"{fmt} note {key!r} must be a string, not {type(value).__name__}")
+
+
+# -- text lines ----------------------------------------------------------------------------
+
+
+def split_lines(text: str) -> list[str]:
+    """Lines of ``text`` with a BOM dropped and CRLF/CR line ends treated as LF."""
+    if text.startswith("\ufeff"):
+        text = text[1:]
+    return text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+
+
+def text_lines(text: str) -> list[str]:
+    """Non-blank lines of a cue's text (cue formats end a cue at a blank line)."""
+    return [line for line in text.split("\n") if line.strip()]
+
+
+def check_cues(cues: Iterable[Cue], source: str | Path) -> list[Cue]:
+    """Every cue has finite times, starts at or after 0 and does not end before it starts."""
+    checked = []
+    for number, cue in enumerate(cues, 1):
+        if not (math.isfinite(cue.start) and math.isfinite(cue.end)):
+            raise InputError(source, f"cue {number}: times must be finite numbers")
+        if cue.start < 0:
+            raise InputError(source, f"cue {number}: starts before 0 ({cue.start})")
+        if cue.end < cue.start:
+            raise InputError(
+                source,
+                f"cue {number}: ends ({timecode(max(cue.end, 0))}) "
+                f"before it starts ({timecode(cue.start)})",
+            )
+        checked.append(cue)
+    return checked
