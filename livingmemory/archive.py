@@ -86,6 +86,22 @@ class Archive:
         record["entities"] = self.db["entities"].count_where("recording_id = ?", [recording_id])
         return record
 
+    def people_names(self, recording_id: int, role: str | None = None) -> list[str]:
+        """Names of the people in a recording (in one ``role``, or all: interviewers first,
+        then narrators), in the order the volunteer gave them."""
+        where, params = "rp.recording_id = ?", [recording_id]
+        if role:
+            where += " AND rp.role = ?"
+            params.append(role)
+        return [
+            row["name"]
+            for row in self.db.query(
+                "SELECT p.name FROM recording_people rp JOIN people p ON p.id = rp.person_id "
+                f"WHERE {where} ORDER BY rp.role, rp.position",
+                params,
+            )
+        ]
+
     def current_segments(self, recording_id: int) -> list[dict[str, Any]]:
         """Segments of the recording's current transcript (the newest human one if people
         reviewed it, else the current machine run), in time order."""

@@ -20,7 +20,7 @@ from rich.table import Table
 
 from livingmemory import __version__
 from livingmemory.archive import DEFAULT_ARCHIVE, init_archive, open_archive
-from livingmemory.errors import LivingMemoryError
+from livingmemory.errors import LivingMemoryError, write_text
 from livingmemory.metadata import ACCESS_LEVELS, DEFAULT_ACCESS, Person, RecordingMetadata
 
 app = typer.Typer(
@@ -782,7 +782,7 @@ def export(
 
     with open_archive(archive_path) as archive:
         if catalogue:
-            catalogue.write_text(exports.catalogue(archive), encoding="utf-8")
+            write_text(catalogue, exports.catalogue(archive))
             console.print(f"wrote {catalogue}", highlight=False)
         if all_public:
             if output is None:
@@ -793,7 +793,7 @@ def export(
             text = exports.export_recording(archive, recording_id, fmt,
                                             interview_time=interview_time)  # fmt: skip
             if output:
-                output.write_text(text, encoding="utf-8")
+                write_text(output, text)
                 console.print(f"wrote {output}", highlight=False)
             else:
                 sys.stdout.write(text)

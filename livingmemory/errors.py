@@ -27,5 +27,14 @@ class MissingDependencyError(LivingMemoryError):
     """A program or package the requested work needs is not installed."""
 
 
+def write_text(path: Path, text: str) -> Path:
+    """Write an output file, turning "no such folder" or "is a directory" into one line."""
+    try:
+        Path(path).write_text(text, encoding="utf-8")
+    except OSError as error:
+        raise LivingMemoryError(f"{path}: cannot write ({error.strerror or error})") from None
+    return Path(path)
+
+
 class ArchiveError(LivingMemoryError):
     """The archive itself cannot be used (absent, newer than this software, not an archive)."""

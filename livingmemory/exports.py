@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from livingmemory.archive import Archive
-from livingmemory.errors import LivingMemoryError
+from livingmemory.errors import LivingMemoryError, write_text
 from livingmemory.formats import dublin_core_csv, dumps, dumps_json, ohms_xml
 from livingmemory.publish import publishable
 from livingmemory.review import part_offset, transcript_document
@@ -20,17 +20,6 @@ from livingmemory.review import part_offset, transcript_document
 EXPORT_FORMATS = ("vtt", "srt", "txt", "json", "ohms")
 EXTENSIONS = {"vtt": ".vtt", "srt": ".srt", "txt": ".txt", "json": ".json", "ohms": ".xml"}
 INDEX_POINT_SECONDS = 120.0  # one OHMS index point per two minutes of interview
-
-
-def _people(archive: Archive, recording_id: int, role: str) -> list[str]:
-    return [
-        r["name"]
-        for r in archive.db.query(
-            "SELECT p.name FROM recording_people rp JOIN people p ON p.id = rp.person_id "
-            "WHERE rp.recording_id = ? AND rp.role = ? ORDER BY rp.position",
-            [recording_id, role],
-        )
-    ]
 
 
 def _entities(archive: Archive, recording_id: int) -> list[dict[str, Any]]:
@@ -133,8 +122,8 @@ def export_recording(
             "title": recording["title"],
             "date": recording["recorded_date"],
             "duration": recording["duration"],
-            "interviewees": _people(archive, recording_id, "narrator"),
-            "interviewers": _people(archive, recording_id, "interviewer"),
+            "interviewees": archive.people_names(recording_id, "narrator"),
+            "interviewers": archive.people_names(recording_id, "interviewer"),
             "keywords": list(
                 dict.fromkeys(
                     e["canonical"] for e in entities if e["label"] in ("PER", "LOC", "ORG")
@@ -152,13 +141,18 @@ def export_recording(
 
 def export_all(archive: Archive, fmt: str, output: Path) -> list[Path]:
     """Every *public* recording with a transcript, one file each, into ``output``."""
-    output.mkdir(parents=True, exist_ok=True)
+    if fmt not in EXPORT_FORMATS:
+        raise LivingMemoryError(f"unknown format {fmt!r} (use {', '.join(EXPORT_FORMATS)})")
+    try:
+        output.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise LivingMemoryError(f"{output}: cannot create folder ({error.strerror})") from None
     written = []
     for recording in publishable(archive):
         if archive.current_transcript(recording["id"]) is None:
             continue
         path = output / f"recording-{recording['id']}{EXTENSIONS[fmt]}"
-        path.write_text(export_recording(archive, recording["id"], fmt), encoding="utf-8")
+        write_text(path, export_recording(archive, recording["id"], fmt))
         written.append(path)
     return written
 
@@ -179,8 +173,8 @@ def catalogue(archive: Archive) -> str:
             {
                 "identifier": f"livingmemory:{recording['id']}",
                 "title": recording["title"],
-                "narrators": _people(archive, recording["id"], "narrator"),
-                "interviewers": _people(archive, recording["id"], "interviewer"),
+                "narrators": archive.people_names(recording["id"], "narrator"),
+                "interviewers": archive.people_names(recording["id"], "interviewer"),
                 "date": recording["recorded_date"],
                 "place": recording["place"],
                 "language": recording["language"],

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from livingmemory.archive import Archive, utc_now
-from livingmemory.errors import InputError, LivingMemoryError
+from livingmemory.errors import InputError, LivingMemoryError, write_text
 from livingmemory.formats import Cue, TranscriptDocument, dumps, read_file
 
 STATUSES = ("pending", "in_progress", "ready_for_qc", "complete")
@@ -71,7 +71,7 @@ def transcript_document(
 def export_review(archive: Archive, recording_id: int, output: Path) -> Path:
     """Write the current transcript as WebVTT for editing; marks the recording in progress."""
     document = transcript_document(archive, recording_id)
-    output.write_text(dumps(document, "vtt"), encoding="utf-8")
+    write_text(output, dumps(document, "vtt"))
     with archive.db.atomic():
         archive.db.execute(
             "UPDATE recordings SET review_status = 'in_progress' WHERE id = ? "
@@ -89,7 +89,10 @@ def _check_matches(recording: dict[str, Any], document: TranscriptDocument, path
         )
     if notes.get("sha256") and notes["sha256"] != recording["sha256"]:
         raise InputError(path, f"this file was made from different audio than #{recording['id']}")
-    if notes.get("duration"):
+    # Our own files say which recording they were made from; only then is their duration
+    # note the audio's length (a Transcriber file's section end is where speech stops).
+    ours = bool(notes.get("recording") or notes.get("sha256"))
+    if ours and notes.get("duration"):
         try:
             duration = float(notes["duration"])
         except ValueError:

@@ -155,14 +155,7 @@ def _tag_one(
             [transcript["id"]],
         )
     )
-    people = [
-        r["name"]
-        for r in db.query(
-            "SELECT p.name FROM recording_people rp JOIN people p ON p.id = rp.person_id "
-            "WHERE rp.recording_id = ?",
-            [transcript["recording_id"]],
-        )
-    ]
+    people = archive.people_names(transcript["recording_id"])
     rows, lemmas = [], {}
     for segment in segments:
         doc = pipeline.nlp.make_doc(segment["text"] or "")

@@ -123,14 +123,7 @@ def build_prompt(archive: Archive, recording: dict[str, Any], extra: str | None)
     Whisper continues the style of its prompt, so this is written as a plain list of names
     rather than an instruction.
     """
-    names = [
-        row["name"]
-        for row in archive.db.query(
-            "SELECT p.name FROM recording_people rp JOIN people p ON p.id = rp.person_id "
-            "WHERE rp.recording_id = ? ORDER BY rp.role, rp.position",
-            [recording["id"]],
-        )
-    ]
+    names = archive.people_names(recording["id"])
     words = [*names, *(p for p in (recording.get("place"),) if p)]
     parts = [", ".join(dict.fromkeys(words)) + "." if words else "", extra or ""]
     prompt = " ".join(p for p in parts if p).strip()
@@ -207,14 +200,8 @@ def _channels(row: dict[str, Any], settings: TranscribeSettings) -> list[int | N
 
 def _speaker(archive: Archive, recording_id: int, role: str) -> str:
     """The first person in ``role`` for this recording, or the role itself."""
-    rows = list(
-        archive.db.query(
-            "SELECT p.name FROM recording_people rp JOIN people p ON p.id = rp.person_id "
-            "WHERE rp.recording_id = ? AND rp.role = ? ORDER BY rp.position LIMIT 1",
-            [recording_id, role],
-        )
-    )
-    return rows[0]["name"] if rows else role.capitalize()
+    names = archive.people_names(recording_id, role)
+    return names[0] if names else role.capitalize()
 
 
 def _transcribe_one(
