@@ -53,8 +53,14 @@ class TagBatch:
     skipped: int = 0
 
 
+VOCABULARY_FILE = "vocabulary.yml"
+
+
 def archive_gazetteer(archive: Archive) -> Gazetteer:
-    return load_gazetteer(vocabulary=archive.db["vocabulary"].rows)
+    """The shipped gazetteer, the archive's ``vocabulary.yml`` (same format as
+    ``data/gazetteer.yml``, next to the archive) if present, then ``vocab add`` entries."""
+    extra = [p for p in (archive.root / VOCABULARY_FILE,) if p.is_file()]
+    return load_gazetteer(extra, vocabulary=archive.db["vocabulary"].rows)
 
 
 def transcripts_to_tag(

@@ -238,3 +238,24 @@ def test_no_lower_case_everyday_word_is_tagged_as_a_name(gazetteer) -> None:
                 hits.append(f"{ent.text} -> {ent.ent_id_} | {text[:90]}")
     print("\n".join(hits))
     assert hits == []
+
+
+def test_vocabulary_file_next_to_the_archive_extends_the_gazetteer(tmp_path: Path) -> None:
+    """An archive owner's vocabulary.yml (the gazetteer's format) is read without code changes,
+    and changes the pipeline version so transcripts are re-tagged."""
+    from livingmemory.archive import init_archive, open_archive
+    from livingmemory.tag import archive_gazetteer
+
+    init_archive(tmp_path / "archive.db")
+    with open_archive(tmp_path / "archive.db") as archive:
+        before = archive_gazetteer(archive)
+        assert before.get("Planina Zajavornik") is None
+        (tmp_path / "vocabulary.yml").write_text(
+            "places:\n  - name: Planina Zajavornik\n    type: pasture\n"
+            "    lat: 46.31\n    lon: 13.99\n    source: local\n",
+            encoding="utf-8",
+        )
+        after = archive_gazetteer(archive)
+    entry = after.get("Planina Zajavornik")
+    assert entry is not None and entry.type == "pasture" and entry.lat == 46.31
+    assert after.fingerprint() != before.fingerprint()
