@@ -156,3 +156,26 @@ def check_cues(cues: Iterable[Cue], source: str | Path) -> list[Cue]:
             )
         checked.append(cue)
     return checked
+
+
+def parse_cue_timing(
+    line: str, lineno: int, source: str | Path, sep: str = "."
+) -> tuple[float, float]:
+    """``start --> end`` of a WebVTT or SRT cue (settings after the end are ignored);
+    ``sep`` is the decimal separator used in error messages (SRT writes a comma)."""
+    left, _, right = line.partition("-->")
+    parts = right.split()
+    if not parts:
+        raise InputError(source, f"line {lineno}: cue timing {shorten(line)} has no end time")
+    try:
+        start = parse_timecode(left)
+        end = parse_timecode(parts[0])
+    except ValueError as error:
+        raise InputError(source, f"line {lineno}: {error}") from None
+    if end < start:
+        raise InputError(
+            source,
+            f"line {lineno}: cue ends ({timecode(end, sep)}) before it starts "
+            f"({timecode(start, sep)})",
+        )
+    return start, end

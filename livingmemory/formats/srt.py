@@ -16,7 +16,7 @@ from livingmemory.formats._core import (
     Cue,
     TranscriptDocument,
     check_cues,
-    parse_timecode,
+    parse_cue_timing,
     shorten,
     split_lines,
     split_speaker,
@@ -41,22 +41,7 @@ def dumps_srt(doc: TranscriptDocument) -> str:
 
 
 def _parse_timing(line: str, lineno: int, source: str | Path) -> tuple[float, float]:
-    left, _, right = line.partition("-->")
-    parts = right.split()
-    try:
-        if not parts:
-            raise ValueError(f"cue timing {shorten(line)} has no end time")
-        start = parse_timecode(left)
-        end = parse_timecode(parts[0])
-    except ValueError as error:
-        raise InputError(source, f"line {lineno}: {error}") from None
-    if end < start:
-        raise InputError(
-            source,
-            f"line {lineno}: cue ends ({timecode(end, ',')}) before it starts "
-            f"({timecode(start, ',')})",
-        )
-    return start, end
+    return parse_cue_timing(line, lineno, source, sep=",")
 
 
 def loads_srt(text: str, source: str | Path = "<srt>") -> TranscriptDocument:

@@ -29,7 +29,7 @@ from livingmemory.formats._core import (
     check_cues,
     check_note_keys,
     escape_note,
-    parse_timecode,
+    parse_cue_timing,
     shorten,
     split_lines,
     text_lines,
@@ -91,21 +91,7 @@ def _cue_text(payload: list[str]) -> tuple[str | None, str]:
 
 
 def _parse_timing(line: str, lineno: int, source: str | Path) -> tuple[float, float]:
-    left, _, right = line.partition("-->")
-    parts = right.split()
-    if not parts:
-        raise InputError(source, f"line {lineno}: cue timing {shorten(line)} has no end time")
-    try:
-        start = parse_timecode(left)
-        end = parse_timecode(parts[0])
-    except ValueError as error:
-        raise InputError(source, f"line {lineno}: {error}") from None
-    if end < start:
-        raise InputError(
-            source,
-            f"line {lineno}: cue ends ({timecode(end)}) before it starts ({timecode(start)})",
-        )
-    return start, end
+    return parse_cue_timing(line, lineno, source)
 
 
 def _parse_notes(block: list[tuple[int, str]], notes: dict[str, str], source: str | Path) -> None:
