@@ -402,6 +402,7 @@ def _child_measure(spec: dict[str, Any], result: dict[str, Any]) -> None:
                     break
                 if attempt < spec["retries"]:
                     time.sleep(RETRY_PAUSE)
+                    wait_for_idle(spec["wait_idle"])  # no use re-running into the same crowd
     result["runs"] = runs
 
     prompted = {}
@@ -908,7 +909,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         type=float,
         default=0.0,
         metavar="SECONDS",
-        help="before each configuration, wait up to this long for other programs to go idle",
+        help=(
+            "before each configuration and before retrying a contended run, wait up to this "
+            "long for other programs to leave the CPUs"
+        ),
     )
     parser.add_argument("--json", type=Path, default=None, help="write the raw results here")
     parser.add_argument("--child", help=argparse.SUPPRESS)
@@ -977,6 +981,7 @@ def main(argv: list[str] | None = None) -> int:
                 "threads": args.threads,
                 "repeat": args.repeat,
                 "retries": args.retries,
+                "wait_idle": args.wait_idle,
                 "clips": [asdict(c) for c in selected],
                 "prompt_experiment": True,
             }
@@ -990,6 +995,8 @@ def main(argv: list[str] | None = None) -> int:
                     f"peak RSS {result['peak_rss_mib']:.0f} MiB"
                 )
             results.append(result)
+            if args.json:  # partial results survive an interrupted run
+                args.json.write_text(json.dumps({"partial": True, "configs": results}), "utf-8")
 
     rows = summarise(results, by_name)
     load_end = os.getloadavg()
