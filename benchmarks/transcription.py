@@ -20,14 +20,20 @@ baseline column is ``VmHWM`` after imports and audio loading, before the model i
 Speed is the median wall time of ``--repeat`` repetitions (after one untimed warm-up on the
 first 5 s of the first clip), as a real-time factor: wall seconds / audio seconds. Clips are
 interleaved within each repetition. CPU time is recorded too: CPU seconds / wall seconds well
-below the thread count means something else was competing for the cores.
+below the thread count means something else was competing for the cores. The share of the CPUs
+that *other* programs used during each run is measured from ``/proc/stat``; a run where it
+exceeds 15% is retried (``--retries``, after waiting up to ``--wait-idle`` seconds for the
+machine to calm down) and left out of the medians. Runs where Whisper fell back to sampling at
+a higher temperature (a suspected hallucination) are marked, and speed ratios are also given
+without those clips, since the fallback's extra decodes, not the engine, then set the time.
 
 Accuracy: WER and CER are Levenshtein distances on normalised text (NFKC, casefold,
 apostrophes removed, other punctuation and symbols turned into spaces, whitespace collapsed;
-for English, digits 0-20 become words and "ok" becomes "okay"). CER counts characters of the
-normalised words joined by single spaces. Transcripts are the production settings of
-:class:`~livingmemory.engines.base.DecodeOptions` (temperature fallback, conditioning on
-previous text) with the language forced from the clip's known language, as the archive does.
+for English, digits 0-20 become words and "ok", "st", "mr" become "okay", "saint", "mister").
+CER counts characters of the normalised words joined by single spaces. Transcripts are the
+production settings of :class:`~livingmemory.engines.base.DecodeOptions` (temperature
+fallback, conditioning on previous text) with the language forced from the clip's known
+language, as the archive does.
 
 Metadata-aware prompting: the generated Slovenian clip is also transcribed with an
 ``initial_prompt`` listing its people and places, written the way
@@ -142,7 +148,12 @@ _EN_NUMBERS = [
     "eleven", "twelve", "thirteen", "fourteen", "fifteen", "sixteen", "seventeen", "eighteen",
     "nineteen", "twenty",
 ]  # fmt: skip
-_EN_EQUIVALENTS = {str(i): word for i, word in enumerate(_EN_NUMBERS)} | {"ok": "okay"}
+# "St. Clair" is how Whisper writes the "Saint Clair" of the generated English reference.
+_EN_EQUIVALENTS = {str(i): word for i, word in enumerate(_EN_NUMBERS)} | {
+    "ok": "okay",
+    "st": "saint",
+    "mr": "mister",
+}
 
 
 def normalise(text: str, language: str) -> list[str]:
@@ -370,14 +381,23 @@ def _child_measure(spec: dict[str, Any], result: dict[str, Any]) -> None:
         ticks = cpu_ticks()
         wall, cpu = time.perf_counter(), time.process_time()
         segments, _info = engine.transcribe(samples, options)
-        text = " ".join(segment.text for segment in segments)  # decoding happens here
+        decoded = list(segments)  # decoding happens here
         wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
         total, busy = (after - before for after, before in zip(cpu_ticks(), ticks, strict=True))
         # Busy CPU time not ours, as a share of all CPU time available while we ran.
         others = (
             0.0 if total <= 0 else max(0.0, busy / total - cpu / (wall * (os.cpu_count() or 1)))
         )
-        return {"wall_s": wall, "cpu_s": cpu, "others_busy": others, "text": text}
+        return {
+            "wall_s": wall,
+            "cpu_s": cpu,
+            "others_busy": others,
+            "text": " ".join(segment.text for segment in decoded),
+            # Segments re-decoded at a higher temperature (Whisper's fallback when a decode
+            # looks like a hallucination): sampled, so slower and different run to run.
+            "fallback_segments": sum(segment.temperature > 0 for segment in decoded),
+            "max_temperature": max((segment.temperature for segment in decoded), default=0.0),
+        }
 
     first = spec["clips"][0]
     run(first, audio[first["name"]][: int(WARMUP_SECONDS * SAMPLE_RATE)])  # untimed warm-up
@@ -396,6 +416,11 @@ def _child_measure(spec: dict[str, Any], result: dict[str, Any]) -> None:
                     f"  RTF {measured['wall_s'] / clip['duration']:.3f}"
                     f"  WER {measured['wer']:.3f}"
                     f"  others {100 * measured['others_busy']:.0f}%"
+                    + (
+                        f"  fallback x{measured['fallback_segments']}"
+                        if measured["fallback_segments"]
+                        else ""
+                    )
                     + ("  (contended)" if measured["contended"] else "")
                 )
                 if not measured["contended"]:
@@ -554,6 +579,7 @@ def summarise(results: list[dict[str, Any]], clips: dict[str, Clip]) -> list[dic
                     "others_busy_all": [run.get("others_busy", 0.0) for run in measured],
                     "runs_used": len(runs),
                     "contended": not clean,
+                    "fallback": any(run.get("fallback_segments") for run in runs),
                     "peak_rss_mib": result.get("peak_rss_mib"),
                     "wer": statistics.median(run["wer"] for run in runs),
                     "cer": statistics.median(run["cer"] for run in runs),
@@ -581,7 +607,22 @@ def openai_row(rows: list[dict[str, Any]], row: dict[str, Any]) -> dict[str, Any
     )
 
 
-def speed_totals(rows: list[dict[str, Any]], model: str, decoding: str, compute: str) -> Any:
+def fallback_clips(rows: list[dict[str, Any]], model: str, decoding: str) -> set[str]:
+    """Clips on which any engine fell back to sampling at this model and decoding."""
+    return {
+        row["clip"]
+        for row in rows
+        if row["model"] == model and row["decoding"] == decoding and row["fallback"]
+    }
+
+
+def speed_totals(
+    rows: list[dict[str, Any]],
+    model: str,
+    decoding: str,
+    compute: str,
+    exclude: set[str] | frozenset[str] = frozenset(),
+) -> Any:
     """(openai-whisper s, faster-whisper s, clips) summed over the clips both measured."""
     ow_total = fw_total = 0.0
     names = []
@@ -591,7 +632,7 @@ def speed_totals(rows: list[dict[str, Any]], model: str, decoding: str, compute:
             model,
             decoding,
             compute,
-        ):
+        ) or row["clip"] in exclude:
             continue
         if reference := openai_row(rows, row):
             ow_total += reference["wall_s"]
@@ -634,7 +675,7 @@ def render(report: dict[str, Any]) -> str:
         if row["engine"] == "faster-whisper" and (reference := openai_row(rows, row)):
             ratio = f"{reference['wall_s'] / row['wall_s']:.2f}x"
         vary = " *" if row["transcripts_vary"] else ""
-        contended = " †" if row["contended"] else ""
+        contended = (" †" if row["contended"] else "") + (" ‡" if row["fallback"] else "")
         peak = row["peak_rss_mib"]
         out.append(
             f"| {row['engine']} | {row['model']} | {row['compute_type']} "
@@ -650,7 +691,10 @@ def render(report: dict[str, Any]) -> str:
         "openai-whisper wall / faster-whisper wall, same model, decoding and clip. "
         "`*` = transcripts differed between repetitions (WER shown is the median). "
         f"Runs during which other programs used over {100 * CONTENDED:.0f}% of the CPUs are "
-        "retried and left out of the medians; `†` = no uncontended run was obtained."
+        "retried and left out of the medians; `†` = no uncontended run was obtained. "
+        "`‡` = temperature fallback: some segments were re-decoded by sampling at a higher "
+        "temperature, which costs extra decodes and varies run to run, so that clip's time "
+        "measures the fallback more than the engine."
     )
 
     out.append("")
@@ -663,20 +707,29 @@ def render(report: dict[str, Any]) -> str:
     out.append("|---|---|---|---:|---:|---:|---:|---:|---:|")
     for model in report["models"]:
         for decoding in report["meta"]["decodings"]:
-            int8 = speed_totals(rows, model, decoding, "int8")
-            f32 = speed_totals(rows, model, decoding, "float32")
-            if not int8 and not f32:
-                continue
-            names = (int8 or f32)[2]
-            cells = [model, DECODING_LABEL[decoding], ", ".join(names), f"{(int8 or f32)[0]:.2f}"]
-            for totals in (int8, f32):
-                cells += (
-                    [f"{totals[1]:.2f}", f"{totals[0] / totals[1]:.2f}x"] if totals else ["", ""]
-                )
-            cells.append(f"{f32[1] / int8[1]:.2f}x" if int8 and f32 else "")
-            out.append("| " + " | ".join(cells) + " |")
+            excluded = fallback_clips(rows, model, decoding)
+            for exclude in (frozenset(), excluded) if excluded else (frozenset(),):
+                int8 = speed_totals(rows, model, decoding, "int8", exclude)
+                f32 = speed_totals(rows, model, decoding, "float32", exclude)
+                if not int8 and not f32:
+                    continue
+                names = ", ".join((int8 or f32)[2])
+                if exclude:
+                    names = f"without fallback: {names}"
+                cells = [model, DECODING_LABEL[decoding], names, f"{(int8 or f32)[0]:.2f}"]
+                for totals in (int8, f32):
+                    cells += (
+                        [f"{totals[1]:.2f}", f"{totals[0] / totals[1]:.2f}x"]
+                        if totals
+                        else ["", ""]
+                    )
+                cells.append(f"{f32[1] / int8[1]:.2f}x" if int8 and f32 else "")
+                out.append("| " + " | ".join(cells) + " |")
     out.append("")
-    out.append("Sums of the per-clip median wall times over the clips both engines ran.")
+    out.append(
+        "Sums of the per-clip median wall times over the clips both engines ran; the "
+        "'without fallback' rows leave out clips where any engine fell back to sampling."
+    )
 
     out.append("")
     out.append("### Per configuration: model load, memory, CPU use")
@@ -791,9 +844,10 @@ def judge_targets(rows: list[dict[str, Any]]) -> list[str]:
     else:
         lines.append("faster-whisper base int8 RTF on jfk: not measured")
 
+    excluded = fallback_clips(rows, "base", "beam5")
     for clip_label, totals in (
-        ("jfk", _pair(rows, "jfk")),
-        ("all clips both ran", speed_totals(rows, "base", "beam5", "int8")),
+        ("jfk", _pair(rows, "jfk") if "jfk" not in excluded else None),
+        ("clips without fallback", speed_totals(rows, "base", "beam5", "int8", excluded)),
     ):
         if totals:
             ratio = totals[0] / totals[1]
@@ -804,12 +858,15 @@ def judge_targets(rows: list[dict[str, Any]]) -> list[str]:
             )
         else:
             lines.append(f"speed-up (beam 5, {clip_label}): not measured")
-    f32 = speed_totals(rows, "base", "beam5", "float32")
-    if f32:
-        lines.append(
-            f"  (faster-whisper float32, same precision as openai-whisper, beam 5, all clips: "
-            f"{f32[0] / f32[1]:.2f}x)"
-        )
+    for compute, totals, label in (
+        ("int8", speed_totals(rows, "base", "beam5", "int8"), "all clips, fallback included"),
+        ("float32", speed_totals(rows, "base", "beam5", "float32", excluded), "no fallback"),
+    ):
+        if totals and (compute == "float32" or excluded):
+            lines.append(
+                f"  (faster-whisper {compute} vs openai-whisper, beam 5, {label}: "
+                f"{totals[0] / totals[1]:.2f}x)"
+            )
 
     if fw:
         lines.append(

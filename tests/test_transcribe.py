@@ -1090,3 +1090,16 @@ def test_jfk_with_tiny_en(tmp_path: Path, shared_speech: Path) -> None:
     print(f"\njfk.flac, tiny.en (WER {error:.3f}): {text!r}")
     assert error <= 0.1, text
     assert _sha256(jfk) == original
+
+
+@pytest.mark.slow
+def test_compute_type_option_is_used_and_recorded(
+    tmp_path_factory: pytest.TempPathFactory, speech: dict[str, Path]
+) -> None:
+    """--compute-type float32 (measured more accurate on Slovenian) reaches the engine and is
+    stored with the run; the default stays int8."""
+    db = _new_archive(tmp_path_factory, "compute-type")
+    recording = _add(db, speech["short0"], "--language", "en")
+    _transcribe_json(db, "--model", "tiny.en", "--beam-size", "1", "--compute-type", "float32")
+    _transcribe_json(db, "--model", "tiny.en", "--beam-size", "1", "--force")
+    assert [t["compute_type"] for t in _transcripts(db, recording)] == ["float32", "int8"]
