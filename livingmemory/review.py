@@ -272,8 +272,12 @@ def review_queue(archive: Archive, limit: int = 20) -> list[dict[str, Any]]:
     """Segments most in need of a human: suspect flags, low confidence, unsure tags.
 
     Score: 2 per suspect flag, up to 2 more for low average log-probability, 1 per tag the
-    tagger was unsure of (fuzzy matches and guesses below 0.6 confidence).
+    tagger was unsure of (fuzzy matches and guesses below 0.6 confidence). Segments whose
+    words were not heard at all (prompt echoes, loops:
+    :data:`~livingmemory.quality.UNTRUSTED_FLAGS`) come before everything else.
     """
+    from livingmemory.quality import untrusted  # numpy: an extra, needed only here
+
     rows = archive.db.query(
         """
         SELECT s.id AS segment_id, s.recording_id, r.title, s.start, s.end, s.text, s.flags,
@@ -290,7 +294,7 @@ def review_queue(archive: Archive, limit: int = 20) -> list[dict[str, Any]]:
     for row in rows:
         flags = json.loads(row["flags"]) if row["flags"] else []
         logprob = row["avg_logprob"]
-        score = 2 * len(flags) + row["unsure_tags"]
+        score = 2 * len(flags) + row["unsure_tags"] + (10 if untrusted(flags) else 0)
         if logprob is not None and logprob < -0.5:
             score += min(2.0, (-0.5 - logprob) * 2)
         if score > 0:
