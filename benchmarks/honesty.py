@@ -350,6 +350,30 @@ def report(results: dict[str, Any]) -> str:
             out.append(f"| {name} | {b}/{bad_total} ({b / max(bad_total, 1):.0%}) | "
                        f"{g}/{good_total} ({g / max(good_total, 1):.0%}) |")  # fmt: skip
         out.append("")
+    # The threshold of low_confidence, swept: mean word probability per segment.
+    out += ["### `low_confidence` threshold (mean word probability)", "",
+            "| threshold | tuning: bad caught | tuning: good flagged | held-out: bad caught | "
+            "held-out: good flagged |", "|---|---|---|---|---|"]  # fmt: skip
+    points: dict[str, list[tuple[float, float]]] = {"tuning": [], "held-out": []}
+    for r in runs:
+        clip = clips[r["clip"]]
+        if r["policy"] != "none" or not r["words"]:
+            continue
+        for seg, seg_wer in zip(r["segments"], segment_wers(clip["reference"], r["segments"]),
+                                strict=True):  # fmt: skip
+            words = seg["words"]
+            if words:
+                mean = sum(w["probability"] for w in words) / len(words)
+                points[clip["split"]].append((mean, seg_wer))
+    for threshold in (0.4, 0.45, 0.5, 0.55, 0.6, 0.65, 0.7, 0.75):
+        cells = []
+        for split in ("tuning", "held-out"):
+            bad = [m for m, w in points[split] if w >= 0.5]
+            good = [m for m, w in points[split] if w <= 0.1]
+            cells += [f"{sum(m < threshold for m in bad)}/{len(bad)}",
+                      f"{sum(m < threshold for m in good)}/{len(good)}"]  # fmt: skip
+        out.append(f"| {threshold:.2f} | " + " | ".join(cells) + " |")
+    out.append("")
     # Language choice.
     out += ["## Language detection among expected languages", "",
             "| threshold | accepted | right among accepted | wrong among accepted | "

@@ -400,3 +400,32 @@ def test_recording_where_no_metadata_name_is_heard_gets_a_warning(
     assert outcome.warnings == ["names_not_heard"]
     [row] = list_json(archive_db)
     assert "names_not_heard" in row["warnings"]
+
+
+# -- the promise, with the real model ------------------------------------------------------------
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("prompted", [False, True], ids=["defaults", "metadata-prompt"])
+def test_no_unspoken_metadata_name_survives_unflagged(
+    archive_db: Path, audio_files: dict[str, Path], prompted: bool
+) -> None:
+    """Slovenian speech that names nobody, metadata naming three: with the defaults (and even
+    with the name prompt that made base write "M. Zupan, Marija Košir, Bled."), any segment
+    carrying a name that was not spoken is flagged, and no tag comes from it."""
+    from livingmemory.tag import tag_transcripts
+
+    recording_id = _add(archive_db, audio_files["wav"], "--language", "sl", *PEOPLE)
+    [outcome] = _run(archive_db, model="base", metadata_prompt=prompted).outcomes
+    assert outcome.status == "transcribed"
+    with open_archive(archive_db) as archive:
+        tag_transcripts(archive, [recording_id])
+    names = ["Marija", "Košir", "Ana", "Zupan", "Bled"]
+    for segment in db_rows(archive_db, "SELECT * FROM segments"):
+        said = names_heard([segment["text"]], names)
+        if any(said.values()):
+            assert segment["suspect"], segment  # spoken text has no names: it must be flagged
+    tagged = {e["canonical"] for e in db_rows(archive_db, "SELECT * FROM entities")}
+    assert not tagged & {"Marija Košir", "Ana Zupan", "Bled"}, tagged
+    # Nobody named is heard, so the recording is sent to a volunteer.
+    assert outcome.warnings == ["names_not_heard"]
