@@ -747,16 +747,23 @@ def review(
     with open_archive(archive_path) as archive:
         if queue:
             rows = rv.review_queue(archive, limit)
+            attention = rv.recordings_needing_attention(archive)
             if as_json:
                 print(json.dumps(rows, ensure_ascii=False, indent=2))
                 return
+            for row in attention:
+                console.print(
+                    f"[yellow]#{row['recording_id']}[/yellow] {escape(row['title'] or '')}: "
+                    f"{row['reason']}",
+                    highlight=False,
+                )
             for row in rows:
                 console.print(
                     f"#{row['recording_id']} {_timecode(row['start'])} score {row['score']} "
                     f"({', '.join(row['reasons'])}): {escape(row['text'])}",
                     highlight=False,
                 )
-            if not rows:
+            if not rows and not attention:
                 console.print("Nothing in the queue: no suspect segments left to review.")
             return
         if recording_id is None:

@@ -304,3 +304,23 @@ def review_queue(archive: Archive, limit: int = 20) -> list[dict[str, Any]]:
             scored.append({**row, "flags": flags, "reasons": reasons, "score": round(score, 2)})
     scored.sort(key=lambda r: (-r["score"], r["recording_id"], r["start"]))
     return scored[:limit]
+
+
+def recordings_needing_attention(archive: Archive) -> list[dict[str, Any]]:
+    """Recordings a volunteer must look at before any segment: those whose language detection
+    could not settle (not transcribed at all), and those where nobody and nothing named in
+    the metadata is heard in the machine transcript (often the wrong language or tape)."""
+    rows = archive.db.query(
+        "SELECT id AS recording_id, title, state, language_status, warnings "
+        "FROM recording_status WHERE language_status = 'uncertain' AND state = "
+        "'language uncertain' OR warnings LIKE '%names_not_heard%' ORDER BY id"
+    )
+    return [
+        {
+            **row,
+            "reason": "language uncertain: set it (transcribe ID --language CODE)"
+            if row["state"] == "language uncertain"
+            else "nobody named in the metadata is heard: check the transcript",
+        }
+        for row in rows
+    ]

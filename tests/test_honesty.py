@@ -429,3 +429,18 @@ def test_no_unspoken_metadata_name_survives_unflagged(
     assert not tagged & {"Marija Košir", "Ana Zupan", "Bled"}, tagged
     # Nobody named is heard, so the recording is sent to a volunteer.
     assert outcome.warnings == ["names_not_heard"]
+
+
+def test_queue_names_recordings_that_need_a_language_or_a_check(
+    archive_db: Path, audio_files: dict[str, Path], scripted: type[ScriptedEngine]
+) -> None:
+    scripted.detections = [("en", 0.1), ("sl", 0.09)]
+    unsure = _add(archive_db, audio_files["wav"])
+    scripted.script = staticmethod(lambda audio, options: [_segment("Dober dan.", 0.0, 1.0)])
+    unheard = _add(archive_db, audio_files["flac"], "--language", "sl", *PEOPLE)
+    _run(archive_db)
+    result = run_cli("review", "--queue", "--archive", archive_db)
+    assert result.exit_code == 0, result
+    lines = " ".join(result.lines)
+    assert f"#{unsure}" in lines and "language uncertain" in lines
+    assert f"#{unheard}" in lines and "nobody named" in lines
