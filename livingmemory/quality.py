@@ -52,6 +52,8 @@ class Thresholds:
     """
 
     min_word_probability: float = 0.55
+    min_word_probability_single: float = 0.25
+    min_words_repeated_segment: int = 3
     max_repeated_ngrams: float = 0.3
     high_temperature: float = 0.6
     prompt_echo_share: float = 0.5
@@ -139,7 +141,12 @@ def segment_flags(
     flags = []
     confidence = segment_confidence(segment)
     if confidence is not None:
-        if confidence < thresholds.min_word_probability:
+        # One word ("Hello.", "Ja.") has one noisy probability: only a very low one counts.
+        single = len(segment.words) == 1
+        limit = (
+            thresholds.min_word_probability_single if single else thresholds.min_word_probability
+        )
+        if confidence < limit:
             flags.append("low_confidence")
     elif segment.avg_logprob < options.log_prob_threshold:
         flags.append("low_confidence")
@@ -176,14 +183,15 @@ def flag_segments(
     """Flags for each segment, including loops that span segments.
 
     A loop often comes out as the same short segment again and again ("the last three days
-    of the future," x4), each one unremarkable on its own; a segment repeating one of the
-    three before it is flagged ``repeated_segment``.
+    of the future," x4), each one unremarkable on its own; a segment of three words or more
+    repeating one of the three before it is flagged ``repeated_segment``. Shorter repeats are
+    how people talk ("Hello?" "Hello?" on a call) and stock phrases have their own flag.
     """
     flags, recent = [], []
     for segment in segments:
         own = segment_flags(segment, language, options, prompt=prompt, thresholds=thresholds)
         text = _normalise(segment.text)
-        if text and text in recent:
+        if text and text in recent and len(text.split()) >= thresholds.min_words_repeated_segment:
             own.append("repeated_segment")
         recent = [*recent[-2:], text]
         flags.append(own)
