@@ -51,7 +51,7 @@ class Thresholds:
     use the same values the decoder used.
     """
 
-    min_word_probability: float = 0.55
+    min_word_probability: float = 0.6
     min_word_probability_single: float = 0.25
     min_words_repeated_segment: int = 3
     max_repeated_ngrams: float = 0.3
