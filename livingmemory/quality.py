@@ -239,6 +239,12 @@ def names_heard(texts: Sequence[str], names: Iterable[str]) -> dict[str, bool]:
                 (w.startswith(part) and len(w) - len(part) <= (4 if len(part) >= 5 else 2))
                 or (w.startswith(stem) and len(w) - len(stem) <= 3)
                 or (len(part) >= 5 and Levenshtein.distance(w, part, score_cutoff=1) <= 1)
+                # the root of a derived name: "Bohinj" for "Bohinjska Bistrica"
+                or (
+                    len(w) >= 5
+                    and part.startswith(w)
+                    and part[len(w) :] in ("ska", "ski", "sko", "ske", "ovo", "ova", "ina")
+                )
                 for w in heard
             ):
                 found = True

@@ -330,7 +330,10 @@ def _v7_honest_transcripts(db: sqlite_utils.Database) -> None:
               ORDER BY rp.position)) AS narrators,
           r.recorded_date, r.place, r.language, r.access, r.duration,
           CASE
-            WHEN EXISTS (SELECT 1 FROM entities e WHERE e.recording_id = r.id) THEN 'tagged'
+            -- Tagged means the tagger ran, even when it found nothing to tag.
+            WHEN EXISTS (SELECT 1 FROM transcripts t WHERE t.recording_id = r.id
+                           AND t.tagged_at IS NOT NULL)
+              OR EXISTS (SELECT 1 FROM entities e WHERE e.recording_id = r.id) THEN 'tagged'
             WHEN EXISTS (SELECT 1 FROM transcripts t WHERE t.recording_id = r.id
                            AND t.finished_at IS NOT NULL) THEN 'transcribed'
             WHEN r.language_status = 'uncertain' THEN 'language uncertain'

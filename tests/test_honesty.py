@@ -371,6 +371,8 @@ def test_names_heard_in_any_inflected_form() -> None:
     # Near misses are not names: "ena" is not Ana, "Blejski" not Bled's stem + ending.
     assert names_heard(["ena sama analiza"], ["Ana"]) == {"Ana": False}
     assert names_heard(["Kosir je prišel"], ["Košir"]) == {"Košir": True}
+    assert names_heard(["came from Bohinj"], ["Bohinjska Bistrica"]) == {"Bohinjska Bistrica": True}
+    assert names_heard(["v jeseni smo"], ["Jesenice"]) == {"Jesenice": False}
 
 
 def test_recording_where_no_metadata_name_is_heard_gets_a_warning(
