@@ -358,7 +358,7 @@ def newest(conn: sqlite3.Connection, limit: int = 8) -> list[dict[str, Any]]:
 def has_browse(conn: sqlite3.Connection) -> bool:
     return bool(
         conn.execute(
-            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'browse'"
+            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'browse' LIMIT 1"
         ).fetchone()
     )
 
