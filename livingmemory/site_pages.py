@@ -153,12 +153,16 @@ STRINGS: dict[str, tuple[str, str]] = {
     ),
     "back_home": ("Nazaj na začetno stran", "Back to the home page"),
     "map": ("Zemljevid krajev", "Map of places"),
+    "map_caption": (
+        "Zemljevid: večji krog pomeni več intervjujev. Klikni kraj.",
+        "Map: a bigger circle means more interviews. Click a place.",
+    ),
     "speaker": ("Govori", "Speaking"),
     "time": ("Čas", "Time"),
     "archive": ("Arhiv", "Archive"),
     "accessed": ("dostop", "accessed"),
     "nothing_yet": ("Še nič.", "Nothing yet."),
-    "search_results_count": ("zadetkov v", "hits in"),
+    "hits": ("Zadetki", "Hits"),
     "type_place": ("Kraj", "Place"),
     "type_person": ("Oseba", "Person"),
     "type_organisation": ("Organizacija", "Organisation"),
@@ -198,6 +202,25 @@ KINDS = {
 }
 ROUTE_KIND = {route: (label, kind) for label, (kind, route) in KINDS.items()}
 CHIP_ORDER = ("LOC", "PER", "ORG", "DATE", "TOPIC")
+
+
+PLURALS: dict[str, tuple[tuple[str, str, str, str], tuple[str, str]]] = {
+    "interview": (
+        ("intervju", "intervjuja", "intervjuji", "intervjujev"),
+        ("interview", "interviews"),
+    ),
+    "mention": (("omemba", "omembi", "omembe", "omemb"), ("mention", "mentions")),
+}
+
+
+def counted(n: int, word: str, lang: str) -> str:
+    """``n`` and the noun in the right form: Slovenian has four (1, 2, 3-4, 5+, by n % 100)."""
+    sl, en = PLURALS[word]
+    if lang == "en":
+        return f"{n} {en[0] if n == 1 else en[1]}"
+    rest = n % 100
+    form = sl[0] if rest == 1 else sl[1] if rest == 2 else sl[2] if rest in (3, 4) else sl[3]
+    return f"{n} {form}"
 
 
 def lang_index(lang: str) -> int:
@@ -623,6 +646,49 @@ def decade_page(conn: sqlite3.Connection, decade: int) -> dict[str, Any]:
     }
 
 
+def map_points(
+    places: list[dict[str, Any]], width: int = 600, labels: int = 14
+) -> dict[str, Any] | None:
+    """Places with coordinates placed on a small SVG map (no tiles, works offline).
+
+    Only places in and around Slovenia are drawn (far places such as America or Argentina
+    would shrink the villages to one dot; they stay in the list). Equirectangular with the
+    longitude scaled by cos(latitude): at this size indistinguishable from a real projection.
+    """
+    import math
+
+    near = [
+        p for p in places
+        if p.get("latitude") is not None and p.get("longitude") is not None
+        and 45.2 <= p["latitude"] <= 47.0 and 13.0 <= p["longitude"] <= 16.7
+    ]  # fmt: skip
+    if len(near) < 2:
+        return None
+    # Never smaller than Gorenjska, so a few villages keep their real distances.
+    lats = [p["latitude"] for p in near] + [46.1, 46.55]
+    lons = [p["longitude"] for p in near] + [13.7, 14.6]
+    scale_x = math.cos(math.radians(sum(lats) / len(lats)))
+    span_x = max((max(lons) - min(lons)) * scale_x, 0.05)
+    span_y = max(max(lats) - min(lats), 0.05)
+    pad = 40
+    unit = (width - 2 * pad) / max(span_x, span_y * 1.4)
+    height = int(span_y * unit + 2 * pad)
+    width = int(span_x * unit + 2 * pad) if span_x * unit < width - 2 * pad else width
+    ranked = sorted(near, key=lambda p: (-p["recordings"], -p["mentions"], p["name"]))
+    labelled = {p["name"] for p in ranked[:labels]}
+    points = []
+    for p in ranked:
+        x = pad + (p["longitude"] - min(lons)) * scale_x * unit
+        y = pad + (max(lats) - p["latitude"]) * unit
+        points.append({
+            "name": p["name"], "x": round(x, 1), "y": round(y, 1),
+            "r": round(5 + 3 * math.sqrt(p["recordings"]), 1),
+            "label": p["name"] in labelled, "recordings": p["recordings"],
+            "anchor": "end" if x > width * 0.75 else "start",
+        })  # fmt: skip
+    return {"width": width, "height": height, "points": points[::-1]}
+
+
 # -- the browse table and indexes (built by publish) ------------------------------------
 
 INDEXES = {
@@ -754,6 +820,7 @@ class Page:
             "license": metadata.get("license"),
             "license_url": metadata.get("license_url"),
             "length": lambda s: length(s, lang),
+            "counted": lambda n, word: counted(n, word, lang),
             "date": lambda v: nice_date(v, lang),
             "decade_name": lambda d: decade_name(d, lang),
             "topic_name": lambda k: topic_name(k, lang),
@@ -814,7 +881,8 @@ async def home_view(datasette: Any, request: Any) -> Any:
             "orgs": browse(conn, "organisation", 12),
         }
 
-    return page.render("home.html", **await _db_call(datasette, load))
+    data = await _db_call(datasette, load)
+    return page.render("home.html", map=map_points(data["places"]), **data)
 
 
 async def interview_view(datasette: Any, request: Any) -> Any:
