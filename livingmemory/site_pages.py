@@ -776,6 +776,15 @@ def environment() -> jinja2.Environment:
     return env
 
 
+@lru_cache(maxsize=16)
+def static_version(name: str) -> str:
+    """A short hash of a static file, so browsers fetch a changed stylesheet or script."""
+    import hashlib
+
+    path = Path(__file__).resolve().parent / "static" / name
+    return hashlib.sha256(path.read_bytes()).hexdigest()[:8] if path.is_file() else "0"
+
+
 def request_lang(request: Any) -> tuple[str, bool]:
     """The page language and whether it was chosen in this request (then remembered)."""
     asked = request.args.get("lang")
@@ -813,7 +822,11 @@ class Page:
             "lang": lang,
             "t": self.t,
             "url": self.url,
-            "static": lambda name: self.datasette.urls.static_plugins("livingmemory", name),
+            "static": lambda name: (
+                self.datasette.urls.static_plugins("livingmemory", name)
+                + "?v="
+                + static_version(name)
+            ),
             "switch_url": _switch_url(self.request, lang),
             "researchers_url": self.url(f"/{PUBLIC_DATABASE}"),
             "archive_title": str(metadata.get("title") or STRINGS["site_title"][lang_index(lang)]),
