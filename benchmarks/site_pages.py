@@ -152,7 +152,7 @@ def main() -> None:
         ("decade page: 1950s", lambda: site_pages.decade_page(conn, 1950)),
         ("person page (narrator)",
          lambda: site_pages.entity_page(conn, "PER", f"Pripovedovalec {middle}")),
-        ("search 'mama' (in ~1 in 10 segments)",
+        ("search 'mama' (common word)",
          lambda: site_pages.search_page(conn, "mama", {})),
         ("search 'v Kranju' + place filter",
          lambda: site_pages.search_page(conn, "v Kranju", {"place": top_place})),

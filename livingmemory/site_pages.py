@@ -901,7 +901,7 @@ async def home_view(datasette: Any, request: Any) -> Any:
 async def interview_view(datasette: Any, request: Any) -> Any:
     await _allowed(datasette, request)
     page = Page(datasette, request)
-    recording_id = int(request.url_vars["id"])
+    recording_id = min(int(request.url_vars["id"]), 2**62)  # SQLite integers are 64-bit
     query = (request.args.get("q") or "").strip()
 
     def load(conn: sqlite3.Connection) -> tuple[Any, list[dict[str, Any]]]:
@@ -928,7 +928,7 @@ async def find_json_view(datasette: Any, request: Any) -> Any:
     from datasette.utils.asgi import Response
 
     await _allowed(datasette, request)
-    recording_id = int(request.url_vars["id"])
+    recording_id = min(int(request.url_vars["id"]), 2**62)  # SQLite integers are 64-bit
     query = (request.args.get("q") or "").strip()
     found = await _db_call(
         datasette, lambda conn: find_in_interview(conn, recording_id, query) if query else []

@@ -122,6 +122,7 @@ def test_unpublished_recordings_never_appear(site: dict[str, Any], ds: Datasette
         assert response.status_code == 404
         assert "Te strani ni" in response.text
     assert get(ds, "/intervju/999999").status_code == 404
+    assert get(ds, "/intervju/99999999999999999999999").status_code == 404
     assert get(ds, "/oseba/Ivana%20Zakritnik").status_code == 404
     for path in site_paths(site):
         text = get(ds, path).text
