@@ -473,9 +473,10 @@ def run_search(
 
     Uses :func:`livingmemory.search.fts_query` (the CLI's inflection-aware expression) on the
     public database. When ``livingmemory.search.search`` works on the public database (issue
-    12: ``search(db, query, *, narrator, place, decade, language, limit, offset)``), this body
-    becomes that call. Hits come in index order (no ``ORDER BY rank`` over a huge match set),
-    which groups them by interview.
+    12: ``search(db, query, *, narrator, place, decade, language, limit, offset) -> list[Hit]``),
+    the body becomes ``return [hit_dict(h) for h in search(sqlite_utils.Database(conn), ...)]``.
+    ``decade`` is the recording's decade as published (``"1950s"``). Hits come in index order
+    (no ``ORDER BY rank`` over a huge match set).
     """
     from livingmemory.search import fts_query
 
@@ -497,7 +498,7 @@ def run_search(
     if language:
         where.append("r.language = ?")
         params.append(language)
-    return _rows(
+    rows = _rows(
         conn,
         "SELECT s.recording_id, r.title, s.id AS segment_id, s.start, s.end, s.speaker, s.text "
         "FROM segments_fts JOIN segments s ON s.id = segments_fts.rowid "
@@ -505,6 +506,17 @@ def run_search(
         f"WHERE {' AND '.join(where)} LIMIT ? OFFSET ?",
         [*params, limit, offset],
     )
+    return [hit_dict(row) for row in rows]
+
+
+HIT_FIELDS = ("recording_id", "title", "segment_id", "start", "end", "speaker", "text")
+
+
+def hit_dict(hit: Any) -> dict[str, Any]:
+    """What the search page needs from a hit: a row (dict) or a ``livingmemory.search.Hit``."""
+    if isinstance(hit, dict):
+        return {field: hit.get(field) for field in HIT_FIELDS}
+    return {field: getattr(hit, field, None) for field in HIT_FIELDS}
 
 
 def search_page(
@@ -514,11 +526,15 @@ def search_page(
     more = len(hits) > PAGE_SIZE
     hits = hits[:PAGE_SIZE]
     recordings = recordings_by_id(conn, [h["recording_id"] for h in hits])
-    groups: list[dict[str, Any]] = []
+    by_recording: dict[int, dict[str, Any]] = {}  # in the order of each interview's best hit
     for hit in hits:
-        if not groups or groups[-1]["recording"]["id"] != hit["recording_id"]:
-            groups.append({"recording": recordings[hit["recording_id"]], "hits": []})
-        groups[-1]["hits"].append(hit)
+        if hit["recording_id"] not in recordings:
+            continue
+        group = by_recording.setdefault(
+            hit["recording_id"], {"recording": recordings[hit["recording_id"]], "hits": []}
+        )
+        group["hits"].append(hit)
+    groups = list(by_recording.values())
     return {"groups": groups, "more": more, "count": len(hits)}
 
 

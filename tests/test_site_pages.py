@@ -249,3 +249,15 @@ def test_publish_builds_the_browse_table(site: dict[str, Any]) -> None:
     assert ("topic", "war") in rows and ("person", "Ana Novak") in rows
     assert not [key for key in rows if any(hidden in key[1] for hidden in HIDDEN_TEXT)]
     assert EN_LINES and HOSTILE_LINE and HOSTILE_TITLE  # the fixtures these figures come from
+
+
+def test_search_adapter_takes_rows_or_hits() -> None:
+    """The page reads hits through one adapter, so the search behind it can change."""
+    from livingmemory.search import Hit
+
+    hit = Hit(recording_id=3, title="T", segment_id=9, start=75.5, end=80.0, speaker="A",
+              text="v Kranju", snippet="v [Kranju]", file_path="x.wav")  # fmt: skip
+    row = {"recording_id": 3, "title": "T", "segment_id": 9, "start": 75.5, "end": 80.0,
+           "speaker": "A", "text": "v Kranju", "extra": 1}  # fmt: skip
+    assert site_pages.hit_dict(hit) == site_pages.hit_dict(row)
+    assert set(site_pages.hit_dict(row)) == set(site_pages.HIT_FIELDS)
