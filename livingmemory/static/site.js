@@ -169,7 +169,6 @@
         .then(function (r) { return r.json(); })
         .then(function (hits) {
           lines.forEach(function (l) { l.classList.remove("is-match"); });
-          var label = find.querySelector("label").textContent;
           var html = "<h2 class=\"small-h\">" + (document.documentElement.lang === "en" ? "Found in this interview" : "Zadetki v intervjuju") + ": " + hits.length + "</h2>";
           if (hits.length) {
             html += "<ul class=\"found-list\">";
@@ -184,7 +183,6 @@
             html += "<p>" + (document.documentElement.lang === "en" ? "Nothing found." : "Ni zadetkov.") + "</p>";
           }
           results.innerHTML = html;
-          void label;
         });
     });
   }
