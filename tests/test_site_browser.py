@@ -246,3 +246,16 @@ def test_no_sideways_scrolling_and_axe(server: dict[str, Any], page: Any) -> Non
     out = ARTIFACTS / f"site-axe-{page.lm_size}.json"  # type: ignore[attr-defined]
     out.write_text(json.dumps(report, indent=1))
     assert problems == []
+
+
+def test_readable_at_200_percent_zoom(server: dict[str, Any], browser: Any) -> None:
+    """A 1280 px window zoomed to 200 % lays pages out in 640 CSS pixels: nothing overflows."""
+    context = browser.new_context(viewport={"width": 640, "height": 400})
+    page = context.new_page()
+    try:
+        for path in paths(server).values():
+            page.goto(server["base"] + path)
+            width = page.evaluate("document.documentElement.scrollWidth")
+            assert width <= 640, f"{path} is {width} px wide"
+    finally:
+        context.close()
