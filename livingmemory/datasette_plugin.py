@@ -28,6 +28,8 @@ from datasette import Forbidden, hookimpl
 from datasette.utils.asgi import asgi_static
 from markupsafe import Markup, escape
 
+from livingmemory import site_pages
+
 PLUGIN_NAME = "livingmemory"
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 
@@ -210,7 +212,7 @@ async def serve_audio(request, send, datasette) -> None:
 
 @hookimpl
 def register_routes(datasette):
-    routes = [(r"^/-/audio/(?P<name>[^/]+)$", serve_audio)]
+    routes = [(r"^/-/audio/(?P<name>[^/]+)$", serve_audio), *site_pages.site_routes(datasette)]
     # Datasette mounts a plugin's static/ folder only when the entry point is a package (on
     # Python < 3.12 importlib.resources.files() rejects a module), so serve it here too.
     if STATIC_DIR.is_dir():

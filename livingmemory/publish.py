@@ -26,6 +26,7 @@ import sqlite_utils
 from livingmemory.archive import Archive, utc_now
 from livingmemory.audio import require_ffmpeg
 from livingmemory.errors import LivingMemoryError
+from livingmemory.site_pages import build_browse_index
 
 PUBLIC_DIR = "public"
 PUBLIC_DB = "public.db"
@@ -285,6 +286,7 @@ def _finish(public: sqlite_utils.Database) -> None:
         GROUP BY p.id ORDER BY mentions DESC
         """,
     )
+    build_browse_index(public.conn)  # the public site's indexes and browse table
     public.execute("PRAGMA journal_mode = DELETE")
     public.vacuum()
 
