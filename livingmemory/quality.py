@@ -187,7 +187,8 @@ def flag_segments(
     repeating one of the three before it is flagged ``repeated_segment``. Shorter repeats are
     how people talk ("Hello?" "Hello?" on a call) and stock phrases have their own flag.
     """
-    flags, recent = [], []
+    flags: list[list[str]] = []
+    recent: list[str] = []
     for segment in segments:
         own = segment_flags(segment, language, options, prompt=prompt, thresholds=thresholds)
         text = _normalise(segment.text)
@@ -226,7 +227,7 @@ def names_heard(texts: Sequence[str], names: Iterable[str]) -> dict[str, bool]:
     """
     from rapidfuzz.distance import Levenshtein
 
-    heard = set()
+    heard: set[str] = set()
     for text in texts:
         heard.update(w for w in _fold(text).split() if len(w) >= 3)
     result = {}

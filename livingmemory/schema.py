@@ -163,13 +163,13 @@ def _v2_pipeline(db: sqlite_utils.Database) -> None:
 
 def _v3_transcription(db: sqlite_utils.Database) -> None:
     """How each transcript was made, suspect segments, dropped spans, full-text search."""
-    transcripts = db["transcripts"]
+    transcripts = db.table("transcripts")
     transcripts.add_column("language_source", str)  # metadata | option | detected
     transcripts.add_column("language_candidates", str)  # JSON [[code, probability], ...]
     transcripts.add_column("prompt", str)
     transcripts.add_column("channels", str)  # "mix", or JSON {"0": "Interviewer", ...}
     transcripts.add_column("suspect_segments", int)
-    segments = db["segments"]
+    segments = db.table("segments")
     segments.add_column("channel", int)
     segments.add_column("temperature", float)
     segments.add_column("suspect", int, not_null_default=0)
@@ -194,10 +194,10 @@ def _v3_transcription(db: sqlite_utils.Database) -> None:
 
 def _v4_tagging(db: sqlite_utils.Database) -> None:
     """Lemmas for search, tagging provenance, places with coordinates, the owner's vocabulary."""
-    db["segments"].add_column("lemmas", str)  # lemmas of the text, for inflection-proof search
-    db["transcripts"].add_column("tagged_version", str)
-    db["transcripts"].add_column("tagged_at", str)
-    entities = db["entities"]
+    db.table("segments").add_column("lemmas", str)  # lemmas of the text, for inflection-proof search
+    db.table("transcripts").add_column("tagged_version", str)
+    db.table("transcripts").add_column("tagged_at", str)
+    entities = db.table("entities")
     entities.add_column("lemma", str)
     entities.add_column("value", str)  # normalised date: 1954, 1954-05-13, 1950s
     entities.add_column("decade", int)
@@ -234,7 +234,7 @@ def _v4_tagging(db: sqlite_utils.Database) -> None:
         """
     )
     db.execute("CREATE INDEX idx_entities_canonical ON entities (label, canonical)")
-    segments = db["segments"]
+    segments = db.table("segments")
     segments.disable_fts()
     segments.enable_fts(
         ["text", "lemmas"], tokenize="unicode61 remove_diacritics 2", create_triggers=True
@@ -266,10 +266,10 @@ def _v6_review(db: sqlite_utils.Database) -> None:
     at the machine segments they correct; each changed cue adds a ``revisions`` row (old and
     new text and speaker, who, when, note). Machine text is never overwritten.
     """
-    db["recordings"].add_column("review_status", str, not_null_default="pending")
-    db["recordings"].add_column("interview_key", str)  # parts of one interview share it
-    db["recordings"].add_column("part", int)
-    db["segments"].add_column("based_on", int)  # the machine segment a human one corrects
+    db.table("recordings").add_column("review_status", str, not_null_default="pending")
+    db.table("recordings").add_column("interview_key", str)  # parts of one interview share it
+    db.table("recordings").add_column("part", int)
+    db.table("segments").add_column("based_on", int)  # the machine segment a human one corrects
     db.execute(
         """
         CREATE TABLE revisions (
@@ -312,13 +312,13 @@ def _v7_honest_transcripts(db: sqlite_utils.Database) -> None:
     """What a machine transcript can be trusted for: per-segment confidence from word
     probabilities, recording-level warnings (names in the metadata never heard), the checks
     behind them, and a language that detection could not settle."""
-    db["segments"].add_column("confidence", float)  # mean word probability
-    db["transcripts"].add_column("warnings", str)  # JSON list: ["names_not_heard", ...]
-    db["transcripts"].add_column("checks", str)  # JSON: names heard, channel choice
+    db.table("segments").add_column("confidence", float)  # mean word probability
+    db.table("transcripts").add_column("warnings", str)  # JSON list: ["names_not_heard", ...]
+    db.table("transcripts").add_column("checks", str)  # JSON: names heard, channel choice
     # NULL: not transcribed yet; 'uncertain': detection too unsure to transcribe; otherwise
     # where the language of the current transcript came from (metadata, option, detected).
-    db["recordings"].add_column("language_status", str)
-    db["recordings"].add_column("language_candidates", str)  # JSON [[code, probability]...]
+    db.table("recordings").add_column("language_status", str)
+    db.table("recordings").add_column("language_candidates", str)  # JSON [[code, probability]...]
     db.execute("DROP VIEW recording_status")
     db.create_view(
         "recording_status",

@@ -411,7 +411,7 @@ def _commit(
             "UPDATE recordings SET language_status = ? WHERE id = ?",
             [run["language_source"], row["id"]],
         )
-        transcript_id = archive.db.table("transcripts").insert(run).last_pk
+        transcript_id = int(archive.db.table("transcripts").insert(run).last_pk or 0)
         archive.db.table("segments").insert_all(
             _segment_row(transcript_id, row["id"], position, channel, segment, flags, speakers)
             for position, (channel, segment, flags) in enumerate(decoded.segments)
@@ -428,7 +428,7 @@ def _commit(
             }
             for channel, span in decoded.spans
         )
-    return int(transcript_id)
+    return transcript_id
 
 
 def _segment_row(
