@@ -14,10 +14,14 @@ from livingmemory.gazetteer import Gazetteer
 from livingmemory.tagging import components
 
 NAME = "lemmagen-rules"
-VERSION = "2"
+VERSION = "3"
 
 
-def build(language: str, gazetteer: Gazetteer) -> Language:
+def build(
+    language: str, gazetteer: Gazetteer, rules: dict[str, bool] | None = None
+) -> Language:
+    """The Slovenian pipeline; ``rules`` switches rule families of ``lm_sl_names`` off
+    (``{"acronyms": False}``) for the benchmark."""
     nlp = spacy.blank("sl")
     nlp.add_pipe("sentencizer")
     nlp.add_pipe("lm_lemmagen", config={"language": "sl"})
@@ -27,4 +31,5 @@ def build(language: str, gazetteer: Gazetteer) -> Language:
     nlp.add_pipe("lm_organisations")
     nlp.add_pipe("lm_persons")
     nlp.add_pipe("lm_unknown_places")
+    nlp.add_pipe("lm_sl_names", config={"rules": dict(rules or {})})
     return nlp
