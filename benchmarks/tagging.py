@@ -153,7 +153,9 @@ def read_jsonl(path: Path) -> list[Sentence]:
         if "tokens" in record and ("ner_tags" in record or "tags" in record):
             tags = record.get("ner_tags") or record.get("tags")
             text = record.get("text") or " ".join(record["tokens"])
-            sentences.append((text, _bio_spans(text, list(zip(record["tokens"], tags, strict=True)))))
+            sentences.append(
+                (text, _bio_spans(text, list(zip(record["tokens"], tags, strict=True))))
+            )
             continue
         text = record.get("text")
         if not isinstance(text, str):

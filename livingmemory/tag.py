@@ -10,10 +10,12 @@ the transcript's *machine* entities in one transaction. Entities added by people
 from __future__ import annotations
 
 import json
+import sys
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib import resources
+from pathlib import Path
 from typing import Any, Protocol
 
 import yaml
@@ -384,6 +386,26 @@ class TextTagger:
                 entity["en"] = topic_label(row["canonical"], "en")
             out.append(entity)
         return sorted(out, key=lambda e: (e["start"], -e["end"], e["label"]))
+
+
+def read_text_lines(source: str) -> Iterator[str]:
+    """Lines of a file, or of standard input for ``-``; a missing or unreadable file, or
+    one that is not UTF-8 text, is an :class:`InputError`."""
+    if source == "-":
+        yield from sys.stdin
+        return
+    path = Path(source)
+    try:
+        with path.open(encoding="utf-8") as handle:
+            yield from handle
+    except FileNotFoundError:
+        raise InputError(source, "no such file") from None
+    except IsADirectoryError:
+        raise InputError(source, "is a folder, not a text file") from None
+    except UnicodeDecodeError:
+        raise InputError(source, "not UTF-8 text") from None
+    except OSError as error:
+        raise InputError(source, f"cannot read ({error.strerror or error})") from None
 
 
 def tag_lines(

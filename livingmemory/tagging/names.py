@@ -91,6 +91,10 @@ GEO_NOUNS = {"trg", "cesta", "ulica", "avenija", "rtič", "rt", "otok", "polotok
              "jama", "soteska", "barje", "polje", "kras", "hribovje", "gorstvo", "vrata",
              "cerkev", "samostan", "trdnjava", "naselje", "okrožje", "pokrajina",
              "kraljestvo", "cesarstvo", "republika", "kneževina", "vojvodina"}  # fmt: skip
+# Capitalised words after "v", "na" that are no place.
+NOT_PLACES = {"bog", "gospod", "kristus", "jezus", "marija", "nebesa"}
+# Sports clubs: "NK Maribor", "FC Barcelona", "KK Olimpija".
+CLUBS = {"NK", "FC", "KK", "HK", "RK", "ŠD", "AC", "SK", "ND", "ŠK", "OK", "AFC", "SSD", "TVD"}
 # Capital letters that are not organisations.
 NOT_ACRONYMS = {"DNK", "RNK", "TV", "OK", "PC", "CD", "DVD", "HIV", "AIDS", "WC", "ID",
                 "USB", "GPS", "SMS", "LCD", "PDF", "CO", "UV", "EKG", "ABS", "MP", "KM",
@@ -349,24 +353,37 @@ class SlovenianNames:
                     continue
                 if any(e.label_ == "DATE" for e in overlapping):
                     continue
-                put(span)
+                put(_set(span, span.text, 0.65))
         if on["acronyms"] and not _shouting(doc):
             for token in doc:
-                text = token.text
+                text, i = token.text, token.i
+                # "respiratorni sincicijski virus (RSV)": the short form of a common noun.
+                explained = i >= 2 and doc[i - 1].text == "(" and doc[i - 2].is_lower
                 if (
                     token.is_upper
                     and token.is_alpha
                     and 2 <= len(text) <= 6
                     and text not in NOT_ACRONYMS
-                    and owner(token.i) is None
+                    and owner(i) is None
+                    and not explained
                 ):
-                    put(_set(Span(doc, token.i, token.i + 1, label="ORG"), text, 0.55))
+                    span = Span(doc, i, i + 1, label="ORG")
+                    put(_set(span, span.text, 0.55))
+            for token in doc[:-1]:
+                # "NK Triglav", "FC Barcelona": a club, not the mountain or the city.
+                end = name_end(token.i + 1, 2)
+                if token.text in CLUBS and end > token.i + 1:
+                    span = Span(doc, token.i, end, label="ORG")
+                    put(_set(span, span.text, 0.7))
 
         # 5. Places: a capitalised adjective with a place noun ("na Debelem rtiču"); a
         #    capitalised adjective alone is no place ("Albanskemu", "Dalíjevih").
         if on["adjective_places"]:
             for ent in list(ents):
                 if ent.label_ != "LOC" or ent.ent_id_ or ent._.lm_confidence > 0.5:
+                    continue
+                if set(doc[ent.start]._.lm_forms or ()) & NOT_PLACES:
+                    ents = [e for e in ents if e is not ent]  # "vera v Boga"
                     continue
                 last = doc[ent.end - 1]
                 nxt = doc[ent.end] if ent.end < len(doc) else None
@@ -398,6 +415,10 @@ class SlovenianNames:
                         span = Span(doc, token.i, end, label="LOC")
                         put(_set(span, span.text, 0.55))
 
+        # A new span's entity id falls back to its root token's, which may still be the one
+        # word place it replaced ("France" -> Francija): clear the tokens' ids first.
+        for token in doc:
+            token.ent_id = 0
         doc.ents = filter_spans(ents)
         return doc
 
@@ -509,8 +530,9 @@ def _organisations(doc: Doc, ents: list[Span]) -> list[Span]:
                 continue
             break
         if end - start >= 2:
-            span = Span(doc, start, end, label="ORG")
-            spans.append(_set(span, span.text, 0.65))
+            # Extension values live on the doc by offsets: set them only once the span is
+            # kept, or a gazetteer match with the same offsets would lose its own.
+            spans.append(Span(doc, start, end, label="ORG"))
             i = end
         else:
             i += 1
