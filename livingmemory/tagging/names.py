@@ -465,7 +465,6 @@ def _verb(token: Token) -> bool:
 def _organisations(doc: Doc, ents: list[Span]) -> list[Span]:
     """Head + genitive or "za" phrase, and capitalised adjective + head."""
     spans = []
-    places = {t.i for e in ents if e.label_ == "LOC" for t in e}
     i = 0
     while i < len(doc):
         token = doc[i]
@@ -525,8 +524,20 @@ def _organisations(doc: Doc, ents: list[Span]) -> list[Span]:
             if _title(nxt) or (nxt.is_upper and len(nxt) > 1):
                 end += 1
                 continue
-            if end + 1 < len(doc) and _title(doc[end + 1]) and end + 1 not in places:
-                end += 1
+            # Up to two lower-case words before a capitalised one ("Društvo kmečkih žena
+            # Cerklje"); without one they are the sentence, not the name.
+            ahead = end
+            while (
+                ahead < len(doc)
+                and ahead - end < 2
+                and doc[ahead].is_lower
+                and (
+                    doc[ahead].is_alpha and doc[ahead].lower_ not in _STOP and not _verb(doc[ahead])
+                )
+            ):
+                ahead += 1
+            if ahead > end and ahead < len(doc) and _title(doc[ahead]):
+                end = ahead
                 continue
             break
         if end - start >= 2:
