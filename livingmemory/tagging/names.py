@@ -223,6 +223,7 @@ class SlovenianNames:
         memory: NameIndex = context.setdefault("surnames", ({}, {}))
         ents = list(doc.ents)
         on = self.rules
+        metadata_people = set(doc.user_data.get("people", ()))
 
         def owner(i: int) -> Span | None:
             return next((e for e in ents if e.start <= i < e.end), None)
@@ -234,8 +235,8 @@ class SlovenianNames:
                 ent = owner(k)
                 if ent is None:
                     continue
-                if ent.label_ == "DATE" or ent.label_ == "ORG":
-                    return False
+                if ent.label_ in ("DATE", "ORG") or ent._.lm_canonical in metadata_people:
+                    return False  # the recording's own people come from its metadata
                 if ent.label_ == "LOC" and ent.ent_id_ and not (weak_places and len(ent) == 1):
                     return False
                 weak = ent._.lm_confidence <= 0.6 or (ent.ent_id_ and len(ent) == 1)
