@@ -63,7 +63,7 @@ PASSAGES = {
     "sl": [
         "Rodila sem se v [Kranju|LOC], oče [Janez Novak|PER] pa je bil doma iz [Bohinja|LOC]. "
         "Po vojni je delal v [Železarni Jesenice|ORG], mama pa v [Iskri|ORG]. "
-        "Brat je odšel v [Argentino|LOC], sestra [Marija|-] pa v [Celovec|LOC].",
+        "Brat je odšel v [Argentino|LOC], sestra [Marija|PER] pa v [Celovec|LOC].",
         "Ob nedeljah smo hodili na [Bled|LOC] in na [Pokljuko|LOC]; enkrat smo šli peš do "
         "[Škofje Loke|LOC]. [Društvo upokojencev Jesenice|ORG] je organiziralo izlet na "
         "[Triglav|LOC]. Teta [Francka Kos|PER] je živela v [Tržiču|LOC] in delala v [Peku|ORG].",
