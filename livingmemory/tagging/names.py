@@ -78,6 +78,13 @@ ORG_HEADS = {
     "klub", "sindikat", "bolnišnica", "muzej", "podjetje", "železarna", "cerkev",
     "komite", "služba", "direkcija", "delegacija", "konzulat", "veleposlaništvo",
 }  # fmt: skip
+# Lower-case kinds of organisation before a name ("podjetje Petrol", "časnik Delo").
+ORG_KINDS = {"podjetje", "družba", "časnik", "časopis", "revija", "stranka", "banka", "klub",
+             "zavarovalnica", "tovarna", "trgovina", "agencija", "založba", "tednik",
+             "dnevnik", "televizija", "ansambel", "skupina", "orkester", "firma", "koncern",
+             "korporacija", "organizacija", "združenje", "društvo", "sindikat", "holding",
+             "zavod", "bend", "glasbena", "moštvo", "ekipa", "zadruga", "pivovarna",
+             "vinarna", "mlekarna", "letalska", "prevoznik", "zveza"}  # fmt: skip
 # Heads that take a "za" phrase: "Ministrstvo za kmetijstvo in gozdarstvo".
 ZA_HEADS = {"ministrstvo", "zavod", "inštitut", "institut", "urad", "agencija", "komisija",
             "društvo", "sklad", "center", "fakulteta", "svet", "zveza", "odbor", "služba",
@@ -355,6 +362,25 @@ class SlovenianNames:
                 if any(e.label_ == "DATE" for e in overlapping):
                     continue
                 put(_set(span, span.text, 0.65))
+        if on["organisation_kinds"]:
+            # "podjetje Petrol", "časnik Delo", "stranka SDS": a lower-case kind of
+            # organisation names the capitalised words after it (they are the name).
+            for token in doc[:-1]:
+                if not token.is_lower or (token._.lm_lemma or "") not in ORG_KINDS:
+                    continue
+                start = token.i + 1
+                end = name_end(start, 3)
+                if end == start and doc[start].is_upper and doc[start].is_alpha:
+                    end = start + 1
+                if end == start or not replaceable(start, end):
+                    continue
+                if lookup(doc[start], firsts) and end - start >= 2:
+                    continue  # "društvo Janez Novak"? a person is likelier
+                overlapping = [e for e in ents if e.start < end and start < e.end]
+                if any(e.label_ == "ORG" for e in overlapping):
+                    continue
+                span = Span(doc, start, end, label="ORG")
+                put(_set(span, span.text, 0.6))
         if on["acronyms"] and not _shouting(doc):
             for token in doc:
                 text, i = token.text, token.i
@@ -425,7 +451,7 @@ class SlovenianNames:
 
 
 RULES = ("first_name_chain", "roles", "document_memory", "surnames", "peoples", "first_names",
-         "organisations", "acronyms", "adjective_places")  # fmt: skip
+         "organisations", "organisation_kinds", "acronyms", "adjective_places")  # fmt: skip
 
 
 def _canonical(span: Span, firsts: dict[str, str], surnames: dict[str, str]) -> str:
