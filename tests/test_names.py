@@ -183,10 +183,26 @@ def test_acronym_explaining_a_common_noun_is_no_organisation(tagger: TextTagger)
         ("Od moskovskega Kremlja ga ločuje Rdeči trg.", "Rdeči trg"),
         ("Zaradi tega je park na Debelem rtiču zavarovan.", "Debelem rtiču"),
         ("Gorovje Khangai je staro gorovje v osrednji Mongoliji.", "Mongoliji"),
+        ("Gorovje Khangai je staro gorovje v osrednji Mongoliji.", "Gorovje Khangai"),
+        ("Kariero je pričel v Švici, v mestu Biel.", "Biel"),
+        ("Vasarijev koridor je bil zgrajen v petih mesecih.", "Vasarijev koridor"),
     ],
 )
 def test_world_places_and_place_nouns(tagger: TextTagger, sentence: str, mention: str) -> None:
     assert (mention, "LOC") in {(t, label) for t, label, _ in found(tagger, sentence)}
+
+
+def test_places_named_after_people_are_places(tagger: TextTagger) -> None:
+    result = found(tagger, "Živel je na Trgu Franceta Prešerna v Kranju.")
+    assert ("Trgu Franceta Prešerna", "LOC", "Trg Franceta Prešerna") in result
+    school = found(tagger, "Hodila je v Gimnazijo Franceta Prešerna.")
+    assert school == [("Gimnazijo Franceta Prešerna", "ORG", "Gimnazija Franceta Prešerna")]
+
+
+def test_organisations_named_by_their_kind(tagger: TextTagger) -> None:
+    result = found(tagger, "Delal je v podjetju Petrol, pisal pa je za časnik Delo.")
+    assert {("Petrol", "ORG"), ("Delo", "ORG")} <= {(t, label) for t, label, _ in result}
+    assert [e for e in found(tagger, "Skupina otrok je šla domov.") if e[1] == "ORG"] == []
 
 
 def test_capitalised_adjective_alone_is_no_place(tagger: TextTagger) -> None:

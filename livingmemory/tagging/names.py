@@ -97,11 +97,15 @@ GEO_NOUNS = {"trg", "cesta", "ulica", "avenija", "rtič", "rt", "otok", "polotok
              "pristanišče", "letališče", "palača", "stolp", "koridor", "otočje", "ožina",
              "jama", "soteska", "barje", "polje", "kras", "hribovje", "gorstvo", "vrata",
              "cerkev", "samostan", "trdnjava", "naselje", "okrožje", "pokrajina",
-             "kraljestvo", "cesarstvo", "republika", "kneževina", "vojvodina"}  # fmt: skip
+             "kraljestvo", "cesarstvo", "republika", "kneževina", "vojvodina",
+             "observatorij"}  # fmt: skip
 # Capitalised words after "v", "na" that are no place.
 NOT_PLACES = {"bog", "gospod", "kristus", "jezus", "marija", "nebesa"}
 # Sports clubs: "NK Maribor", "FC Barcelona", "KK Olimpija".
 CLUBS = {"NK", "FC", "KK", "HK", "RK", "ŠD", "AC", "SK", "ND", "ŠK", "OK", "AFC", "SSD", "TVD"}
+# Lower-case kinds of place before a name ("v mestu Biel"), besides GEO_NOUNS.
+PLACE_KINDS = {"mesto", "vas", "kraj", "zaselek", "predmestje", "četrt", "država", "regija",
+               "provinca", "grofija", "kanton", "okraj", "otočje", "mestece", "trg"}  # fmt: skip
 # Capital letters that are not organisations.
 NOT_ACRONYMS = {"DNK", "RNK", "TV", "OK", "PC", "CD", "DVD", "HIV", "AIDS", "WC", "ID",
                 "USB", "GPS", "SMS", "LCD", "PDF", "CO", "UV", "EKG", "ABS", "MP", "KM",
@@ -357,11 +361,15 @@ class SlovenianNames:
         if on["organisations"]:
             for span in _organisations(doc, ents):
                 overlapping = [e for e in ents if e.start < span.end and span.start < e.end]
-                if any(e.label_ == "ORG" and len(e) >= len(span) for e in overlapping):
-                    continue
+                n = len(span)
+                if any(
+                    e.label_ == "ORG" and (len(e) > n or (len(e) == n and e.ent_id_))
+                    for e in overlapping
+                ):
+                    continue  # a longer name, or the gazetteer's own
                 if any(e.label_ == "DATE" for e in overlapping):
                     continue
-                put(_set(span, span.text, 0.65))
+                put(_set(span, _head_canonical(span), 0.65))
         if on["organisation_kinds"]:
             # "podjetje Petrol", "časnik Delo", "stranka SDS": a lower-case kind of
             # organisation names the capitalised words after it (they are the name).
@@ -424,11 +432,15 @@ class SlovenianNames:
                     ents = [e for e in ents if e is not ent]
             for token in doc[:-1]:
                 nxt = doc[token.i + 1]
-                if not _title(token) or owner(token.i) is not None or owner(nxt.i) is not None:
+                own = owner(token.i)
+                weak = own is not None and own.label_ == "LOC" and not own.ent_id_
+                if not _title(token) or (own is not None and not weak):
+                    continue
+                if owner(nxt.i) is not None and not _geo(token):
                     continue
                 if (
                     (not token.is_sent_start or _POSSESSIVE.search(token.lower_))
-                    and _ORG_ADJECTIVE.search(token.lower_)
+                    and (_ORG_ADJECTIVE.search(token.lower_) or _POSSESSIVE.search(token.lower_))
                     and nxt.is_lower
                     and _geo(nxt)
                 ):
@@ -436,11 +448,34 @@ class SlovenianNames:
                     span = Span(doc, token.i, token.i + 2, label="LOC")
                     put(_set(span, span.text, 0.55))
                 elif _geo(token) and _title(nxt) and not _verb(nxt):
-                    # "Gorovje Khangai", "Jezero Titicaca"
-                    end = name_end(nxt.i, 2)
-                    if all(owner(k) is None for k in range(nxt.i, end)):
+                    # "Gorovje Khangai", "Trg Franceta Prešerna": the person a place is
+                    # named after is part of its name.
+                    end = name_end(nxt.i, 3)
+                    inside = [owner(k) for k in range(nxt.i, end)]
+                    if all(
+                        e is None or (e.label_ == "PER" and e.start >= nxt.i and e.end <= end)
+                        for e in inside
+                    ):
                         span = Span(doc, token.i, end, label="LOC")
-                        put(_set(span, span.text, 0.55))
+                        put(_set(span, _head_canonical(span), 0.55))
+        if on["place_kinds"]:
+            # "v mestu Biel", "soteska Golubac": a lower-case kind of place names the
+            # capitalised words after it.
+            for token in doc[:-1]:
+                kind = _geo(token) or (token._.lm_lemma or "") in PLACE_KINDS
+                if not token.is_lower or not kind:
+                    continue
+                start = token.i + 1
+                end = name_end(start, 2)
+                if end == start or not replaceable(start, end):
+                    continue
+                held = [owner(k) for k in range(start, end)]
+                if any(e is not None and e.label_ != "PER" for e in held):
+                    continue
+                if lookup(doc[start], firsts) or lookup(doc[start], surnames):
+                    continue  # "vas Janeza Novaka"? the owner, not the village
+                span = Span(doc, start, end, label="LOC")
+                put(_set(span, span.text, 0.55))
 
         # A new span's entity id falls back to its root token's, which may still be the one
         # word place it replaced ("France" -> Francija): clear the tokens' ids first.
@@ -450,8 +485,10 @@ class SlovenianNames:
         return doc
 
 
-RULES = ("first_name_chain", "roles", "document_memory", "surnames", "peoples", "first_names",
-         "organisations", "organisation_kinds", "acronyms", "adjective_places")  # fmt: skip
+RULES = (
+    "first_name_chain", "roles", "document_memory", "surnames", "peoples", "first_names",
+    "organisations", "organisation_kinds", "acronyms", "adjective_places", "place_kinds",
+)  # fmt: skip
 
 
 def _canonical(span: Span, firsts: dict[str, str], surnames: dict[str, str]) -> str:
@@ -468,6 +505,17 @@ def _canonical(span: Span, firsts: dict[str, str], surnames: dict[str, str]) -> 
         else:
             words.append(token.text)
     return " ".join(words)
+
+
+def _head_canonical(span: Span) -> str:
+    """A name that starts with its head word in the head's nominative, the rest as written
+    (a genitive stays one): "Trgu Franceta Prešerna" -> Trg Franceta Prešerna."""
+    forms = span[0]._.lm_forms or ()
+    heads = ORG_HEADS | GEO_NOUNS | PLACE_KINDS
+    head = next((f for f in forms if f in heads), span[0]._.lm_lemma or span[0].lower_)
+    if not span[0].is_title or not head.isalpha():
+        return span.text
+    return " ".join([head[:1].upper() + head[1:], *(t.text for t in span[1:])])
 
 
 def _geo(token: Token) -> bool:
