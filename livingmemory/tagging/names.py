@@ -143,14 +143,15 @@ def name_keys(word: str) -> tuple[set[str], set[str]]:
     return {word}, stems
 
 
-def word_stems(word: str) -> set[str]:
+@lru_cache(maxsize=65536)
+def word_stems(word: str) -> frozenset[str]:
     """The word minus each case ending it may carry ("Eulerju" -> euler)."""
     word = word.casefold()
-    return {
+    return frozenset(
         word[: -len(ending)]
         for ending in ENDINGS
         if word.endswith(ending) and len(word) - len(ending) >= 3
-    }
+    )
 
 
 NameIndex = tuple[dict[str, str], dict[str, str]]  # (whole word -> entry, stem -> entry)
@@ -479,6 +480,9 @@ class SlovenianNames:
 
         # A new span's entity id falls back to its root token's, which may still be the one
         # word place it replaced ("France" -> Francija): clear the tokens' ids first.
+        before = [(e.start, e.end, e.label_) for e in doc.ents]
+        if sorted((e.start, e.end, e.label_) for e in ents) == before:
+            return doc  # nothing changed: setting the entities again costs time
         for token in doc:
             token.ent_id = 0
         doc.ents = filter_spans(ents)
