@@ -351,8 +351,8 @@ def default_run(tagger: TextTagger, errors: bool) -> None:
                 for text in texts:
                     tagger.doc(text)
                 peer = time.perf_counter() - started
-            print(f"Same run without the Slovenian name rules (lm_sl_names): "
-                  f"{tokens / peer:,.0f} tokens/s (x{elapsed / peer:.2f} time with them)")  # fmt: skip
+            print(f"Same run without the Slovenian name rules (lm_sl_names): {tokens / peer:,.0f}"
+                  f" tokens/s (x{elapsed / peer:.2f} time with them)")  # fmt: skip
         found = [(m.text, m.canonical, m.distance) for d in docs for m in tagger.spotter.spot(d)]
         print(f"\nFuzzy place spotting on clean text: {len(found)} matches in {len(texts)} "
               f"sentences ({1000 * len(found) / len(texts):.1f} per 1000 sentences):")  # fmt: skip
