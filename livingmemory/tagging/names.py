@@ -516,9 +516,9 @@ def _head_canonical(span: Span) -> str:
     (a genitive stays one): "Trgu Franceta Prešerna" -> Trg Franceta Prešerna."""
     forms = span[0]._.lm_forms or ()
     heads = ORG_HEADS | GEO_NOUNS | PLACE_KINDS
-    head = next((f for f in forms if f in heads), span[0]._.lm_lemma or span[0].lower_)
-    if not span[0].is_title or not head.isalpha():
-        return span.text
+    head = next((f for f in forms if f in heads), None)
+    if head is None or not span[0].is_title:
+        return span.text  # "Osnovne šole ...": an adjective first, kept as written
     return " ".join([head[:1].upper() + head[1:], *(t.text for t in span[1:])])
 
 
