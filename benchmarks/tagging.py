@@ -339,18 +339,24 @@ def default_run(tagger: TextTagger, errors: bool) -> None:
     if SSJ.exists():
         everything = read_conllu(SSJ)
         texts = [text for text, _ in everything]
-        started = time.perf_counter()
-        docs = [tagger.doc(t) for t in texts]
-        elapsed = time.perf_counter() - started
+        docs = [tagger.doc(t) for t in texts]  # also warms the caches
         tokens = sum(len(d) for d in docs)
-        print(f"\nThroughput (Slovenian pipeline, {len(texts)} SSJ sentences): "
+
+        def best_of_two(disable: list[str]) -> float:
+            times = []
+            with tagger.pipeline.nlp.select_pipes(disable=disable):
+                for _ in range(2):
+                    started = time.perf_counter()
+                    for text in texts:
+                        tagger.doc(text)
+                    times.append(time.perf_counter() - started)
+            return min(times)
+
+        elapsed = best_of_two([])
+        print(f"\nThroughput (Slovenian pipeline, {len(texts)} SSJ sentences, best of 2): "
               f"{tokens / elapsed:,.0f} tokens/s ({tokens} tokens in {elapsed:.2f} s)")  # fmt: skip
         if "lm_sl_names" in tagger.pipeline.nlp.pipe_names:
-            with tagger.pipeline.nlp.select_pipes(disable=["lm_sl_names"]):
-                started = time.perf_counter()
-                for text in texts:
-                    tagger.doc(text)
-                peer = time.perf_counter() - started
+            peer = best_of_two(["lm_sl_names"])
             print(f"Same run without the Slovenian name rules (lm_sl_names): {tokens / peer:,.0f}"
                   f" tokens/s (x{elapsed / peer:.2f} time with them)")  # fmt: skip
         found = [(m.text, m.canonical, m.distance) for d in docs for m in tagger.spotter.spot(d)]

@@ -233,7 +233,8 @@ class SlovenianNames:
     def __call__(self, doc: Doc) -> Doc:
         context: dict[str, Any] = doc.user_data.setdefault("lm_context", {})
         memory: NameIndex = context.setdefault("surnames", ({}, {}))
-        ents = list(doc.ents)
+        original = list(doc.ents)
+        ents = list(original)
         on = self.rules
         metadata_people = set(doc.user_data.get("people", ()))
 
@@ -480,8 +481,7 @@ class SlovenianNames:
 
         # A new span's entity id falls back to its root token's, which may still be the one
         # word place it replaced ("France" -> Francija): clear the tokens' ids first.
-        before = [(e.start, e.end, e.label_) for e in doc.ents]
-        if sorted((e.start, e.end, e.label_) for e in ents) == before:
+        if [id(e) for e in ents] == [id(e) for e in original]:
             return doc  # nothing changed: setting the entities again costs time
         for token in doc:
             token.ent_id = 0
