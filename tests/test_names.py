@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import SHARED, run_cli
+from conftest import SHARED, entity_rows, run_cli
 
 from livingmemory.gazetteer import load_gazetteer
 from livingmemory.tag import TextTagger, tag_lines, topic_label, topics
@@ -364,3 +364,24 @@ def test_ssj619_figures_hold(tagger: TextTagger) -> None:
     table = benchmark.score(gold, benchmark.predict(tagger, gold))
     assert table["PER"]["exact"][2] >= 0.55
     assert table["LOC"]["exact"][2] >= 0.75
+
+
+# -- in an archive -----------------------------------------------------------------------
+
+
+def test_tag_stores_topic_names_and_remembers_people_across_segments(
+    archive_db: Path, make_interview
+) -> None:
+    texts = [
+        "Med vojno je pri nas delal hlapec Tone Hribovšek.",
+        "Hribovška so potem odpeljali Nemci.",
+    ]
+    recording_id = make_interview(texts)
+    assert run_cli("tag", "--archive", archive_db, "--json").exit_code == 0
+    rows = entity_rows(archive_db, "e.recording_id = ?", (recording_id,))
+    war = next(r for r in rows if r["label"] == "TOPIC" and r["canonical"] == "war")
+    assert war["value"] == "vojna / war"
+    later = [(r["text"], r["canonical"]) for r in rows
+             if r["label"] == "PER" and r["segment_text"] == texts[1]]  # fmt: skip
+    assert ("Hribovška", "Tone Hribovšek") in later
+    assert ("Nemci", "Nemec") in later
