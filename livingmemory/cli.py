@@ -1001,6 +1001,37 @@ def demo(
             raise typer.Exit(run_serve(archive, announce=announce))
 
 
+@app.command()
+@friendly_errors
+def entities(
+    source: Annotated[
+        str, typer.Argument(help="A text file, or JSON lines with a 'text' field; - reads stdin.")
+    ] = "-",
+    language: Annotated[str, typer.Option(help="Language of the text (sl, en, de, hr...).")] = "sl",
+    topics: Annotated[bool, typer.Option(help="Also list topics (both languages' names).")] = True,
+    as_json: JsonOption = False,
+) -> None:
+    """Tag any text outside an archive: people, places, organisations, dates and topics.
+
+    One result per input line, with character offsets, labels, canonical names and
+    confidence; with --json one JSON object per line (JSON lines keep their own fields).
+    """
+    from livingmemory.tag import read_text_lines, tag_lines
+
+    lines = read_text_lines(source)
+    for result in tag_lines(lines, language, source=source, topics=topics):
+        if as_json:
+            print(json.dumps(result, ensure_ascii=False), flush=True)
+            continue
+        where = result.get("line", result.get("id", ""))
+        for e in result["entities"]:
+            console.print(
+                f"{where}\t{e['start']}-{e['end']}\t{e['label']}\t{escape(e['text'])}\t"
+                f"{escape(str(e['canonical']))}\t{e['confidence']:.2f}",
+                highlight=False,
+            )
+
+
 def run() -> None:  # pragma: no cover - console entry point alias
     app(prog_name="livingmemory")
 

@@ -20,6 +20,8 @@ import yaml
 
 from livingmemory.errors import InputError
 
+# Shipped files, in order: later entries override earlier ones with the same name.
+SHIPPED = ("world.yml", "gazetteer.yml")
 LABELS = {"place": "LOC", "organisation": "ORG", "person": "PER"}
 
 
@@ -99,9 +101,11 @@ def load_gazetteer(
 ) -> Gazetteer:
     """The shipped gazetteer, then extra YAML files, then the archive's own vocabulary."""
     gazetteer = Gazetteer()
-    shipped = resources.files("livingmemory") / "data" / "gazetteer.yml"
-    for entry in _entries(yaml.safe_load(shipped.read_text(encoding="utf-8")), "gazetteer.yml"):
-        gazetteer.add(entry)
+    # The wider world first, so that Gorenjska's own entries (with coordinates) win a name.
+    for name in SHIPPED:
+        shipped = resources.files("livingmemory") / "data" / name
+        for entry in _entries(yaml.safe_load(shipped.read_text(encoding="utf-8")), name):
+            gazetteer.add(entry)
     for path in extra_files:
         for entry in load_yaml(path):
             gazetteer.add(entry)

@@ -10,15 +10,19 @@ the transcript's *machine* entities in one transaction. Entities added by people
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+import sys
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib import resources
+from pathlib import Path
 from typing import Any, Protocol
 
 import yaml
+from spacy.tokens import Doc
 
 from livingmemory.archive import Archive, utc_now
+from livingmemory.errors import InputError
 from livingmemory.gazetteer import Gazetteer, load_gazetteer
 from livingmemory.quality import untrusted
 from livingmemory.tagging import LanguagePipeline, pipeline_for, pipeline_version
@@ -30,9 +34,27 @@ METHOD_CONFIDENCE = {"gazetteer": 0.95, "model": 0.8, "rule": 0.75, "metadata": 
 
 @lru_cache(maxsize=1)
 def topics() -> dict[str, dict[str, Any]]:
-    """The controlled subject list: topic -> {label, lemmas}."""
+    """The controlled subject list: topic code -> {sl, en, label, lemmas}.
+
+    Codes (``war``, ``farming``...) are what the archive stores, so renaming a label never
+    re-tags anything; ``sl`` and ``en`` are the names people read, ``label`` both together.
+    """
     text = (resources.files("livingmemory") / "data" / "topics.yml").read_text("utf-8")
-    return yaml.safe_load(text)["topics"]
+    data = yaml.safe_load(text)["topics"]
+    for entry in data.values():
+        entry["label"] = f"{entry['sl']} / {entry['en']}"
+    return data
+
+
+def topic_label(code: str, language: str | None = "sl") -> str:
+    """A topic's name for readers: Slovenian by default, ``en`` for English, ``None`` for
+    both ("vojna / war"); an unknown code comes back unchanged."""
+    entry = topics().get(code)
+    if entry is None:
+        return code
+    if language in ("sl", "en"):
+        return str(entry[language])
+    return str(entry["label"])
 
 
 def _topic_index() -> dict[str, str]:
@@ -164,11 +186,9 @@ def _tag_one(
     )
     people = archive.people_names(transcript["recording_id"])
     rows, lemmas = [], {}
+    context: dict[str, Any] = {}
     for segment in segments:
-        doc = pipeline.nlp.make_doc(segment["text"] or "")
-        doc.user_data["people"] = people
-        for _, component in pipeline.nlp.pipeline:
-            doc = component(doc)
+        doc = run_pipeline(pipeline, segment["text"] or "", people, context)
         lemmas[segment["id"]] = " ".join(
             index_lemma(t, pipeline.language) for t in doc if not t.is_punct and not t.is_space
         )
@@ -181,71 +201,14 @@ def _tag_one(
             "pipeline_version": pipeline.version,
             "source": "machine",
         }
-        fuzzy = spotter.spot(doc, pipeline.language)
-        fuzzy_chars = {c for m in fuzzy for c in range(m.start_char, m.end_char)}
-        for ent in doc.ents:
-            if fuzzy_chars & set(range(ent.start_char, ent.end_char)):
-                continue  # a weak rule guess that the gazetteer (fuzzily) identified better
-            canonical = ent.ent_id_ or ent._.lm_canonical or ent.text
-            method = "gazetteer" if ent.ent_id_ else ("rule" if ent._.lm_canonical else "model")
-            if ent.label_ == "PER" and canonical in people:
-                method = "metadata"
-            value = ent._.lm_value
+        for entity in doc_entities(doc, pipeline.language, spotter, topic_index, people):
             rows.append(
                 {
                     **base,
-                    "label": ent.label_,
-                    "text": ent.text,
-                    "canonical": canonical,
-                    "lemma": " ".join(t._.lm_lemma or t.lemma_ for t in ent),
-                    "value": value,
-                    "decade": _decade(value),
-                    "start_char": ent.start_char,
-                    "end_char": ent.end_char,
-                    "start_seconds": _seconds_at(segment, ent.start_char),
-                    "confidence": min(METHOD_CONFIDENCE[method], ent._.lm_confidence),
-                    "method": method,
+                    **entity,
+                    "start_seconds": _seconds_at(segment, entity["start_char"]),
                 }
             )
-        for match in fuzzy:
-            rows.append(
-                {
-                    **base,
-                    "label": "LOC",
-                    "text": match.text,
-                    "canonical": match.canonical,
-                    "lemma": None,
-                    "value": None,
-                    "decade": None,
-                    "start_char": match.start_char,
-                    "end_char": match.end_char,
-                    "start_seconds": _seconds_at(segment, match.start_char),
-                    "confidence": match.confidence,
-                    "method": "fuzzy",
-                }
-            )
-        seen: set[str] = set()
-        for token in doc:
-            forms = token._.lm_forms or (token.lemma_, token.lower_)
-            topic = next((topic_index[f] for f in map(fold, forms) if f in topic_index), None)
-            if topic and topic not in seen:
-                seen.add(topic)
-                rows.append(
-                    {
-                        **base,
-                        "label": "TOPIC",
-                        "text": token.text,
-                        "canonical": topic,
-                        "lemma": token._.lm_lemma,
-                        "value": None,
-                        "decade": None,
-                        "start_char": token.idx,
-                        "end_char": token.idx + len(token.text),
-                        "start_seconds": _seconds_at(segment, token.idx),
-                        "confidence": 0.6,
-                        "method": "keyword",
-                    }
-                )
     with db.atomic():
         ids = [s["id"] for s in segments]
         if ids:
@@ -279,6 +242,208 @@ def _decade(value: str | None) -> int | None:
     if not value or not value[:4].isdigit():
         return None
     return int(value[:4]) // 10 * 10
+
+
+def run_pipeline(
+    pipeline: LanguagePipeline,
+    text: str,
+    people: Iterable[str] = (),
+    context: dict[str, Any] | None = None,
+) -> Doc:
+    """Run ``pipeline`` over one piece of text.
+
+    ``people`` are names known from the metadata; ``context`` is carried from one piece to
+    the next of the same interview or document, so a surname introduced with its first name
+    ("France Prešeren") is found alone later ("Prešeren je ...").
+    """
+    doc = pipeline.nlp.make_doc(text)
+    doc.user_data["people"] = tuple(people)
+    doc.user_data["lm_context"] = context if context is not None else {}
+    for _, component in pipeline.nlp.pipeline:
+        doc = component(doc)
+    return doc
+
+
+def doc_entities(
+    doc: Doc,
+    language: str,
+    spotter: FuzzyPlaceSpotter,
+    topic_index: dict[str, str],
+    people: Iterable[str] = (),
+) -> list[dict[str, Any]]:
+    """Entities of a tagged doc as rows: label, text, canonical, lemma, value, decade,
+    character offsets, confidence and method; approximate places and topics included."""
+    people = set(people)
+    rows: list[dict[str, Any]] = []
+    fuzzy = spotter.spot(doc, language)
+    fuzzy_chars = {c for m in fuzzy for c in range(m.start_char, m.end_char)}
+    for ent in doc.ents:
+        if fuzzy_chars & set(range(ent.start_char, ent.end_char)):
+            continue  # a weak rule guess that the gazetteer (fuzzily) identified better
+        canonical = ent.ent_id_ or ent._.lm_canonical or ent.text
+        method = "gazetteer" if ent.ent_id_ else ("rule" if ent._.lm_canonical else "model")
+        if ent.label_ == "PER" and canonical in people:
+            method = "metadata"
+        value = ent._.lm_value
+        rows.append(
+            {
+                "label": ent.label_,
+                "text": ent.text,
+                "canonical": canonical,
+                "lemma": " ".join(t._.lm_lemma or t.lemma_ for t in ent),
+                "value": value,
+                "decade": _decade(value),
+                "start_char": ent.start_char,
+                "end_char": ent.end_char,
+                "confidence": min(METHOD_CONFIDENCE[method], ent._.lm_confidence),
+                "method": method,
+            }
+        )
+    for match in fuzzy:
+        rows.append(
+            {
+                "label": "LOC",
+                "text": match.text,
+                "canonical": match.canonical,
+                "lemma": None,
+                "value": None,
+                "decade": None,
+                "start_char": match.start_char,
+                "end_char": match.end_char,
+                "confidence": match.confidence,
+                "method": "fuzzy",
+            }
+        )
+    seen: set[str] = set()
+    for token in doc:
+        forms = token._.lm_forms or (token.lemma_, token.lower_)
+        topic = next((topic_index[f] for f in map(fold, forms) if f in topic_index), None)
+        if topic and topic not in seen:
+            seen.add(topic)
+            rows.append(
+                {
+                    "label": "TOPIC",
+                    "text": token.text,
+                    "canonical": topic,
+                    "lemma": token._.lm_lemma,
+                    # Both names, so the published site and exports can show them.
+                    "value": topic_label(topic, None),
+                    "decade": None,
+                    "start_char": token.idx,
+                    "end_char": token.idx + len(token.text),
+                    "confidence": 0.6,
+                    "method": "keyword",
+                }
+            )
+    return rows
+
+
+class TextTagger:
+    """Tag any text outside an archive (``livingmemory entities``, benchmarks).
+
+    One tagger reads one document: calls to :meth:`entities` share what earlier lines
+    taught it (people already named in full), as lines of one transcript would; call
+    :meth:`new_document` between unrelated texts.
+    """
+
+    def __init__(self, language: str, gazetteer: Gazetteer | None = None) -> None:
+        self.gazetteer = gazetteer if gazetteer is not None else load_gazetteer()
+        self.pipeline = pipeline_for(language, self.gazetteer)
+        self.language = self.pipeline.language
+        self.spotter = FuzzyPlaceSpotter(self.gazetteer)
+        self.topic_index = _topic_index()
+        self.context: dict[str, Any] = {}
+
+    def new_document(self) -> None:
+        self.context = {}
+
+    def doc(self, text: str, people: Iterable[str] = ()) -> Doc:
+        return run_pipeline(self.pipeline, text, people, self.context)
+
+    def entities(
+        self, text: str, people: Iterable[str] = (), topics: bool = True
+    ) -> list[dict[str, Any]]:
+        """Entities in ``text`` sorted by position, each with ``start``/``end`` character
+        offsets, ``label``, ``text``, ``canonical``, ``confidence`` and ``method`` (plus
+        ``value`` for dates and topic names in both languages)."""
+        people = tuple(people)
+        doc = self.doc(text, people)
+        rows = doc_entities(doc, self.language, self.spotter, self.topic_index, people)
+        out = []
+        for row in rows:
+            if row["label"] == "TOPIC" and not topics:
+                continue
+            entity = {
+                "start": row["start_char"],
+                "end": row["end_char"],
+                "label": row["label"],
+                "text": row["text"],
+                "canonical": row["canonical"],
+                "confidence": round(float(row["confidence"]), 2),
+                "method": row["method"],
+            }
+            if row["value"] is not None:
+                entity["value"] = row["value"]
+            if row["label"] == "TOPIC":
+                entity["sl"] = topic_label(row["canonical"], "sl")
+                entity["en"] = topic_label(row["canonical"], "en")
+            out.append(entity)
+        return sorted(out, key=lambda e: (e["start"], -e["end"], e["label"]))
+
+
+def read_text_lines(source: str) -> Iterator[str]:
+    """Lines of a file, or of standard input for ``-``; a missing or unreadable file, or
+    one that is not UTF-8 text, is an :class:`InputError`."""
+    if source == "-":
+        yield from sys.stdin
+        return
+    path = Path(source)
+    try:
+        with path.open(encoding="utf-8") as handle:
+            yield from handle
+    except FileNotFoundError:
+        raise InputError(source, "no such file") from None
+    except IsADirectoryError:
+        raise InputError(source, "is a folder, not a text file") from None
+    except UnicodeDecodeError:
+        raise InputError(source, "not UTF-8 text") from None
+    except OSError as error:
+        raise InputError(source, f"cannot read ({error.strerror or error})") from None
+
+
+def tag_lines(
+    lines: Iterable[str],
+    language: str,
+    *,
+    source: str = "-",
+    gazetteer: Gazetteer | None = None,
+    topics: bool = True,
+) -> Iterator[dict[str, Any]]:
+    """One result per input line: plain text (``{"line", "text", "entities"}``) or JSON
+    lines with a ``text`` field (the object's own fields, plus ``entities``).
+
+    The format is chosen by the first non-empty line; offsets count characters of each
+    line's text. A JSON line without text, or that does not parse, is an
+    :class:`InputError` naming the line.
+    """
+    tagger = TextTagger(language, gazetteer)
+    json_lines: bool | None = None
+    for number, line in enumerate(lines, 1):
+        line = line.rstrip("\r\n")
+        if json_lines is None and line.strip():
+            json_lines = line.lstrip().startswith("{")
+        if json_lines:
+            if not line.strip():
+                continue
+            try:
+                record = json.loads(line)
+            except json.JSONDecodeError as error:
+                raise InputError(source, f"line {number}: not JSON ({error.msg})") from None
+            if not isinstance(record, dict) or not isinstance(record.get("text"), str):
+                raise InputError(source, f'line {number}: no "text" field')
+            yield {**record, "entities": tagger.entities(record["text"], topics=topics)}
+        else:
+            yield {"line": number, "text": line, "entities": tagger.entities(line, topics=topics)}
 
 
 def _place_id(archive: Archive, entry: Any) -> int:

@@ -180,7 +180,9 @@ def date_patterns(language: str) -> list[tuple[re.Pattern[str], str]]:
     if language in ("sl", "hr"):
         decades = "|".join(_SL_DECADES)
         patterns += [
-            (re.compile(rf"\b(?:v\s+)?({decades})\w*\s+let\w*", flags), "decade_sl"),
+            # "v tridesetih letih", "konec petdesetih let", "šestdeseta leta" are decades;
+            # "trideset let" (thirty years) is a duration and no date.
+            (re.compile(rf"\b(?:v\s+)?({decades})(?:ih|a)\s+let\w*", flags), "decade_sl"),
             (re.compile(r"\b(?:po|pred|med)\s+(?:prv\w+\s+|drug\w+\s+)?(?:svetovn\w+\s+)?vojn\w*",
                         flags), "war"),
             (re.compile(rf"\b(?:leta|leto|letu|l\.)\s+{_YEAR}\b", flags), "year"),

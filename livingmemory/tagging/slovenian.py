@@ -11,14 +11,23 @@ import spacy
 from spacy.language import Language
 
 from livingmemory.gazetteer import Gazetteer
-from livingmemory.tagging import components
+from livingmemory.tagging import components, names
 
 NAME = "lemmagen-rules"
-VERSION = "2"
+VERSION = "3"
 
 
-def build(language: str, gazetteer: Gazetteer) -> Language:
+def build(language: str, gazetteer: Gazetteer, rules: dict[str, bool] | None = None) -> Language:
+    """The Slovenian pipeline; ``rules`` switches rule families of ``lm_sl_names`` off
+    (``{"acronyms": False}``) for the benchmark."""
     nlp = spacy.blank("sl")
+    # spaCy keeps a full stop on abbreviations that are also words ("trg." for trg): at the
+    # end of a sentence that glued the stop onto place names ("Rdeči trg.").
+    nlp.tokenizer.rules = {
+        key: value
+        for key, value in nlp.tokenizer.rules.items()
+        if key.rstrip(".").casefold() not in names.GEO_NOUNS
+    }
     nlp.add_pipe("sentencizer")
     nlp.add_pipe("lm_lemmagen", config={"language": "sl"})
     ruler = nlp.add_pipe("lm_gazetteer")
@@ -27,4 +36,5 @@ def build(language: str, gazetteer: Gazetteer) -> Language:
     nlp.add_pipe("lm_organisations")
     nlp.add_pipe("lm_persons")
     nlp.add_pipe("lm_unknown_places")
+    nlp.add_pipe("lm_sl_names", config={"rules": dict(rules or {})})
     return nlp

@@ -1,0 +1,634 @@
+"""Slovenian names without a trained model: people and organisations from rules on lemmas.
+
+No Slovenian NER model installs offline, so ``lm_sl_names`` runs after the gazetteer, the
+date patterns and the generic person and organisation rules, and revises ``doc.ents`` with
+rule families each measured on the SSJ gold document ssj619 (``benchmarks/tagging.py``):
+
+* **first name + capitalised words** is a person, also over a one-word gazetteer match:
+  "France Prešeren" is the poet, not France -> Francija; chains ("Mohamed Ali Paša"),
+  particles ("Majova no Okimi") and regnal numbers ("Cosima I. Medičejskega");
+* **roles and titles** (gospod, župnik, učitelj, kralj, princ, dr. ...) before capitalised
+  words: "gospod Kopitar" -> PER Kopitar;
+* **known surnames** (``data/surnames.txt``) and **known first names** alone, in any case
+  form; those that are also ordinary words ("Kos", "Vera") only inside a sentence;
+* **the document's own people**: a surname once seen after a first name is a person when
+  it comes back alone ("Prešeren je ..."), in any case form, with the full canonical name;
+* **names of peoples** (``data/demonyms.txt``: Nemci, Grki, Gorenjci) are PER, as Slovenian
+  NER gold data marks them;
+* **organisations**: heads (Vlada, Ministrstvo, Zavod, Društvo, Občina, Univerza...) with a
+  capitalised genitive ("Vlada Republike Slovenije", over the LOC inside it) or a "za"
+  phrase ("Ministrstvo za kmetijstvo in gozdarstvo"); capitalised adjective + head
+  ("Državni zbor", "Evropska unija"); acronyms in capitals not known as places ("NSF").
+
+Matching inflected names uses stems: a name list entry matches a word when the word minus a
+Slovenian case ending equals the entry (or the entry without its fleeting vowel:
+Prešeren -> Prešerna, Prešernom).
+"""
+
+from __future__ import annotations
+
+import re
+from functools import cache, lru_cache
+from importlib import resources
+from typing import Any
+
+from spacy.language import Language
+from spacy.tokens import Doc, Span, Token
+from spacy.util import filter_spans
+
+from livingmemory.tagging.components import first_names
+
+# Case endings of nouns and names, longest first (stems must keep 3 letters).
+ENDINGS = ("jem", "jev", "ijo", "ema", "ama", "ami", "om", "em", "ov", "ev", "ih", "im",
+           "ah", "ju", "ja", "ji", "jo", "je", "a", "u", "e", "i", "o")  # fmt: skip
+# Words that introduce a person's name: the name is the capitalised words after them.
+ROLES = {
+    "gospod", "gospa", "gospodična", "g", "ga", "dr", "prof", "doktor", "profesor",
+    "profesorica", "župnik", "kaplan", "duhovnik", "fajmošter", "učitelj", "učiteljica",
+    "ravnatelj", "ravnateljica", "zdravnik", "zdravnica", "kralj", "kraljica", "princ",
+    "princesa", "vojvoda", "vojvodinja", "nadvojvoda", "knez", "kneginja", "cesar",
+    "cesarica", "car", "carica", "papež", "škof", "nadškof", "kardinal", "patriarh", "kalif",
+    "sultan", "faraon", "emir", "grof", "grofica", "baron", "vitez", "predsednik",
+    "predsednica", "minister", "ministrica", "kancler", "župan", "županja", "general",
+    "kapetan", "stotnik", "major", "polkovnik", "komandant", "poveljnik", "tovariš",
+    "tovarišica", "pesnik", "pesnica", "pisatelj", "pisateljica", "slikar", "slikarka",
+    "skladatelj", "kipar", "arhitekt", "igralec", "igralka", "pevec", "pevka", "stric",
+    "teta", "sin", "hči", "brat", "sestra", "oče", "mama", "mati", "ded", "dedek", "babica",
+    "soprog", "soproga", "mož", "žena", "sosed", "soseda", "inženir", "direktor",
+    "direktorica", "mojster", "vodja", "filozof", "matematik", "fizik", "kemik",
+    "znanstvenik", "astronom", "zgodovinar", "politik", "diplomat", "ustanovitelj",
+    "naslednik", "sveti", "sv", "svetnik", "prerok", "apostol", "bog", "boginja", "junak",
+    "junakinja", "nečak", "nečakinja", "bratranec", "sestrična", "vnuk", "vnukinja", "hčerka",
+    "kmet", "gospodar", "gospodinja", "trener", "kolega", "prijatelj",
+    "prijateljica", "mister", "mr", "mrs", "herr", "frau", "señor", "monsieur",
+}  # fmt: skip
+# Particles inside foreign names ("Leonardo da Vinci", "Majova no Okimi").
+PARTICLES = {"von", "van", "der", "de", "da", "di", "del", "della", "du", "la", "le", "no",
+             "al", "el", "bin", "ibn", "ben", "y", "dos", "das"}  # fmt: skip
+ROMAN = re.compile(r"^(?:[IVX]{1,4})\.?$")
+# Heads of organisation names (lemmas).
+ORG_HEADS = {
+    "vlada", "ministrstvo", "zavod", "društvo", "občina", "univerza", "fakulteta",
+    "inštitut", "institut", "agencija", "urad", "svet", "skupščina", "komisija", "stranka",
+    "zveza", "združenje", "akademija", "galerija", "knjižnica", "gledališče", "center",
+    "sklad", "družba", "zavarovalnica", "uprava", "sodišče", "zbornica", "založba", "radio",
+    "televizija", "orkester", "filharmonija", "zbor", "partija", "fronta", "armada",
+    "vojska", "policija", "liga", "unija", "organizacija", "federacija", "kongres",
+    "parlament", "senat", "odbor", "banka", "tovarna", "zadruga", "šola", "gimnazija",
+    "klub", "sindikat", "bolnišnica", "muzej", "podjetje", "železarna", "cerkev",
+    "komite", "služba", "direkcija", "delegacija", "konzulat", "veleposlaništvo",
+}  # fmt: skip
+# Lower-case kinds of organisation before a name ("podjetje Petrol", "časnik Delo").
+ORG_KINDS = {"podjetje", "družba", "časnik", "časopis", "revija", "stranka", "banka", "klub",
+             "zavarovalnica", "tovarna", "trgovina", "agencija", "založba", "tednik",
+             "dnevnik", "televizija", "ansambel", "skupina", "orkester", "firma", "koncern",
+             "korporacija", "organizacija", "združenje", "društvo", "sindikat", "holding",
+             "zavod", "bend", "glasbena", "moštvo", "ekipa", "zadruga", "pivovarna",
+             "vinarna", "mlekarna", "letalska", "prevoznik", "zveza"}  # fmt: skip
+# Heads that take a "za" phrase: "Ministrstvo za kmetijstvo in gozdarstvo".
+ZA_HEADS = {"ministrstvo", "zavod", "inštitut", "institut", "urad", "agencija", "komisija",
+            "društvo", "sklad", "center", "fakulteta", "svet", "zveza", "odbor", "služba",
+            "direkcija", "sodišče", "šola", "akademija", "združenje", "uprava"}  # fmt: skip
+# Lower-case words of place names after a capitalised adjective ("Debelem rtiču").
+GEO_NOUNS = {"trg", "cesta", "ulica", "avenija", "rtič", "rt", "otok", "polotok", "jezero",
+             "morje", "zaliv", "reka", "potok", "gora", "gorovje", "pogorje", "hrib", "vrh",
+             "dolina", "planina", "park", "kanal", "most", "grad", "ocean", "puščava",
+             "gozd", "nižina", "planota", "prelaz", "kotlina", "slap", "vas", "predor",
+             "pristanišče", "letališče", "palača", "stolp", "koridor", "otočje", "ožina",
+             "jama", "soteska", "barje", "polje", "kras", "hribovje", "gorstvo", "vrata",
+             "cerkev", "samostan", "trdnjava", "naselje", "okrožje", "pokrajina",
+             "kraljestvo", "cesarstvo", "republika", "kneževina", "vojvodina",
+             "observatorij"}  # fmt: skip
+# Capitalised words after "v", "na" that are no place.
+NOT_PLACES = {"bog", "gospod", "kristus", "jezus", "marija", "nebesa"}
+# Sports clubs: "NK Maribor", "FC Barcelona", "KK Olimpija".
+CLUBS = {"NK", "FC", "KK", "HK", "RK", "ŠD", "AC", "SK", "ND", "ŠK", "OK", "AFC", "SSD", "TVD"}
+# Lower-case kinds of place before a name ("v mestu Biel"), besides GEO_NOUNS.
+PLACE_KINDS = {"mesto", "vas", "kraj", "zaselek", "predmestje", "četrt", "država", "regija",
+               "provinca", "grofija", "kanton", "okraj", "otočje", "mestece", "trg"}  # fmt: skip
+# Capital letters that are not organisations.
+NOT_ACRONYMS = {"DNK", "RNK", "TV", "OK", "PC", "CD", "DVD", "HIV", "AIDS", "WC", "ID",
+                "USB", "GPS", "SMS", "LCD", "PDF", "CO", "UV", "EKG", "ABS", "MP", "KM",
+                "DA", "NE", "JA", "II", "III", "IV", "VI", "VII", "VIII", "IX", "XI", "XII",
+                "ST", "SV", "DR", "MR", "LP", "MM", "CM", "KG", "KW", "MW", "BDP", "DDV",
+                "STOVL", "VTOL", "ZDA", "SFRJ", "FLRJ", "ZSSR", "SSSR", "NDH", "BIH", "STO",
+                "ČSSR", "RS", "EUR", "USD", "SIT", "AM", "FM", "PM", "NN"}  # fmt: skip
+# Capitalised adjectives: clearly so ("Albanskemu", "Dalíjevih", "Poslovnem"), and the
+# looser shapes allowed before an organisation's head ("Državni zbor", "Narodna galerija").
+_ADJECTIVE = re.compile(
+    r"(?:sk|šk|čk)(?:i|a|o|e|ega|emu|em|ih|im|imi|ima|ej)$|(?:ega|emu|nem|nih|nim|vih|vim)$"
+)
+_POSSESSIVE = re.compile(r"(?:ov|ev|in)$|" + _ADJECTIVE.pattern)
+_NAME_ADJECTIVE = re.compile(r"(?:sk|šk|čk)(?:i|a|o|e)$")
+_ORG_ADJECTIVE = re.compile(r"(?:sk|šk|čk|n|j|č|ž|š|v|t|l|r|d)(?:i|a|o|e)$|" + _ADJECTIVE.pattern)
+_STOP = {"in", "v", "na", "je", "so", "pa", "ki", "da", "z", "s", "za", "se", "ter", "ali",
+         "bo", "bi", "sta", "ni", "od", "do", "iz", "pri", "po", "o", "k", "h", "kot"}  # fmt: skip
+
+
+def _read_list(name: str) -> list[str]:
+    text = (resources.files("livingmemory") / "data" / name).read_text("utf-8")
+    return [w for line in text.splitlines() if not line.startswith("#") for w in line.split()]
+
+
+def name_keys(word: str) -> tuple[set[str], set[str]]:
+    """(the entry itself, the stems its case forms are built on): "Prešeren" ->
+    prešeren, prešern (the fleeting vowel: Prešerna); "Rado" -> rad (Rada, Radu: but "Rad"
+    alone is "gladly", so a stem only matches a word that carries an ending)."""
+    word = word.casefold()
+    stems = {word}
+    if word[-1:] in "aeio" and len(word) > 3:
+        stems.add(word[:-1])
+    if len(word) > 4 and word[-2] == "e" and word[-1] not in "aeiou":
+        stems.add(word[:-2] + word[-1])
+    return {word}, stems
+
+
+@lru_cache(maxsize=65536)
+def word_stems(word: str) -> frozenset[str]:
+    """The word minus each case ending it may carry ("Eulerju" -> euler)."""
+    word = word.casefold()
+    return frozenset(
+        word[: -len(ending)]
+        for ending in ENDINGS
+        if word.endswith(ending) and len(word) - len(ending) >= 3
+    )
+
+
+NameIndex = tuple[dict[str, str], dict[str, str]]  # (whole word -> entry, stem -> entry)
+
+
+def _index(entries: list[str]) -> NameIndex:
+    whole: dict[str, str] = {}
+    stems: dict[str, str] = {}
+    for entry in entries:
+        full, bases = name_keys(entry)
+        for key in full:
+            whole.setdefault(key, entry)
+        for key in bases:
+            stems.setdefault(key, entry)
+    return whole, stems
+
+
+@cache
+def name_list(name: str) -> tuple[NameIndex, frozenset[str]]:
+    """(index of the entries, entries that are also everyday words) from a data file."""
+    entries = _read_list(name)
+    common = frozenset(e.rstrip("*") for e in entries if e.endswith("*"))
+    return _index([e.rstrip("*") for e in entries]), common
+
+
+@lru_cache(maxsize=1)
+def first_name_index() -> NameIndex:
+    return _index([name.title() for name in sorted(first_names())])
+
+
+# First names that are also everyday words ("Vera" faith, "Rok" deadline, "Cene" prices):
+# alone, only inside a sentence.
+COMMON_FIRST_NAMES = {"vera", "nada", "zora", "mira", "vida", "jasna", "dan", "sreča", "slava",
+                      "zlata", "rok", "stane", "cene", "luka", "vesna", "tone", "tit", "roža",
+                      "ema", "bor", "jaka", "živa", "zala", "mark", "maja", "ivo", "lea",
+                      "ida", "ana", "karmen", "nina", "lili", "iva", "tina", "gregor", "martin",
+                      "david", "adam", "kaja", "tanja", "jana", "simon", "filip", "pavla",
+                      "ali", "emil", "hana", "teja", "frank", "franc", "france"}  # fmt: skip
+
+
+def lookup(token: Token, index: NameIndex) -> str | None:
+    """The entry a word is a form of, if any: the word itself or its lemma is the entry, or
+    the word minus a case ending is the entry's stem."""
+    whole, stems = index
+    lower = token.lower_
+    if lower in whole:
+        return whole[lower]
+    for form in token._.lm_forms or ():
+        if form in whole:
+            return whole[form]
+    for stem in word_stems(lower):
+        if stem in stems:
+            return stems[stem]
+    return None
+
+
+def _title(token: Token) -> bool:
+    return token.is_alpha and token.is_title and len(token) > 1
+
+
+def _is_roman(token: Token) -> bool:
+    return bool(ROMAN.match(token.text)) and token.text[:1] in "IVX"
+
+
+def _set(span: Span, canonical: str, confidence: float) -> Span:
+    span._.lm_canonical = canonical
+    span._.lm_confidence = confidence
+    return span
+
+
+class SlovenianNames:
+    """``lm_sl_names``: the rule families in the module docstring. Each can be switched off
+    (the benchmark measures them one by one)."""
+
+    def __init__(self, rules: dict[str, bool] | None = None) -> None:
+        self.rules = {name: True for name in RULES}
+        self.rules.update(rules or {})
+
+    def __call__(self, doc: Doc) -> Doc:
+        context: dict[str, Any] = doc.user_data.setdefault("lm_context", {})
+        memory: NameIndex = context.setdefault("surnames", ({}, {}))
+        original = list(doc.ents)
+        ents = list(original)
+        on = self.rules
+        metadata_people = set(doc.user_data.get("people", ()))
+
+        def owner(i: int) -> Span | None:
+            return next((e for e in ents if e.start <= i < e.end), None)
+
+        def replaceable(i: int, end: int, weak_places: bool = True) -> bool:
+            """Tokens i..end are free, or held only by guesses a name rule may override:
+            low-confidence rule entities, one-word gazetteer places, capitalised pairs."""
+            for k in range(i, end):
+                ent = owner(k)
+                if ent is None:
+                    continue
+                if ent.label_ in ("DATE", "ORG") or ent._.lm_canonical in metadata_people:
+                    return False  # the recording's own people come from its metadata
+                if ent.label_ == "LOC" and ent.ent_id_ and not (weak_places and len(ent) == 1):
+                    return False
+                weak = ent._.lm_confidence <= 0.6 or (ent.ent_id_ and len(ent) == 1)
+                if (ent.start < i or ent.end > end) and not weak:
+                    return False
+            return True
+
+        def put(span: Span) -> None:
+            nonlocal ents
+            ents = [e for e in ents if e.end <= span.start or e.start >= span.end]
+            ents.append(span)
+
+        def name_end(i: int, limit: int = 4) -> int:
+            """End of a run of capitalised words from i (particles and I./II. inside)."""
+            end = i
+            while end < len(doc) and end - i < limit:
+                token = doc[end]
+                if (
+                    _title(token)
+                    or (end > i and _is_roman(token))
+                    or (
+                        end > i
+                        and token.lower_ in PARTICLES
+                        and end + 1 < len(doc)
+                        and _title(doc[end + 1])
+                    )
+                ):
+                    end += 1
+                else:
+                    break
+            return end
+
+        def remember(span: Span, canonical: str) -> None:
+            if len(span) >= 2 and _title(span[-1]):
+                full, bases = name_keys(canonical.split()[-1])
+                for key in full | {span[-1].lower_}:
+                    memory[0].setdefault(key, canonical)
+                for key in bases | word_stems(span[-1].text):
+                    memory[1].setdefault(key, canonical)
+
+        firsts = first_name_index()
+        surnames, common_surnames = name_list("surnames.txt")
+        peoples, _ = name_list("demonyms.txt")
+
+        # 1. A first name and the capitalised words after it.
+        if on["first_name_chain"]:
+            i = 0
+            while i < len(doc):
+                token = doc[i]
+                end = name_end(i) if _title(token) and lookup(token, firsts) else i
+                if end - i >= 2:
+                    if replaceable(i, end):
+                        span = Span(doc, i, end, label="PER")
+                        canonical = _canonical(span, firsts, surnames)
+                        put(_set(span, canonical, 0.75))
+                        remember(span, canonical)
+                    i = end
+                else:
+                    i += 1
+
+        # 2. Roles and titles before capitalised words.
+        if on["roles"]:
+            for token in doc[:-1]:
+                word = token.lower_.rstrip(".")
+                if word not in ROLES and (token._.lm_lemma or "") not in ROLES:
+                    continue
+                start = token.i + 1
+                if start < len(doc) and doc[start].text == "." and token.text[-1:] != ".":
+                    start += 1
+                end = name_end(start, 3)
+                if end > start and replaceable(start, end, weak_places=False):
+                    if lookup(doc[start], peoples):
+                        continue
+                    if (
+                        end < len(doc)
+                        and doc[end].is_lower
+                        and _ORG_ADJECTIVE.search(doc[end - 1].lower_)
+                    ):
+                        continue  # "predsednik Slovenske akademije": an adjective, no name
+                    span = Span(doc, start, end, label="PER")
+                    canonical = _canonical(span, firsts, surnames)
+                    put(_set(span, canonical, 0.7))
+                    remember(span, canonical)
+
+        # 3. Surnames the document has already named in full, known surnames, first names
+        #    alone and names of peoples.
+        for token in doc:
+            i = token.i
+            if not _title(token) or (owner(i) is not None and not replaceable(i, i + 1)):
+                continue
+            if owner(i) is not None and owner(i).label_ == "PER":
+                continue
+            initial = token.is_sent_start or (i > 0 and doc[i - 1].text in '»«"„“(-–—:')
+            found = None
+            if on["document_memory"] and (hit := lookup(token, memory)):
+                found = (hit, 0.7)
+            elif on["surnames"] and (hit := lookup(token, surnames)):
+                if not (initial and hit in common_surnames):
+                    found = (hit, 0.65)
+            elif (on["peoples"] and (hit := lookup(token, peoples))) or (
+                on["first_names"]
+                and (hit := lookup(token, firsts))
+                and not (initial and hit.casefold() in COMMON_FIRST_NAMES)
+                and not (owner(i) is not None and owner(i).ent_id_)
+            ):
+                found = (hit, 0.6)
+            if found:
+                put(_set(Span(doc, i, i + 1, label="PER"), found[0], found[1]))
+
+        # 4. Organisations.
+        if on["organisations"]:
+            for span in _organisations(doc, ents):
+                overlapping = [e for e in ents if e.start < span.end and span.start < e.end]
+                n = len(span)
+                if any(
+                    e.label_ == "ORG" and (len(e) > n or (len(e) == n and e.ent_id_))
+                    for e in overlapping
+                ):
+                    continue  # a longer name, or the gazetteer's own
+                if any(e.label_ == "DATE" for e in overlapping):
+                    continue
+                put(_set(span, _head_canonical(span), 0.65))
+        if on["organisation_kinds"]:
+            # "podjetje Petrol", "časnik Delo", "stranka SDS": a lower-case kind of
+            # organisation names the capitalised words after it (they are the name).
+            for token in doc[:-1]:
+                if not token.is_lower or (token._.lm_lemma or "") not in ORG_KINDS:
+                    continue
+                start = token.i + 1
+                end = name_end(start, 3)
+                if end == start and doc[start].is_upper and doc[start].is_alpha:
+                    end = start + 1
+                if end == start or not replaceable(start, end):
+                    continue
+                if lookup(doc[start], firsts) and end - start >= 2:
+                    continue  # "društvo Janez Novak"? a person is likelier
+                overlapping = [e for e in ents if e.start < end and start < e.end]
+                if any(e.label_ == "ORG" for e in overlapping):
+                    continue
+                span = Span(doc, start, end, label="ORG")
+                put(_set(span, span.text, 0.6))
+        if on["acronyms"] and not _shouting(doc):
+            for token in doc:
+                text, i = token.text, token.i
+                # "respiratorni sincicijski virus (RSV)": the short form of a common noun.
+                explained = i >= 2 and doc[i - 1].text == "(" and doc[i - 2].is_lower
+                if (
+                    token.is_upper
+                    and token.is_alpha
+                    and 2 <= len(text) <= 6
+                    and text not in NOT_ACRONYMS
+                    and owner(i) is None
+                    and not explained
+                ):
+                    span = Span(doc, i, i + 1, label="ORG")
+                    put(_set(span, span.text, 0.55))
+            for token in doc[:-1]:
+                # "NK Triglav", "FC Barcelona": a club, not the mountain or the city.
+                end = name_end(token.i + 1, 2)
+                if token.text in CLUBS and end > token.i + 1:
+                    span = Span(doc, token.i, end, label="ORG")
+                    put(_set(span, span.text, 0.7))
+
+        # 5. Places: a capitalised adjective with a place noun ("na Debelem rtiču"); a
+        #    capitalised adjective alone is no place ("Albanskemu", "Dalíjevih").
+        if on["adjective_places"]:
+            for ent in list(ents):
+                if ent.label_ != "LOC" or ent.ent_id_ or ent._.lm_confidence > 0.5:
+                    continue
+                if set(doc[ent.start]._.lm_forms or ()) & NOT_PLACES:
+                    ents = [e for e in ents if e is not ent]  # "vera v Boga"
+                    continue
+                last = doc[ent.end - 1]
+                nxt = doc[ent.end] if ent.end < len(doc) else None
+                geo = nxt is not None and nxt.is_lower and _geo(nxt)
+                if not geo and not _ADJECTIVE.search(last.lower_):
+                    continue
+                if nxt is not None and nxt.is_lower and (nxt._.lm_lemma or "") in GEO_NOUNS:
+                    span = Span(doc, ent.start, ent.end + 1, label="LOC")
+                    put(_set(span, " ".join(t.text for t in span), 0.55))
+                elif nxt is not None and nxt.is_lower:
+                    ents = [e for e in ents if e is not ent]
+            for token in doc[:-1]:
+                nxt = doc[token.i + 1]
+                own = owner(token.i)
+                weak = own is not None and own.label_ == "LOC" and not own.ent_id_
+                if not _title(token) or (own is not None and not weak):
+                    continue
+                if owner(nxt.i) is not None and not _geo(token):
+                    continue
+                if (
+                    (not token.is_sent_start or _POSSESSIVE.search(token.lower_))
+                    and (_ORG_ADJECTIVE.search(token.lower_) or _POSSESSIVE.search(token.lower_))
+                    and nxt.is_lower
+                    and _geo(nxt)
+                ):
+                    # "Rdeči trg", "na Debelem rtiču", "Vasarijev koridor"
+                    span = Span(doc, token.i, token.i + 2, label="LOC")
+                    put(_set(span, span.text, 0.55))
+                elif _geo(token) and _title(nxt) and not _verb(nxt):
+                    # "Gorovje Khangai", "Trg Franceta Prešerna": the person a place is
+                    # named after is part of its name.
+                    end = name_end(nxt.i, 3)
+                    inside = [owner(k) for k in range(nxt.i, end)]
+                    if all(
+                        e is None or (e.label_ == "PER" and e.start >= nxt.i and e.end <= end)
+                        for e in inside
+                    ):
+                        span = Span(doc, token.i, end, label="LOC")
+                        put(_set(span, _head_canonical(span), 0.55))
+        if on["place_kinds"]:
+            # "v mestu Biel", "soteska Golubac": a lower-case kind of place names the
+            # capitalised words after it.
+            for token in doc[:-1]:
+                kind = _geo(token) or (token._.lm_lemma or "") in PLACE_KINDS
+                if not token.is_lower or not kind:
+                    continue
+                start = token.i + 1
+                end = name_end(start, 2)
+                if end == start or not replaceable(start, end):
+                    continue
+                held = [owner(k) for k in range(start, end)]
+                if any(e is not None and e.label_ != "PER" for e in held):
+                    continue
+                if lookup(doc[start], firsts) or lookup(doc[start], surnames):
+                    continue  # "vas Janeza Novaka"? the owner, not the village
+                span = Span(doc, start, end, label="LOC")
+                put(_set(span, span.text, 0.55))
+
+        # A new span's entity id falls back to its root token's, which may still be the one
+        # word place it replaced ("France" -> Francija): clear the tokens' ids first.
+        if [id(e) for e in ents] == [id(e) for e in original]:
+            return doc  # nothing changed: setting the entities again costs time
+        for token in doc:
+            token.ent_id = 0
+        doc.ents = filter_spans(ents)
+        return doc
+
+
+RULES = (
+    "first_name_chain", "roles", "document_memory", "surnames", "peoples", "first_names",
+    "organisations", "organisation_kinds", "acronyms", "adjective_places", "place_kinds",
+)  # fmt: skip
+
+
+def _canonical(span: Span, firsts: dict[str, str], surnames: dict[str, str]) -> str:
+    """Nominative where the lists know the words ("Franceta Prešerna" -> France Prešeren),
+    the lemma otherwise, the text for foreign names lemmagen would mangle."""
+    words = []
+    for token in span:
+        known = lookup(token, firsts) or lookup(token, surnames)
+        if known:
+            words.append(known)
+        elif token._.lm_lemma and token._.lm_lemma.isalpha() and token.is_title:
+            lemma = token._.lm_lemma
+            words.append(lemma[:1].upper() + lemma[1:])
+        else:
+            words.append(token.text)
+    return " ".join(words)
+
+
+def _head_canonical(span: Span) -> str:
+    """A name that starts with its head word in the head's nominative, the rest as written
+    (a genitive stays one): "Trgu Franceta Prešerna" -> Trg Franceta Prešerna."""
+    forms = span[0]._.lm_forms or ()
+    heads = ORG_HEADS | GEO_NOUNS | PLACE_KINDS
+    head = next((f for f in forms if f in heads), None)
+    if head is None or not span[0].is_title:
+        return span.text  # "Osnovne šole ...": an adjective first, kept as written
+    return " ".join([head[:1].upper() + head[1:], *(t.text for t in span[1:])])
+
+
+def _geo(token: Token) -> bool:
+    return (token._.lm_lemma or token.lower_).rstrip(".") in GEO_NOUNS
+
+
+def _shouting(doc: Doc) -> bool:
+    letters = [t for t in doc if t.is_alpha and len(t) > 1]
+    return bool(letters) and sum(t.is_upper for t in letters) > len(letters) / 2
+
+
+def _head(token: Token) -> str | None:
+    forms = set(token._.lm_forms or (token.lower_,))
+    return next((h for h in ORG_HEADS if h in forms), None)
+
+
+def _verb(token: Token) -> bool:
+    lemma = token._.lm_lemma or ""
+    return lemma.endswith(("ti", "či")) and lemma != token.lower_
+
+
+def _organisations(doc: Doc, ents: list[Span]) -> list[Span]:
+    """Head + genitive or "za" phrase, and capitalised adjective + head."""
+    spans = []
+    i = 0
+    while i < len(doc):
+        token = doc[i]
+        head = _head(token)
+        start = i
+        if (
+            head is None
+            and _title(token)
+            and not _verb(token)
+            and (_ORG_ADJECTIVE if not token.is_sent_start else _NAME_ADJECTIVE).search(
+                token.lower_
+            )
+        ):
+            # "Državni zbor", "Evropska unija", "Slovenska akademija": adjective + head; at
+            # the start of a sentence only an adjective made from a name ("Slovenska
+            # vojska", not "Tovrstna uprava").
+            j = i + 1
+            while (
+                not token.is_sent_start
+                and j < len(doc)
+                and j - i <= 2
+                and doc[j].is_lower
+                and _ORG_ADJECTIVE.search(doc[j].lower_)
+                and not _head(doc[j])
+            ):
+                j += 1
+            if j < len(doc) and doc[j].is_lower and _head(doc[j]):
+                head, i = _head(doc[j]), j
+            else:
+                i += 1
+                continue
+        elif head is None or not _title(token):
+            i += 1
+            continue
+        end = i + 1
+        # A "za" phrase: lower-case words up to a verb, a function word or punctuation.
+        if head in ZA_HEADS and end < len(doc) and doc[end].lower_ == "za":
+            k = end + 1
+            while k < len(doc) and k - end <= 6:
+                word = doc[k]
+                if word.lower_ == "in" and k + 1 < len(doc) and doc[k + 1].is_alpha:
+                    if _verb(doc[k + 1]) or doc[k + 1].lower_ in _STOP:
+                        break
+                    k += 1
+                    continue
+                if not word.is_alpha or word.lower_ in _STOP or _verb(word):
+                    break
+                k += 1
+            if k > end + 1 and doc[k - 1].lower_ != "in":
+                end = k
+        # Capitalised words (a genitive: "Republike Slovenije"); a lower-case word only when
+        # a capitalised one follows ("Društvo upokojencev Jesenice").
+        while end < len(doc) and end - start <= 7:
+            nxt = doc[end]
+            if not nxt.is_alpha or nxt.lower_ in _STOP or _verb(nxt):
+                break
+            if _title(nxt) or (nxt.is_upper and len(nxt) > 1):
+                end += 1
+                continue
+            # Up to two lower-case words before a capitalised one ("Društvo kmečkih žena
+            # Cerklje"); without one they are the sentence, not the name.
+            ahead = end
+            while (
+                ahead < len(doc)
+                and ahead - end < 2
+                and doc[ahead].is_lower
+                and (
+                    doc[ahead].is_alpha and doc[ahead].lower_ not in _STOP and not _verb(doc[ahead])
+                )
+            ):
+                ahead += 1
+            if ahead > end and ahead < len(doc) and _title(doc[ahead]):
+                end = ahead
+                continue
+            break
+        if end - start >= 2:
+            # Extension values live on the doc by offsets: set them only once the span is
+            # kept, or a gazetteer match with the same offsets would lose its own.
+            spans.append(Span(doc, start, end, label="ORG"))
+            i = end
+        else:
+            i += 1
+    return spans
+
+
+@Language.factory("lm_sl_names", default_config={"rules": {}})
+def make_names(nlp: Language, name: str, rules: dict[str, bool]) -> SlovenianNames:
+    return SlovenianNames(rules)
