@@ -194,7 +194,8 @@ def _v3_transcription(db: sqlite_utils.Database) -> None:
 
 def _v4_tagging(db: sqlite_utils.Database) -> None:
     """Lemmas for search, tagging provenance, places with coordinates, the owner's vocabulary."""
-    db.table("segments").add_column("lemmas", str)  # lemmas of the text, for inflection-proof search
+    # Lemmas of the text, for inflection-proof search.
+    db.table("segments").add_column("lemmas", str)
     db.table("transcripts").add_column("tagged_version", str)
     db.table("transcripts").add_column("tagged_at", str)
     entities = db.table("entities")
