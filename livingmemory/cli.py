@@ -950,6 +950,115 @@ def demo(
             raise typer.Exit(run_serve(archive, announce=announce))
 
 
+@app.command()
+@friendly_errors
+def edit(
+    recording_id: Annotated[int, typer.Argument(help="The recording's number (see 'list').")],
+    title: Annotated[Optional[str], typer.Option(help="Title / naslov.")] = None,  # noqa: UP045
+    narrator: Annotated[
+        Optional[str],  # noqa: UP045
+        typer.Option(help='Narrator(s) / pripovedovalec: "A; B" for several.'),
+    ] = None,
+    interviewer: Annotated[
+        Optional[str],  # noqa: UP045
+        typer.Option(help='Interviewer(s) / spraševalec: "A; B" for several.'),
+    ] = None,
+    date: Annotated[Optional[str], typer.Option(help="1987, 1987-05, 1987-05-12.")] = None,  # noqa: UP045
+    place: Annotated[Optional[str], typer.Option(help="Where it was recorded.")] = None,  # noqa: UP045
+    language: Annotated[Optional[str], typer.Option(help="sl, en, de...")] = None,  # noqa: UP045
+    access: Annotated[
+        Optional[str],  # noqa: UP045
+        typer.Option(
+            help="public/javno (needs a consent note), restricted/omejeno, "
+            "embargoed/embargo (needs --embargo-until)."
+        ),
+    ] = None,
+    embargo_until: Annotated[Optional[str], typer.Option(help="YYYY-MM-DD.")] = None,  # noqa: UP045
+    consent: Annotated[
+        Optional[str],  # noqa: UP045
+        typer.Option(help="Consent note / soglasje (private, never published)."),
+    ] = None,
+    notes: Annotated[Optional[str], typer.Option(help="Internal notes (private).")] = None,  # noqa: UP045
+    author: Annotated[
+        Optional[str],  # noqa: UP045
+        typer.Option(help="Who makes the change (default: your login)."),
+    ] = None,
+    archive_path: ArchiveOption = DEFAULT_ARCHIVE,
+) -> None:
+    """Change a recording's metadata or access; every change is recorded (who, when, old and
+    new value). Withdrawn consent: '--access restricted', then 'publish' removes it."""
+    from livingmemory.ingest import _current_user
+    from livingmemory.workspace import edit_recording
+
+    changes = {
+        "title": title,
+        "narrators": narrator,
+        "interviewers": interviewer,
+        "recorded_date": date,
+        "place": place,
+        "language": language,
+        "access": access,
+        "embargo_until": embargo_until,
+        "consent_notes": consent,
+        "notes": notes,
+    }
+    with open_archive(archive_path) as archive:
+        done = edit_recording(archive, recording_id, changes, author=author or _current_user())
+    for change in done:
+        console.print(f"#{recording_id} {change.field}: {change.old!r} -> {change.new!r}",
+                      highlight=False)  # fmt: skip
+    if not done:
+        console.print(f"#{recording_id}: nothing changed", highlight=False)
+    elif any(c.field == "access" for c in done):
+        console.print("run 'livingmemory publish' to update the public site", highlight=False)
+
+
+@app.command()
+@friendly_errors
+def worker(
+    once: Annotated[bool, typer.Option(help="Stop when the queue is empty.")] = False,
+    model: Annotated[str, typer.Option(help="Whisper model for queued recordings.")] = "base",
+    archive_path: ArchiveOption = DEFAULT_ARCHIVE,
+) -> None:
+    """Work the workspace's queue: transcribe and tag uploaded recordings (Ctrl-C stops)."""
+    from livingmemory.transcribe import TranscribeSettings
+    from livingmemory.workspace import work_queue
+
+    def report(job: dict[str, Any], status: str) -> None:
+        console.print(f"{status} #{job['recording_id']}: {job['message'] or ''}", highlight=False)
+
+    console.print(f"worker for {archive_path} (model {model}; Ctrl-C stops)", highlight=False)
+    with open_archive(archive_path) as archive:
+        try:
+            work_queue(archive, once=once, settings=TranscribeSettings(model=model),
+                       on_job=report)  # fmt: skip
+        except KeyboardInterrupt:
+            raise typer.Exit(130) from None
+
+
+@app.command()
+@friendly_errors
+def user(
+    name: Annotated[str, typer.Argument(help="The volunteer's name, as they log in.")],
+    password: Annotated[
+        str,
+        typer.Option(
+            prompt=True,
+            hide_input=True,
+            confirmation_prompt=True,
+            help="Their password (asked for when not given).",
+        ),
+    ],
+    archive_path: ArchiveOption = DEFAULT_ARCHIVE,
+) -> None:
+    """Give a volunteer their own workspace account (users.yml beside the archive)."""
+    from livingmemory.workspace import set_password
+
+    with open_archive(archive_path) as archive:
+        path = set_password(archive.root, name, password)
+    console.print(f"account {name!r} saved in {path}", highlight=False)
+
+
 def run() -> None:  # pragma: no cover - console entry point alias
     app(prog_name="livingmemory")
 

@@ -1,0 +1,686 @@
+"""The volunteers' workspace, as a library: edit metadata, save corrections, queue work.
+
+Everything the browser workspace (:mod:`livingmemory.workspace_web`) and the CLI
+(``livingmemory edit``, ``livingmemory worker``, ``livingmemory user``) do goes through these
+functions, so a web edit and a command-line edit are validated and recorded the same way:
+
+* :func:`edit_recording` changes metadata and access with the same rules as ``add``, refuses
+  public access without a consent note, and records every change (who, when, old, new) in
+  ``edits``.
+* :func:`save_transcript` stores an edited transcript exactly as ``review --apply`` does (a new
+  human transcript with revisions; the machine text stays) and re-tags the interview.
+* :func:`queue_transcription`, :func:`claim_job` and :func:`work_queue` are a small job queue in
+  the archive itself: uploads wait there, one worker process transcribes and tags them, and
+  its progress is what the interviews page shows.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import sqlite3
+import tempfile
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from livingmemory.archive import Archive, utc_now
+from livingmemory.errors import InputError, LivingMemoryError
+from livingmemory.metadata import Person, RecordingMetadata
+from livingmemory.publish import PUBLIC_DB, public_dir
+
+USERS_FILE = "users.yml"
+TEAM = "livingmemory"
+# A running job whose worker has not reported for this long is taken over by another worker.
+LEASE_SECONDS = 600
+
+# Pipeline states, in order, with their Slovenian and English names.
+STATES: dict[str, tuple[str, str]] = {
+    "added": ("dodano", "added"),
+    "transcribing": ("prepisovanje", "transcribing"),
+    "transcribed": ("prepisano", "transcribed"),
+    "needs_review": ("potrebuje pregled", "needs review"),
+    "reviewed": ("pregledano", "reviewed"),
+    "tagged": ("označeno", "tagged"),
+    "published": ("objavljeno", "published"),
+}
+
+# Editable fields: name -> (column or people role, Slovenian label, English label).
+EDITABLE: dict[str, tuple[str, str, str]] = {
+    "title": ("title", "Naslov", "Title"),
+    "narrators": ("narrator", "Pripovedovalec", "Narrator"),
+    "interviewers": ("interviewer", "Spraševalec", "Interviewer"),
+    "recorded_date": ("recorded_date", "Datum", "Date"),
+    "place": ("place", "Kraj", "Place"),
+    "language": ("language", "Jezik", "Language"),
+    "access": ("access", "Dostop", "Access"),
+    "embargo_until": ("embargo_until", "Embargo do", "Embargo until"),
+    "consent_notes": ("consent_notes", "Soglasje", "Consent"),
+    "notes": ("notes", "Opombe", "Notes"),
+}
+
+
+# -- metadata edits -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Change:
+    field: str
+    old: str | None
+    new: str | None
+
+
+def _names(people: Iterable[Person]) -> str | None:
+    return "; ".join(p.name for p in people) or None
+
+
+def _people_from_text(value: str | None) -> tuple[Person, ...]:
+    return tuple(Person(n.strip()) for n in (value or "").split(";") if n.strip())
+
+
+def require_consent(metadata: RecordingMetadata, source: str | Path) -> None:
+    """Public access needs a consent note: nothing is published without recorded consent."""
+    if metadata.access == "public" and not metadata.consent_notes:
+        raise InputError(
+            source,
+            "public access needs a consent note (--consent: who agreed, when, how) / "
+            "javni dostop zahteva opombo o soglasju",
+        )
+
+
+def edit_recording(
+    archive: Archive,
+    recording_id: int,
+    changes: dict[str, str | None],
+    *,
+    author: str | None,
+    source: str = "cli",
+) -> list[Change]:
+    """Change a recording's metadata; returns what changed (empty: nothing did).
+
+    ``changes`` maps :data:`EDITABLE` names to new values (``""`` clears an optional field;
+    people as ``"A; B"``). The result is validated like ``add`` (dates, languages, access
+    levels, embargo dates, Slovenian values), public access needs a consent note, and every
+    change is one ``edits`` row, all in one transaction: a refused edit changes nothing.
+    """
+    unknown = set(changes) - set(EDITABLE)
+    if unknown:
+        raise LivingMemoryError(f"cannot edit {', '.join(sorted(unknown))}")
+    record = archive.recording(recording_id)
+    people = {
+        role: tuple(Person(p["name"]) for p in record["people"] if p["role"] == role)
+        for role in ("narrator", "interviewer")
+    }
+    current = RecordingMetadata(
+        title=record["title"],
+        narrators=people["narrator"],
+        interviewers=people["interviewer"],
+        recorded_date=record["recorded_date"],
+        place=record["place"],
+        language=record["language"],
+        access=record["access"],
+        embargo_until=record["embargo_until"],
+        consent_notes=record["consent_notes"],
+        notes=record["notes"],
+    )
+    wanted = dict(current.__dict__)
+    for name, value in changes.items():
+        if value is None:
+            continue
+        if name in ("narrators", "interviewers"):
+            wanted[name] = _people_from_text(value)
+        else:
+            wanted[name] = value
+    access_given = changes.get("access") not in (None, "")
+    if access_given and changes.get("embargo_until") is None:
+        # Moving out of an embargo drops its date; moving into one keeps a given date.
+        from livingmemory.metadata import ACCESS_ALIASES
+
+        level = str(changes["access"]).strip().lower()
+        if ACCESS_ALIASES.get(level, level) != "embargoed":
+            wanted["embargo_until"] = None
+    if changes.get("title") == "":
+        wanted["title"] = record["title"]  # a recording always has a title
+    label = f"#{recording_id}"
+    metadata = RecordingMetadata(**wanted).validate(label)
+    if metadata.access != record["access"] or metadata.consent_notes != record["consent_notes"]:
+        # Checked when access or consent change, so a typo in an older public interview
+        # without a note can still be fixed.
+        require_consent(metadata, label)
+
+    new_values = {
+        "title": metadata.title,
+        "narrators": _names(metadata.narrators),
+        "interviewers": _names(metadata.interviewers),
+        "recorded_date": metadata.recorded_date,
+        "place": metadata.place,
+        "language": metadata.language,
+        "access": metadata.access,
+        "embargo_until": metadata.embargo_until,
+        "consent_notes": metadata.consent_notes,
+        "notes": metadata.notes,
+    }
+    old_values = {
+        **{k: record[k] for k in new_values if k not in ("narrators", "interviewers")},
+        "narrators": _names(people["narrator"]),
+        "interviewers": _names(people["interviewer"]),
+    }
+    done = [
+        Change(name, old_values[name], new_values[name])
+        for name in EDITABLE
+        if (old_values[name] or None) != (new_values[name] or None)
+    ]
+    if not done:
+        return []
+    from livingmemory.ingest import _person_id
+
+    now = utc_now()
+    with archive.db.atomic():
+        for change in done:
+            if change.field in ("narrators", "interviewers"):
+                role = EDITABLE[change.field][0]
+                archive.db.execute(
+                    "DELETE FROM recording_people WHERE recording_id = ? AND role = ?",
+                    [recording_id, role],
+                )
+                for position, person in enumerate(getattr(metadata, change.field)):
+                    archive.db.execute(
+                        "INSERT OR IGNORE INTO recording_people "
+                        "(recording_id, person_id, role, position) VALUES (?, ?, ?, ?)",
+                        [recording_id, _person_id(archive, person), role, position],
+                    )
+            else:
+                archive.db.execute(
+                    f"UPDATE recordings SET {change.field} = ? WHERE id = ?",
+                    [change.new, recording_id],
+                )
+            archive.db["edits"].insert(
+                {
+                    "recording_id": recording_id,
+                    "field": change.field,
+                    "old_value": change.old,
+                    "new_value": change.new,
+                    "author": author,
+                    "created_at": now,
+                    "source": source,
+                }
+            )
+    return done
+
+
+def edit_history(archive: Archive, recording_id: int) -> list[dict[str, Any]]:
+    return list(
+        archive.db.query(
+            "SELECT * FROM edits WHERE recording_id = ? ORDER BY id DESC", [recording_id]
+        )
+    )
+
+
+# -- states ---------------------------------------------------------------------------------
+
+
+def published_ids(archive: Archive) -> set[int]:
+    """Recordings in the published database (what the public site shows right now)."""
+    path = public_dir(archive) / PUBLIC_DB
+    if not path.is_file():
+        return set()
+    try:
+        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+        try:
+            return {row[0] for row in conn.execute("SELECT id FROM recordings")}
+        finally:
+            conn.close()
+    except sqlite3.Error:
+        return set()
+
+
+def interviews(archive: Archive, limit: int = 500) -> list[dict[str, Any]]:
+    """The newest recordings with their pipeline state, for the interviews page.
+
+    Every sub-query is an indexed lookup by recording (no view over the whole archive).
+    """
+    rows = list(
+        archive.db.query(
+            """
+            SELECT r.id, r.title, r.access, r.duration, r.recorded_date, r.place, r.language,
+              r.review_status, r.added_at, r.added_by,
+              (SELECT group_concat(name, '; ') FROM (
+                 SELECT p.name FROM recording_people rp JOIN people p ON p.id = rp.person_id
+                  WHERE rp.recording_id = r.id AND rp.role = 'narrator'
+                  ORDER BY rp.position)) AS narrators,
+              (SELECT j.status || ':' || j.progress FROM jobs j WHERE j.recording_id = r.id
+                 AND j.status IN ('queued', 'running') ORDER BY j.id DESC LIMIT 1) AS job,
+              (SELECT j.message FROM jobs j WHERE j.recording_id = r.id
+                 ORDER BY j.id DESC LIMIT 1) AS job_message,
+              (SELECT j.status FROM jobs j WHERE j.recording_id = r.id
+                 ORDER BY j.id DESC LIMIT 1) AS last_job,
+              (SELECT t.id FROM transcripts t WHERE t.recording_id = r.id AND t.source = 'human'
+                 AND t.is_current = 1 AND t.finished_at IS NOT NULL
+                 ORDER BY t.id DESC LIMIT 1) AS human_id,
+              (SELECT t.id FROM transcripts t WHERE t.recording_id = r.id
+                 AND t.source = 'machine' AND t.is_current = 1 AND t.finished_at IS NOT NULL
+                 ORDER BY t.id DESC LIMIT 1) AS machine_id
+            FROM recordings r ORDER BY r.id DESC LIMIT ?
+            """,
+            [limit],
+        )
+    )
+    published = published_ids(archive)
+    for row in rows:
+        current = row["human_id"] or row["machine_id"]
+        transcript = archive.db["transcripts"].get(current) if current else None
+        job = row.pop("job")
+        row["progress"] = None
+        if job:
+            status, progress = job.split(":", 1)
+            row["progress"] = float(progress) if status == "running" else None
+            row["queued"] = status == "queued"
+        row["suspect"] = (transcript or {}).get("suspect_segments") or 0
+        row["state"] = _state(row, transcript, job, row["id"] in published)
+        row["state_sl"], row["state_en"] = STATES[row["state"]]
+    return rows
+
+
+def _state(
+    row: dict[str, Any], transcript: dict[str, Any] | None, job: str | None, published: bool
+) -> str:
+    if job:
+        return "transcribing"
+    if transcript is None:
+        return "added"
+    if published and row["access"] != "restricted":
+        return "published"
+    human = transcript["source"] == "human"
+    if human and row["review_status"] == "complete":
+        return "tagged" if transcript.get("tagged_version") else "reviewed"
+    if human or (transcript.get("suspect_segments") or 0) > 0:
+        return "needs_review"
+    return "tagged" if transcript.get("tagged_version") else "transcribed"
+
+
+# -- transcript corrections ---------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Line:
+    """One line of the editor: the segment it corrects (``seg-N``), times, speaker, text."""
+
+    start: float
+    end: float
+    text: str
+    speaker: str | None = None
+    id: str | None = None
+    reviewed: bool = False
+
+
+def editor_lines(archive: Archive, recording_id: int) -> list[dict[str, Any]]:
+    """The current transcript as editor lines, with suspect reasons and review marks."""
+    rows = archive.db.query(
+        "SELECT s.id, s.start, s.end, s.speaker, s.text, s.flags, s.avg_logprob, s.reviewed "
+        "FROM segments s JOIN current_transcripts c ON c.transcript_id = s.transcript_id "
+        "WHERE c.recording_id = ? ORDER BY s.start, s.position",
+        [recording_id],
+    )
+    lines = []
+    for row in rows:
+        flags = json.loads(row["flags"]) if row["flags"] else []
+        low = row["avg_logprob"] is not None and row["avg_logprob"] < -0.8
+        if low and "low_confidence" not in flags:
+            flags.append("low_confidence")
+        lines.append(
+            {
+                "id": f"seg-{row['id']}",
+                "start": row["start"],
+                "end": row["end"],
+                "speaker": row["speaker"] or "",
+                "text": row["text"],
+                "flags": flags,
+                "reviewed": bool(row["reviewed"]),
+            }
+        )
+    return lines
+
+
+def parse_lines(data: Any) -> list[Line]:
+    """Lines from the editor's JSON, checked (a bad request is refused as a whole)."""
+    if not isinstance(data, list) or not data:
+        raise LivingMemoryError("the transcript has no lines")
+    lines = []
+    for number, item in enumerate(data, 1):
+        if not isinstance(item, dict):
+            raise LivingMemoryError(f"line {number} is not an object")
+        try:
+            start, end = float(item["start"]), float(item["end"])
+        except (KeyError, TypeError, ValueError):
+            raise LivingMemoryError(f"line {number} has no valid start and end") from None
+        if not 0 <= start < end:
+            raise LivingMemoryError(f"line {number}: start must be before end")
+        text = " ".join(str(item.get("text") or "").split())
+        speaker = " ".join(str(item.get("speaker") or "").split()) or None
+        ident = item.get("id")
+        ident = ident if isinstance(ident, str) and ident.startswith("seg-") else None
+        if text:
+            lines.append(Line(start, end, text, speaker, ident, bool(item.get("reviewed"))))
+    if not lines:
+        raise LivingMemoryError("the transcript has no text")
+    return lines
+
+
+def save_transcript(
+    archive: Archive,
+    recording_id: int,
+    lines: list[Line],
+    *,
+    author: str | None,
+    note: str | None = None,
+    retag: bool = True,
+) -> dict[str, Any]:
+    """Store the editor's lines as the recording's human transcript, like ``review --apply``.
+
+    The lines are written as the same WebVTT review file ``review`` exports (recording id,
+    audio hash and duration in its notes, ``seg-N`` cue ids) and applied with
+    :func:`livingmemory.review.attach_transcript`: the machine text stays, every changed,
+    split, merged or deleted line becomes a revision with its author. Lines marked reviewed
+    keep that mark; when every line is reviewed the recording's review is complete. The
+    interview is re-tagged so that search and publishing see the corrected names at once.
+    """
+    from livingmemory.formats import Cue, TranscriptDocument, dumps
+    from livingmemory.review import attach_transcript, transcript_document
+
+    ordered = sorted(lines, key=lambda line: (line.start, line.end))
+    notes = transcript_document(archive, recording_id).notes
+    document = TranscriptDocument(
+        cues=[Cue(x.start, x.end, x.text, x.speaker, x.id) for x in ordered], notes=notes
+    )
+    with tempfile.TemporaryDirectory(prefix="livingmemory-editor-") as folder:
+        path = Path(folder) / f"workspace-recording-{recording_id}.vtt"
+        path.write_text(dumps(document, "vtt"), encoding="utf-8")
+        result = attach_transcript(
+            archive, recording_id, path, author=author, note=note or "workspace editor"
+        )
+    with archive.db.atomic():
+        segments = [
+            row["id"]
+            for row in archive.db.query(
+                "SELECT id FROM segments WHERE transcript_id = ? ORDER BY position",
+                [result.transcript_id],
+            )
+        ]
+        for segment_id, line in zip(segments, ordered, strict=False):
+            if line.reviewed:
+                archive.db.execute("UPDATE segments SET reviewed = 1 WHERE id = ?", [segment_id])
+        complete = all(line.reviewed for line in ordered)
+        archive.db.execute(
+            "UPDATE recordings SET review_status = ? WHERE id = ?",
+            ["complete" if complete else "in_progress", recording_id],
+        )
+    tags = retag_recording(archive, recording_id) if retag else None
+    return {
+        "transcript_id": result.transcript_id,
+        "lines": result.cues,
+        "changed": result.changed,
+        "deleted": result.deleted,
+        "complete": complete,
+        "tags": tags,
+    }
+
+
+def retag_recording(archive: Archive, recording_id: int) -> int | None:
+    """Tag the recording's current transcript; ``None`` when tagging is not installed."""
+    try:
+        from livingmemory.tag import tag_transcripts
+
+        batch = tag_transcripts(archive, [recording_id])
+    except ImportError:
+        return None
+    return sum(count for _, count in batch.tagged)
+
+
+def stale_tag_ids(archive: Archive, ids: Iterable[int]) -> list[int]:
+    """Recordings whose tags belong to an older transcript than the current one.
+
+    After a correction the new human transcript is untagged while the machine one was
+    tagged; publishing would then show no tags at all for that interview.
+    """
+    stale = []
+    for recording_id in ids:
+        current = archive.current_transcript(recording_id)
+        if current is None or current.get("tagged_version"):
+            continue
+        tagged_before = archive.db.execute(
+            "SELECT 1 FROM transcripts WHERE recording_id = ? AND tagged_version IS NOT NULL "
+            "LIMIT 1",
+            [recording_id],
+        ).fetchone()
+        if tagged_before:
+            stale.append(recording_id)
+    return stale
+
+
+# -- the transcription queue ----------------------------------------------------------------
+
+
+def queue_transcription(archive: Archive, ids: Iterable[int], by: str | None) -> list[int]:
+    """Queue recordings that have no machine transcript and no open job; returns job ids."""
+    jobs = []
+    now = utc_now()
+    with archive.db.atomic():
+        for recording_id in ids:
+            open_job = archive.db.execute(
+                "SELECT 1 FROM jobs WHERE recording_id = ? AND status IN ('queued', 'running')",
+                [recording_id],
+            ).fetchone()
+            done = archive.db.execute(
+                "SELECT 1 FROM transcripts WHERE recording_id = ? AND source = 'machine' "
+                "AND finished_at IS NOT NULL",
+                [recording_id],
+            ).fetchone()
+            if open_job or done:
+                continue
+            jobs.append(
+                archive.db["jobs"]
+                .insert({"recording_id": recording_id, "queued_at": now, "queued_by": by})
+                .last_pk
+            )
+    return jobs
+
+
+def worker_name() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def claim_job(
+    archive: Archive, worker: str, lease_seconds: int = LEASE_SECONDS
+) -> dict[str, Any] | None:
+    """Take the oldest queued job (or one whose worker stopped reporting), atomically.
+
+    ``BEGIN IMMEDIATE`` takes SQLite's write lock before reading, so two workers can never
+    claim the same job.
+    """
+    import datetime as dt
+
+    stale_before = (
+        dt.datetime.now(dt.timezone.utc) - dt.timedelta(seconds=lease_seconds)
+    ).isoformat(timespec="seconds")
+    conn = archive.db.conn
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        row = conn.execute(
+            "SELECT id FROM jobs WHERE status = 'queued' OR (status = 'running' AND "
+            "heartbeat_at < ?) ORDER BY id LIMIT 1",
+            [stale_before],
+        ).fetchone()
+        if row is None:
+            conn.execute("COMMIT")
+            return None
+        now = utc_now()
+        conn.execute(
+            "UPDATE jobs SET status = 'running', worker = ?, started_at = ?, heartbeat_at = ?, "
+            "progress = 0, message = NULL WHERE id = ?",
+            [worker, now, now, row[0]],
+        )
+        conn.execute("COMMIT")
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    return archive.db["jobs"].get(row[0])
+
+
+class JobProgress:
+    """Writes a job's progress (share of its audio transcribed) at most once a second."""
+
+    def __init__(self, archive: Archive, job_id: int) -> None:
+        self.archive, self.job_id = archive, job_id
+        self.total = 0.0
+        self.done = 0.0
+        self.last = 0.0
+
+    def _write(self, force: bool = False) -> None:
+        if not force and time.monotonic() - self.last < 1.0:
+            return
+        self.last = time.monotonic()
+        share = min(0.99, self.done / self.total) if self.total else 0.0
+        with self.archive.db.atomic():
+            self.archive.db.execute(
+                "UPDATE jobs SET progress = ?, heartbeat_at = ? WHERE id = ?",
+                [round(share, 3), utc_now(), self.job_id],
+            )
+
+    def begin(self, total_seconds: float, recordings: int) -> None:
+        self.total = total_seconds
+        self._write(force=True)
+
+    def recording(self, row: dict[str, Any]) -> None: ...
+
+    def advance(self, seconds: float) -> None:
+        self.done += seconds
+        self._write()
+
+    def finished(self, outcome: Any) -> None: ...
+
+
+def _finish_job(archive: Archive, job_id: int, status: str, message: str) -> None:
+    with archive.db.atomic():
+        archive.db.execute(
+            "UPDATE jobs SET status = ?, message = ?, finished_at = ?, progress = ? WHERE id = ?",
+            [status, message, utc_now(), 1.0 if status == "done" else 0.0, job_id],
+        )
+
+
+def run_job(archive: Archive, job: dict[str, Any], settings: Any = None) -> str:
+    """Transcribe (with the same pipeline as ``transcribe``) and tag one queued recording."""
+    from livingmemory.transcribe import transcribe_recordings
+
+    recording_id = job["recording_id"]
+    try:
+        batch = transcribe_recordings(
+            archive, [recording_id], settings, JobProgress(archive, job["id"])
+        )
+    except LivingMemoryError as error:
+        _finish_job(archive, job["id"], "failed", str(error))
+        return "failed"
+    if batch.failed:
+        _finish_job(archive, job["id"], "failed", batch.failed[0].message)
+        return "failed"
+    outcome = batch.outcomes[0] if batch.outcomes else None
+    message = outcome.message if outcome else "already transcribed"
+    tags = retag_recording(archive, recording_id)
+    if tags is not None:
+        message += f", {tags} tags"
+    _finish_job(archive, job["id"], "done", message)
+    return "done"
+
+
+def work_queue(
+    archive: Archive,
+    *,
+    once: bool = False,
+    poll_seconds: float = 2.0,
+    settings: Any = None,
+    on_job: Callable[[dict[str, Any], str], None] = lambda job, status: None,
+    should_stop: Callable[[], bool] = lambda: False,
+) -> int:
+    """Work the queue until it is empty (``once``) or forever; returns jobs worked."""
+    worker = worker_name()
+    worked = 0
+    while not should_stop():
+        job = claim_job(archive, worker)
+        if job is None:
+            if once:
+                break
+            time.sleep(poll_seconds)
+            continue
+        status = run_job(archive, job, settings)
+        worked += 1
+        on_job(archive.db["jobs"].get(job["id"]), status)
+    return worked
+
+
+# -- accounts -------------------------------------------------------------------------------
+
+
+def users_path(root: Path) -> Path:
+    return Path(root) / USERS_FILE
+
+
+def load_users(root: Path) -> dict[str, str]:
+    """``users.yml`` next to the archive: one account per volunteer, name -> password hash."""
+    path = users_path(root)
+    if not path.is_file():
+        return {}
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except yaml.YAMLError:
+        raise LivingMemoryError(f"{path}: not valid YAML") from None
+    if not isinstance(data, dict):
+        raise LivingMemoryError(f"{path}: must map each name to a password hash")
+    return {str(name): str(value) for name, value in data.items()}
+
+
+def set_password(root: Path, name: str, password: str) -> Path:
+    """Add a volunteer's account (or change their password) in ``users.yml``."""
+    from datasette_auth_passwords.utils import hash_password
+
+    name = " ".join(name.split())
+    if not name:
+        raise LivingMemoryError("a user needs a name")
+    if len(password) < 8:
+        raise LivingMemoryError("the password must have at least 8 characters")
+    users = load_users(root)
+    users[name] = hash_password(password)
+    path = users_path(root)
+    partial = path.with_name(f".{path.name}.partial")
+    partial.write_text(yaml.safe_dump(users, allow_unicode=True), encoding="utf-8")
+    partial.chmod(0o600)
+    os.replace(partial, path)
+    return path
+
+
+def check_login(
+    root: Path, shared_hash: str | None, name: str, password: str
+) -> dict[str, Any] | None:
+    """The actor for a name and password, or ``None``.
+
+    With a users file, only its accounts log in. Without one, the team's shared password
+    (``LIVINGMEMORY_PASSWORD``) logs in under the name the volunteer types, so every edit
+    still says who made it.
+    """
+    from datasette_auth_passwords.utils import verify_password
+
+    name = " ".join((name or "").split())
+    if not name or not password:
+        return None
+    users = load_users(root)
+    if users:
+        stored = users.get(name)
+        if stored and verify_password(password, stored):
+            return {"id": name, "team": TEAM}
+        return None
+    if shared_hash and verify_password(password, shared_hash):
+        return {"id": name, "team": TEAM}
+    return None
