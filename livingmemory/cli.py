@@ -647,9 +647,13 @@ def serve(
             "the password in LIVINGMEMORY_PASSWORD (for the archive team)."
         ),
     ] = False,
+    worker: Annotated[
+        bool, typer.Option(help="With --private: transcribe uploads in a background worker.")
+    ] = True,
     archive_path: ArchiveOption = DEFAULT_ARCHIVE,
 ) -> None:
-    """Run Datasette on the public database (made by 'publish'), read-only."""
+    """Run Datasette on the public database (made by 'publish'), read-only. With --private:
+    the full archive and the volunteers' workspace at /-/workspace, behind a login."""
     from livingmemory.serve import serve as run_serve
 
     with open_archive(archive_path) as archive:
@@ -659,6 +663,7 @@ def serve(
             port=port,
             private=private,
             announce=lambda url: console.print(f"Serving on {url} (Ctrl-C to stop)"),
+            start_worker=worker,
         )
     raise typer.Exit(status)
 

@@ -221,6 +221,19 @@ def edit_history(archive: Archive, recording_id: int) -> list[dict[str, Any]]:
     )
 
 
+def recording_tags(archive: Archive, recording_id: int) -> list[dict[str, Any]]:
+    """Tags of the current transcript: label, name, mentions, most mentioned first."""
+    return list(
+        archive.db.query(
+            "SELECT e.label, coalesce(e.canonical, e.text) AS name, count(*) AS mentions "
+            "FROM entities e JOIN segments s ON s.id = e.segment_id WHERE e.recording_id = ? "
+            "AND s.transcript_id = (SELECT transcript_id FROM current_transcripts "
+            "WHERE recording_id = ?) GROUP BY 1, 2 ORDER BY mentions DESC, name",
+            [recording_id, recording_id],
+        )
+    )
+
+
 # -- states ---------------------------------------------------------------------------------
 
 
