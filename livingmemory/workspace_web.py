@@ -420,6 +420,7 @@ async def stream_form(
     ``csrftoken`` field must come before any file and equal ``token`` (:class:`BadToken`).
     """
     import secrets
+
     from python_multipart.multipart import MultipartParser, parse_options_header
 
     _, params = parse_options_header(request.headers.get("content-type", ""))
