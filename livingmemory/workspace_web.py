@@ -49,6 +49,12 @@ ACCESS_LABELS = {
     "restricted": ("omejeno", "restricted"),
     "embargoed": ("embargo", "embargoed"),
 }
+REVIEW_LABELS = {
+    "pending": "čaka · pending",
+    "in_progress": "v delu · in progress",
+    "ready_for_qc": "za kontrolo · ready for QC",
+    "complete": "končano · complete",
+}
 UPLOAD_FIELDS = ("title", "narrator", "interviewer", "date", "place", "language", "access",
                  "embargo_until", "consent", "notes")  # fmt: skip
 
@@ -61,6 +67,7 @@ _env = Environment(
 _env.filters["duration"] = lambda s: (
     "" if s is None else f"{int(s) // 3600}:{int(s) % 3600 // 60:02d}:{int(s) % 60:02d}"
 )
+_env.filters["when"] = lambda iso: (iso or "").replace("T", " ")[:16]
 _env.filters["timecode"] = lambda s: f"{int(s) // 60:02d}:{int(s) % 60:02d}"
 
 T = TypeVar("T")
@@ -159,6 +166,7 @@ async def render(
             "audio_base": datasette.urls.path("/-/audio/"),
             "states": ws.STATES,
             "access_labels": ACCESS_LABELS,
+            "review_labels": REVIEW_LABELS,
         }
     )
     return Response.html(

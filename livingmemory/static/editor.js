@@ -29,8 +29,10 @@
   let dirty = false;
 
   function fmt(seconds) {
-    const s = Math.max(0, Math.floor(seconds));
-    return String(Math.floor(s / 60)).padStart(2, "0") + ":" + String(s % 60).padStart(2, "0");
+    const tenths = Math.max(0, Math.floor(seconds * 10));
+    const s = Math.floor(tenths / 10);
+    return String(Math.floor(s / 60)).padStart(2, "0") + ":" + String(s % 60).padStart(2, "0") +
+      "," + (tenths % 10);
   }
 
   function say(text, kind) {
@@ -134,8 +136,8 @@
   function count() {
     const done = lines.filter(function (l) { return l.reviewed; }).length;
     const suspect = lines.filter(function (l) { return isSuspect(l) && !l.reviewed; }).length;
-    reviewedCount.textContent = "Pregledano " + done + " / " + lines.length +
-      " vrstic · " + suspect + " sumljivih / reviewed, suspect";
+    reviewedCount.textContent = "Pregledane vrstice: " + done + " od " + lines.length +
+      " · sumljive: " + suspect + " (reviewed, suspect)";
   }
 
   function textArea(index) {
@@ -215,7 +217,7 @@
   function slower() {
     const next = RATES[(RATES.indexOf(audio.playbackRate) + 1) % RATES.length] || 1;
     audio.playbackRate = next;
-    rateLabel.textContent = next.toFixed(2).replace(/0$/, "") + "×";
+    rateLabel.textContent = String(next).replace(".", ",") + "×";
   }
 
   function toggle() {
@@ -246,9 +248,9 @@
       }
       lines = data.lines_data;
       dirty = false;
-      const tags = data.tags === null || data.tags === undefined ? "" : ", " + data.tags + " oznak";
-      say("Shranjeno: " + data.changed + " sprememb, " + data.deleted + " združenih/izbrisanih" +
-        tags + " / saved", "ok");
+      const tags = data.tags === null || data.tags === undefined ? "" : ", oznake: " + data.tags;
+      say("Shranjeno (spremenjene vrstice: " + data.changed + ", združene ali izbrisane: " +
+        data.deleted + tags + ") / saved", "ok");
       render(Math.min(active, lines.length - 1));
     } catch (error) {
       say("Ni shranjeno / not saved: " + error, "error");
