@@ -107,7 +107,9 @@ def init(
 def add(
     files: Annotated[
         Optional[list[Path]],  # noqa: UP045
-        typer.Argument(help="Audio files (WAV, FLAC, MP3, M4A, OGG, Opus...).", show_default=False),
+        typer.Argument(
+            help="Audio files (WAV, FLAC, MP3, M4A, OGG, Opus...) or folders.", show_default=False
+        ),
     ] = None,
     from_csv: Annotated[
         Optional[Path],  # noqa: UP045
@@ -174,6 +176,7 @@ def add(
 
     Metadata comes from the options, from a sidecar file next to each recording
     (interview.mp3 + interview.yml), or from a CSV spreadsheet (--from-csv); options win.
+    A folder adds every audio file in it and its sub-folders.
     The original file is copied byte-for-byte and never changed. Adding the same audio
     twice does nothing. Files that fail are reported and the others are still added.
     """
@@ -198,7 +201,12 @@ def add(
         part=part,
     )
     require_ffmpeg()
-    requests = [AddRequest(Path(f), overrides) for f in files or ()]
+    from livingmemory.ingest import expand_paths
+
+    audio_paths, _sidecars = expand_paths(files or ())
+    if files and not audio_paths and not from_csv:
+        raise LivingMemoryError(f"no audio files in {', '.join(str(f) for f in files)}")
+    requests = [AddRequest(path, overrides) for path in audio_paths]
     if from_csv:
         requests += requests_from_csv(from_csv, overrides)
     with open_archive(archive_path) as archive:
@@ -224,7 +232,8 @@ def _print_result(result: Any) -> None:
         channels = {1: "mono", 2: "stereo"}.get(info.channels, f"{info.channels} channels")
         console.print(
             f"added    #{result.recording_id} {result.path} "
-            f"({_duration(info.duration)}, {info.format}, {info.sample_rate} Hz {channels})",
+            f"({_duration(info.duration)}, {info.format}, {info.sample_rate} Hz {channels})"
+            + (f" (metadata from {result.sidecar.name})" if result.sidecar else ""),
             highlight=False,
         )
 
@@ -235,6 +244,7 @@ def _result_json(result: Any) -> dict[str, Any]:
         "status": result.status,
         "recording_id": result.recording_id,
         "message": result.message,
+        "sidecar": str(result.sidecar) if getattr(result, "sidecar", None) else None,
     }
 
 
@@ -308,7 +318,11 @@ def show(
     with open_archive(archive_path) as archive:
         record = archive.recording(recording_id)
         segments = archive.current_segments(recording_id)
+        from livingmemory.workspace import recording_tags
+
+        tags = recording_tags(archive, recording_id)
     if as_json:
+        record["tags"] = tags
         record["transcript"] = segments
         print(json.dumps(record, ensure_ascii=False, indent=2))
         return
@@ -326,6 +340,12 @@ def show(
                              person["home_place"]) if x
         )  # fmt: skip
         table.add_row(person["role"], person["name"] + (f" ({details})" if details else ""))
+    if tags:
+        labels = [
+            f"{t['name']} ({t['label']}" + (f" x{t['mentions']})" if t["mentions"] > 1 else ")")
+            for t in tags
+        ]
+        table.add_row("tags", escape("; ".join(labels)))
     console.print(table)
     for segment in segments:
         flags = json.loads(segment["flags"]) if segment["flags"] else []
@@ -412,6 +432,11 @@ def transcribe(
         force=force,
     )
     with open_archive(archive_path) as archive:
+        from livingmemory.transcribe import pending_recordings
+
+        if not as_json and pending_recordings(archive, recording_ids, force=force):
+            # Loading a model takes seconds to minutes; say so before the silence.
+            err_console.print(f"loading model {model}...", highlight=False)
         reporter = _TranscribeProgress(quiet=as_json)
         try:
             with reporter:
@@ -937,7 +962,7 @@ def demo(
         bool, typer.Option(help="Transcribe and tag the examples (offline models).")
     ] = True,
 ) -> None:
-    """Build a demo archive from the example interviews shipped in recordings/examples:
+    """Build a demo archive from the example interviews shipped with the package:
     add them with their metadata, transcribe them and tag them."""
     from livingmemory.demo import run_demo
 
