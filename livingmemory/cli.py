@@ -205,7 +205,7 @@ def add(
 
     audio_paths, _sidecars = expand_paths(files or ())
     if files and not audio_paths and not from_csv:
-        raise LivingMemoryError(f"no audio files in {', '.join(str(f) for f in files)}")
+        raise LivingMemoryError(f"{', '.join(str(f) for f in files)}: no audio files in it")
     requests = [AddRequest(path, overrides) for path in audio_paths]
     if from_csv:
         requests += requests_from_csv(from_csv, overrides)
