@@ -191,6 +191,8 @@ def test_withdrawn_consent_removes_everything_from_the_public_files(
     def public_bytes() -> bytes:
         return b"".join(p.read_bytes() for p in sorted(public.rglob("*")) if p.is_file())
 
+    with open_archive(archive_db) as archive:
+        assert interviews(archive)[0]["state"] == "published"
     assert "Frančiška Zdravstvenik".encode() in public_bytes()
     assert b"zlatorog" in public_bytes() and audio_bytes in public_bytes()
     result = run_cli("edit", recording_id, "--access", "omejeno", "--archive", archive_db)
@@ -200,6 +202,8 @@ def test_withdrawn_consent_removes_everything_from_the_public_files(
     for secret in ("Frančiška Zdravstvenik", "zlatorog", "Umaknjeno pričevanje"):
         assert secret.encode() not in everything, secret
     assert audio_bytes not in everything
+    with open_archive(archive_db) as archive:
+        assert interviews(archive)[0]["state"] != "published"
 
 
 # -- transcript corrections -----------------------------------------------------------------
