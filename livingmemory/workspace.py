@@ -427,6 +427,14 @@ def save_transcript(
         for segment_id, line in zip(segments, ordered, strict=False):
             if line.reviewed:
                 archive.db.execute("UPDATE segments SET reviewed = 1 WHERE id = ?", [segment_id])
+        # A line nobody touched keeps the machine's doubts until someone marks it reviewed.
+        archive.db.execute(
+            "UPDATE segments SET flags = (SELECT b.flags FROM segments b WHERE b.id = "
+            "segments.based_on), suspect = 1 WHERE transcript_id = ? AND reviewed = 0 AND "
+            "EXISTS (SELECT 1 FROM segments b WHERE b.id = segments.based_on AND "
+            "b.flags IS NOT NULL AND b.text = segments.text)",
+            [result.transcript_id],
+        )
         complete = all(line.reviewed for line in ordered)
         archive.db.execute(
             "UPDATE recordings SET review_status = ? WHERE id = ?",

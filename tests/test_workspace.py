@@ -487,3 +487,29 @@ def test_workspace_is_absent_from_the_public_site(archive_db: Path) -> None:
     assert asyncio.run(get("/-/workspace/login")) == 404
     conn = sqlite3.connect(public)
     conn.close()
+
+
+def test_untouched_suspect_lines_stay_suspect_until_reviewed(archive_db: Path, audio_files) -> None:
+    recording_id = add_one(archive_db, audio_files["wav"])
+    put_transcript(archive_db, recording_id, ["ena", "dvomljivo", "tri"])
+    keys = ("id", "start", "end", "text", "speaker", "reviewed")
+    with open_archive(archive_db) as archive:
+        lines = [
+            Line(**{k: v for k, v in line.items() if k in keys})
+            for line in editor_lines(archive, recording_id)
+        ]
+        save_transcript(
+            archive,
+            recording_id,
+            [lines[0], lines[1], Line(lines[2].start, lines[2].end, "tri!", None, lines[2].id)],
+            author="Ana",
+            retag=False,
+        )
+        after = editor_lines(archive, recording_id)
+        assert [bool(line["flags"]) for line in after] == [False, True, False]
+        marked = [Line(x["start"], x["end"], x["text"], None, x["id"], True) for x in after]
+        save_transcript(archive, recording_id, marked, author="Ana", retag=False)
+        assert [bool(line["flags"]) for line in editor_lines(archive, recording_id)] == [
+            False, False, False]  # fmt: skip
+        assert archive.recording(recording_id)["review_status"] == "complete"
+        assert interviews(archive)[0]["state"] == "reviewed"

@@ -213,6 +213,10 @@ def test_editor_corrects_and_merges_with_the_keyboard(
     page.keyboard.press("Alt+ArrowDown")
     page.keyboard.press("Alt+m")
     assert lines.count() == len(MACHINE_LINES) - 1
+    page.locator('.line[data-index="3"] textarea').focus()
+    page.evaluate("document.getElementById('audio').currentTime = 0.9")
+    page.wait_for_selector('.line.current[data-index="1"]')
+    shot(page, "workspace-editor.png")  # the README's picture: mid-correction
     page.keyboard.press("Control+s")
     page.wait_for_function(
         "document.getElementById('status').textContent.startsWith('Shranjeno')", timeout=60000
@@ -220,7 +224,7 @@ def test_editor_corrects_and_merges_with_the_keyboard(
     assert page.locator('.line[data-index="2"] textarea').input_value() == (
         "Moj oče je delal v železarni"
     )
-    shot(page, "workspace-editor.png")
+    shot(page, "workspace-editor-saved.png")
     assert page.lm_errors == []
 
     exported = run_cli("export", recording_id, "--format", "txt", "--archive", workspace["db"])
