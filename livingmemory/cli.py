@@ -435,6 +435,9 @@ def transcribe(
         from livingmemory.transcribe import pending_recordings
 
         if not as_json and pending_recordings(archive, recording_ids, force=force):
+            from livingmemory.models import resolve
+
+            resolve(model)  # an unknown model is one clear error, before any promise
             # Loading a model takes seconds to minutes; say so before the silence.
             err_console.print(f"loading model {model}...", highlight=False)
         reporter = _TranscribeProgress(quiet=as_json)

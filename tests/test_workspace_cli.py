@@ -81,13 +81,15 @@ def test_slovenian_csv_headers_and_values(tmp_path: Path, archive_db: Path, audi
 
 
 def test_transcribe_says_which_model_it_loads(archive_db: Path, audio_files) -> None:
-    add_json(archive_db, audio_files["wav"])
-    result = run_cli("transcribe", "--model", "no-such-model", "--archive", archive_db)
-    assert result.exit_code == 1
-    assert result.stderr.splitlines()[0] == "loading model no-such-model..."
-    nothing = run_cli("transcribe", "1", "--model", "no-such-model", "--archive", archive_db)
-    assert "loading model" in nothing.stderr  # still pending: it says so again
-    assert "Traceback" not in result.stderr + nothing.stderr
+    add_json(archive_db, audio_files["en_wav"], "--language", "en")
+    unknown = run_cli("transcribe", "--model", "no-such-model", "--archive", archive_db)
+    assert unknown.exit_code == 1 and "loading" not in unknown.stderr
+    result = run_cli("transcribe", "--model", "tiny.en", "--beam-size", "1",
+                     "--archive", archive_db)  # fmt: skip
+    assert result.exit_code == 0, str(result)
+    assert result.stderr.splitlines()[0] == "loading model tiny.en..."
+    again = run_cli("transcribe", "--model", "tiny.en", "--archive", archive_db)
+    assert "loading" not in again.stderr and "Nothing to transcribe" in again.stdout
 
 
 @pytest.mark.slow
