@@ -54,6 +54,9 @@ def workspace(tmp_path_factory: pytest.TempPathFactory, audio_files) -> Iterator
                              "--narrator", "Marija Košir", "--language", "sl")  # fmt: skip
     assert result.exit_code == 0, str(result)
     recording_id = added[0]["recording_id"]
+    # An English recording for the command line to transcribe while the worker works (#2).
+    result, english = add_json(archive_db, audio_files["en_wav"], "--language", "en")
+    assert result.exit_code == 0 and english[0]["recording_id"] == recording_id + 1
     with open_archive(archive_db) as archive:
         transcript = archive.db["transcripts"].insert(
             {"recording_id": recording_id, "source": "machine", "engine": "test",
@@ -153,26 +156,39 @@ def test_upload_is_transcribed_by_the_worker(
     page.set_input_files("input[name=files]", str(speech))
     shot(page, "workspace-upload.png")
     page.click("form.metadata button[type=submit]")
+    # The command line transcribes #2 while the worker transcribes the upload (#3).
+    cli = subprocess.Popen(
+        [sys.executable, "-m", "livingmemory", "transcribe", "2", "--model", "tiny.en",
+         "--archive", str(workspace["db"])],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )  # fmt: skip
     result = page.inner_text(".results")
-    assert "dodano kot #2" in result, result
-    row = db_rows(workspace["db"], "SELECT * FROM recordings WHERE id = 2")[0]
+    assert "dodano kot #3" in result, result
+    row = db_rows(workspace["db"], "SELECT * FROM recordings WHERE id = 3")[0]
     assert (row["title"], row["place"], row["recorded_date"], row["access"], row["added_by"]) == (
         "Pogovor z babico", "Bled", "2025-05-12", "public", VOLUNTEER)  # fmt: skip
 
     page.goto(f"{base}/-/workspace")
-    state = page.locator('tr[data-id="2"] .state')
+    state = page.locator('tr[data-id="3"] .state')
     assert state.inner_text() in ("prepisovanje", "prepisano", "potrebuje pregled", "označeno")
     deadline = time.monotonic() + 300
     while state.inner_text() == "prepisovanje" and time.monotonic() < deadline:
         page.wait_for_timeout(2000)
         page.reload()
-        state = page.locator('tr[data-id="2"] .state')
+        state = page.locator('tr[data-id="3"] .state')
     assert state.inner_text() in ("prepisano", "potrebuje pregled", "označeno"), workspace[
         "log"
     ].read_text()[-3000:]
-    jobs = db_rows(workspace["db"], "SELECT * FROM jobs WHERE recording_id = 2")
+    jobs = db_rows(workspace["db"], "SELECT * FROM jobs WHERE recording_id = 3")
     assert [j["status"] for j in jobs] == ["done"]
-    texts = db_rows(workspace["db"], "SELECT text FROM segments WHERE recording_id = 2")
+    output = cli.communicate(timeout=300)[0]
+    assert cli.returncode == 0, output
+    for text in (output, workspace["log"].read_text()):
+        assert "locked" not in text.lower()
+    sql = "SELECT recording_id, count(*) AS n FROM transcripts WHERE source = 'machine' "
+    runs = db_rows(workspace["db"], sql + "GROUP BY recording_id ORDER BY recording_id")
+    assert [(r["recording_id"], r["n"]) for r in runs] == [(1, 1), (2, 1), (3, 1)]
+    texts = db_rows(workspace["db"], "SELECT text FROM segments WHERE recording_id = 3")
     assert any("dober" in t["text"].lower() for t in texts), texts
     shot(page, "workspace-list.png")
     assert page.lm_errors == []
