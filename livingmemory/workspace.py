@@ -31,7 +31,7 @@ import yaml
 
 from livingmemory.archive import Archive, utc_now
 from livingmemory.errors import InputError, LivingMemoryError
-from livingmemory.metadata import Person, RecordingMetadata
+from livingmemory.metadata import ACCESS_ALIASES, Person, RecordingMetadata
 from livingmemory.publish import PUBLIC_DB, public_dir
 
 USERS_FILE = "users.yml"
@@ -136,14 +136,11 @@ def edit_recording(
             wanted[name] = _people_from_text(value)
         else:
             wanted[name] = value
-    access_given = changes.get("access") not in (None, "")
-    if access_given and changes.get("embargo_until") is None:
-        # Moving out of an embargo drops its date; moving into one keeps a given date.
-        from livingmemory.metadata import ACCESS_ALIASES
-
-        level = str(changes["access"]).strip().lower()
-        if ACCESS_ALIASES.get(level, level) != "embargoed":
-            wanted["embargo_until"] = None
+    level = str(changes.get("access") or "").strip().lower()
+    leaving_embargo = bool(level) and ACCESS_ALIASES.get(level, level) != "embargoed"
+    if leaving_embargo and changes.get("embargo_until") in (None, "", record["embargo_until"]):
+        # Moving out of an embargo drops its date (the web form sends the old one back).
+        wanted["embargo_until"] = None
     if changes.get("title") == "":
         wanted["title"] = record["title"]  # a recording always has a title
     label = f"#{recording_id}"
@@ -252,14 +249,17 @@ def published_ids(archive: Archive) -> set[int]:
         return set()
 
 
-def interviews(archive: Archive, limit: int = 500) -> list[dict[str, Any]]:
-    """The newest recordings with their pipeline state, for the interviews page.
+def interviews(
+    archive: Archive, limit: int = 500, recording_id: int | None = None
+) -> list[dict[str, Any]]:
+    """The newest recordings (or one) with their pipeline state, for the workspace pages.
 
     Every sub-query is an indexed lookup by recording (no view over the whole archive).
     """
+    where, params = ("WHERE r.id = ?", [recording_id]) if recording_id is not None else ("", [])
     rows = list(
         archive.db.query(
-            """
+            f"""
             SELECT r.id, r.title, r.access, r.duration, r.recorded_date, r.place, r.language,
               r.review_status, r.added_at, r.added_by,
               (SELECT group_concat(name, '; ') FROM (
@@ -278,9 +278,9 @@ def interviews(archive: Archive, limit: int = 500) -> list[dict[str, Any]]:
               (SELECT t.id FROM transcripts t WHERE t.recording_id = r.id
                  AND t.source = 'machine' AND t.is_current = 1 AND t.finished_at IS NOT NULL
                  ORDER BY t.id DESC LIMIT 1) AS machine_id
-            FROM recordings r ORDER BY r.id DESC LIMIT ?
+            FROM recordings r {where} ORDER BY r.id DESC LIMIT ?
             """,
-            [limit],
+            [*params, limit],
         )
     )
     published = published_ids(archive)

@@ -274,7 +274,7 @@ async def status_json(request, datasette):
 
 def _interview(archive: Archive, recording_id: int) -> dict[str, Any]:
     record = archive.recording(recording_id)
-    row = next((r for r in ws.interviews(archive, limit=10**9) if r["id"] == recording_id), {})
+    row = ws.interviews(archive, limit=1, recording_id=recording_id)[0]
     revisions = list(
         archive.db.query(
             "SELECT author, created_at, old_text, new_text, note FROM revisions "

@@ -513,3 +513,14 @@ def test_untouched_suspect_lines_stay_suspect_until_reviewed(archive_db: Path, a
             False, False, False]  # fmt: skip
         assert archive.recording(recording_id)["review_status"] == "complete"
         assert interviews(archive)[0]["state"] == "reviewed"
+
+
+def test_web_form_leaving_an_embargo_sends_its_old_date_back(archive_db: Path, audio_files) -> None:
+    recording_id = add_one(archive_db, audio_files["wav"], "--embargo-until", "2040-01-01")
+    with open_archive(archive_db) as archive:
+        form = {"access": "restricted", "embargo_until": "2040-01-01", "title": "x"}
+        changes = edit_recording(archive, recording_id, form, author="Ana", source="web")
+        assert {c.field for c in changes} == {"access", "embargo_until", "title"}
+        record = archive.recording(recording_id)
+        assert (record["access"], record["embargo_until"]) == ("restricted", None)
+        assert interviews(archive, recording_id=recording_id)[0]["state"] == "added"
