@@ -229,7 +229,14 @@ def test_editor_corrects_and_merges_with_the_keyboard(
     page.keyboard.press("Alt+ArrowDown")
     page.keyboard.press("Alt+m")
     assert lines.count() == len(MACHINE_LINES) - 1
-    page.locator('.line[data-index="3"] textarea').focus()
+    # Split the last line after "na" (Ctrl+Enter at the cursor).
+    page.keyboard.press("Alt+ArrowDown")
+    page.keyboard.press("Home")
+    page.keyboard.press("ArrowRight")
+    page.keyboard.press("ArrowRight")
+    page.keyboard.press("Control+Enter")
+    assert lines.count() == len(MACHINE_LINES)
+    page.locator('.line[data-index="4"] textarea').focus()
     page.evaluate("document.getElementById('audio').currentTime = 0.9")
     page.wait_for_selector('.line.current[data-index="1"]')
     shot(page, "workspace-editor.png")  # the README's picture: mid-correction
@@ -237,16 +244,16 @@ def test_editor_corrects_and_merges_with_the_keyboard(
     page.wait_for_function(
         "document.getElementById('status').textContent.startsWith('Shranjeno')", timeout=60000
     )
-    assert page.locator('.line[data-index="2"] textarea').input_value() == (
-        "Moj oče je delal v železarni"
-    )
+    saved = [area.input_value() for area in page.locator(".line textarea").all()]
+    assert saved == ["Rodila sem se leta tisoč", "devetsto dvaintrideset v Kranju",
+                     "Moj oče je delal v železarni", "na", "Jesenicah."]  # fmt: skip
     shot(page, "workspace-editor-saved.png")
     assert page.lm_errors == []
 
     exported = run_cli("export", recording_id, "--format", "txt", "--archive", workspace["db"])
     assert exported.exit_code == 0, str(exported)
     for text in ("Rodila sem se leta tisoč", "devetsto dvaintrideset v Kranju",
-                 "Moj oče je delal v železarni", "na Jesenicah."):  # fmt: skip
+                 "Moj oče je delal v železarni", "Jesenicah."):  # fmt: skip
         assert text in exported.stdout, exported.stdout
     assert "Kranu" not in exported.stdout
     revisions = db_rows(
@@ -258,6 +265,7 @@ def test_editor_corrects_and_merges_with_the_keyboard(
     assert ("Rodila sem se leta tisoc", "Rodila sem se leta tisoč") in changes
     assert ("Moj oče je", "Moj oče je delal v železarni") in changes
     assert ("delal v železarni", None) in changes  # merged into the line before
+    assert ("na Jesenicah.", "na") in changes and ("na Jesenicah.", "Jesenicah.") in changes
     machine = db_rows(workspace["db"], "SELECT text FROM segments s JOIN transcripts t ON "
                       "t.id = s.transcript_id WHERE t.source = 'machine' AND "
                       "s.recording_id = ? ORDER BY position", (recording_id,))  # fmt: skip
