@@ -529,6 +529,14 @@ def claim_job(
         dt.datetime.now(dt.timezone.utc) - dt.timedelta(seconds=lease_seconds)
     ).isoformat(timespec="seconds")
     conn = archive.db.conn
+    # A plain read first: an idle worker polling an empty queue never takes the write lock.
+    waiting = conn.execute(
+        "SELECT 1 FROM jobs WHERE status = 'queued' OR (status = 'running' AND "
+        "heartbeat_at < ?) LIMIT 1",
+        [stale_before],
+    ).fetchone()
+    if waiting is None:
+        return None
     conn.execute("BEGIN IMMEDIATE")
     try:
         row = conn.execute(
