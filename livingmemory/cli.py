@@ -1092,6 +1092,32 @@ def user(
     console.print(f"account {name!r} saved in {path}", highlight=False)
 
 
+@app.command()
+@friendly_errors
+def revisions(
+    recording_id: Annotated[int, typer.Argument(help="The recording's number (see 'list').")],
+    archive_path: ArchiveOption = DEFAULT_ARCHIVE,
+    as_json: JsonOption = False,
+) -> None:
+    """Who corrected what in a recording's transcript, and its metadata edits, newest first."""
+    from livingmemory.workspace import history
+
+    with open_archive(archive_path) as archive:
+        rows = history(archive, recording_id)
+    if as_json:
+        print(json.dumps(rows, ensure_ascii=False, indent=2))
+        return
+    for row in rows:
+        what = row["what"] + (f" {_timecode(row['start'])}" if row["start"] is not None else "")
+        console.print(
+            f"{row['created_at']} {row['author'] or '?'} {what}: "
+            f"{escape(repr(row['old']))} -> {escape(repr(row['new']))}",
+            highlight=False,
+        )
+    if not rows:
+        console.print(f"#{recording_id}: no corrections or edits yet", highlight=False)
+
+
 def run() -> None:  # pragma: no cover - console entry point alias
     app(prog_name="livingmemory")
 

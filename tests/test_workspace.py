@@ -111,6 +111,11 @@ def test_cli_edit_records_who_when_old_and_new(archive_db: Path, audio_files) ->
         (recording_id,),
     )
     assert [n["name"] for n in names] == ["Ana Novak", "Janez Kos"]
+    shown = run_cli("revisions", recording_id, "--archive", archive_db)
+    assert shown.exit_code == 0 and "Ana Zupan title: 'Spomini' -> 'Spomini na Kranj'" in (
+        shown.stdout
+    )
+    assert run_cli("revisions", 99, "--archive", archive_db).exit_code == 1
     again = run_cli("edit", recording_id, "--title", "Spomini na Kranj", "--archive", archive_db)
     assert "nothing changed" in again.stdout
     assert len(db_rows(archive_db, "SELECT id FROM edits")) == 3

@@ -236,6 +236,10 @@ def test_editor_corrects_and_merges_with_the_keyboard(
     page.keyboard.press("ArrowRight")
     page.keyboard.press("Control+Enter")
     assert lines.count() == len(MACHINE_LINES)
+    page.locator('.line[data-index="0"] textarea').focus()
+    page.keyboard.press("Alt+r")  # line 1 reviewed; the cursor moves on
+    assert page.locator(".line.reviewed").count() == 1
+    assert page.evaluate("document.activeElement.closest('.line').dataset.index") == "1"
     page.locator('.line[data-index="4"] textarea').focus()
     page.evaluate("document.getElementById('audio').currentTime = 0.9")
     page.wait_for_selector('.line.current[data-index="1"]')
@@ -266,6 +270,13 @@ def test_editor_corrects_and_merges_with_the_keyboard(
     assert ("Moj oče je", "Moj oče je delal v železarni") in changes
     assert ("delal v železarni", None) in changes  # merged into the line before
     assert ("na Jesenicah.", "na") in changes and ("na Jesenicah.", "Jesenicah.") in changes
+    marks = db_rows(workspace["db"], "SELECT s.text, s.reviewed FROM segments s JOIN "
+                    "current_transcripts c ON c.transcript_id = s.transcript_id WHERE "
+                    "c.recording_id = ? ORDER BY s.start", (recording_id,))  # fmt: skip
+    assert [m["reviewed"] for m in marks] == [1, 0, 0, 0, 0]
+    shown = run_cli("revisions", recording_id, "--archive", workspace["db"])
+    assert shown.exit_code == 0 and VOLUNTEER in shown.stdout
+    assert "devetsto dvaintrideset v Kranju" in shown.stdout
     machine = db_rows(workspace["db"], "SELECT text FROM segments s JOIN transcripts t ON "
                       "t.id = s.transcript_id WHERE t.source = 'machine' AND "
                       "s.recording_id = ? ORDER BY position", (recording_id,))  # fmt: skip
