@@ -125,18 +125,18 @@ def serve(
         from datasette_auth_passwords.utils import hash_password
 
         env["LIVINGMEMORY_PASSWORD_HASH"] = hash_password(password) if password else ""
-        if start_worker:
-            # Uploads queue for transcription; this worker works the queue beside the site.
-            worker = subprocess.Popen(
-                [sys.executable, "-m", "livingmemory", "worker", "--archive", str(archive.path)],
-                env=env,
-            )
     with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as handle:
         json.dump(site_metadata(archive, private=private), handle, ensure_ascii=False)
     try:
         command = datasette_command(
             archive, Path(handle.name), host=host, port=port, private=private
         )
+        if private and start_worker:
+            # Uploads queue for transcription; this worker works the queue beside the site.
+            worker = subprocess.Popen(
+                [sys.executable, "-m", "livingmemory", "worker", "--archive", str(archive.path)],
+                env=env,
+            )
         announce(f"http://{host}:{port}/")
         return subprocess.call(command, env=env)
     finally:
