@@ -8,6 +8,7 @@ so the CSRF middleware, the login cookie and the routes are the ones a browser m
 from __future__ import annotations
 
 import asyncio
+import json
 import re
 import sqlite3
 from pathlib import Path
@@ -529,3 +530,15 @@ def test_web_form_leaving_an_embargo_sends_its_old_date_back(archive_db: Path, a
         record = archive.recording(recording_id)
         assert (record["access"], record["embargo_until"]) == ("restricted", None)
         assert interviews(archive, recording_id=recording_id)[0]["state"] == "added"
+
+
+def test_editor_page_escapes_transcript_text(client: Client, archive_db: Path, audio_files) -> None:
+    recording_id = add_one(archive_db, audio_files["wav"])
+    put_transcript(archive_db, recording_id, ["</script><script>alert(1)</script>", "<b>x</b>"])
+    client.login()
+    page = client("GET", f"/-/workspace/{recording_id}/editor")
+    assert page.status_code == 200
+    assert "<script>alert(1)" not in page.text and "<b>x</b>" not in page.text
+    data = re.search(r'id="lines-data">(.*?)</script>', page.text, re.S).group(1)
+    texts = [line["text"] for line in json.loads(data)]
+    assert texts == ["</script><script>alert(1)</script>", "<b>x</b>"]
