@@ -22,6 +22,7 @@
     stock_phrase: "izmišljena fraza?",
     language_drift: "drug jezik/pisava",
     high_temperature: "negotovo",
+    prompt_echo: "ponovljen poziv",
   };
   let lines = JSON.parse(document.getElementById("lines-data").textContent);
   let active = 0;
