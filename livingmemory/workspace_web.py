@@ -320,7 +320,7 @@ async def interview(request, datasette):
                 ),
             )
             message = (
-                f"Shranjeno: {len(done)} sprememb. / Saved: {len(done)} change(s)."
+                f"Shranjeno (spremembe: {len(done)}). / Saved: {len(done)} change(s)."
                 if done
                 else "Ni sprememb. / Nothing changed."
             )

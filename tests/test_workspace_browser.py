@@ -254,6 +254,15 @@ def test_editor_corrects_and_merges_with_the_keyboard(
     shot(page, "workspace-editor-saved.png")
     assert page.lm_errors == []
 
+    # The interview's page: a metadata edit, and the history of edits and corrections.
+    page.goto(f"{base}/-/workspace/{recording_id}")
+    page.fill("input[name=place]", "Kranj")
+    page.click("form.metadata button[type=submit]")
+    assert "Shranjeno" in page.inner_text(".message")
+    history = page.inner_text("#history")
+    assert VOLUNTEER in history and "Kranj" in history and "dvaintrideset" in history
+    shot(page, "workspace-interview.png")
+
     exported = run_cli("export", recording_id, "--format", "txt", "--archive", workspace["db"])
     assert exported.exit_code == 0, str(exported)
     for text in ("Rodila sem se leta tisoč", "devetsto dvaintrideset v Kranju",
