@@ -351,17 +351,15 @@ class Line:
 def editor_lines(archive: Archive, recording_id: int) -> list[dict[str, Any]]:
     """The current transcript as editor lines, with suspect reasons and review marks."""
     rows = archive.db.query(
-        "SELECT s.id, s.start, s.end, s.speaker, s.text, s.flags, s.avg_logprob, s.reviewed "
+        "SELECT s.id, s.start, s.end, s.speaker, s.text, s.flags, s.reviewed "
         "FROM segments s JOIN current_transcripts c ON c.transcript_id = s.transcript_id "
         "WHERE c.recording_id = ? ORDER BY s.start, s.position",
         [recording_id],
     )
     lines = []
     for row in rows:
+        # The transcriber's own flags (quality.py, tuned on real speech) mark suspect lines.
         flags = json.loads(row["flags"]) if row["flags"] else []
-        low = row["avg_logprob"] is not None and row["avg_logprob"] < -0.8
-        if low and "low_confidence" not in flags:
-            flags.append("low_confidence")
         lines.append(
             {
                 "id": f"seg-{row['id']}",

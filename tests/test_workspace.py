@@ -542,3 +542,20 @@ def test_editor_page_escapes_transcript_text(client: Client, archive_db: Path, a
     data = re.search(r'id="lines-data">(.*?)</script>', page.text, re.S).group(1)
     texts = [line["text"] for line in json.loads(data)]
     assert texts == ["</script><script>alert(1)</script>", "<b>x</b>"]
+
+
+def test_worker_progress_is_written_for_the_page(archive_db: Path, audio_files) -> None:
+    from livingmemory.workspace import JobProgress
+
+    recording_id = add_one(archive_db, audio_files["wav"])
+    with open_archive(archive_db) as archive:
+        [job_id] = queue_transcription(archive, [recording_id], "Ana")
+        claim_job(archive, "w1")
+        progress = JobProgress(archive, job_id)
+        progress.begin(10.0, 1)
+        progress.last = 0.0  # as if a second had passed
+        progress.advance(4.0)
+        row = interviews(archive, recording_id=recording_id)[0]
+        assert row["state"] == "transcribing" and row["progress"] == 0.4
+    listing = db_rows(archive_db, "SELECT progress, heartbeat_at FROM jobs")[0]
+    assert listing["progress"] == 0.4 and listing["heartbeat_at"]
