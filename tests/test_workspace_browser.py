@@ -155,6 +155,8 @@ def test_upload_is_transcribed_by_the_worker(
     page.fill("textarea[name=consent]", "Podpisano soglasje, 12. 5. 2025")
     page.set_input_files("input[name=files]", str(speech))
     shot(page, "workspace-upload.png")
+    kinds: list[str] = []
+    page.on("request", lambda r: kinds.append(r.resource_type) if r.method == "POST" else None)
     page.click("form.metadata button[type=submit]")
     # The command line transcribes #2 while the worker transcribes the upload (#3).
     cli = subprocess.Popen(
@@ -164,6 +166,8 @@ def test_upload_is_transcribed_by_the_worker(
     )  # fmt: skip
     result = page.inner_text(".results")
     assert "dodano kot #3" in result, result
+    assert kinds == ["xhr"]  # sent by upload.js, with its progress bar
+    assert page.inner_text("#upload-label") == ""  # the result page, fresh
     row = db_rows(workspace["db"], "SELECT * FROM recordings WHERE id = 3")[0]
     assert (row["title"], row["place"], row["recorded_date"], row["access"], row["added_by"]) == (
         "Pogovor z babico", "Bled", "2025-05-12", "public", VOLUNTEER)  # fmt: skip
