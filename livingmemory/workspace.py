@@ -530,82 +530,105 @@ def worker_name() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
 
 
-def claim_job(
-    archive: Archive, worker: str, lease_seconds: int = LEASE_SECONDS
-) -> dict[str, Any] | None:
-    """Take the oldest queued job (or one whose worker stopped reporting), atomically.
+def claim_jobs(
+    archive: Archive, worker: str, limit: int = 20, lease_seconds: int = LEASE_SECONDS
+) -> list[dict[str, Any]]:
+    """Take up to ``limit`` of the oldest queued jobs (or ones whose worker stopped
+    reporting), atomically.
 
     ``BEGIN IMMEDIATE`` takes SQLite's write lock before reading, so two workers can never
-    claim the same job.
+    claim the same job. A batch shares one model load.
     """
     import datetime as dt
 
     stale_before = (
         dt.datetime.now(dt.timezone.utc) - dt.timedelta(seconds=lease_seconds)
     ).isoformat(timespec="seconds")
+    available = (
+        "SELECT id FROM jobs WHERE status = 'queued' OR (status = 'running' AND "
+        "heartbeat_at < ?) ORDER BY id LIMIT ?"
+    )
     conn = archive.db.conn
     # A plain read first: an idle worker polling an empty queue never takes the write lock.
-    waiting = conn.execute(
-        "SELECT 1 FROM jobs WHERE status = 'queued' OR (status = 'running' AND "
-        "heartbeat_at < ?) LIMIT 1",
-        [stale_before],
-    ).fetchone()
-    if waiting is None:
-        return None
+    if not conn.execute(available, [stale_before, 1]).fetchone():
+        return []
     conn.execute("BEGIN IMMEDIATE")
     try:
-        row = conn.execute(
-            "SELECT id FROM jobs WHERE status = 'queued' OR (status = 'running' AND "
-            "heartbeat_at < ?) ORDER BY id LIMIT 1",
-            [stale_before],
-        ).fetchone()
-        if row is None:
-            conn.execute("COMMIT")
-            return None
+        ids = [row[0] for row in conn.execute(available, [stale_before, limit])]
         now = utc_now()
-        conn.execute(
+        conn.executemany(
             "UPDATE jobs SET status = 'running', worker = ?, started_at = ?, heartbeat_at = ?, "
             "progress = 0, message = NULL WHERE id = ?",
-            [worker, now, now, row[0]],
+            [(worker, now, now, job_id) for job_id in ids],
         )
         conn.execute("COMMIT")
     except BaseException:
         conn.execute("ROLLBACK")
         raise
-    return archive.db["jobs"].get(row[0])
+    return [archive.db["jobs"].get(job_id) for job_id in ids]
+
+
+def claim_job(
+    archive: Archive, worker: str, lease_seconds: int = LEASE_SECONDS
+) -> dict[str, Any] | None:
+    """Take the oldest available job, atomically (see :func:`claim_jobs`)."""
+    jobs = claim_jobs(archive, worker, 1, lease_seconds)
+    return jobs[0] if jobs else None
 
 
 class JobProgress:
-    """Writes a job's progress (share of its audio transcribed) at most once a second."""
+    """Reports a batch's progress into its jobs for the interviews page.
 
-    def __init__(self, archive: Archive, job_id: int) -> None:
-        self.archive, self.job_id = archive, job_id
-        self.total = 0.0
+    The job of the recording being transcribed gets its share of audio done; every job of
+    the batch gets a fresh heartbeat (at most once a second), so none of them looks stale
+    to another worker while it waits its turn. A finished recording's job is closed at once.
+    """
+
+    def __init__(self, archive: Archive, jobs: list[dict[str, Any]]) -> None:
+        self.archive = archive
+        self.jobs = {job["recording_id"]: job["id"] for job in jobs}
+        self.current: int | None = None
+        self.duration = 0.0
         self.done = 0.0
         self.last = 0.0
+        self.finished_ids: dict[int, str] = {}
 
     def _write(self, force: bool = False) -> None:
         if not force and time.monotonic() - self.last < 1.0:
             return
         self.last = time.monotonic()
-        share = min(0.99, self.done / self.total) if self.total else 0.0
+        now = utc_now()
         with self.archive.db.atomic():
             self.archive.db.execute(
-                "UPDATE jobs SET progress = ?, heartbeat_at = ? WHERE id = ?",
-                [round(share, 3), utc_now(), self.job_id],
+                f"UPDATE jobs SET heartbeat_at = ? WHERE id IN "
+                f"({','.join('?' * len(self.jobs))}) AND status = 'running'",
+                [now, *self.jobs.values()],
             )
+            if self.current in self.jobs:
+                share = min(0.99, self.done / self.duration) if self.duration else 0.0
+                self.archive.db.execute(
+                    "UPDATE jobs SET progress = ? WHERE id = ?",
+                    [round(share, 3), self.jobs[self.current]],
+                )
 
     def begin(self, total_seconds: float, recordings: int) -> None:
-        self.total = total_seconds
         self._write(force=True)
 
-    def recording(self, row: dict[str, Any]) -> None: ...
+    def recording(self, row: dict[str, Any]) -> None:
+        self.current, self.duration, self.done = row["id"], float(row["duration"] or 0), 0.0
+        self._write(force=True)
 
     def advance(self, seconds: float) -> None:
         self.done += seconds
         self._write()
 
-    def finished(self, outcome: Any) -> None: ...
+    def finished(self, outcome: Any) -> None:
+        job_id = self.jobs.get(outcome.recording_id)
+        if job_id is None:
+            return
+        status = "done" if outcome.status == "transcribed" else "failed"
+        self.finished_ids[outcome.recording_id] = status
+        _finish_job(self.archive, job_id, status, outcome.message)
 
 
 def _finish_job(archive: Archive, job_id: int, status: str, message: str) -> None:
@@ -616,28 +639,39 @@ def _finish_job(archive: Archive, job_id: int, status: str, message: str) -> Non
         )
 
 
-def run_job(archive: Archive, job: dict[str, Any], settings: Any = None) -> str:
-    """Transcribe (with the same pipeline as ``transcribe``) and tag one queued recording."""
+def run_jobs(archive: Archive, jobs: list[dict[str, Any]], settings: Any = None) -> dict[int, str]:
+    """Transcribe a batch of queued recordings with one model load (the same pipeline as
+    ``transcribe``), then tag them; returns recording id -> "done" | "failed"."""
     from livingmemory.transcribe import transcribe_recordings
 
-    recording_id = job["recording_id"]
+    progress = JobProgress(archive, jobs)
+    ids = [job["recording_id"] for job in jobs]
     try:
-        batch = transcribe_recordings(
-            archive, [recording_id], settings, JobProgress(archive, job["id"])
-        )
-    except LivingMemoryError as error:
-        _finish_job(archive, job["id"], "failed", str(error))
-        return "failed"
-    if batch.failed:
-        _finish_job(archive, job["id"], "failed", batch.failed[0].message)
-        return "failed"
-    outcome = batch.outcomes[0] if batch.outcomes else None
-    message = outcome.message if outcome else "already transcribed"
-    tags = retag_recording(archive, recording_id)
-    if tags is not None:
-        message += f", {tags} tags"
-    _finish_job(archive, job["id"], "done", message)
-    return "done"
+        transcribe_recordings(archive, ids, settings, progress)
+    except LivingMemoryError as error:  # no model, no engine: every job of the batch failed
+        for job in jobs:
+            if job["recording_id"] not in progress.finished_ids:
+                _finish_job(archive, job["id"], "failed", str(error))
+                progress.finished_ids[job["recording_id"]] = "failed"
+    for job in jobs:  # transcribed meanwhile by someone else: nothing left to do
+        if job["recording_id"] not in progress.finished_ids:
+            _finish_job(archive, job["id"], "done", "already transcribed")
+            progress.finished_ids[job["recording_id"]] = "done"
+    for job in jobs:
+        if progress.finished_ids[job["recording_id"]] == "done":
+            tags = retag_recording(archive, job["recording_id"])
+            if tags is not None:
+                with archive.db.atomic():
+                    archive.db.execute(
+                        "UPDATE jobs SET message = coalesce(message, '') || ? WHERE id = ?",
+                        [f", {tags} tags", job["id"]],
+                    )
+    return dict(progress.finished_ids)
+
+
+def run_job(archive: Archive, job: dict[str, Any], settings: Any = None) -> str:
+    """One queued recording (see :func:`run_jobs`)."""
+    return run_jobs(archive, [job], settings)[job["recording_id"]]
 
 
 def work_queue(
@@ -645,6 +679,7 @@ def work_queue(
     *,
     once: bool = False,
     poll_seconds: float = 2.0,
+    batch: int = 20,
     settings: Any = None,
     on_job: Callable[[dict[str, Any], str], None] = lambda job, status: None,
     should_stop: Callable[[], bool] = lambda: False,
@@ -653,15 +688,26 @@ def work_queue(
     worker = worker_name()
     worked = 0
     while not should_stop():
-        job = claim_job(archive, worker)
-        if job is None:
+        jobs = claim_jobs(archive, worker, batch)
+        if not jobs:
             if once:
                 break
             time.sleep(poll_seconds)
             continue
-        status = run_job(archive, job, settings)
-        worked += 1
-        on_job(archive.db["jobs"].get(job["id"]), status)
+        try:
+            statuses = run_jobs(archive, jobs, settings)
+        except BaseException:
+            # Stopped (Ctrl-C): what was not finished goes back to the queue at once.
+            with archive.db.atomic():
+                archive.db.execute(
+                    f"UPDATE jobs SET status = 'queued', progress = 0 WHERE status = 'running' "
+                    f"AND id IN ({','.join('?' * len(jobs))})",
+                    [job["id"] for job in jobs],
+                )
+            raise
+        for job in jobs:
+            worked += 1
+            on_job(archive.db["jobs"].get(job["id"]), statuses[job["recording_id"]])
     return worked
 
 

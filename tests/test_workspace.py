@@ -11,6 +11,7 @@ import asyncio
 import json
 import re
 import sqlite3
+import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -550,12 +551,44 @@ def test_worker_progress_is_written_for_the_page(archive_db: Path, audio_files) 
     recording_id = add_one(archive_db, audio_files["wav"])
     with open_archive(archive_db) as archive:
         [job_id] = queue_transcription(archive, [recording_id], "Ana")
-        claim_job(archive, "w1")
-        progress = JobProgress(archive, job_id)
+        job = claim_job(archive, "w1")
+        assert job["id"] == job_id
+        progress = JobProgress(archive, [job])
         progress.begin(10.0, 1)
+        progress.recording({"id": recording_id, "duration": 10.0})
         progress.last = 0.0  # as if a second had passed
         progress.advance(4.0)
         row = interviews(archive, recording_id=recording_id)[0]
         assert row["state"] == "transcribing" and row["progress"] == 0.4
     listing = db_rows(archive_db, "SELECT progress, heartbeat_at FROM jobs")[0]
     assert listing["progress"] == 0.4 and listing["heartbeat_at"]
+
+
+@pytest.mark.slow
+def test_worker_transcribes_a_batch_with_one_model_and_never_twice(
+    archive_db: Path, audio_files, tmp_path: Path
+) -> None:
+    from livingmemory.transcribe import TranscribeSettings
+    from livingmemory.workspace import work_queue
+
+    first = add_one(archive_db, audio_files["en_wav"], "--language", "en")
+    louder = tmp_path / "louder.wav"
+    subprocess.run(["ffmpeg", "-v", "error", "-i", str(audio_files["en_wav"]), "-af",
+                    "volume=1.5", str(louder)], check=True)  # fmt: skip
+    second = add_one(archive_db, louder, "--language", "en")
+    settings = TranscribeSettings(model="tiny.en", beam_size=1)
+    seen: list[tuple[int, str]] = []
+    with open_archive(archive_db) as archive:
+        assert len(queue_transcription(archive, [first, second], "Ana")) == 2
+
+        def report(job: dict[str, Any], status: str) -> None:
+            seen.append((job["recording_id"], status))
+
+        worked = work_queue(archive, once=True, settings=settings, on_job=report)
+        assert worked == 2 and sorted(seen) == [(first, "done"), (second, "done")]
+        assert queue_transcription(archive, [first, second], "Ana") == []  # transcribed now
+        assert work_queue(archive, once=True, settings=settings) == 0
+    runs = db_rows(archive_db, "SELECT recording_id FROM transcripts WHERE source = 'machine'")
+    assert sorted(r["recording_id"] for r in runs) == [first, second]
+    jobs = db_rows(archive_db, "SELECT status, progress, message FROM jobs")
+    assert all(j["status"] == "done" and j["progress"] == 1.0 for j in jobs), jobs
