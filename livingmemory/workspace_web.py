@@ -287,6 +287,18 @@ def _interview(archive: Archive, recording_id: int) -> dict[str, Any]:
         for role in ("narrator", "interviewer")
     }
     tags = ws.recording_tags(archive, recording_id)
+    labels = {"PER": "oseba", "LOC": "kraj", "ORG": "organizacija", "DATE": "datum",
+              "TOPIC": "tema"}  # fmt: skip
+    try:
+        from livingmemory.tag import topics
+
+        topic_names = {key: value["label"] for key, value in topics().items()}
+    except ImportError:  # tagging not installed: show the stored names
+        topic_names = {}
+    for tag in tags:
+        if tag["label"] == "TOPIC":
+            tag["name"] = topic_names.get(tag["name"], tag["name"])
+        tag["kind"] = labels.get(tag["label"], tag["label"])
     return {
         "record": record,
         "row": row,
