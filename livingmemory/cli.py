@@ -107,7 +107,9 @@ def init(
 def add(
     files: Annotated[
         Optional[list[Path]],  # noqa: UP045
-        typer.Argument(help="Audio files (WAV, FLAC, MP3, M4A, OGG, Opus...).", show_default=False),
+        typer.Argument(
+            help="Audio files (WAV, FLAC, MP3, M4A, OGG, Opus...) or folders.", show_default=False
+        ),
     ] = None,
     from_csv: Annotated[
         Optional[Path],  # noqa: UP045
@@ -174,6 +176,7 @@ def add(
 
     Metadata comes from the options, from a sidecar file next to each recording
     (interview.mp3 + interview.yml), or from a CSV spreadsheet (--from-csv); options win.
+    A folder adds every audio file in it and its sub-folders.
     The original file is copied byte-for-byte and never changed. Adding the same audio
     twice does nothing. Files that fail are reported and the others are still added.
     """
@@ -198,7 +201,12 @@ def add(
         part=part,
     )
     require_ffmpeg()
-    requests = [AddRequest(Path(f), overrides) for f in files or ()]
+    from livingmemory.ingest import expand_paths
+
+    audio_paths, _sidecars = expand_paths(files or ())
+    if files and not audio_paths and not from_csv:
+        raise LivingMemoryError(f"{', '.join(str(f) for f in files)}: no audio files in it")
+    requests = [AddRequest(path, overrides) for path in audio_paths]
     if from_csv:
         requests += requests_from_csv(from_csv, overrides)
     with open_archive(archive_path) as archive:
@@ -224,7 +232,8 @@ def _print_result(result: Any) -> None:
         channels = {1: "mono", 2: "stereo"}.get(info.channels, f"{info.channels} channels")
         console.print(
             f"added    #{result.recording_id} {result.path} "
-            f"({_duration(info.duration)}, {info.format}, {info.sample_rate} Hz {channels})",
+            f"({_duration(info.duration)}, {info.format}, {info.sample_rate} Hz {channels})"
+            + (f" (metadata from {result.sidecar.name})" if result.sidecar else ""),
             highlight=False,
         )
 
@@ -235,6 +244,7 @@ def _result_json(result: Any) -> dict[str, Any]:
         "status": result.status,
         "recording_id": result.recording_id,
         "message": result.message,
+        "sidecar": str(result.sidecar) if getattr(result, "sidecar", None) else None,
     }
 
 
@@ -309,7 +319,11 @@ def show(
     with open_archive(archive_path) as archive:
         record = archive.recording(recording_id)
         segments = archive.current_segments(recording_id)
+        from livingmemory.workspace import recording_tags
+
+        tags = recording_tags(archive, recording_id)
     if as_json:
+        record["tags"] = tags
         record["transcript"] = segments
         print(json.dumps(record, ensure_ascii=False, indent=2))
         return
@@ -327,6 +341,12 @@ def show(
                              person["home_place"]) if x
         )  # fmt: skip
         table.add_row(person["role"], person["name"] + (f" ({details})" if details else ""))
+    if tags:
+        labels = [
+            f"{t['name']} ({t['label']}" + (f" x{t['mentions']})" if t["mentions"] > 1 else ")")
+            for t in tags
+        ]
+        table.add_row("tags", escape("; ".join(labels)))
     console.print(table)
     for segment in segments:
         flags = json.loads(segment["flags"]) if segment["flags"] else []
@@ -436,6 +456,14 @@ def transcribe(
         force=force,
     )
     with open_archive(archive_path) as archive:
+        from livingmemory.transcribe import pending_recordings
+
+        if not as_json and pending_recordings(archive, recording_ids, force=force):
+            from livingmemory.models import resolve
+
+            resolve(model)  # an unknown model is one clear error, before any promise
+            # Loading a model takes seconds to minutes; say so before the silence.
+            err_console.print(f"loading model {model}...", highlight=False)
         reporter = _TranscribeProgress(quiet=as_json)
         try:
             with reporter:
@@ -691,9 +719,13 @@ def serve(
             "the password in LIVINGMEMORY_PASSWORD (for the archive team)."
         ),
     ] = False,
+    worker: Annotated[
+        bool, typer.Option(help="With --private: transcribe uploads in a background worker.")
+    ] = True,
     archive_path: ArchiveOption = DEFAULT_ARCHIVE,
 ) -> None:
-    """Run Datasette on the public database (made by 'publish'), read-only."""
+    """Run Datasette on the public database (made by 'publish'), read-only. With --private:
+    the full archive and the volunteers' workspace at /-/workspace, behind a login."""
     from livingmemory.serve import serve as run_serve
 
     with open_archive(archive_path) as archive:
@@ -703,6 +735,7 @@ def serve(
             port=port,
             private=private,
             announce=lambda url: console.print(f"Serving on {url} (Ctrl-C to stop)"),
+            start_worker=worker,
         )
     raise typer.Exit(status)
 
@@ -983,7 +1016,7 @@ def demo(
         bool, typer.Option(help="Transcribe and tag the examples (offline models).")
     ] = True,
 ) -> None:
-    """Build a demo archive from the example interviews shipped in recordings/examples:
+    """Build a demo archive from the example interviews shipped with the package:
     add them with their metadata, transcribe them and tag them."""
     from livingmemory.demo import run_demo
 
@@ -1030,6 +1063,141 @@ def entities(
                 f"{escape(str(e['canonical']))}\t{e['confidence']:.2f}",
                 highlight=False,
             )
+
+
+@app.command()
+@friendly_errors
+def edit(
+    recording_id: Annotated[int, typer.Argument(help="The recording's number (see 'list').")],
+    title: Annotated[Optional[str], typer.Option(help="Title / naslov.")] = None,  # noqa: UP045
+    narrator: Annotated[
+        Optional[str],  # noqa: UP045
+        typer.Option(help='Narrator(s) / pripovedovalec: "A; B" for several.'),
+    ] = None,
+    interviewer: Annotated[
+        Optional[str],  # noqa: UP045
+        typer.Option(help='Interviewer(s) / spraševalec: "A; B" for several.'),
+    ] = None,
+    date: Annotated[Optional[str], typer.Option(help="1987, 1987-05, 1987-05-12.")] = None,  # noqa: UP045
+    place: Annotated[Optional[str], typer.Option(help="Where it was recorded.")] = None,  # noqa: UP045
+    language: Annotated[Optional[str], typer.Option(help="sl, en, de...")] = None,  # noqa: UP045
+    access: Annotated[
+        Optional[str],  # noqa: UP045
+        typer.Option(
+            help="public/javno (needs a consent note), restricted/omejeno, "
+            "embargoed/embargo (needs --embargo-until)."
+        ),
+    ] = None,
+    embargo_until: Annotated[Optional[str], typer.Option(help="YYYY-MM-DD.")] = None,  # noqa: UP045
+    consent: Annotated[
+        Optional[str],  # noqa: UP045
+        typer.Option(help="Consent note / soglasje (private, never published)."),
+    ] = None,
+    notes: Annotated[Optional[str], typer.Option(help="Internal notes (private).")] = None,  # noqa: UP045
+    author: Annotated[
+        Optional[str],  # noqa: UP045
+        typer.Option(help="Who makes the change (default: your login)."),
+    ] = None,
+    archive_path: ArchiveOption = DEFAULT_ARCHIVE,
+) -> None:
+    """Change a recording's metadata or access; every change is recorded (who, when, old and
+    new value). Withdrawn consent: '--access restricted', then 'publish' removes it."""
+    from livingmemory.ingest import _current_user
+    from livingmemory.workspace import edit_recording
+
+    changes = {
+        "title": title,
+        "narrators": narrator,
+        "interviewers": interviewer,
+        "recorded_date": date,
+        "place": place,
+        "language": language,
+        "access": access,
+        "embargo_until": embargo_until,
+        "consent_notes": consent,
+        "notes": notes,
+    }
+    with open_archive(archive_path) as archive:
+        done = edit_recording(archive, recording_id, changes, author=author or _current_user())
+    for change in done:
+        console.print(f"#{recording_id} {change.field}: {change.old!r} -> {change.new!r}",
+                      highlight=False)  # fmt: skip
+    if not done:
+        console.print(f"#{recording_id}: nothing changed", highlight=False)
+    elif any(c.field == "access" for c in done):
+        console.print("run 'livingmemory publish' to update the public site", highlight=False)
+
+
+@app.command()
+@friendly_errors
+def worker(
+    once: Annotated[bool, typer.Option(help="Stop when the queue is empty.")] = False,
+    model: Annotated[str, typer.Option(help="Whisper model for queued recordings.")] = "base",
+    archive_path: ArchiveOption = DEFAULT_ARCHIVE,
+) -> None:
+    """Work the workspace's queue: transcribe and tag uploaded recordings (Ctrl-C stops)."""
+    from livingmemory.transcribe import TranscribeSettings
+    from livingmemory.workspace import work_queue
+
+    def report(job: dict[str, Any], status: str) -> None:
+        console.print(f"{status} #{job['recording_id']}: {job['message'] or ''}", highlight=False)
+
+    console.print(f"worker for {archive_path} (model {model}; Ctrl-C stops)", highlight=False)
+    with open_archive(archive_path) as archive:
+        try:
+            work_queue(archive, once=once, settings=TranscribeSettings(model=model),
+                       on_job=report)  # fmt: skip
+        except KeyboardInterrupt:
+            raise typer.Exit(130) from None
+
+
+@app.command()
+@friendly_errors
+def user(
+    name: Annotated[str, typer.Argument(help="The volunteer's name, as they log in.")],
+    password: Annotated[
+        str,
+        typer.Option(
+            prompt=True,
+            hide_input=True,
+            confirmation_prompt=True,
+            help="Their password (asked for when not given).",
+        ),
+    ],
+    archive_path: ArchiveOption = DEFAULT_ARCHIVE,
+) -> None:
+    """Give a volunteer their own workspace account (users.yml beside the archive)."""
+    from livingmemory.workspace import set_password
+
+    with open_archive(archive_path) as archive:
+        path = set_password(archive.root, name, password)
+    console.print(f"account {name!r} saved in {path}", highlight=False)
+
+
+@app.command()
+@friendly_errors
+def revisions(
+    recording_id: Annotated[int, typer.Argument(help="The recording's number (see 'list').")],
+    archive_path: ArchiveOption = DEFAULT_ARCHIVE,
+    as_json: JsonOption = False,
+) -> None:
+    """Who corrected what in a recording's transcript, and its metadata edits, newest first."""
+    from livingmemory.workspace import history
+
+    with open_archive(archive_path) as archive:
+        rows = history(archive, recording_id)
+    if as_json:
+        print(json.dumps(rows, ensure_ascii=False, indent=2))
+        return
+    for row in rows:
+        what = row["what"] + (f" {_timecode(row['start'])}" if row["start"] is not None else "")
+        console.print(
+            f"{row['created_at']} {row['author'] or '?'} {what}: "
+            f"{escape(repr(row['old']))} -> {escape(repr(row['new']))}",
+            highlight=False,
+        )
+    if not rows:
+        console.print(f"#{recording_id}: no corrections or edits yet", highlight=False)
 
 
 def run() -> None:  # pragma: no cover - console entry point alias

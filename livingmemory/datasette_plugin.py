@@ -212,7 +212,10 @@ async def serve_audio(request, send, datasette) -> None:
 
 @hookimpl
 def register_routes(datasette):
+    from livingmemory import workspace_web  # the team's pages; they refuse the public site
+
     routes = [(r"^/-/audio/(?P<name>[^/]+)$", serve_audio), *site_pages.site_routes(datasette)]
+    routes += workspace_web.routes()
     # Datasette mounts a plugin's static/ folder only when the entry point is a package (on
     # Python < 3.12 importlib.resources.files() rejects a module), so serve it here too.
     if STATIC_DIR.is_dir():
@@ -264,6 +267,14 @@ def render_cell(value, column, datasette):
 @hookimpl
 def extra_js_urls(datasette):
     return [{"url": datasette.urls.static_plugins(PLUGIN_NAME, "player.js")}]
+
+
+@hookimpl
+def skip_csrf(datasette, scope):
+    """Workspace uploads check their CSRF token themselves (see workspace_web.stream_form)."""
+    from livingmemory.workspace_web import checks_own_csrf
+
+    return checks_own_csrf(datasette, scope)
 
 
 @hookimpl

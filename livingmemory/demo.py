@@ -1,4 +1,4 @@
-"""The built-in example: an archive made from the interviews in ``recordings/examples``.
+"""The built-in example: an archive made from the interviews shipped with the package.
 
 The examples are synthetic (espeak-ng voices reading invented life stories, made by
 ``scripts/make_examples.py``) so they can be shipped and published freely; each has a sidecar
@@ -16,14 +16,16 @@ from livingmemory.errors import LivingMemoryError
 from livingmemory.ingest import AddRequest, add_many
 from livingmemory.metadata import SIDECAR_SUFFIXES
 
-EXAMPLES = Path("recordings/examples")
+# Shipped inside the package (``recordings/examples`` in the project is a link to it), so the
+# demo runs from any folder, also from an installed wheel.
+EXAMPLES = Path(__file__).resolve().parent / "data" / "examples"
 
 
 def example_files(examples: Path = EXAMPLES) -> list[Path]:
     """The audio files in ``examples`` (every file that is not a sidecar or a README)."""
     if not examples.is_dir():
         raise LivingMemoryError(
-            f"{examples}: example recordings not found (run the demo from the project folder)"
+            f"{examples}: example recordings not found (reinstall livingmemory)"
         )
     return sorted(
         p

@@ -54,6 +54,7 @@ class AddResult:
     recording_id: int | None = None
     message: str = ""
     info: AudioInfo | None = None
+    sidecar: Path | None = None  # the sidecar whose metadata was used
 
 
 def requests_from_csv(csv_path: Path, overrides: RecordingMetadata) -> list[AddRequest]:
@@ -108,6 +109,20 @@ def add_recording(
     if existing:
         return _duplicate(path, existing)
     verify_complete(path, info)
+    result = _place(archive, path, metadata, source, info, sha256)
+    return AddResult(result.path, result.status, result.recording_id, result.message,
+                     result.info, sidecar)  # fmt: skip
+
+
+def _place(
+    archive: Archive,
+    path: Path,
+    metadata: RecordingMetadata,
+    source: str | None,
+    info: AudioInfo,
+    sha256: str,
+) -> AddResult:
+    """Copy, verify and register one checked recording (all or nothing)."""
 
     final = archive.recordings_dir / stable_name(path, sha256)
     archive.recordings_dir.mkdir(parents=True, exist_ok=True)
@@ -152,6 +167,51 @@ def add_recording(
     finally:
         partial.unlink(missing_ok=True)
     return AddResult(path, "added", recording_id, f"added as #{recording_id}", info)
+
+
+# What ``add FOLDER`` picks up: audio ffmpeg reads, by extension (sidecars, notes and
+# spreadsheets in the same folder are not recordings).
+AUDIO_SUFFIXES = (".wav", ".flac", ".mp3", ".m4a", ".aac", ".ogg", ".oga", ".opus", ".wma",
+                  ".aif", ".aiff", ".webm", ".mka", ".mp4", ".3gp", ".amr")  # fmt: skip
+
+
+def expand_paths(paths: Iterable[Path]) -> tuple[list[Path], list[Path]]:
+    """(audio files to add, sidecars recognised) for files and folders named by a volunteer.
+
+    A folder is searched recursively for audio files (hidden files skipped), in name order.
+    A ``.yml``/``.yaml`` named directly (``add tapes/*``) is a sidecar when a recording with
+    the same name sits beside it: it is used for that recording, not reported as a failure.
+    """
+    from livingmemory.metadata import SIDECAR_SUFFIXES
+
+    audio: list[Path] = []
+    sidecars: list[Path] = []
+    for path in paths:
+        path = Path(path)
+        if path.is_dir():
+            audio += sorted(
+                p
+                for p in path.rglob("*")
+                if p.is_file()
+                and p.suffix.lower() in AUDIO_SUFFIXES
+                and not any(part.startswith(".") for part in p.relative_to(path).parts)
+            )
+        elif (
+            path.suffix.lower() in SIDECAR_SUFFIXES
+            and path.is_file()
+            and any(
+                sibling.is_file() and sibling.suffix.lower() not in SIDECAR_SUFFIXES
+                for sibling in path.parent.glob(f"{_glob_escape(path.stem)}.*")
+            )
+        ):
+            sidecars.append(path)
+        else:
+            audio.append(path)
+    return list(dict.fromkeys(audio)), sidecars
+
+
+def _glob_escape(text: str) -> str:
+    return re.sub(r"([*?\[])", r"[\1]", text)
 
 
 def _duplicate(path: Path, existing: dict) -> AddResult:

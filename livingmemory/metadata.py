@@ -25,6 +25,9 @@ from livingmemory.errors import InputError, LivingMemoryError
 from livingmemory.languages import normalize_language
 
 ACCESS_LEVELS = ("public", "restricted", "embargoed")
+# Volunteers may write access levels in Slovenian (sidecars, CSV, the workspace, the CLI).
+ACCESS_ALIASES = {"javno": "public", "omejeno": "restricted", "embargo": "embargoed",
+                  "zaprto": "restricted", "embargoed": "embargoed"}  # fmt: skip
 # Safe by default: nothing is published until a volunteer records consent to publish.
 DEFAULT_ACCESS = "restricted"
 SIDECAR_SUFFIXES = (".yml", ".yaml")
@@ -85,6 +88,7 @@ class RecordingMetadata:
             raise InputError(source, f"date {recorded} is in the future")
         embargo = parse_date(self.embargo_until, "embargo_until", source, full=True)
         access = (self.access or "").strip().lower() or None
+        access = ACCESS_ALIASES.get(access, access) if access else None
         if access is None:
             access = "embargoed" if embargo else DEFAULT_ACCESS
         if access not in ACCESS_LEVELS:
@@ -209,6 +213,23 @@ FIELDS: dict[str, str] = {
     "narrator_home_place": "narrator_home_place",
     "interview": "interview",
     "part": "part",
+    # Slovenian column names and sidecar keys, beside the English ones.
+    "naslov": "title",
+    "pripovedovalec": "narrators",
+    "pripovedovalka": "narrators",
+    "pripovedovalci": "narrators",
+    "spraševalec": "interviewers",
+    "spraševalka": "interviewers",
+    "sprasevalec": "interviewers",
+    "datum": "recorded_date",
+    "kraj": "place",
+    "jezik": "language",
+    "dostop": "access",
+    "soglasje": "consent_notes",
+    "opombe": "notes",
+    "embargo_do": "embargo_until",
+    "dodal": "added_by",
+    "dodala": "added_by",
 }
 PERSON_KEYS = {"name", "birth_year", "home_place"}
 
@@ -336,6 +357,9 @@ def read_csv(path: Path) -> list[CsvEntry]:
     # newline="" keeps line breaks inside quoted cells; line_num gives the sheet's row number.
     reader = csv.DictReader(io.StringIO(text, newline=""), dialect=dialect)
     headers = [h.strip().lower() for h in (reader.fieldnames or [])]
+    if "datoteka" in headers and "file" not in headers:
+        headers = ["file" if h == "datoteka" else h for h in headers]
+        reader.fieldnames = headers
     if "file" not in headers:
         raise InputError(path, "the CSV needs a 'file' column naming each recording")
     for header in headers:

@@ -126,6 +126,7 @@ def publish(
     audio_dir = output.parent / AUDIO_DIR
     audio_dir.mkdir(exist_ok=True)
     recordings = publishable(archive, today)
+    _retag_corrections(archive, [r["id"] for r in recordings])
     total = archive.db["recordings"].count
     result = PublishResult(output, withheld=total - len(recordings))
 
@@ -150,6 +151,19 @@ def publish(
             stale.unlink()
             result.removed_audio += 1
     return result
+
+
+def _retag_corrections(archive: Archive, ids: list[int]) -> None:
+    """Tag corrected transcripts first: a correction is a new, untagged transcript, and
+    publishing it as it is would silently drop that interview's tags."""
+    from livingmemory.workspace import retag_recording, stale_tag_ids
+
+    for recording_id in stale_tag_ids(archive, ids):
+        if retag_recording(archive, recording_id) is None:
+            raise LivingMemoryError(
+                f"recording #{recording_id} was corrected and needs tagging again, but "
+                "tagging is not installed: pip install 'livingmemory[tag]', or run 'tag'"
+            )
 
 
 def _copy_recording(

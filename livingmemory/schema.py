@@ -348,6 +348,48 @@ def _v7_honest_transcripts(db: sqlite_utils.Database) -> None:
     )
 
 
+def _v8_workspace(db: sqlite_utils.Database) -> None:
+    """The volunteers' workspace: metadata edits with who/when/old/new, a transcription
+    queue shared by the web and ``livingmemory worker``, and lines marked reviewed."""
+    db.execute(
+        """
+        CREATE TABLE edits (
+            id INTEGER PRIMARY KEY,
+            recording_id INTEGER NOT NULL REFERENCES recordings (id) ON DELETE CASCADE,
+            field TEXT NOT NULL,
+            old_value TEXT,
+            new_value TEXT,
+            author TEXT,
+            created_at TEXT NOT NULL,
+            source TEXT                          -- web | cli
+        )
+        """
+    )
+    db.execute("CREATE INDEX idx_edits_recording ON edits (recording_id)")
+    db.execute(
+        """
+        CREATE TABLE jobs (
+            id INTEGER PRIMARY KEY,
+            recording_id INTEGER NOT NULL REFERENCES recordings (id) ON DELETE CASCADE,
+            kind TEXT NOT NULL DEFAULT 'transcribe',
+            status TEXT NOT NULL DEFAULT 'queued'
+                CHECK (status IN ('queued', 'running', 'done', 'failed')),
+            progress REAL NOT NULL DEFAULT 0,    -- 0..1 of the recording's audio
+            message TEXT,
+            queued_at TEXT NOT NULL,
+            queued_by TEXT,
+            started_at TEXT,
+            heartbeat_at TEXT,                   -- a running job without a recent one is stale
+            finished_at TEXT,
+            worker TEXT
+        )
+        """
+    )
+    db.execute("CREATE INDEX idx_jobs_status ON jobs (status, id)")
+    db.execute("CREATE INDEX idx_jobs_recording ON jobs (recording_id, status)")
+    db.table("segments").add_column("reviewed", int, not_null_default=0)
+
+
 Migration = Callable[[sqlite_utils.Database], None]
 # MIGRATIONS[n] upgrades an archive from version n to version n + 1. Append only.
 MIGRATIONS: list[Migration] = [
@@ -358,6 +400,7 @@ MIGRATIONS: list[Migration] = [
     _v5_redactions,
     _v6_review,
     _v7_honest_transcripts,
+    _v8_workspace,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 

@@ -25,6 +25,7 @@ from livingmemory.errors import LivingMemoryError, MissingDependencyError
 from livingmemory.publish import AUDIO_DIR, PUBLIC_DB, public_dir
 
 PASSWORD_ENV = "LIVINGMEMORY_PASSWORD"
+UPLOAD_ENV = "LIVINGMEMORY_UPLOAD_MB"
 
 
 def merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
@@ -63,9 +64,13 @@ def site_metadata(archive: Archive, *, private: bool = False) -> dict[str, Any]:
         metadata.pop("databases", None)
         plugins["livingmemory"]["audio_dir"] = str(archive.recordings_dir.resolve())
         plugins["datasette-auth-passwords"] = {
-            "archive_password_hash": {"$env": "LIVINGMEMORY_PASSWORD_HASH"}
+            "archive_password_hash": {"$env": "LIVINGMEMORY_PASSWORD_HASH"},
+            "actors": {"archive": {"id": "archive", "team": "livingmemory"}},
         }
-        metadata["allow"] = {"id": "archive"}
+        # The volunteers' workspace (livingmemory.workspace_web) edits this archive.
+        plugins["livingmemory"]["workspace_archive"] = str(archive.path.resolve())
+        plugins["livingmemory"]["upload_limit_mb"] = int(os.environ.get(UPLOAD_ENV) or 2048)
+        metadata["allow"] = {"team": "livingmemory"}
         metadata["title"] = f"{metadata.get('title', 'Living Memory')} (private archive)"
     return metadata
 
@@ -74,7 +79,8 @@ def datasette_command(
     archive: Archive, metadata_path: Path, *, host: str, port: int, private: bool
 ) -> list[str]:
     if private:
-        database = ["--nolock", str(archive.path)]
+        # Not --nolock: SQLite cannot open a WAL database without its lock (shm) file.
+        database = [str(archive.path)]
     else:
         public = public_dir(archive) / PUBLIC_DB
         if not public.is_file():
@@ -98,6 +104,7 @@ def serve(
     port: int = 8001,
     private: bool = False,
     announce: Callable[[str], None] = _no_announcement,
+    start_worker: bool = True,
 ) -> int:
     """Run Datasette in the foreground until interrupted; returns its exit status."""
     try:
@@ -105,22 +112,38 @@ def serve(
     except ImportError:
         raise MissingDependencyError("pip install 'livingmemory[publish]' to serve") from None
     env = dict(os.environ)
+    worker = None
     if private:
+        from livingmemory.workspace import load_users
+
         password = os.environ.get(PASSWORD_ENV)
-        if not password:
+        if not password and not load_users(archive.root):
             raise LivingMemoryError(
-                f"--private serves restricted interviews: set {PASSWORD_ENV} to the team's password"
+                f"--private serves restricted interviews: set {PASSWORD_ENV} to the team's "
+                "password, or give each volunteer an account with 'livingmemory user NAME'"
             )
         from datasette_auth_passwords.utils import hash_password
 
-        env["LIVINGMEMORY_PASSWORD_HASH"] = hash_password(password)
+        env["LIVINGMEMORY_PASSWORD_HASH"] = hash_password(password) if password else ""
     with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as handle:
         json.dump(site_metadata(archive, private=private), handle, ensure_ascii=False)
     try:
         command = datasette_command(
             archive, Path(handle.name), host=host, port=port, private=private
         )
+        if private and start_worker:
+            # Uploads queue for transcription; this worker works the queue beside the site.
+            worker = subprocess.Popen(
+                [sys.executable, "-m", "livingmemory", "worker", "--archive", str(archive.path)],
+                env=env,
+            )
         announce(f"http://{host}:{port}/")
         return subprocess.call(command, env=env)
     finally:
         os.unlink(handle.name)
+        if worker is not None:
+            worker.terminate()
+            try:
+                worker.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                worker.kill()

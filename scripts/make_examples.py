@@ -1,4 +1,4 @@
-"""Regenerate the example interviews in recordings/examples (needs espeak-ng and ffmpeg).
+"""Regenerate the example interviews in livingmemory/data/examples (needs espeak-ng and ffmpeg).
 
 The examples are invented life stories read by espeak-ng, so the project can ship and publish
 them freely. Run: ``.venv/bin/python scripts/make_examples.py``. Output is deterministic for a
@@ -13,7 +13,7 @@ from pathlib import Path
 
 import yaml
 
-OUT = Path(__file__).resolve().parent.parent / "recordings" / "examples"
+OUT = Path(__file__).resolve().parents[1] / "livingmemory" / "data" / "examples"
 
 EXAMPLES = [
     {

@@ -87,7 +87,7 @@ def _missing(folder: Path, audio: dict[str, Path]) -> tuple[list[object], Path, 
 def _directory(folder: Path, audio: dict[str, Path]) -> tuple[list[object], Path, str]:
     path = folder / "mapa.wav"
     path.mkdir(parents=True)
-    return [path], path, "not a file"
+    return [path], path, "no audio files"  # add FOLDER adds what is inside; here nothing
 
 
 def _option(*options: str, problem: str) -> Case:

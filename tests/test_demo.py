@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from conftest import REPO, list_json, run_cli, show_json, snapshot
 
-EXAMPLES = REPO / "recordings" / "examples"
+EXAMPLES = REPO / "livingmemory" / "data" / "examples"
 
 
 @pytest.mark.slow
@@ -61,11 +61,20 @@ def test_demo_without_transcription_only_adds(
     assert "0 transcribed" in " ".join(result.stdout.split())
 
 
-def test_demo_outside_project_folder_says_where_to_run(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.chdir(tmp_path)
-    result = run_cli("demo", "--dir", tmp_path / "demo", "--no-serve")
-    assert result.exit_code == 1
-    assert len(result.lines) == 1, str(result)
-    assert "example recordings not found" in result.error_lines[0]
+def test_demo_runs_from_any_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The examples ship inside the package, so no project checkout is needed."""
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    result = run_cli("demo", "--dir", "demo", "--no-serve", "--no-transcribe")
+    assert result.exit_code == 0, str(result)
+    rows = list_json(elsewhere / "demo" / "archive.db")
+    assert len(rows) == 3 and {row["access"] for row in rows} == {"public", "restricted"}
+    assert sorted(p.name for p in elsewhere.iterdir()) == ["demo"]
+
+
+def test_project_examples_folder_is_the_shipped_one() -> None:
+    """``add recordings/examples/*`` keeps working in the project folder."""
+    linked = REPO / "recordings" / "examples"
+    assert linked.resolve() == EXAMPLES.resolve()
+    assert len(list(EXAMPLES.glob("*.yml"))) == 3

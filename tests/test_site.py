@@ -402,9 +402,14 @@ def test_private_metadata_requires_the_archive_actor(site: dict[str, Any]) -> No
     assert public["plugins"]["livingmemory"]["audio_dir"] == str(
         (site["folder"] / PUBLIC_DIR / AUDIO_DIR).resolve()
     )
-    assert private["allow"] == {"id": "archive"}
+    # The team: the shared-password account and the workspace's volunteers (livingmemory.workspace).
+    assert private["allow"] == {"team": "livingmemory"}
     auth = private["plugins"]["datasette-auth-passwords"]
-    assert auth == {"archive_password_hash": {"$env": "LIVINGMEMORY_PASSWORD_HASH"}}
+    assert auth["archive_password_hash"] == {"$env": "LIVINGMEMORY_PASSWORD_HASH"}
+    assert auth["actors"] == {"archive": {"id": "archive", "team": "livingmemory"}}
+    assert private["plugins"]["livingmemory"]["workspace_archive"] == str(
+        site["archive_db"].resolve()
+    )
     assert private["plugins"]["livingmemory"]["audio_dir"] == str(
         (site["folder"] / "recordings").resolve()
     )
