@@ -239,8 +239,9 @@ def topic_labels() -> dict[str, tuple[str, str]]:
     data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
     labels = {}
     for key, topic in (data.get("topics") or {}).items():
-        sl, _, en = str(topic.get("label", key)).partition(" / ")
-        labels[key] = (sl.strip(), (en or sl).strip())
+        sl, _, en = str(topic.get("label", key)).partition(" / ")  # the version 1 form
+        sl, en = str(topic.get("sl", sl)).strip(), str(topic.get("en", en or sl)).strip()
+        labels[key] = (sl, en)
     return labels
 
 
