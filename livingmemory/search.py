@@ -828,3 +828,39 @@ def search_json(conn: sqlite3.Connection, text: str, options: str | None = None)
 def _chunks(items: list[Any], size: int) -> Iterator[list[Any]]:
     for i in range(0, len(items), size):
         yield items[i : i + size]
+
+
+def build_public_index(db: Any) -> None:
+    """The search index of a published database (built once; it is never written to again):
+    segment tags from its entities, ``segments_fts``, tag names and recording metadata, and
+    the indexes that filters use. Same layout as the archive's, so :func:`search` works on
+    both."""
+    from livingmemory.schema import _SEARCH_TOKENIZE, _segment_tags_sql, _tag_token
+
+    conn, _ = _open(db)
+    columns = {row[1] for row in conn.execute("PRAGMA table_info(segments)")}
+    for column in ("tags", "tags_loose"):
+        if column not in columns:
+            conn.execute(f"ALTER TABLE segments ADD COLUMN {column} TEXT")
+    conn.execute(_segment_tags_sql("id IN (SELECT segment_id FROM entities)", "segments.id"))
+    statements = [
+        "DROP TABLE IF EXISTS segments_fts",
+        "CREATE VIRTUAL TABLE segments_fts USING fts5 (text, lemmas, tags, tags_loose, "
+        f'content=[segments], tokenize="{_SEARCH_TOKENIZE}")',
+        "INSERT INTO segments_fts (segments_fts) VALUES ('rebuild')",
+        "CREATE TABLE IF NOT EXISTS search_tags (name TEXT PRIMARY KEY)",
+        f"INSERT OR IGNORE INTO search_tags (name) SELECT {_tag_token('e')} FROM entities e "
+        "WHERE e.canonical IS NOT NULL ORDER BY 1",
+        "CREATE VIRTUAL TABLE search_tags_fts USING fts5 (name, content=[search_tags], "
+        'tokenize="unicode61 remove_diacritics 2")',
+        "INSERT INTO search_tags_fts (search_tags_fts) VALUES ('rebuild')",
+        "CREATE VIRTUAL TABLE recording_search USING fts5 (title, place, narrators, "
+        f'interviewers, tokenize="{_SEARCH_TOKENIZE}")',
+        "CREATE INDEX IF NOT EXISTS idx_segments_recording ON segments (recording_id, start)",
+        "CREATE INDEX IF NOT EXISTS idx_entities_recording ON entities (recording_id, label)",
+        "CREATE INDEX IF NOT EXISTS idx_entities_segment ON entities (segment_id)",
+    ]
+    for statement in statements:
+        conn.execute(statement)
+    build_recording_index(conn)
+    conn.commit()

@@ -190,13 +190,16 @@ def test_search_transcripts_returns_hits_with_play_links(
     site: dict[str, Any], ds: Datasette, audio: dict[str, Any]
 ) -> None:
     hits = rows(ds, "/public/search_transcripts.json?q=Kranju")
-    assert len(hits) == 1, hits
-    hit = hits[0]
-    assert set(hit) == {"recording_id", "title", "start", "speaker", "snippet", "play"}
+    # The title ("Spomini na Kranj") first, then the segment that says it.
+    assert [h["matched"] for h in hits] == ["title", "tag"], hits  # tagged Kranj
+    hit = hits[1]
+    assert set(hit) == {"recording_id", "title", "start", "speaker", "matched", "snippet", "play"}
     assert hit["recording_id"] == site["ids"]["sl"]
     assert hit["title"] == PUBLIC_SL["title"]
     assert "[Kranju]" in hit["snippet"]
     assert hit["play"] == f"{audio['url']}#t=0"
+    assert hits[0]["recording_id"] == site["ids"]["sl"]
+    assert "[Kranj]" in hits[0]["snippet"]
 
 
 @pytest.mark.parametrize(
