@@ -284,15 +284,17 @@ def _open(source: Any) -> tuple[sqlite3.Connection, bool]:
 # -- recording metadata ----------------------------------------------------------------------
 
 
-def _lemma_text(text: str | None, language: str) -> str:
-    """The text, then its words' lemmas as typed and lower-cased, for the metadata index."""
+def _lemma_text(text: str | None, languages: Iterable[str]) -> str:
+    """The text, then its words' lemmas as typed and lower-cased in each language, for the
+    metadata index (titles and names are often Slovenian in any recording)."""
     if not text:
         return ""
     words = _WORD.findall(text)
     lines = [text]
-    if language in LEMMAGEN_LANGUAGES:
-        for spelling in (str, str.casefold):
-            lines.append(" ".join(lemmatize_word(spelling(w), language) for w in words))
+    for language in dict.fromkeys(languages):
+        if language in LEMMAGEN_LANGUAGES:
+            for spelling in (str, str.casefold):
+                lines.append(" ".join(lemmatize_word(spelling(w), language) for w in words))
     return "\n".join(dict.fromkeys(lines))
 
 
@@ -323,12 +325,12 @@ def _metadata_rows(source: _Source, ids: list[int] | None) -> list[tuple[Any, ..
 
 
 def _metadata_document(row: tuple[Any, ...]) -> tuple[str, str, str, str]:
-    language = row[5] if row[5] in LEMMAGEN_LANGUAGES else "sl"
+    languages = ("sl", row[5]) if row[5] in LEMMAGEN_LANGUAGES else ("sl",)
     return (
-        _lemma_text(row[1], language),
-        _lemma_text(row[2], "sl"),  # place names are Slovenian spellings
-        _lemma_text(row[3], "sl"),
-        _lemma_text(row[4], "sl"),
+        _lemma_text(row[1], languages),
+        _lemma_text(row[2], ("sl",)),  # place and people's names are Slovenian spellings
+        _lemma_text(row[3], ("sl",)),
+        _lemma_text(row[4], ("sl",)),
     )
 
 
