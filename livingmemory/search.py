@@ -34,6 +34,7 @@ import sqlite3
 from collections.abc import Iterable, Iterator
 from contextlib import closing
 from dataclasses import asdict, dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -121,6 +122,15 @@ class Query:
     forms: list[list[str]]  # per content word: folded forms (as typed first, then lemmas)
     languages: tuple[str, ...] = ("sl",)
     tag_names: list[str] = field(default_factory=list)  # filled from the archive's tags
+    _keys: frozenset[str] | None = field(default=None, repr=False)
+
+    @property
+    def keys(self) -> frozenset[str]:
+        """Every folded form of every content word (what a snippet marks)."""
+        if self._keys is None:
+            self._keys = frozenset({k for forms in self.forms for k in forms} |
+                                   {fold(w) for w in self.content})  # fmt: skip
+        return self._keys
 
     @property
     def exact_phrase(self) -> str:
@@ -153,6 +163,7 @@ class Query:
                 for i in range(len(words))
             ):
                 if words is self.content:
+                    self._keys = None
                     self.forms = [list(dict.fromkeys([*own[i], *theirs[i]]))
                                   for i in range(len(words))]  # fmt: skip
                 return True
@@ -175,13 +186,18 @@ def _borrow(word: str, name: str) -> str:
 def word_keys(word: str, languages: Iterable[str] = ("sl",)) -> list[str]:
     """The folded forms a word is matched by: itself, and its lemmas (as typed, lower-cased
     and title-cased, since lemmagen is case-sensitive), in each of ``languages``."""
+    return list(_word_keys(word, tuple(languages)))
+
+
+@lru_cache(maxsize=65536)
+def _word_keys(word: str, languages: tuple[str, ...]) -> tuple[str, ...]:
     keys = [fold(word)]
     for language in dict.fromkeys(languages):
         if language not in LEMMAGEN_LANGUAGES:
             continue
         for spelling in dict.fromkeys((word, word.casefold(), word.title())):
             keys.append(fold(lemmatize_word(spelling, language)))
-    return list(dict.fromkeys(k for k in keys if k))
+    return tuple(dict.fromkeys(k for k in keys if k))
 
 
 def parse_query(text: str, languages: Iterable[str] = ("sl",)) -> Query:
@@ -735,7 +751,7 @@ def _link(recording: dict[str, Any], start: float) -> str:
     the file in recordings/ that ``livingmemory serve --private`` serves."""
     base = recording.get("audio_url")
     if not base and recording.get("file_path"):
-        base = "/-/audio/" + Path(recording["file_path"]).name
+        base = "/-/audio/" + recording["file_path"].replace("\\", "/").rsplit("/", 1)[-1]
     return f"{base}#t={start:g}" if base else ""
 
 
@@ -743,11 +759,10 @@ def highlight(text: str, query: Query, words: int = 12) -> str:
     """The text with the query's words in any form marked [like this], cut to ``words``
     words either side of the first mark."""
     text = text or ""
-    keys = {k for forms in query.forms for k in forms} | {fold(w) for w in query.content}
+    keys, languages = query.keys, query.languages
     spans = [m.span() for m in _WORD.finditer(text)]
-    marked = [
-        i for i, (a, b) in enumerate(spans) if set(word_keys(text[a:b], query.languages)) & keys
-    ]
+    marked = [i for i, (a, b) in enumerate(spans)
+              if not keys.isdisjoint(_word_keys(text[a:b], languages))]  # fmt: skip
     first = marked[0] if marked else 0
     low, high = max(0, first - words), min(len(spans), first + words + 1)
     pieces, position = [], spans[low][0] if low and spans else 0
