@@ -472,3 +472,26 @@ def test_private_archive_opens_with_the_password(
     sound = get(private_ds, f"/-/audio/{Path(restricted['file_path']).name}", headers=headers)
     assert sound.status_code == 200
     assert sound.content == (site["folder"] / restricted["file_path"]).read_bytes()
+
+
+def test_python_search_on_the_public_database(site: dict[str, Any], audio: dict[str, Any]) -> None:
+    """The public site calls livingmemory.search.search on public.db (a path or a
+    sqlite_utils Database): same hits as the archive, public ones only, links to the
+    published audio."""
+    import sqlite_utils
+
+    from livingmemory.search import search
+
+    by_path = search(site["public_db"], "v Kranju")
+    assert [(h.matched, h.recording_id) for h in by_path] == [
+        ("title", site["ids"]["sl"]),
+        ("tag", site["ids"]["sl"]),
+    ]
+    assert by_path[1].link == f"{audio['url']}#t=0"
+    assert by_path[1].narrators == PUBLIC_SL["narrator"]
+    db = sqlite_utils.Database(site["public_db"])
+    assert search(db, "v Kranju") == by_path
+    assert [h.recording_id for h in search(db, "Kranj", narrator="Kos")] == []
+    assert [h.matched for h in search(db, "Bohinj", language="en")] == ["title", "tag"]
+    assert search(db, "Skrivnost") == []  # restricted text is not in the file at all
+    db.close()
