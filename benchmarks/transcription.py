@@ -674,6 +674,8 @@ def render(report: dict[str, Any]) -> str:
         ratio = ""
         if row["engine"] == "faster-whisper" and (reference := openai_row(rows, row)):
             ratio = f"{reference['wall_s'] / row['wall_s']:.2f}x"
+            if reference["fallback"] or row["fallback"]:
+                ratio += " ‡"
         vary = " *" if row["transcripts_vary"] else ""
         contended = (" †" if row["contended"] else "") + (" ‡" if row["fallback"] else "")
         peak = row["peak_rss_mib"]

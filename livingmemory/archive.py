@@ -63,13 +63,14 @@ class Archive:
     def recording(self, recording_id: int) -> dict[str, Any]:
         """Everything about one recording, including its people and pipeline state."""
         row = self.db.execute(
-            "SELECT r.*, s.state FROM recordings r JOIN recording_status s ON s.id = r.id "
+            "SELECT r.*, s.state, s.warnings FROM recordings r "
+            "JOIN recording_status s ON s.id = r.id "
             "WHERE r.id = ?",
             [recording_id],
         ).fetchone()
         if row is None:
             raise ArchiveError(f"there is no recording #{recording_id} in {self.path}")
-        columns = [c.name for c in self.db["recordings"].columns] + ["state"]
+        columns = [c.name for c in self.db["recordings"].columns] + ["state", "warnings"]
         record = dict(zip(columns, row, strict=True))
         record["people"] = list(
             self.db.query(

@@ -228,3 +228,51 @@ def load_audio(path: Path, *, sample_rate: int = 16_000, channel: int | None = N
         stderr = result.stderr.decode("utf-8", "replace")
         raise InputError(path, f"could not decode audio ({_first_error_line(stderr)})")
     return np.frombuffer(result.stdout, np.int16).astype(np.float32) / 32768.0
+
+
+def distinct_channels(
+    left: np.ndarray, right: np.ndarray, *, sample_rate: int = 16_000
+) -> tuple[bool, str]:
+    """Whether two channels carry different voices, and why it was decided so.
+
+    Same sound on both channels (a stereo microphone, or a mono file saved as stereo) is
+    strongly correlated sample by sample. A recorder with one lapel microphone per person
+    shows each voice loud on its own channel and faint on the other: in 100 ms frames where
+    anyone speaks, the louder channel leads by 10 dB or more, and each channel leads in a
+    good share of those frames. Only then are the channels transcribed apart.
+    """
+    import numpy as np
+
+    n = min(len(left), len(right))
+    left, right = left[:n], right[:n]
+    if n == 0:
+        return False, "no audio"
+    if np.std(left) > 0 and np.std(right) > 0:
+        correlation = float(np.corrcoef(left, right)[0, 1])
+        if correlation > 0.9:
+            return False, f"the channels carry the same sound (correlation {correlation:.2f})"
+    frame = sample_rate // 10
+    usable = n // frame * frame
+    if usable == 0:
+        return False, "too short to compare the channels"
+
+    def loudness(channel: np.ndarray) -> np.ndarray:
+        frames = channel[:usable].reshape(-1, frame).astype(np.float64)
+        return 20 * np.log10(np.sqrt(np.mean(frames**2, axis=1)) + 1e-9)
+
+    db_left, db_right = loudness(left), loudness(right)
+    active = np.maximum(db_left, db_right) > -40.0
+    if active.sum() < 10:
+        return False, "too little sound to compare the channels"
+    difference = (db_left - db_right)[active]
+    left_leads = float(np.mean(difference > 10))
+    right_leads = float(np.mean(difference < -10))
+    if left_leads >= 0.1 and right_leads >= 0.1 and left_leads + right_leads >= 0.3:
+        return True, (
+            f"different voices on each channel (left leads in {left_leads:.0%} of speech, "
+            f"right in {right_leads:.0%})"
+        )
+    return False, (
+        f"the channels do not carry separate voices (left leads in {left_leads:.0%} of "
+        f"speech, right in {right_leads:.0%})"
+    )

@@ -272,8 +272,12 @@ def review_queue(archive: Archive, limit: int = 20) -> list[dict[str, Any]]:
     """Segments most in need of a human: suspect flags, low confidence, unsure tags.
 
     Score: 2 per suspect flag, up to 2 more for low average log-probability, 1 per tag the
-    tagger was unsure of (fuzzy matches and guesses below 0.6 confidence).
+    tagger was unsure of (fuzzy matches and guesses below 0.6 confidence). Segments whose
+    words were not heard at all (prompt echoes, loops:
+    :data:`~livingmemory.quality.UNTRUSTED_FLAGS`) come before everything else.
     """
+    from livingmemory.quality import untrusted  # numpy: an extra, needed only here
+
     rows = archive.db.query(
         """
         SELECT s.id AS segment_id, s.recording_id, r.title, s.start, s.end, s.text, s.flags,
@@ -290,7 +294,7 @@ def review_queue(archive: Archive, limit: int = 20) -> list[dict[str, Any]]:
     for row in rows:
         flags = json.loads(row["flags"]) if row["flags"] else []
         logprob = row["avg_logprob"]
-        score = 2 * len(flags) + row["unsure_tags"]
+        score = 2 * len(flags) + row["unsure_tags"] + (10 if untrusted(flags) else 0)
         if logprob is not None and logprob < -0.5:
             score += min(2.0, (-0.5 - logprob) * 2)
         if score > 0:
@@ -300,3 +304,23 @@ def review_queue(archive: Archive, limit: int = 20) -> list[dict[str, Any]]:
             scored.append({**row, "flags": flags, "reasons": reasons, "score": round(score, 2)})
     scored.sort(key=lambda r: (-r["score"], r["recording_id"], r["start"]))
     return scored[:limit]
+
+
+def recordings_needing_attention(archive: Archive) -> list[dict[str, Any]]:
+    """Recordings a volunteer must look at before any segment: those whose language detection
+    could not settle (not transcribed at all), and those where nobody and nothing named in
+    the metadata is heard in the machine transcript (often the wrong language or tape)."""
+    rows = archive.db.query(
+        "SELECT id AS recording_id, title, state, language_status, warnings "
+        "FROM recording_status WHERE language_status = 'uncertain' AND state = "
+        "'language uncertain' OR warnings LIKE '%names_not_heard%' ORDER BY id"
+    )
+    return [
+        {
+            **row,
+            "reason": "language uncertain: set it (transcribe ID --language CODE)"
+            if row["state"] == "language uncertain"
+            else "nobody named in the metadata is heard: check the transcript",
+        }
+        for row in rows
+    ]

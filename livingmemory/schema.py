@@ -309,6 +309,42 @@ def _v6_review(db: sqlite_utils.Database) -> None:
     )
 
 
+def _v7_honest_transcripts(db: sqlite_utils.Database) -> None:
+    """What a machine transcript can be trusted for: per-segment confidence from word
+    probabilities, recording-level warnings (names in the metadata never heard), the checks
+    behind them, and a language that detection could not settle."""
+    db["segments"].add_column("confidence", float)  # mean word probability
+    db["transcripts"].add_column("warnings", str)  # JSON list: ["names_not_heard", ...]
+    db["transcripts"].add_column("checks", str)  # JSON: names heard, channel choice
+    # NULL: not transcribed yet; 'uncertain': detection too unsure to transcribe; otherwise
+    # where the language of the current transcript came from (metadata, option, detected).
+    db["recordings"].add_column("language_status", str)
+    db["recordings"].add_column("language_candidates", str)  # JSON [[code, probability]...]
+    db.execute("DROP VIEW recording_status")
+    db.create_view(
+        "recording_status",
+        """
+        SELECT r.id, r.title,
+          (SELECT group_concat(name, '; ') FROM (
+             SELECT p.name FROM recording_people rp JOIN people p ON p.id = rp.person_id
+              WHERE rp.recording_id = r.id AND rp.role = 'narrator'
+              ORDER BY rp.position)) AS narrators,
+          r.recorded_date, r.place, r.language, r.access, r.duration,
+          CASE
+            WHEN EXISTS (SELECT 1 FROM entities e WHERE e.recording_id = r.id) THEN 'tagged'
+            WHEN EXISTS (SELECT 1 FROM transcripts t WHERE t.recording_id = r.id
+                           AND t.finished_at IS NOT NULL) THEN 'transcribed'
+            WHEN r.language_status = 'uncertain' THEN 'language uncertain'
+            ELSE 'added'
+          END AS state,
+          r.language_status,
+          (SELECT t.warnings FROM transcripts t WHERE t.recording_id = r.id
+             AND t.source = 'machine' AND t.is_current = 1) AS warnings
+        FROM recordings r
+        """,
+    )
+
+
 # -- search (issue 12) -----------------------------------------------------------------------
 # Tokens fold case and diacritics; "_" joins the words of a tag name into one token, so a tag
 # for "Škofja Loka" is found by that whole name only, never by "Loka" alone.
@@ -492,6 +528,7 @@ MIGRATIONS: list[Migration] = [
     _v4_tagging,
     _v5_redactions,
     _v6_review,
+    _v7_honest_transcripts,
     _v11_search,  # issue 12; the lead renumbers at merge
 ]
 SCHEMA_VERSION = len(MIGRATIONS)

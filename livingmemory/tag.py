@@ -20,6 +20,7 @@ import yaml
 
 from livingmemory.archive import Archive, utc_now
 from livingmemory.gazetteer import Gazetteer, load_gazetteer
+from livingmemory.quality import untrusted
 from livingmemory.tagging import LanguagePipeline, pipeline_for, pipeline_version
 from livingmemory.tagging.components import fold, lemmatize_word
 from livingmemory.tagging.fuzzy import FuzzyPlaceSpotter
@@ -156,7 +157,7 @@ def _tag_one(
     db = archive.db
     segments = list(
         db.query(
-            "SELECT id, start, end, text, words FROM segments WHERE transcript_id = ? "
+            "SELECT id, start, end, text, words, flags FROM segments WHERE transcript_id = ? "
             "ORDER BY position",
             [transcript["id"]],
         )
@@ -171,6 +172,8 @@ def _tag_one(
         lemmas[segment["id"]] = " ".join(
             index_lemma(t, pipeline.language) for t in doc if not t.is_punct and not t.is_space
         )
+        if untrusted(segment["flags"]):
+            continue  # an echo of the prompt or a loop: no tag from words nobody said
         base = {
             "recording_id": transcript["recording_id"],
             "segment_id": segment["id"],

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from importlib.metadata import version
@@ -47,6 +48,33 @@ def test_command_help(command: str) -> None:
     assert f"livingmemory {command}" in text
     for word in PURPOSES[command]:
         assert word in text, f"{command} --help does not mention {word!r}"
+
+
+def _all_commands() -> list[str]:
+    """Every command the CLI registers, sub-commands of groups included ("models import")."""
+    import typer.main
+
+    from livingmemory.cli import app
+
+    group = typer.main.get_command(app)
+    names = []
+    for name, command in group.commands.items():  # type: ignore[attr-defined]
+        names.append(name)
+        names += [f"{name} {sub}" for sub in getattr(command, "commands", {})]
+    return sorted(names)
+
+
+@pytest.mark.parametrize("command", _all_commands())
+def test_every_command_explains_itself(command: str) -> None:
+    """No command without help: it exits 0, names itself, and says what it does in a sentence
+    of its own (not only the option list)."""
+    result = run_cli(*command.split(), "--help")
+    assert result.exit_code == 0, str(result)
+    text = _words(result.stdout)
+    assert f"livingmemory {command}" in text
+    summary = text.replace("[options]", "").split(f"livingmemory {command}")[-1]
+    summary = re.split(r"\b(arguments|options|commands)\b", summary)[0]
+    assert len(summary.split()) >= 5, f"{command} --help has no description: {text[:200]}"
 
 
 def test_add_help_names_formats_and_options() -> None:

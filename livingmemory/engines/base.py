@@ -10,7 +10,7 @@ means adding a module with a class that satisfies :class:`Engine` and registerin
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol, runtime_checkable
 
 import numpy as np
@@ -41,6 +41,31 @@ class Segment:
     compression_ratio: float
     temperature: float = 0.0
     words: tuple[Word, ...] = ()
+
+    def clamped(self, duration: float) -> Segment:
+        """This segment with every time inside ``[0, duration]``.
+
+        Whisper pads its last window and can time the final words past the end of the
+        audio (measured: a segment ending at 7.0 s in a 5.8 s recording); stored times must
+        be real positions in the recording, or players, exports and re-imports disagree.
+        A segment that starts at or after the end keeps a sliver before the end, so its
+        text stays visible (and flagged) rather than silently lost.
+        """
+        if (
+            self.end <= duration
+            and self.start >= 0
+            and all(w.start >= 0 and w.end <= duration for w in self.words)
+        ):
+            return self
+        start = min(max(self.start, 0.0), max(duration - 0.1, 0.0))
+        end = min(max(self.end, start), duration)
+        if end <= start:
+            end = min(start + 0.1, duration) if duration > start else start
+        words = tuple(
+            replace(w, start=min(max(w.start, start), end), end=min(max(w.end, start), end))
+            for w in self.words
+        )
+        return replace(self, start=start, end=end, words=words)
 
 
 @dataclass(frozen=True)

@@ -41,7 +41,7 @@ class FasterWhisperEngine:
         # An installed model loads from its folder; a bare name is faster-whisper's own download.
         self.model = WhisperModel(
             str(model.path) if model.path else model.name,
-            device="cpu",
+            device="auto",  # a GPU when CTranslate2 finds one, else the CPU
             compute_type=self.compute_type,
             cpu_threads=threads,
             local_files_only=model.path is not None,
