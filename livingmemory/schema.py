@@ -464,6 +464,8 @@ def _v11_search(db: sqlite_utils.Database) -> None:
           {_current_flags_sql("old.recording_id")}
         END;
 
+        CREATE INDEX idx_entities_date_decade ON entities (decade, recording_id)
+          WHERE label = 'DATE';
         CREATE TABLE search_tags (name TEXT PRIMARY KEY);
         CREATE VIRTUAL TABLE search_tags_fts USING fts5 (name, content=[search_tags],
             tokenize="unicode61 remove_diacritics 2");

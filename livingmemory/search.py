@@ -526,33 +526,62 @@ class Filters:
         return bool(self.speaker) or self.story_decade is not None
 
 
+def _matching_values(source: _Source, sql: str, wanted: Any) -> list[Any]:
+    """The distinct values of a column (``sql`` selects them) that ``wanted`` accepts; text
+    is compared folded in Python, since SQLite's NOCASE does not fold Č, Š, Ž."""
+    return [row[0] for row in source.conn.execute(sql) if row[0] is not None and wanted(row[0])]
+
+
 def _allowed_recordings(source: _Source, filters: Filters) -> set[int] | None:
-    if not filters.recording_level:
+    """Recordings the recording-level filters (and a story decade) leave, or None for all.
+
+    Each filter is one indexed or small query (distinct places, people's names, dated
+    entities), not a pass over every recording's metadata in Python.
+    """
+    if not filters.recording_level and filters.story_decade is None:
         return None
+    where, params = ["1"], []
     if filters.recording_id not in (None, ""):
-        rows = _metadata_rows(source, [int(filters.recording_id)])
-    else:
-        rows = _metadata_rows(source, None)
-    dates = dict(source.conn.execute("SELECT id, recorded_date FROM recordings"))
-    narrator = fold(filters.narrator) if filters.narrator else None
-    place = set(word_keys(filters.place)) | {fold(filters.place)} if filters.place else None
-    language = fold(filters.language) if filters.language else None
-    allowed = set()
-    for row in rows:
-        if narrator and narrator not in fold(row[3] or ""):
-            continue
-        if place is not None:
-            own = row[2] or ""
-            if not ({fold(own)} | set(word_keys(own))) & place:
-                continue
-        if language and fold(row[5] or "") != language:
-            continue
-        if filters.decade is not None:
-            date = dates.get(row[0]) or ""
-            if not (date[:4].isdigit() and int(date[:4]) // 10 * 10 == filters.decade):
-                continue
-        allowed.add(row[0])
-    return allowed
+        where.append("r.id = ?")
+        params.append(int(filters.recording_id))
+    if filters.language:
+        languages = _matching_values(source, "SELECT DISTINCT language FROM recordings",
+                                     lambda v: fold(v) == fold(filters.language))  # fmt: skip
+        where.append(f"r.language IN ({','.join('?' * len(languages))})")
+        params += languages
+    if filters.decade is not None:
+        where.append("substr(r.recorded_date, 1, 3) = ?")
+        params.append(str(filters.decade)[:3])
+    if filters.place:
+        keys = set(word_keys(filters.place)) | {fold(filters.place)}
+        places = _matching_values(
+            source, "SELECT DISTINCT place FROM recordings",
+            lambda v: bool(({fold(v)} | set(word_keys(v))) & keys),
+        )  # fmt: skip
+        where.append(f"r.place IN ({','.join('?' * len(places))})")
+        params += places
+    if filters.narrator:
+        wanted = fold(filters.narrator)
+        if source.archive:
+            people = [row[0] for row in source.conn.execute("SELECT id, name FROM people")
+                      if wanted in fold(row[1] or "")]  # fmt: skip
+            where.append(
+                "r.id IN (SELECT recording_id FROM recording_people WHERE role = 'narrator' "
+                f"AND person_id IN ({','.join('?' * len(people))}))"
+            )
+            params += people
+        else:
+            names = _matching_values(source, "SELECT DISTINCT narrators FROM recordings",
+                                     lambda v: wanted in fold(v))  # fmt: skip
+            where.append(f"r.narrators IN ({','.join('?' * len(names))})")
+            params += names
+    if filters.story_decade is not None:
+        where.append(
+            "r.id IN (SELECT recording_id FROM entities WHERE label = 'DATE' AND decade = ?)"
+        )
+        params.append(filters.story_decade)
+    sql = f"SELECT r.id FROM recordings r WHERE {' AND '.join(where)}"
+    return {row[0] for row in source.conn.execute(sql, params)}
 
 
 def _ranges(source: _Source, allowed: set[int]) -> list[tuple[int, int]]:
@@ -876,6 +905,8 @@ def build_public_index(db: Any) -> None:
         "CREATE INDEX IF NOT EXISTS idx_segments_recording ON segments (recording_id, start)",
         "CREATE INDEX IF NOT EXISTS idx_entities_recording ON entities (recording_id, label)",
         "CREATE INDEX IF NOT EXISTS idx_entities_segment ON entities (segment_id)",
+        "CREATE INDEX IF NOT EXISTS idx_entities_date_decade ON entities (decade, recording_id) "
+        "WHERE label = 'DATE'",
     ]
     for statement in statements:
         conn.execute(statement)
