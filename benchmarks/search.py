@@ -145,6 +145,27 @@ def time_in_process(path: Path, repeats: int) -> dict[str, tuple[float, float, i
     return results
 
 
+FILTERED = [("je", {"place": "Kranj"}), ("je", {"decade": 1970}), ("kravo", {"recording_id": 7}),
+            ("je", {"story_decade": 1950}), ("je bil", {}), ("xyzzy", {}),
+            ("je", {"offset": 1000})]  # fmt: skip
+
+
+def time_filtered(path: Path, repeats: int) -> list[tuple[str, float, float, int]]:
+    """Filters, phrases of common words, no hits at all, a deep page: in-process."""
+    results = []
+    with open_archive(path) as archive:
+        for query, filters in FILTERED:
+            search(archive, query, **filters)
+            samples, hits = [], 0
+            for _ in range(repeats):
+                started = time.perf_counter()
+                hits = len(search(archive, query, **filters))
+                samples.append(time.perf_counter() - started)
+            label = f"{query!r} {', '.join(f'{k}={v}' for k, v in filters.items())}"
+            results.append((label, *percentiles(samples), hits))
+    return results
+
+
 def time_datasette(path: Path, repeats: int) -> dict[str, tuple[float, float, int]]:
     import yaml
     from datasette.app import Datasette
@@ -270,6 +291,9 @@ def main() -> None:
             for kind, (p50, p95, hits) in timer(path, args.repeats).items():
                 print(f"  {label:15s} {kind:9s} {QUERIES[kind]!r:16s} p50 {p50:7.1f} ms  "
                       f"p95 {p95:7.1f} ms  ({hits} hits)")  # fmt: skip
+        for label, p50, p95, hits in time_filtered(path, max(5, args.repeats // 3)):
+            print(f"  in-process      {label:32s} p50 {p50:7.1f} ms  p95 {p95:7.1f} ms  "
+                  f"({hits} hits)")  # fmt: skip
         if hours <= 100:
             old = time_old_query(path, QUERIES["common"])
             new = time_in_process(path, 5)["common"][0] / 1000
