@@ -614,18 +614,30 @@ def tag(
 def search(
     query: Annotated[str, typer.Argument(help="Words to find, in any inflected form.")],
     limit: Annotated[int, typer.Option(min=1, help="At most this many hits.")] = 20,
+    offset: Annotated[int, typer.Option(min=0, help="Skip this many hits (next page).")] = 0,
+    narrator: Annotated[Optional[str], typer.Option(help="Part of a narrator's name.")] = None,  # noqa: UP045
+    place: Annotated[Optional[str], typer.Option(help="Where it was recorded.")] = None,  # noqa: UP045
+    decade: Annotated[Optional[str], typer.Option(help="Recorded in: 1980s.")] = None,  # noqa: UP045
+    story_decade: Annotated[
+        Optional[str],  # noqa: UP045
+        typer.Option(help="The story is set in this decade (the dates said before it)."),
+    ] = None,
+    language: Annotated[Optional[str], typer.Option(help="Language: sl, en, de...")] = None,  # noqa: UP045
+    recording: Annotated[Optional[int], typer.Option(help="Only this recording id.")] = None,  # noqa: UP045
+    speaker: Annotated[Optional[str], typer.Option(help="Only what this speaker says.")] = None,  # noqa: UP045
     archive_path: ArchiveOption = DEFAULT_ARCHIVE,
     as_json: JsonOption = False,
 ) -> None:
-    """Search the transcripts: "Kranj" also finds "v Kranju", "zelezarna" finds "Železarna"."""
+    """Search transcripts, tags, titles, places and names: "Kranj" also finds "v Kranju",
+    "zelezarna" finds "Železarna", "Jesenice" the interview titled "Na Jesenicah"."""
     from livingmemory.search import search as run_search
 
     with open_archive(archive_path) as archive:
-        hits = run_search(archive, query, limit=limit)
+        hits = run_search(archive, query, limit=limit, offset=offset, narrator=narrator,
+                          place=place, decade=decade, story_decade=story_decade,
+                          language=language, recording_id=recording, speaker=speaker)  # fmt: skip
     if as_json:
-        print(json.dumps([{**h.__dict__, "timecode": h.timecode,
-                           "interview_start": h.interview_start} for h in hits],
-                         ensure_ascii=False, indent=2))  # fmt: skip
+        print(json.dumps([h.to_dict() for h in hits], ensure_ascii=False, indent=2))
         return
     if not hits:
         console.print(f"No segment mentions {query!r}.")
@@ -639,6 +651,7 @@ def search(
                 if hit.offset
                 else ""
             )
+            + ("" if hit.matched in ("text", "lemma") else f"({hit.matched}) ")
             + escape(hit.snippet),
             highlight=False,
         )

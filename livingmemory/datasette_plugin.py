@@ -277,16 +277,27 @@ def skip_csrf(datasette, scope):
     return checks_own_csrf(datasette, scope)
 
 
-@hookimpl
+@hookimpl(trylast=True)  # after Datasette's own escape_fts, which this one replaces
 def prepare_connection(conn: Any) -> None:
-    """``lm_fts_query(q)``: turn what a visitor types into a search that finds every
-    inflected form ("Kranj" finds "v Kranju"), for the search canned query."""
-    from livingmemory.search import fts_query
+    """SQL functions for the one search of :mod:`livingmemory.search` (tags, titles, any
+    inflected form): ``lm_search(q[, options_json])`` returns the hits as JSON for the
+    canned query; ``escape_fts(q)`` (the table search box) and ``lm_fts_query(q)`` return
+    the full-text expression that finds the same segments."""
+    from livingmemory.search import match_expression, search_json
 
-    def lm_fts_query(query: str | None) -> str:
+    def expression(query: str | None) -> str:
         try:
-            return fts_query(query or "")
+            return match_expression(conn, query or "")
         except Exception:  # an empty or punctuation-only query matches nothing
             return '""'
 
-    conn.create_function("lm_fts_query", 1, lm_fts_query, deterministic=True)
+    def hits(query: str | None, options: str | None = None) -> str:
+        try:
+            return search_json(conn, query or "", options)
+        except Exception:
+            return "[]"
+
+    conn.create_function("lm_search", 1, hits)
+    conn.create_function("lm_search", 2, hits)
+    conn.create_function("lm_fts_query", 1, expression)
+    conn.create_function("escape_fts", 1, expression)

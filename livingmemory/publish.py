@@ -289,7 +289,9 @@ def _finish(public: sqlite_utils.Database) -> None:
     Nothing time-dependent is written, so publishing an unchanged archive gives a
     byte-identical file (and a site cache never sees a spurious change).
     """
-    public["segments"].enable_fts(["text", "lemmas"], tokenize="unicode61 remove_diacritics 2")
+    from livingmemory.search import build_public_index
+
+    build_public_index(public)  # the same search as the archive's (tags, titles, lemmas)
     public.create_view(
         "place_map",
         """

@@ -8,6 +8,7 @@ list; they never edit an earlier one, because archives made with it already exis
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Callable
 
 import sqlite_utils
@@ -390,6 +391,182 @@ def _v8_workspace(db: sqlite_utils.Database) -> None:
     db.table("segments").add_column("reviewed", int, not_null_default=0)
 
 
+# -- search (issue 12) -----------------------------------------------------------------------
+# Tokens fold case and diacritics; "_" joins the words of a tag name into one token, so a tag
+# for "Škofja Loka" is found by that whole name only, never by "Loka" alone.
+_SEARCH_TOKENIZE = "unicode61 remove_diacritics 2 tokenchars '_'"
+
+
+def _tag_token(e: str) -> str:
+    """SQL for an entity's tag as one token: "Škofja Loka" -> "Škofja_Loka"; dates by value."""
+    name = f"coalesce(CASE WHEN {e}.label = 'DATE' THEN {e}.value END, {e}.canonical)"
+    return f"replace(replace({name}, ' ', '_'), '-', '_')"
+
+
+def _strong_tag(e: str) -> str:
+    """SQL: a confident tag (not a fuzzy or low-confidence guess)."""
+    return f"({e}.method IS NOT 'fuzzy' AND coalesce({e}.confidence, 1) >= 0.6)"
+
+
+def _segment_tags_sql(where: str, segment: str) -> str:
+    """An UPDATE that recomputes ``tags`` and ``tags_loose`` of the segments ``where`` picks."""
+    return f"""
+        UPDATE segments SET
+          tags = (SELECT group_concat({_tag_token("e")}, ' ') FROM entities e
+                   WHERE e.segment_id = {segment} AND {_strong_tag("e")}),
+          tags_loose = (SELECT group_concat({_tag_token("e")}, ' ') FROM entities e
+                         WHERE e.segment_id = {segment} AND NOT {_strong_tag("e")})
+        WHERE {where};"""
+
+
+def _current_flags_sql(recording: str) -> str:
+    """An UPDATE marking which of a recording's segments belong to its current transcript."""
+    current = (
+        f"(SELECT c.transcript_id FROM current_transcripts c WHERE c.recording_id = {recording})"
+    )
+    return f"""
+        UPDATE segments SET in_current = (transcript_id IS {current})
+        WHERE recording_id = {recording} AND in_current IS NOT (transcript_id IS {current});"""
+
+
+def _run_script(db: sqlite_utils.Database, script: str) -> None:
+    """Run several statements inside the migration's transaction (``executescript`` would
+    commit it first)."""
+    statement = ""
+    for line in script.splitlines(keepends=True):
+        statement += line
+        if sqlite3.complete_statement(statement):
+            db.execute(statement)
+            statement = ""
+    if statement.strip():
+        raise ValueError(f"incomplete SQL statement: {statement!r}")
+
+
+def _v9_search(db: sqlite_utils.Database) -> None:
+    """Search without joining ``current_transcripts``, in tags and titles too (issue 12).
+
+    * ``segments.in_current``: 1 for segments of their recording's current transcript, kept
+      right by triggers on ``transcripts`` and ``segments``, so search tests a column instead
+      of evaluating the view for every match.
+    * ``segments.tags`` / ``tags_loose``: the segment's tag names (confident ones; fuzzy or
+      low-confidence ones), kept right by triggers on ``entities`` and indexed in
+      ``segments_fts`` beside the text and lemmas.
+    * ``search_tags``: every tag name once, with its own full-text index, so that a query is
+      resolved to tag names without scanning ``entities``.
+    * ``recording_search``: titles, places and people of each recording with their lemmas,
+      filled by ``livingmemory.search`` (lemmas need Python); triggers list the recordings
+      whose metadata changed in ``recording_search_pending``.
+    """
+    segments = db.table("segments")
+    segments.add_column("in_current", int, not_null_default=0)
+    segments.add_column("tags", str)
+    segments.add_column("tags_loose", str)
+    db.execute(
+        "UPDATE segments SET in_current = 1 WHERE transcript_id IN "
+        "(SELECT transcript_id FROM current_transcripts WHERE transcript_id IS NOT NULL)"
+    )
+    db.execute(_segment_tags_sql("id IN (SELECT segment_id FROM entities)", "segments.id"))
+    segments.disable_fts()
+    columns = "text, lemmas, tags, tags_loose"
+    new = ", ".join(f"new.{c}" for c in columns.split(", "))
+    old = ", ".join(f"old.{c}" for c in columns.split(", "))
+    tag_name = (
+        f"INSERT OR IGNORE INTO search_tags (name) SELECT {_tag_token('new')} "
+        "WHERE new.canonical IS NOT NULL;"
+    )
+    pending = "INSERT OR IGNORE INTO recording_search_pending (recording_id) VALUES"
+    _run_script(
+        db,
+        f"""
+        CREATE VIRTUAL TABLE segments_fts USING fts5 ({columns}, content=[segments],
+            tokenize="{_SEARCH_TOKENIZE}");
+        INSERT INTO segments_fts (segments_fts) VALUES ('rebuild');
+        CREATE TRIGGER segments_ai AFTER INSERT ON segments BEGIN
+          INSERT INTO segments_fts (rowid, {columns}) VALUES (new.rowid, {new});
+        END;
+        CREATE TRIGGER segments_ad AFTER DELETE ON segments BEGIN
+          INSERT INTO segments_fts (segments_fts, rowid, {columns})
+            VALUES ('delete', old.rowid, {old});
+        END;
+        CREATE TRIGGER segments_au AFTER UPDATE OF {columns} ON segments BEGIN
+          INSERT INTO segments_fts (segments_fts, rowid, {columns})
+            VALUES ('delete', old.rowid, {old});
+          INSERT INTO segments_fts (rowid, {columns}) VALUES (new.rowid, {new});
+        END;
+        CREATE TRIGGER segments_current_ai AFTER INSERT ON segments BEGIN
+          UPDATE segments SET in_current = 1 WHERE id = new.id AND new.transcript_id IS
+            (SELECT c.transcript_id FROM current_transcripts c
+              WHERE c.recording_id = new.recording_id);
+        END;
+        CREATE TRIGGER transcripts_current_ai AFTER INSERT ON transcripts BEGIN
+          {_current_flags_sql("new.recording_id")}
+        END;
+        CREATE TRIGGER transcripts_current_au
+          AFTER UPDATE OF is_current, finished_at, source, recording_id ON transcripts BEGIN
+          {_current_flags_sql("new.recording_id")}
+          {_current_flags_sql("old.recording_id")}
+        END;
+        CREATE TRIGGER transcripts_current_ad AFTER DELETE ON transcripts BEGIN
+          {_current_flags_sql("old.recording_id")}
+        END;
+
+        CREATE INDEX idx_entities_date_decade ON entities (decade, recording_id)
+          WHERE label = 'DATE';
+        CREATE TABLE search_tags (name TEXT PRIMARY KEY);
+        CREATE VIRTUAL TABLE search_tags_fts USING fts5 (name, content=[search_tags],
+            tokenize="unicode61 remove_diacritics 2");
+        CREATE TRIGGER search_tags_ai AFTER INSERT ON search_tags BEGIN
+          INSERT INTO search_tags_fts (rowid, name) VALUES (new.rowid, new.name);
+        END;
+        INSERT OR IGNORE INTO search_tags (name)
+          SELECT {_tag_token("e")} FROM entities e WHERE e.canonical IS NOT NULL;
+        CREATE TRIGGER entities_tags_ai AFTER INSERT ON entities BEGIN
+          {_segment_tags_sql("id = new.segment_id", "new.segment_id")}
+          {tag_name}
+        END;
+        CREATE TRIGGER entities_tags_ad AFTER DELETE ON entities BEGIN
+          {_segment_tags_sql("id = old.segment_id", "old.segment_id")}
+        END;
+        CREATE TRIGGER entities_tags_au AFTER UPDATE OF
+          segment_id, label, canonical, value, method, confidence ON entities BEGIN
+          {_segment_tags_sql("id = old.segment_id", "old.segment_id")}
+          {_segment_tags_sql("id = new.segment_id", "new.segment_id")}
+          {tag_name}
+        END;
+
+        CREATE VIRTUAL TABLE recording_search USING fts5 (
+            title, place, narrators, interviewers, tokenize="{_SEARCH_TOKENIZE}");
+        CREATE TABLE recording_search_pending (recording_id INTEGER PRIMARY KEY);
+        INSERT INTO recording_search_pending (recording_id) SELECT id FROM recordings;
+        CREATE TRIGGER recordings_search_ai AFTER INSERT ON recordings BEGIN
+          {pending} (new.id);
+        END;
+        CREATE TRIGGER recordings_search_au AFTER UPDATE OF
+          title, place, language, recorded_date, access ON recordings BEGIN
+          {pending} (new.id);
+        END;
+        CREATE TRIGGER recordings_search_ad AFTER DELETE ON recordings BEGIN
+          DELETE FROM recording_search WHERE rowid = old.id;
+          DELETE FROM recording_search_pending WHERE recording_id = old.id;
+        END;
+        CREATE TRIGGER recording_people_search_ai AFTER INSERT ON recording_people BEGIN
+          {pending} (new.recording_id);
+        END;
+        CREATE TRIGGER recording_people_search_au AFTER UPDATE ON recording_people BEGIN
+          {pending} (old.recording_id);
+          {pending} (new.recording_id);
+        END;
+        CREATE TRIGGER recording_people_search_ad AFTER DELETE ON recording_people BEGIN
+          {pending} (old.recording_id);
+        END;
+        CREATE TRIGGER people_search_au AFTER UPDATE OF name ON people BEGIN
+          INSERT OR IGNORE INTO recording_search_pending (recording_id)
+            SELECT recording_id FROM recording_people WHERE person_id = new.id;
+        END;
+        """,
+    )
+
+
 Migration = Callable[[sqlite_utils.Database], None]
 # MIGRATIONS[n] upgrades an archive from version n to version n + 1. Append only.
 MIGRATIONS: list[Migration] = [
@@ -401,6 +578,7 @@ MIGRATIONS: list[Migration] = [
     _v6_review,
     _v7_honest_transcripts,
     _v8_workspace,
+    _v9_search,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 

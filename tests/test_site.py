@@ -190,13 +190,17 @@ def test_search_transcripts_returns_hits_with_play_links(
     site: dict[str, Any], ds: Datasette, audio: dict[str, Any]
 ) -> None:
     hits = rows(ds, "/public/search_transcripts.json?q=Kranju")
-    assert len(hits) == 1, hits
-    hit = hits[0]
-    assert set(hit) == {"recording_id", "title", "start", "speaker", "snippet", "play"}
+    # The title ("Spomini na Kranj") first, then the segment that says it.
+    # Slovenian first: "naslov / title", "oznaka / tag" (the segment is tagged Kranj).
+    assert [h["matched"] for h in hits] == ["naslov / title", "oznaka / tag"], hits
+    hit = hits[1]
+    assert set(hit) == {"recording_id", "title", "start", "speaker", "matched", "snippet", "play"}
     assert hit["recording_id"] == site["ids"]["sl"]
     assert hit["title"] == PUBLIC_SL["title"]
     assert "[Kranju]" in hit["snippet"]
     assert hit["play"] == f"{audio['url']}#t=0"
+    assert hits[0]["recording_id"] == site["ids"]["sl"]
+    assert "[Kranj]" in hits[0]["snippet"]
 
 
 @pytest.mark.parametrize(
@@ -212,7 +216,9 @@ def test_search_transcripts_returns_hits_with_play_links(
 )
 def test_search_transcripts_finds_inflected_forms(ds: Datasette, query: str, expected: str) -> None:
     hits = rows(ds, "/public/search_transcripts.json", q=query)
-    snippets = [re.sub(r"[\[\]]", "", hit["snippet"]) for hit in hits]
+    # Recording-level hits (the title "Spomini na Kranj", the place Bohinj) come first.
+    segments = [h for h in hits if h["matched"].split(" / ")[1] not in ("title", "place")]
+    snippets = [re.sub(r"[\[\]]", "", hit["snippet"]) for hit in segments]
     assert snippets == [expected]
 
 
@@ -472,3 +478,26 @@ def test_private_archive_opens_with_the_password(
     sound = get(private_ds, f"/-/audio/{Path(restricted['file_path']).name}", headers=headers)
     assert sound.status_code == 200
     assert sound.content == (site["folder"] / restricted["file_path"]).read_bytes()
+
+
+def test_python_search_on_the_public_database(site: dict[str, Any], audio: dict[str, Any]) -> None:
+    """The public site calls livingmemory.search.search on public.db (a path or a
+    sqlite_utils Database): same hits as the archive, public ones only, links to the
+    published audio."""
+    import sqlite_utils
+
+    from livingmemory.search import search
+
+    by_path = search(site["public_db"], "v Kranju")
+    assert [(h.matched, h.recording_id) for h in by_path] == [
+        ("title", site["ids"]["sl"]),
+        ("tag", site["ids"]["sl"]),
+    ]
+    assert by_path[1].link == f"{audio['url']}#t=0"
+    assert by_path[1].narrators == PUBLIC_SL["narrator"]
+    db = sqlite_utils.Database(site["public_db"])
+    assert search(db, "v Kranju") == by_path
+    assert [h.recording_id for h in search(db, "Kranj", narrator="Kos")] == []
+    assert [h.matched for h in search(db, "Bohinj", language="en")] == ["title", "tag"]
+    assert search(db, "Skrivnost") == []  # restricted text is not in the file at all
+    db.close()

@@ -10,7 +10,6 @@ Slovenian, German, Croatian and English inflection offline. That is what lets "v
 from __future__ import annotations
 
 import re
-import unicodedata
 from collections.abc import Iterable
 from functools import lru_cache
 from importlib import resources
@@ -20,6 +19,9 @@ import srsly
 from spacy.language import Language
 from spacy.tokens import Doc, Span, Token
 from spacy.util import filter_spans
+
+# The word helpers live in a spaCy-free module so that search need not import spaCy.
+from livingmemory.words import LEMMAGEN_LANGUAGES, fold, lemmatize_word, word_forms  # noqa: F401
 
 if not Token.has_extension("lm_lemma"):
     Token.set_extension("lm_lemma", default=None)
@@ -31,45 +33,6 @@ if not Span.has_extension("lm_confidence"):
     Span.set_extension("lm_confidence", default=1.0)
 if not Span.has_extension("lm_value"):
     Span.set_extension("lm_value", default=None)
-
-LEMMAGEN_LANGUAGES = {"bg", "cs", "de", "en", "es", "et", "fa", "fr", "hr", "hu", "it", "mk",
-                      "pl", "ro", "ru", "sk", "sl", "sr", "uk"}  # fmt: skip
-
-
-def fold(text: str) -> str:
-    """Lower-case without diacritics: "Železarna" -> "zelezarna"."""
-    decomposed = unicodedata.normalize("NFKD", text.casefold())
-    return "".join(c for c in decomposed if not unicodedata.combining(c))
-
-
-@lru_cache(maxsize=8)
-def _lemmagen(language: str):  # type: ignore[no-untyped-def]
-    from lemmagen3 import Lemmatizer
-
-    return Lemmatizer(language)
-
-
-def lemmatize_word(word: str, language: str) -> str:
-    """Lower-cased lemma; all-caps words are title-cased first (lemmagen is case-sensitive:
-    "KRANJU" stays "KRANJU" but "Kranju" becomes "Kranj")."""
-    if language not in LEMMAGEN_LANGUAGES or not any(c.isalpha() for c in word):
-        return word.casefold()
-    if word.isupper() and len(word) > 1:
-        word = word.title()
-    return _lemmagen(language).lemmatize(word).casefold()
-
-
-def word_forms(word: str, language: str) -> tuple[str, ...]:
-    """Every lower-cased form a rule may match a word by: its lemma, the lemma of its
-    lower-cased spelling (lemmagen is case-sensitive, so a sentence-initial "Vojna" gives
-    "vojen" but "vojna" gives "vojna"), the word itself, and all of these without diacritics
-    (volunteers and Whisper both drop them: "Zeleznikih")."""
-    lower = word.casefold()
-    forms = [lemmatize_word(word, language), lower]
-    if word[:1].isupper() and not word.isupper():
-        forms.append(lemmatize_word(lower, language))
-    forms += [fold(f) for f in forms]
-    return tuple(dict.fromkeys(forms))
 
 
 class LemmagenLemmatizer:
