@@ -470,47 +470,22 @@ def run_search(
     limit: int = PAGE_SIZE,
     offset: int = 0,
 ) -> list[dict[str, Any]]:
-    """THE one call from the site into search: segments matching ``query`` with filters.
-
-    Uses :func:`livingmemory.search.fts_query` (the CLI's inflection-aware expression) on the
-    public database. When ``livingmemory.search.search`` works on the public database (issue
-    12: ``search(db, query, *, narrator, place, decade, language, limit, offset) -> list[Hit]``),
-    the body becomes ``return [hit_dict(h) for h in search(sqlite_utils.Database(conn), ...)]``.
-    ``decade`` is the recording's decade as published (``"1950s"``). Hits come in index order
-    (no ``ORDER BY rank`` over a huge match set).
-    """
-    from livingmemory.search import fts_query
+    """THE one call from the site into search (:func:`livingmemory.search.search`, the same
+    search as the CLI and Datasette's canned query) on the public database. ``decade`` is the
+    recording's decade as published (``"1950s"``). A query search cannot read (no words) finds
+    nothing rather than failing the page."""
+    from livingmemory.errors import LivingMemoryError
+    from livingmemory.search import search
 
     try:
-        expression = fts_query(query)
-    except Exception:
+        hits = search(conn, query, narrator=narrator, place=place, decade=decade,
+                      language=language, limit=limit, offset=offset)  # fmt: skip
+    except LivingMemoryError:
         return []
-    where = ["segments_fts MATCH ?"]
-    params: list[Any] = [expression]
-    if narrator:
-        where.append("r.narrators LIKE ?")
-        params.append(f"%{narrator}%")
-    if place:
-        where.append("r.place = ?")
-        params.append(place)
-    if decade:
-        where.append("r.decade = ?")
-        params.append(decade)
-    if language:
-        where.append("r.language = ?")
-        params.append(language)
-    rows = _rows(
-        conn,
-        "SELECT s.recording_id, r.title, s.id AS segment_id, s.start, s.end, s.speaker, s.text "
-        "FROM segments_fts JOIN segments s ON s.id = segments_fts.rowid "
-        "JOIN recordings r ON r.id = s.recording_id "
-        f"WHERE {' AND '.join(where)} LIMIT ? OFFSET ?",
-        [*params, limit, offset],
-    )
-    return [hit_dict(row) for row in rows]
+    return [hit_dict(hit) for hit in hits]
 
 
-HIT_FIELDS = ("recording_id", "title", "segment_id", "start", "end", "speaker", "text")
+HIT_FIELDS = ("recording_id", "title", "segment_id", "start", "end", "speaker", "text", "matched")
 
 
 def hit_dict(hit: Any) -> dict[str, Any]:
