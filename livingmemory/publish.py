@@ -26,6 +26,7 @@ import sqlite_utils
 from livingmemory.archive import Archive, utc_now
 from livingmemory.audio import require_ffmpeg
 from livingmemory.errors import LivingMemoryError
+from livingmemory.redaction import overlaps, public_title, redaction_spans
 
 PUBLIC_DIR = "public"
 PUBLIC_DB = "public.db"
@@ -74,18 +75,8 @@ def _current_transcript(archive: Archive, recording_id: int) -> dict[str, Any] |
     return archive.current_transcript(recording_id)
 
 
-def _redactions(archive: Archive, recording_id: int) -> list[tuple[float, float]]:
-    return [
-        (r["start"], r["end"])
-        for r in archive.db.query(
-            "SELECT start, end FROM redactions WHERE recording_id = ? ORDER BY start",
-            [recording_id],
-        )
-    ]
-
-
-def _overlaps(start: float, end: float, spans: list[tuple[float, float]]) -> bool:
-    return any(start < b and a < end for a, b in spans)
+_redactions = redaction_spans
+_overlaps = overlaps
 
 
 def _publish_audio(source: Path, target: Path, spans: list[tuple[float, float]]) -> None:
@@ -173,7 +164,7 @@ def _copy_recording(
     public["recordings"].insert(
         {
             "id": recording["id"],
-            "title": recording["title"],
+            "title": public_title(recording),
             "narrators": "; ".join(p["name"] for p in narrators) or None,
             "interviewers": "; ".join(p["name"] for p in interviewers) or None,
             "recorded_date": date,

@@ -18,6 +18,7 @@ from typing import Any
 from livingmemory.archive import Archive, utc_now
 from livingmemory.errors import InputError, LivingMemoryError, write_text
 from livingmemory.formats import Cue, TranscriptDocument, dumps, read_file
+from livingmemory.redaction import public_title, visible_segments
 
 STATUSES = ("pending", "in_progress", "ready_for_qc", "complete")
 # A file may end a little after the recording (rounding, padding); more means another file.
@@ -44,13 +45,24 @@ def part_offset(archive: Archive, recording: dict[str, Any]) -> float:
 
 
 def transcript_document(
-    archive: Archive, recording_id: int, *, interview_time: bool = False
+    archive: Archive,
+    recording_id: int,
+    *,
+    interview_time: bool = False,
+    redact: bool = False,
 ) -> TranscriptDocument:
-    """The recording's current transcript as cues (with ``seg-<id>`` ids for review)."""
+    """The recording's current transcript as cues (with ``seg-<id>`` ids for review).
+
+    ``redact`` leaves out every segment a redaction touches and uses the public title: what
+    exports need. The review file keeps everything (the team corrects redacted passages too;
+    leaving them out would make applying the file back delete them).
+    """
     recording = archive.recording(recording_id)
     segments = archive.current_segments(recording_id)
     if not segments:
         raise LivingMemoryError(f"recording #{recording_id} has no transcript yet")
+    if redact:
+        segments = visible_segments(archive, recording_id, segments)
     offset = part_offset(archive, recording) if interview_time else 0.0
     cues = [
         Cue(s["start"] + offset, s["end"] + offset, s["text"], s["speaker"], f"seg-{s['id']}")
@@ -60,7 +72,7 @@ def transcript_document(
         "recording": str(recording_id),
         "sha256": recording["sha256"],
         "duration": f"{recording['duration']:.3f}",
-        "title": recording["title"] or "",
+        "title": public_title(recording) if redact else recording["title"] or "",
     }
     if offset:
         notes["interview"] = recording["interview_key"]
