@@ -28,6 +28,8 @@ from datasette import Forbidden, hookimpl
 from datasette.utils.asgi import asgi_static
 from markupsafe import Markup, escape
 
+from livingmemory.webguard import asgi_wrapper  # noqa: F401  (login throttle, cookie, paths)
+
 PLUGIN_NAME = "livingmemory"
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 

@@ -4,6 +4,20 @@ The public site serves ``public/public.db`` immutable (``-i``: read-only, and Da
 cache counts) with the archive's ``metadata.yml``, the audio plugin pointed at the published
 audio folder, and nothing else. ``--private`` serves the full archive for the archive team,
 only behind datasette-auth-passwords; never by default.
+
+The private site (the entry point for team tools built on it):
+
+* :func:`site_metadata` with ``private=True`` closes the whole instance with
+  ``allow: {id: archive}``: every page, JSON endpoint and ``/-/audio/`` file needs the actor
+  ``archive``, which only ``/-/login`` hands out, for the password in ``LIVINGMEMORY_PASSWORD``
+  (hashed here and passed to Datasette in ``LIVINGMEMORY_PASSWORD_HASH``, never on the
+  command line). ``plugins.livingmemory.private`` is ``true`` so plugins can tell the sites
+  apart (:func:`livingmemory.webguard.is_private_site`).
+* :func:`datasette_command` opens ``archive.db`` itself, read-only (Datasette's ``mode=ro``),
+  *without* ``--nolock``: the archive is in WAL mode, and SQLite cannot read a WAL database
+  without its locks ("unable to open database file"). Writers (``add``, ``transcribe``) go on
+  working while the site is up.
+* :mod:`livingmemory.webguard` throttles failed logins and makes the session cookie HttpOnly.
 """
 
 from __future__ import annotations
@@ -58,6 +72,7 @@ def site_metadata(archive: Archive, *, private: bool = False) -> dict[str, Any]:
     plugins.setdefault("livingmemory", {})["audio_dir"] = str(
         (public_dir(archive) / AUDIO_DIR).resolve()
     )
+    plugins["livingmemory"]["private"] = private
     if private:
         # The full archive: the team only. Its metadata describes the public database.
         metadata.pop("databases", None)
@@ -74,7 +89,8 @@ def datasette_command(
     archive: Archive, metadata_path: Path, *, host: str, port: int, private: bool
 ) -> list[str]:
     if private:
-        database = ["--nolock", str(archive.path)]
+        # Not --nolock: a WAL database cannot be read without its locks.
+        database = [str(archive.path)]
     else:
         public = public_dir(archive) / PUBLIC_DB
         if not public.is_file():
