@@ -950,6 +950,27 @@ def demo(
             raise typer.Exit(run_serve(archive, announce=announce))
 
 
+@app.command()
+@friendly_errors
+def verify(archive_path: ArchiveOption = DEFAULT_ARCHIVE, as_json: JsonOption = False) -> None:
+    """Check every stored recording against its SHA-256 and the archive file's integrity:
+    one line per changed, missing or unreadable file; exit status 1 if anything is wrong."""
+    from livingmemory.fixity import verify as run_verify
+
+    with open_archive(archive_path) as archive:
+        checked, problems = run_verify(archive)
+    if as_json:
+        print(json.dumps({"checked": checked, "problems": [str(p) for p in problems]},
+                         ensure_ascii=False))  # fmt: skip
+    else:
+        for problem in problems:
+            console.print(escape(str(problem)), highlight=False)
+        if not problems:
+            console.print(f"{checked} recording(s) and the archive file are intact")
+    if problems:
+        raise typer.Exit(1)
+
+
 def run() -> None:  # pragma: no cover - console entry point alias
     app(prog_name="livingmemory")
 

@@ -26,6 +26,7 @@ import sqlite_utils
 from livingmemory.archive import Archive, utc_now
 from livingmemory.audio import require_ffmpeg
 from livingmemory.errors import LivingMemoryError
+from livingmemory.fixity import check_source
 from livingmemory.redaction import overlaps, public_title, redaction_spans
 
 PUBLIC_DIR = "public"
@@ -119,6 +120,7 @@ def publish(
     total = archive.db["recordings"].count
     result = PublishResult(output, withheld=total - len(recordings))
 
+    _check_sources(archive, recordings, audio_dir)
     handle, temp_name = tempfile.mkstemp(prefix=".public-", suffix=".db", dir=output.parent)
     os.close(handle)
     temp = Path(temp_name)
@@ -142,6 +144,25 @@ def publish(
     return result
 
 
+def _audio_name(recording: dict[str, Any], spans: list[tuple[float, float]]) -> str:
+    """An opaque name: nothing about the original file, and not guessable from the id."""
+    redacted = hashlib.sha256(repr(spans).encode()).hexdigest()[:8] if spans else ""
+    name = f"{recording['sha256'][:16]}{'-r' + redacted if spans else ''}"
+    return name + Path(recording["file_path"]).suffix.lower()
+
+
+def _check_sources(archive: Archive, recordings: list[dict[str, Any]], audio_dir: Path) -> None:
+    """Fixity, before anything is written: a changed or missing recording is refused.
+
+    A recording whose public copy exists was checked when the copy was made; re-hashing
+    every recording on every publish would read the whole archive, so only its presence is
+    checked.
+    """
+    for recording in recordings:
+        name = _audio_name(recording, _redactions(archive, recording["id"]))
+        check_source(archive, recording, hash_file=not (audio_dir / name).exists())
+
+
 def _copy_recording(
     archive: Archive,
     public: sqlite_utils.Database,
@@ -151,10 +172,7 @@ def _copy_recording(
     result: PublishResult,
 ) -> None:
     spans = _redactions(archive, recording["id"])
-    # An opaque name: nothing about the original file, and not guessable from the id.
-    redacted = hashlib.sha256(repr(spans).encode()).hexdigest()[:8] if spans else ""
-    name = f"{recording['sha256'][:16]}{'-r' + redacted if spans else ''}"
-    name += Path(recording["file_path"]).suffix.lower()
+    name = _audio_name(recording, spans)
     _publish_audio(archive.root / recording["file_path"], audio_dir / name, spans)
     keep_audio.add(name)
     audio_url = AUDIO_ROUTE + name
