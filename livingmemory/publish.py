@@ -14,7 +14,6 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import os
-import shutil
 import subprocess
 import tempfile
 from dataclasses import dataclass, field
@@ -80,32 +79,70 @@ _redactions = redaction_spans
 _overlaps = overlaps
 
 
-def _publish_audio(source: Path, target: Path, spans: list[tuple[float, float]]) -> None:
-    """Copy the recording, or write a copy with the redacted spans silenced."""
+# Public audio by codec: (extension, ffmpeg muxer, encoder when a redaction re-encodes it).
+# The extension comes from what the file *is*, not what it was called (a FLAC named .mp3
+# would be served as audio/mpeg), and a redacted recording keeps its codec (Opus stays Opus).
+PUBLIC_CODECS: dict[str, tuple[str, str, str]] = {
+    "opus": (".opus", "ogg", "libopus"),
+    "vorbis": (".ogg", "ogg", "libvorbis"),
+    "mp3": (".mp3", "mp3", "libmp3lame"),
+    "flac": (".flac", "flac", "flac"),
+    "aac": (".m4a", "ipod", "aac"),
+    "alac": (".m4a", "ipod", "alac"),
+}
+_CODEC_BY_SUFFIX = {".wav": "pcm_s16le", ".flac": "flac", ".mp3": "mp3", ".ogg": "vorbis",
+                    ".oga": "vorbis", ".opus": "opus", ".m4a": "aac", ".aac": "aac"}  # fmt: skip
+# Anything else (WMA, AMR...) is re-encoded losslessly as FLAC, which every browser plays.
+_FALLBACK = (".flac", "flac", "flac")
+
+
+def public_codec(recording: dict[str, Any]) -> tuple[str, str, str, bool]:
+    """``(extension, muxer, encoder, can_copy)`` for a recording's public copy."""
+    codec = recording.get("codec") or _CODEC_BY_SUFFIX.get(
+        Path(recording["file_path"]).suffix.lower(), ""
+    )
+    if codec.startswith("pcm_"):
+        return ".wav", "wav", codec, True
+    if codec in PUBLIC_CODECS:
+        return (*PUBLIC_CODECS[codec], True)
+    return (*_FALLBACK, False)
+
+
+def _publish_audio(
+    source: Path, target: Path, spans: list[tuple[float, float]], recording: dict[str, Any]
+) -> None:
+    """Write the public copy: the audio stream only, with no tags, pictures or chapters.
+
+    Volunteers' files carry ID3/Vorbis comments, cover pictures and encoder notes (names,
+    phone numbers, "do not publish"); none of it is copied. Without redactions the stream is
+    copied as it is (no quality lost); redacted spans are silenced per sample and the audio
+    re-encoded with the same codec.
+    """
     if target.exists():
         return
-    partial = target.with_name(f".{target.name}.partial")
-    if not spans:
-        shutil.copyfile(source, partial)
-    else:
-        ffmpeg, _ = require_ffmpeg()
+    ffmpeg, _ = require_ffmpeg()
+    _, muxer, encoder, can_copy = public_codec(recording)
+    partial = target.with_name(f".{target.name}.{os.getpid()}.partial")
+    command = [ffmpeg, "-nostdin", "-v", "error", "-y", "-i", f"file:{source}",
+               "-map", "0:a:0", "-map_metadata", "-1", "-map_chapters", "-1",
+               "-fflags", "+bitexact", "-flags:a", "+bitexact"]  # fmt: skip
+    if spans:
         # Per sample: volume's enable= works per frame and left ~24 ms of a passage audible.
         inside = "+".join(f"between(t,{a:.3f},{b:.3f})" for a, b in spans)
-        silence = f"aeval=exprs='val(ch)*not({inside})':c=same"
-        result = subprocess.run(
-            [ffmpeg, "-nostdin", "-v", "error", "-y", "-i", str(source), "-map", "0:a:0",
-             "-af", silence, "-f", _container(target), str(partial)],
-            capture_output=True, text=True, check=False,
-        )  # fmt: skip
-        if result.returncode != 0:
-            partial.unlink(missing_ok=True)
-            raise LivingMemoryError(f"{source}: could not redact audio ({result.stderr.strip()})")
+        command += ["-af", f"aeval=exprs='val(ch)*not({inside})':c=same", "-c:a", encoder]
+        if recording.get("bit_rate") and encoder in ("libopus", "libvorbis", "libmp3lame", "aac"):
+            command += ["-b:a", str(int(recording["bit_rate"]))]
+    else:
+        command += ["-c:a", "copy" if can_copy else encoder]
+    if muxer == "mp3":
+        command += ["-id3v2_version", "0", "-write_id3v1", "0"]
+    command += ["-f", muxer, f"file:{partial}"]
+    result = subprocess.run(command, capture_output=True, text=True, check=False)
+    if result.returncode != 0:
+        partial.unlink(missing_ok=True)
+        problem = (result.stderr.strip().splitlines() or ["ffmpeg failed"])[-1]
+        raise LivingMemoryError(f"{source}: could not make the public copy ({problem})")
     os.replace(partial, target)
-
-
-def _container(path: Path) -> str:
-    return {".opus": "ogg", ".ogg": "ogg", ".mp3": "mp3", ".flac": "flac", ".wav": "wav",
-            ".m4a": "ipod", ".aac": "adts"}.get(path.suffix.lower(), "ogg")  # fmt: skip
 
 
 def publish(
@@ -148,7 +185,7 @@ def _audio_name(recording: dict[str, Any], spans: list[tuple[float, float]]) -> 
     """An opaque name: nothing about the original file, and not guessable from the id."""
     redacted = hashlib.sha256(repr(spans).encode()).hexdigest()[:8] if spans else ""
     name = f"{recording['sha256'][:16]}{'-r' + redacted if spans else ''}"
-    return name + Path(recording["file_path"]).suffix.lower()
+    return name + public_codec(recording)[0]
 
 
 def _check_sources(archive: Archive, recordings: list[dict[str, Any]], audio_dir: Path) -> None:
@@ -173,7 +210,7 @@ def _copy_recording(
 ) -> None:
     spans = _redactions(archive, recording["id"])
     name = _audio_name(recording, spans)
-    _publish_audio(archive.root / recording["file_path"], audio_dir / name, spans)
+    _publish_audio(archive.root / recording["file_path"], audio_dir / name, spans, recording)
     keep_audio.add(name)
     audio_url = AUDIO_ROUTE + name
     narrators = _people(archive, recording["id"], "narrator")
