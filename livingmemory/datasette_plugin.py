@@ -271,6 +271,9 @@ def prepare_connection(conn: Any) -> None:
     """``lm_fts_query(q)``: turn what a visitor types into a search that finds every
     inflected form ("Kranj" finds "v Kranju"), for the search canned query."""
     from livingmemory.search import fts_query
+    from livingmemory.webguard import limit_connection
+
+    limit_connection(conn)  # no query may build gigabyte values (zeroblob, randomblob...)
 
     def lm_fts_query(query: str | None) -> str:
         try:

@@ -39,6 +39,17 @@ from livingmemory.errors import LivingMemoryError, MissingDependencyError
 from livingmemory.publish import AUDIO_DIR, PUBLIC_DB, public_dir
 
 PASSWORD_ENV = "LIVINGMEMORY_PASSWORD"
+# Bounds on what one request may cost (both sites). Custom SQL is also off on the public
+# site (see site_metadata), and every connection refuses values over
+# livingmemory.webguard.MAX_VALUE_BYTES, so zeroblob(2e9) cannot take the server's memory.
+SITE_SETTINGS: dict[str, int | str] = {
+    "default_page_size": 50,
+    "max_returned_rows": 1000,
+    "sql_time_limit_ms": 3000,
+    "facet_time_limit_ms": 500,
+    "max_csv_mb": 50,
+    "num_sql_threads": 3,
+}
 
 
 def merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
@@ -73,6 +84,10 @@ def site_metadata(archive: Archive, *, private: bool = False) -> dict[str, Any]:
         (public_dir(archive) / AUDIO_DIR).resolve()
     )
     plugins["livingmemory"]["private"] = private
+    if not private:
+        # Visitors use the pages and the canned queries; arbitrary SQL is off unless the
+        # archive's metadata.yml turns it on (``allow_sql: true``), and then bounded.
+        metadata.setdefault("allow_sql", False)
     if private:
         # The full archive: the team only. Its metadata describes the public database.
         metadata.pop("databases", None)
@@ -96,10 +111,12 @@ def datasette_command(
         if not public.is_file():
             raise LivingMemoryError(f"{public} does not exist: run 'livingmemory publish' first")
         database = ["-i", str(public)]
+    settings = [
+        arg for name, value in SITE_SETTINGS.items() for arg in ("--setting", name, str(value))
+    ]
     return [
         sys.executable, "-m", "datasette", "serve", *database, "--metadata", str(metadata_path),
-        "--host", host, "--port", str(port), "--setting", "default_page_size", "50",
-        "--setting", "sql_time_limit_ms", "3000",
+        "--host", host, "--port", str(port), *settings,
     ]  # fmt: skip
 
 

@@ -13,12 +13,17 @@ An ASGI wrapper, registered through the package's Datasette plugin, that
   (hashes any password, anonymously) everywhere; on the public site also ``/-/databases``
   (absolute file paths) and ``/-/metadata`` (the plugin configuration). These answer 404.
 
+It also bounds every database connection (:func:`limit_connection`): no string or blob may
+exceed :data:`MAX_VALUE_BYTES`, so ``zeroblob()``, ``randomblob()``, ``printf('%.*c')`` or
+``group_concat`` cannot allocate gigabytes through a query.
+
 The counts live in the server process (one Datasette process per site); a restart clears
 them, which is acceptable for a team of volunteers, not for a bank.
 """
 
 from __future__ import annotations
 
+import sqlite3
 import time
 from collections import defaultdict, deque
 from collections.abc import Awaitable, Callable
@@ -26,6 +31,7 @@ from typing import Any
 
 from datasette import hookimpl
 
+MAX_VALUE_BYTES = 20 * 1024 * 1024  # far above any transcript value, far below the RAM
 MAX_FAILURES = 5
 WINDOW_SECONDS = 600.0
 LOGIN_PATH = "/-/login"
@@ -158,6 +164,11 @@ def guard(app: ASGIApp, *, private: bool, throttle: LoginThrottle | None = None)
                 throttle.failed(client)
 
     return guarded
+
+
+def limit_connection(conn: sqlite3.Connection) -> None:
+    """Refuse any string or blob larger than :data:`MAX_VALUE_BYTES` on this connection."""
+    conn.setlimit(sqlite3.SQLITE_LIMIT_LENGTH, MAX_VALUE_BYTES)
 
 
 def is_private_site(datasette: Any) -> bool:
