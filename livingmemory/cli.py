@@ -486,6 +486,10 @@ class _TranscribeProgress:
                     f"({outcome.language}){extra}",
                     highlight=False,
                 )
+        elif outcome.status == "skipped":
+            self.bar.console.print(
+                f"skipped #{outcome.recording_id}: {outcome.message}", highlight=False
+            )
         else:
             self.bar.console.print(
                 f"[red]Error:[/red] #{outcome.recording_id}: {outcome.message}", highlight=False

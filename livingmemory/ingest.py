@@ -14,6 +14,7 @@ import getpass
 import hashlib
 import os
 import re
+import secrets
 import sqlite3
 import unicodedata
 from collections.abc import Callable, Iterable
@@ -22,6 +23,7 @@ from pathlib import Path
 
 from livingmemory.archive import Archive, utc_now
 from livingmemory.audio import CHUNK, AudioInfo, probe, sha256_file, verify_complete
+from livingmemory.concurrency import write_transaction
 from livingmemory.errors import InputError, LivingMemoryError
 from livingmemory.metadata import (
     Person,
@@ -111,14 +113,23 @@ def add_recording(
 
     final = archive.recordings_dir / stable_name(path, sha256)
     archive.recordings_dir.mkdir(parents=True, exist_ok=True)
-    partial = final.with_name(f".{final.name}.partial")
+    # Unique per process and attempt: two adds of the same file must not share a partial copy.
+    partial = final.with_name(f".{final.name}.{os.getpid()}-{secrets.token_hex(4)}.partial")
     placed = False
     try:
-        # A copy left by an interrupted earlier add is reused only if it is intact.
-        reuse = final.is_file() and sha256_file(final) == sha256
-        if not reuse:
-            _copy_verified(path, partial, sha256)
-        with archive.db.atomic():
+        copied = False
+        if not final.is_file():
+            _copy_verified(path, partial, sha256)  # the slow part, outside the write lock
+            copied = True
+        # From the duplicate check to the rename, one adder at a time (BEGIN IMMEDIATE).
+        with write_transaction(archive.db):
+            existing = archive.find_by_sha256(sha256)
+            if existing:
+                return _duplicate(path, existing)
+            # A copy left by an interrupted earlier add is reused only if it is intact.
+            reuse = final.is_file() and sha256_file(final) == sha256
+            if not reuse and not copied:
+                _copy_verified(path, partial, sha256)
             recording_id = _insert(archive, path, final, sha256, info, metadata)
             if not reuse:
                 os.replace(partial, final)
