@@ -20,7 +20,7 @@ from rich.table import Table
 
 from livingmemory import __version__
 from livingmemory.archive import DEFAULT_ARCHIVE, init_archive, open_archive
-from livingmemory.errors import LivingMemoryError, write_text
+from livingmemory.errors import LivingMemoryError, readable, write_text
 from livingmemory.metadata import ACCESS_LEVELS, DEFAULT_ACCESS, Person, RecordingMetadata
 
 app = typer.Typer(
@@ -62,7 +62,12 @@ def friendly_errors(function: F) -> F:
         try:
             return function(*args, **kwargs)
         except LivingMemoryError as error:
-            err_console.print(f"[red]Error:[/red] {error}", highlight=False, soft_wrap=True)
+            err_console.print(
+                f"[red]Error:[/red] {readable(str(error))}", highlight=False, soft_wrap=True
+            )
+            raise typer.Exit(1) from None
+        except OverflowError:  # a number past SQLite's 2**63 - 1 (an id like 99999999999999999999)
+            err_console.print("[red]Error:[/red] a number is too large", highlight=False)
             raise typer.Exit(1) from None
 
     return wrapper  # type: ignore[return-value]
@@ -216,14 +221,18 @@ def add(
 
 def _print_result(result: Any) -> None:
     if result.status == "failed":
-        err_console.print(f"[red]Error:[/red] {result.message}", highlight=False, soft_wrap=True)
+        err_console.print(
+            f"[red]Error:[/red] {readable(result.message)}", highlight=False, soft_wrap=True
+        )
     elif result.status == "duplicate":
-        console.print(f"skipped  {result.path}: {result.message}", highlight=False)
+        console.print(
+            f"skipped  {readable(str(result.path))}: {readable(result.message)}", highlight=False
+        )
     else:
         info = result.info
         channels = {1: "mono", 2: "stereo"}.get(info.channels, f"{info.channels} channels")
         console.print(
-            f"added    #{result.recording_id} {result.path} "
+            f"added    #{result.recording_id} {readable(str(result.path))} "
             f"({_duration(info.duration)}, {info.format}, {info.sample_rate} Hz {channels})",
             highlight=False,
         )
@@ -231,7 +240,7 @@ def _print_result(result: Any) -> None:
 
 def _result_json(result: Any) -> dict[str, Any]:
     return {
-        "file": str(result.path),
+        "file": readable(str(result.path)),
         "status": result.status,
         "recording_id": result.recording_id,
         "message": result.message,

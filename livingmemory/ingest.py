@@ -24,7 +24,7 @@ from pathlib import Path
 from livingmemory.archive import Archive, utc_now
 from livingmemory.audio import CHUNK, AudioInfo, probe, sha256_file, verify_complete
 from livingmemory.concurrency import write_transaction
-from livingmemory.errors import InputError, LivingMemoryError
+from livingmemory.errors import InputError, LivingMemoryError, readable
 from livingmemory.metadata import (
     Person,
     RecordingMetadata,
@@ -220,10 +220,10 @@ def _insert(
         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
         """,
         [
-            metadata.title or path.stem,
+            metadata.title or readable(path.stem),
             final.relative_to(archive.root).as_posix(),
-            path.name,
-            str(path.resolve()),
+            readable(path.name),
+            readable(str(path.resolve())),
             sha256,
             info.size_bytes,
             info.format,
