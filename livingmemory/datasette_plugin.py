@@ -59,22 +59,31 @@ class RangeNotSatisfiable(ValueError):
     """The Range header is malformed or asks for bytes past the end of the file."""
 
 
+def _clip(digits: str) -> str:
+    """A byte position as at most 19 digits: longer numbers are past any file anyway."""
+    stripped = digits.lstrip("0") or ("0" if digits else "")
+    return stripped if len(stripped) <= 19 else "9" * 19
+
+
 def parse_range(header: str | None, size: int) -> tuple[int, int] | None:
     """The inclusive byte range ``(start, end)`` a ``Range`` header asks for.
 
-    ``None`` means "send the whole file": no header, or several ranges (which a server may
-    ignore; browsers never ask for them). A malformed or unsatisfiable single range raises
-    :class:`RangeNotSatisfiable`.
+    ``None`` means "send the whole file": no header, a unit other than bytes, or several
+    ranges (which a server may ignore; browsers never ask for them). A malformed or
+    unsatisfiable single range raises :class:`RangeNotSatisfiable`.
     """
     if header is None:
         return None
     header = header.strip()
-    if "," in header and header.lower().startswith("bytes="):
+    if not header.lower().startswith("bytes="):
+        return None  # a unit we do not know (RFC 9110 14.2: ignore the header)
+    if "," in header:
         return None
     match = _RANGE_RE.match(header)
     if not match:
         raise RangeNotSatisfiable(header)
-    first, last = match.groups()
+    # Python refuses int() of more than 4,300 digits; no file has a 20-digit size.
+    first, last = (_clip(g) for g in match.groups())
     if first:
         start = int(first)
         end = int(last) if last else size - 1

@@ -14,8 +14,10 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import os
+import re
 import subprocess
 import tempfile
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -158,7 +160,10 @@ def publish(
     result = PublishResult(output, withheld=total - len(recordings))
 
     _check_sources(archive, recordings, audio_dir)
-    handle, temp_name = tempfile.mkstemp(prefix=".public-", suffix=".db", dir=output.parent)
+    _remove_stale_temporaries(output.parent)
+    handle, temp_name = tempfile.mkstemp(
+        prefix=f"{TEMP_PREFIX}{os.getpid()}-", suffix=".db", dir=output.parent
+    )
     os.close(handle)
     temp = Path(temp_name)
     try:
@@ -170,15 +175,52 @@ def publish(
                 _copy_recording(archive, public, recording, audio_dir, keep_audio, result)
         _finish(public)
         public.close()
+        # Audio that is no longer public goes *before* the new database replaces the old one:
+        # a crash between the two then leaves the old database with some play links broken,
+        # never audio that is no longer public (or no longer redacted) still downloadable.
+        for stale in audio_dir.iterdir():
+            if stale.name not in keep_audio:
+                stale.unlink()
+                result.removed_audio += 1
         os.replace(temp, output)
     except BaseException:
         temp.unlink(missing_ok=True)
         raise
-    for stale in audio_dir.iterdir():
-        if stale.name not in keep_audio:
-            stale.unlink()
-            result.removed_audio += 1
     return result
+
+
+TEMP_PREFIX = ".public-"
+_TEMP_RE = re.compile(rf"^{re.escape(TEMP_PREFIX)}(\d+)-.*\.db$")
+STALE_TEMP_SECONDS = 3600.0
+
+
+def _remove_stale_temporaries(folder: Path) -> None:
+    """Half-built databases a crashed ``publish`` left behind (``.public-<pid>-*.db``).
+
+    One whose process still runs on this machine is another publish at work and stays; one
+    without a pid in its name (older releases) goes once it is an hour old.
+    """
+    for path in folder.glob(f"{TEMP_PREFIX}*.db"):
+        match = _TEMP_RE.match(path.name)
+        try:
+            if match:
+                if _process_alive(int(match.group(1))):
+                    continue
+            elif time.time() - path.stat().st_mtime < STALE_TEMP_SECONDS:
+                continue
+            path.unlink()
+        except OSError:
+            continue
+
+
+def _process_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OverflowError):
+        return True
+    return True
 
 
 def _audio_name(recording: dict[str, Any], spans: list[tuple[float, float]]) -> str:

@@ -126,6 +126,16 @@ def _check_matches(recording: dict[str, Any], document: TranscriptDocument, path
         )
 
 
+def _same_cues(segments: Any, cues: list[Cue]) -> bool:
+    """Whether ``cues`` say exactly what ``segments`` say (text, speaker, times to 1 ms)."""
+
+    def key(start: float, end: float, text: str, speaker: str | None) -> tuple:
+        return (round(start, 3), round(end, 3), text, speaker or None)
+
+    stored = sorted(key(s["start"], s["end"], s["text"], s["speaker"]) for s in segments)
+    return stored == sorted(key(c.start, c.end, c.text, c.speaker) for c in cues)
+
+
 def _base_segment(cue: Cue, base: dict[int, dict[str, Any]]) -> dict[str, Any] | None:
     """The machine/previous segment a cue corrects: by its ``seg-N`` id, else by overlap."""
     if cue.id and cue.id.startswith("seg-") and cue.id[4:].isdigit():
@@ -160,6 +170,10 @@ def attach_transcript(
     _check_matches(recording, document, path)
     base = {s["id"]: s for s in archive.current_segments(recording_id)}
     current = archive.current_transcript(recording_id)
+    if current and current["source"] == "human" and _same_cues(base.values(), document.cues):
+        # Applied already (e.g. again after a crash, not knowing whether it went in): a second
+        # identical human transcript would only double the history.
+        return ApplyResult(current["id"], len(document.cues), 0, 0)
     now = utc_now()
     matched: set[int] = set()
     changed = 0

@@ -29,7 +29,15 @@ from collections import defaultdict, deque
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+import datasette.handle_exception as _datasette_errors
 from datasette import hookimpl
+
+# Datasette 0.65's error handler prints the traceback with rich *after* the except block;
+# rich 15 then raises ("Value for 'trace' required"), so every 404 or 400 that goes through it
+# (/x/y/z/w, ?_sort=nonexistent) became a 500 with a traceback in the log. The rich pretty
+# printer also logs local variables (cookies, SQL parameters). Without it Datasette answers
+# with the intended status, and real 500s still log a plain traceback.
+_datasette_errors.rich = None
 
 MAX_VALUE_BYTES = 20 * 1024 * 1024  # far above any transcript value, far below the RAM
 MAX_FAILURES = 5

@@ -108,3 +108,15 @@ def test_serve_passes_the_bounds_to_datasette(tmp_path: Path) -> None:
     pairs = {command[i + 1]: command[i + 2] for i, a in enumerate(command) if a == "--setting"}
     assert int(pairs["sql_time_limit_ms"]) <= 3000
     assert int(pairs["max_returned_rows"]) <= 1000
+
+
+@pytest.mark.parametrize(
+    ("path", "status"),
+    [("/x/y/z/w", 404), ("/public/a/b/c/d/e", 404), ("/nonexistent", 404), ("/-/x", 404)],
+)
+def test_unmatched_urls_are_client_errors_not_500(
+    public_site: dict[str, Any], path: str, status: int, capsys: pytest.CaptureFixture
+) -> None:
+    response = _get(_datasette(public_site), path)
+    assert response.status_code == status, response.text[:300]
+    assert "Traceback" not in capsys.readouterr().err
