@@ -186,6 +186,11 @@ def _build(root: Path, recordings: list[dict]) -> tuple[Path, Planted]:
                              "label": label, "text": topic, "canonical": topic,
                              "start_seconds": start}
                         )  # fmt: skip
+        # Anything else the archive holds (voice prints from a future speaker module, say)
+        # must not reach the public database: it is built from an explicit list of columns.
+        voiceprint = marker("Voiceprint")
+        planted.secret.add(voiceprint)
+        db["speaker_embeddings"].insert({"person": 1, "vector": voiceprint.encode()})
         db.conn.commit()
     return archive_db, planted
 
