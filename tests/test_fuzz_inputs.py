@@ -7,6 +7,7 @@ volunteers' files (sidecars, CSV sheets, subtitle and transcript files).
 
 from __future__ import annotations
 
+import os
 import time
 import wave
 from pathlib import Path
@@ -256,3 +257,49 @@ def test_fuzzed_transcript_files_parse_or_fail_with_one_line(fmt: str, text: str
         loads(text, fmt)
     except LivingMemoryError as error:
         assert str(error).strip()
+
+
+# -- CLI arguments -------------------------------------------------------------------------
+
+COMMANDS = ["show", "list", "export", "redact", "review", "search", "verify", "add",
+            "import-transcript", "vocab add", "vocab list", "publish"]  # fmt: skip
+ARGUMENTS = st.sampled_from(
+    ["1", "0", "-1", HUGE, "99999999999999999999999", "1.5", "--start", "--end", "00:00:01",
+     "99:99", "--format", "vtt", "ohms", "xml", "--output", "--all", "--queue", "--status",
+     "complete", "bogus", "--json", "--limit", "--title", "", "-", "--", "-dash.wav",
+     "/proc/self/mem", "../../etc/passwd", "\udcff.wav", "Kranj", '"', "*", "--type",
+     "--lat", "1e999", "nan", "--interview-time", "--catalogue", "--apply", "--note"]
+)  # fmt: skip
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.sampled_from(COMMANDS), st.lists(ARGUMENTS | st.text(max_size=6), max_size=6))
+def test_fuzzed_command_lines_never_traceback(
+    fuzz_archive: Path, command: str, arguments: list[str]
+) -> None:
+    before = snapshot(fuzz_archive)
+    cwd = os.getcwd()
+    os.chdir(fuzz_archive.parent)  # relative outputs land beside the archive, not here
+    try:
+        result = run_cli(*command.split(), *arguments, "--archive", fuzz_archive / "archive.db")
+    finally:
+        os.chdir(cwd)
+    assert result.exception is None, (command, arguments, repr(result.exception))
+    if result.exit_code != 0:
+        assert snapshot(fuzz_archive) == before, (command, arguments)
+
+
+@pytest.fixture(scope="module")
+def fuzz_archive(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """An archive with one transcribed recording; the fuzzer runs in its own working folder
+    so relative ``--output`` names land there, not in the project."""
+    from conftest import insert_recording, insert_transcript
+
+    from livingmemory.archive import init_archive, open_archive
+
+    folder = tmp_path_factory.mktemp("cli-fuzz") / "archive"
+    archive_db = init_archive(folder / "archive.db").archive
+    with open_archive(archive_db) as archive:
+        recording_id = insert_recording(archive, title="Pogovor")
+        insert_transcript(archive, recording_id, ["Rodila sem se v Kranju."])
+    return folder
