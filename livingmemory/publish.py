@@ -25,7 +25,7 @@ from typing import Any
 import sqlite_utils
 
 from livingmemory.archive import Archive, utc_now
-from livingmemory.audio import require_ffmpeg
+from livingmemory.audio import ff_input, require_ffmpeg
 from livingmemory.errors import LivingMemoryError
 from livingmemory.fixity import check_source
 from livingmemory.redaction import overlaps, public_title, redaction_spans
@@ -77,10 +77,6 @@ def _current_transcript(archive: Archive, recording_id: int) -> dict[str, Any] |
     return archive.current_transcript(recording_id)
 
 
-_redactions = redaction_spans
-_overlaps = overlaps
-
-
 # Public audio by codec: (extension, ffmpeg muxer, encoder when a redaction re-encodes it).
 # The extension comes from what the file *is*, not what it was called (a FLAC named .mp3
 # would be served as audio/mpeg), and a redacted recording keeps its codec (Opus stays Opus).
@@ -111,7 +107,12 @@ def public_codec(recording: dict[str, Any]) -> tuple[str, str, str, bool]:
 
 
 def _publish_audio(
-    source: Path, target: Path, spans: list[tuple[float, float]], recording: dict[str, Any]
+    source: Path,
+    target: Path,
+    spans: list[tuple[float, float]],
+    recording: dict[str, Any],
+    *,
+    overwrite: bool = False,
 ) -> None:
     """Write the public copy: the audio stream only, with no tags, pictures or chapters.
 
@@ -120,12 +121,12 @@ def _publish_audio(
     copied as it is (no quality lost); redacted spans are silenced per sample and the audio
     re-encoded with the same codec.
     """
-    if target.exists():
+    if target.exists() and not overwrite:
         return
     ffmpeg, _ = require_ffmpeg()
     _, muxer, encoder, can_copy = public_codec(recording)
     partial = target.with_name(f".{target.name}.{os.getpid()}.partial")
-    command = [ffmpeg, "-nostdin", "-v", "error", "-y", "-i", f"file:{source}",
+    command = [ffmpeg, "-nostdin", "-v", "error", "-y", "-i", ff_input(source),
                "-map", "0:a:0", "-map_metadata", "-1", "-map_chapters", "-1",
                "-fflags", "+bitexact", "-flags:a", "+bitexact"]  # fmt: skip
     if spans:
@@ -138,7 +139,7 @@ def _publish_audio(
         command += ["-c:a", "copy" if can_copy else encoder]
     if muxer == "mp3":
         command += ["-id3v2_version", "0", "-write_id3v1", "0"]
-    command += ["-f", muxer, f"file:{partial}"]
+    command += ["-f", muxer, ff_input(partial)]
     result = subprocess.run(command, capture_output=True, text=True, check=False)
     if result.returncode != 0:
         partial.unlink(missing_ok=True)
@@ -159,7 +160,10 @@ def publish(
     total = archive.db["recordings"].count
     result = PublishResult(output, withheld=total - len(recordings))
 
-    _check_sources(archive, recordings, audio_dir)
+    # Copies made by a release that did not strip tags are made again (same names).
+    marker = output.parent / AUDIO_GENERATION_MARKER
+    regenerate = not marker.exists()
+    _check_sources(archive, recordings, audio_dir, hash_all=regenerate)
     _remove_stale_temporaries(output.parent)
     handle, temp_name = tempfile.mkstemp(
         prefix=f"{TEMP_PREFIX}{os.getpid()}-", suffix=".db", dir=output.parent
@@ -172,7 +176,9 @@ def publish(
         keep_audio: set[str] = set()
         with public.atomic():
             for recording in recordings:
-                _copy_recording(archive, public, recording, audio_dir, keep_audio, result)
+                _copy_recording(
+                    archive, public, recording, audio_dir, keep_audio, result, regenerate
+                )
         _finish(public)
         public.close()
         # Audio that is no longer public goes *before* the new database replaces the old one:
@@ -183,6 +189,7 @@ def publish(
                 stale.unlink()
                 result.removed_audio += 1
         os.replace(temp, output)
+        marker.touch()
     except BaseException:
         temp.unlink(missing_ok=True)
         raise
@@ -190,6 +197,8 @@ def publish(
 
 
 TEMP_PREFIX = ".public-"
+# Beside public.db once the audio folder holds only clean copies (no tags).
+AUDIO_GENERATION_MARKER = ".clean-audio-v2"
 _TEMP_RE = re.compile(rf"^{re.escape(TEMP_PREFIX)}(\d+)-.*\.db$")
 STALE_TEMP_SECONDS = 3600.0
 
@@ -230,7 +239,9 @@ def _audio_name(recording: dict[str, Any], spans: list[tuple[float, float]]) -> 
     return name + public_codec(recording)[0]
 
 
-def _check_sources(archive: Archive, recordings: list[dict[str, Any]], audio_dir: Path) -> None:
+def _check_sources(
+    archive: Archive, recordings: list[dict[str, Any]], audio_dir: Path, *, hash_all: bool
+) -> None:
     """Fixity, before anything is written: a changed or missing recording is refused.
 
     A recording whose public copy exists was checked when the copy was made; re-hashing
@@ -238,8 +249,8 @@ def _check_sources(archive: Archive, recordings: list[dict[str, Any]], audio_dir
     checked.
     """
     for recording in recordings:
-        name = _audio_name(recording, _redactions(archive, recording["id"]))
-        check_source(archive, recording, hash_file=not (audio_dir / name).exists())
+        name = _audio_name(recording, redaction_spans(archive, recording["id"]))
+        check_source(archive, recording, hash_file=hash_all or not (audio_dir / name).exists())
 
 
 def _copy_recording(
@@ -249,10 +260,12 @@ def _copy_recording(
     audio_dir: Path,
     keep_audio: set[str],
     result: PublishResult,
+    regenerate: bool = False,
 ) -> None:
-    spans = _redactions(archive, recording["id"])
+    spans = redaction_spans(archive, recording["id"])
     name = _audio_name(recording, spans)
-    _publish_audio(archive.root / recording["file_path"], audio_dir / name, spans, recording)
+    source = archive.root / recording["file_path"]
+    _publish_audio(source, audio_dir / name, spans, recording, overwrite=regenerate)
     keep_audio.add(name)
     audio_url = AUDIO_ROUTE + name
     narrators = _people(archive, recording["id"], "narrator")
@@ -289,7 +302,7 @@ def _copy_recording(
         "WHERE transcript_id = ? ORDER BY position",
         [transcript["id"]],
     ):
-        if _overlaps(segment["start"], segment["end"], spans):
+        if overlaps(segment["start"], segment["end"], spans):
             result.redacted_segments += 1
             continue
         kept.add(segment["id"])

@@ -112,3 +112,24 @@ def test_the_file_name_is_never_the_public_title(published: dict) -> None:
         assert "QZ34" not in row["title"]
         assert row["title"] == f"Posnetek {published['ids'][key]}"
     assert published["rows"][published["ids"]["misnamed"]]["title"] == "Napačno ime"
+
+
+def test_copies_made_before_tags_were_stripped_are_made_again(
+    audio_files: dict[str, Path], tmp_path: Path
+) -> None:
+    """An archive published by an older release has tagged copies under the same names."""
+    archive_db = tmp_path / "archive" / "archive.db"
+    assert run_cli("init", archive_db).exit_code == 0
+    tagged = _tagged_copy(audio_files["mp3"], tmp_path / "in" / "old.mp3")
+    result, _ = add_json(archive_db, tagged, "--access", "public", "--title", "Star posnetek")
+    assert result.exit_code == 0, str(result)
+    assert run_cli("publish", "--archive", archive_db).exit_code == 0
+    public = archive_db.parent / PUBLIC_DIR
+    [copy] = list((public / AUDIO_DIR).iterdir())
+    copy.write_bytes(tagged.read_bytes())  # what an older release published
+    (public / ".clean-audio-v2").unlink()
+    assert run_cli("publish", "--archive", archive_db).exit_code == 0
+    assert b"QZ12" not in copy.read_bytes()
+    before = copy.stat().st_mtime_ns
+    assert run_cli("publish", "--archive", archive_db).exit_code == 0
+    assert copy.stat().st_mtime_ns == before  # made once, then left alone
