@@ -15,6 +15,7 @@ import datetime as dt
 import hashlib
 import os
 import re
+import sqlite3
 import subprocess
 import tempfile
 import time
@@ -161,8 +162,7 @@ def publish(
     result = PublishResult(output, withheld=total - len(recordings))
 
     # Copies made by a release that did not strip tags are made again (same names).
-    marker = output.parent / AUDIO_GENERATION_MARKER
-    regenerate = not marker.exists()
+    regenerate = _audio_generation(output) < AUDIO_GENERATION
     _check_sources(archive, recordings, audio_dir, hash_all=regenerate)
     _remove_stale_temporaries(output.parent)
     handle, temp_name = tempfile.mkstemp(
@@ -189,7 +189,6 @@ def publish(
                 stale.unlink()
                 result.removed_audio += 1
         os.replace(temp, output)
-        marker.touch()
     except BaseException:
         temp.unlink(missing_ok=True)
         raise
@@ -197,8 +196,24 @@ def publish(
 
 
 TEMP_PREFIX = ".public-"
-# Beside public.db once the audio folder holds only clean copies (no tags).
-AUDIO_GENERATION_MARKER = ".clean-audio-v2"
+# Stored as public.db's user_version: 2 means its audio copies carry no tags.
+AUDIO_GENERATION = 2
+
+
+def _audio_generation(database: Path) -> int:
+    """The audio generation of a published database (0 if absent or from an older release)."""
+    if not database.is_file():
+        return 0
+    try:
+        conn = sqlite3.connect(f"file:{database}?mode=ro", uri=True)
+        try:
+            return int(conn.execute("PRAGMA user_version").fetchone()[0])
+        finally:
+            conn.close()
+    except sqlite3.Error:
+        return 0
+
+
 _TEMP_RE = re.compile(rf"^{re.escape(TEMP_PREFIX)}(\d+)-.*\.db$")
 STALE_TEMP_SECONDS = 3600.0
 
@@ -386,6 +401,7 @@ def _finish(public: sqlite_utils.Database) -> None:
         GROUP BY p.id ORDER BY mentions DESC
         """,
     )
+    public.execute(f"PRAGMA user_version = {AUDIO_GENERATION}")
     public.execute("PRAGMA journal_mode = DELETE")
     public.vacuum()
 
