@@ -737,6 +737,10 @@ def review(
             result = rv.attach_transcript(
                 archive, recording_id, apply, author=author or _current_user(), note=note
             )
+            if result.already_applied:
+                console.print(f"recording #{recording_id}: {apply} is already applied; "
+                              "nothing changed", highlight=False)  # fmt: skip
+                return
             console.print(
                 f"recording #{recording_id}: {result.cues} cues stored as a human transcript, "
                 f"{result.changed} changed, {result.deleted} removed (machine text kept)",

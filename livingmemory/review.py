@@ -31,6 +31,7 @@ class ApplyResult:
     cues: int
     changed: int
     deleted: int
+    already_applied: bool = False  # the current human transcript says exactly this already
 
 
 def part_offset(archive: Archive, recording: dict[str, Any]) -> float:
@@ -173,7 +174,7 @@ def attach_transcript(
     if current and current["source"] == "human" and _same_cues(base.values(), document.cues):
         # Applied already (e.g. again after a crash, not knowing whether it went in): a second
         # identical human transcript would only double the history.
-        return ApplyResult(current["id"], len(document.cues), 0, 0)
+        return ApplyResult(current["id"], len(document.cues), 0, 0, already_applied=True)
     now = utc_now()
     matched: set[int] = set()
     changed = 0

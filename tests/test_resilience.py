@@ -27,6 +27,7 @@ def test_applying_the_same_review_twice_stores_one_transcript(
     for _ in range(2):  # again after a crash, not knowing whether the first went in
         result = run_cli("review", recording_id, "--apply", review_file, "--archive", archive_db)
         assert result.exit_code == 0, str(result)
+    assert "already applied" in result.stdout
     humans = db_rows(archive_db, "SELECT id FROM transcripts WHERE source = 'human'")
     assert len(humans) == 1
     assert len(db_rows(archive_db, "SELECT id FROM revisions")) == 1
