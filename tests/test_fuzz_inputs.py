@@ -303,3 +303,18 @@ def fuzz_archive(tmp_path_factory: pytest.TempPathFactory) -> Path:
         recording_id = insert_recording(archive, title="Pogovor")
         insert_transcript(archive, recording_id, ["Rodila sem se v Kranju."])
     return folder
+
+
+def test_an_xml_entity_bomb_in_a_transcriber_file_is_one_line() -> None:
+    entities = "".join(
+        f'<!ENTITY lol{i + 1} "' + f"&lol{'' if i == 0 else i};" * 10 + '">' for i in range(9)
+    )
+    bomb = (
+        f'<?xml version="1.0"?><!DOCTYPE t [<!ENTITY lol "lol">{entities}]><Trans><Episode>'
+        '<Section type="report" startTime="0" endTime="1"><Turn startTime="0" endTime="1">'
+        '<Sync time="0"/>&lol9;</Turn></Section></Episode></Trans>'
+    )
+    started = time.monotonic()
+    with pytest.raises(LivingMemoryError):
+        loads(bomb, "trs")
+    assert time.monotonic() - started < 5
