@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import errno
 import getpass
+import glob
 import hashlib
 import os
 import re
@@ -23,7 +24,7 @@ from pathlib import Path
 
 from livingmemory.archive import Archive, utc_now
 from livingmemory.audio import CHUNK, AudioInfo, probe, sha256_file, verify_complete
-from livingmemory.concurrency import write_transaction
+from livingmemory.concurrency import process_alive, write_transaction
 from livingmemory.errors import InputError, LivingMemoryError, readable
 from livingmemory.metadata import (
     Person,
@@ -115,6 +116,7 @@ def add_recording(
     archive.recordings_dir.mkdir(parents=True, exist_ok=True)
     # Unique per process and attempt: two adds of the same file must not share a partial copy.
     partial = final.with_name(f".{final.name}.{os.getpid()}-{secrets.token_hex(4)}.partial")
+    _remove_stale_partials(final)
     placed = False
     try:
         copied = False
@@ -163,6 +165,15 @@ def add_recording(
     finally:
         partial.unlink(missing_ok=True)
     return AddResult(path, "added", recording_id, f"added as #{recording_id}", info)
+
+
+def _remove_stale_partials(final: Path) -> None:
+    """Partial copies of ``final`` left by an add that was killed (its process is gone)."""
+    final.with_name(f".{final.name}.partial").unlink(missing_ok=True)  # older releases' name
+    for stale in final.parent.glob(f".{glob.escape(final.name)}.*.partial"):
+        pid = stale.name[len(final.name) + 2 :].split("-", 1)[0]
+        if pid.isdigit() and not process_alive(int(pid)):
+            stale.unlink(missing_ok=True)
 
 
 def _duplicate(path: Path, existing: dict) -> AddResult:

@@ -27,6 +27,7 @@ import sqlite_utils
 
 from livingmemory.archive import Archive, utc_now
 from livingmemory.audio import ff_input, require_ffmpeg
+from livingmemory.concurrency import process_alive
 from livingmemory.errors import LivingMemoryError
 from livingmemory.fixity import check_source
 from livingmemory.redaction import overlaps, public_title, redaction_spans
@@ -228,23 +229,13 @@ def _remove_stale_temporaries(folder: Path) -> None:
         match = _TEMP_RE.match(path.name)
         try:
             if match:
-                if _process_alive(int(match.group(1))):
+                if process_alive(int(match.group(1))):
                     continue
             elif time.time() - path.stat().st_mtime < STALE_TEMP_SECONDS:
                 continue
             path.unlink()
         except OSError:
             continue
-
-
-def _process_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except (PermissionError, OverflowError):
-        return True
-    return True
 
 
 def _audio_name(recording: dict[str, Any], spans: list[tuple[float, float]]) -> str:

@@ -177,3 +177,20 @@ def test_transcribe_skips_what_another_run_holds(
         batch = transcribe_recordings(archive, settings=TranscribeSettings())
     assert done == [recording_id]
     assert db_rows(archive_db, "SELECT * FROM claims") == []  # released when done
+
+
+def test_partial_copies_of_killed_adds_are_cleared(tmp_path: Path) -> None:
+    archive_db = init_archive(tmp_path / "archive" / "archive.db").archive
+    [audio] = _tones(tmp_path / "in", 1)
+    folder = archive_db.parent / "recordings"
+    digest = ingest.sha256_file(audio)
+    final = folder / ingest.stable_name(audio, digest)
+    dead = folder / f".{final.name}.999999999-dead.partial"
+    alive = folder / f".{final.name}.{os.getppid()}-busy.partial"  # another add at work
+    old = folder / f".{final.name}.partial"
+    for path in (dead, alive, old):
+        path.write_bytes(b"half a copy")
+    result = run_cli("add", "--archive", archive_db, audio)
+    assert result.exit_code == 0, str(result)
+    assert not dead.exists() and not old.exists()
+    assert alive.exists()

@@ -115,6 +115,7 @@ def test_kill_9_anywhere_leaves_a_sound_archive(tmp_path: Path) -> None:
     kills += _kill_phase(add, 10, rng, 3.0, lambda: _check_archive(archive_db))
     assert run_cli(*add).exit_code == 0
     assert len(db_rows(archive_db, "SELECT id FROM recordings")) == 5
+    assert not list((archive_db.parent / "recordings").glob(".*.partial"))  # leftovers cleared
     assert run_cli("verify", "--archive", archive_db).exit_code == 0
 
     # transcripts (written directly: no model), a redaction, one recording withdrawn
