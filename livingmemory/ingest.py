@@ -109,6 +109,7 @@ def add_recording(
     sha256 = sha256_file(path)
     existing = archive.find_by_sha256(sha256)
     if existing:
+        _remove_stale_partials(archive.root / existing["file_path"])
         return _duplicate(path, existing)
     verify_complete(path, info)
 
