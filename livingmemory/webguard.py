@@ -29,15 +29,7 @@ from collections import defaultdict, deque
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-import datasette.handle_exception as _datasette_errors
 from datasette import hookimpl
-
-# Datasette 0.65's error handler prints the traceback with rich *after* the except block;
-# rich 15 then raises ("Value for 'trace' required"), so every 404 or 400 that goes through it
-# (/x/y/z/w, ?_sort=nonexistent) became a 500 with a traceback in the log. The rich pretty
-# printer also logs local variables (cookies, SQL parameters). Without it Datasette answers
-# with the intended status, and real 500s still log a plain traceback.
-_datasette_errors.rich = None
 
 MAX_VALUE_BYTES = 20 * 1024 * 1024  # far above any transcript value, far below the RAM
 MAX_FAILURES = 5
@@ -184,8 +176,21 @@ def is_private_site(datasette: Any) -> bool:
     return bool(config.get("private"))
 
 
+def quiet_datasette_errors() -> None:
+    """Datasette 0.65's error handler prints the traceback with rich *after* the except
+    block; rich 15 then raises ("Value for 'trace' required"), so every 404 that goes through
+    it (``/x/y/z/w``) became a 500 with a traceback in the log. The rich printer also logs
+    local variables (cookies, SQL parameters). Without it Datasette answers with the intended
+    status, and real 500s still log a plain traceback. (Imported here, not at the top: that
+    module loads the plugins, this one among them.)"""
+    import datasette.handle_exception
+
+    datasette.handle_exception.rich = None
+
+
 @hookimpl
 def asgi_wrapper(datasette: Any) -> Callable[[ASGIApp], ASGIApp]:
+    quiet_datasette_errors()
     def wrap(app: ASGIApp) -> ASGIApp:
         return guard(app, private=is_private_site(datasette))
 
