@@ -191,6 +191,7 @@ def quiet_datasette_errors() -> None:
 @hookimpl
 def asgi_wrapper(datasette: Any) -> Callable[[ASGIApp], ASGIApp]:
     quiet_datasette_errors()
+
     def wrap(app: ASGIApp) -> ASGIApp:
         return guard(app, private=is_private_site(datasette))
 
