@@ -62,6 +62,8 @@ class Archive:
 
     def recording(self, recording_id: int) -> dict[str, Any]:
         """Everything about one recording, including its people and pipeline state."""
+        if not 0 < recording_id < 2**63:  # SQLite's integers end at 2**63 - 1
+            raise ArchiveError(f"there is no recording #{recording_id} in {self.path}")
         row = self.db.execute(
             "SELECT r.*, s.state, s.warnings FROM recordings r "
             "JOIN recording_status s ON s.id = r.id "
@@ -138,7 +140,10 @@ def _connect(path: Path, *, new_ok: bool) -> tuple[sqlite_utils.Database, int]:
     pointing the tool at some other program's database leaves that file untouched.
     ``new_ok`` allows an empty database (``init``); otherwise it is "not initialised".
     """
-    conn = sqlite3.connect(str(path), timeout=BUSY_TIMEOUT_MS / 1000)
+    try:
+        conn = sqlite3.connect(str(path), timeout=BUSY_TIMEOUT_MS / 1000)
+    except sqlite3.Error as error:  # a folder we may not write, /proc/...
+        raise ArchiveError(f"{path}: cannot open or create the archive ({error})") from None
     try:
         db = sqlite_utils.Database(conn)
         db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
@@ -228,7 +233,16 @@ def init_archive(path: Path | str = DEFAULT_ARCHIVE) -> InitResult:
 
     Existing files are never overwritten: an existing archive is only upgraded in place.
     """
-    path = Path(path)
+    try:
+        return _init_archive(Path(path))
+    except OSError as error:
+        # /proc/..., a read-only disk, a name that is a file: one line, not a traceback.
+        where = error.filename or path
+        problem = error.strerror or error
+        raise ArchiveError(f"{where}: cannot create the archive here ({problem})") from None
+
+
+def _init_archive(path: Path) -> InitResult:
     # A folder, existing or new ("init oral-history"), gets archive.db inside it; an archive
     # file is named with a suffix (archive.db, zbirka.sqlite).
     if path.is_dir() or (not path.exists() and not path.suffix):

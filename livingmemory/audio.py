@@ -45,6 +45,16 @@ class AudioInfo:
     size_bytes: int
 
 
+def ff_input(path: Path) -> str:
+    """``path`` as ffmpeg/ffprobe must read it: a local file, whatever its name.
+
+    A name starting with ``-`` (``-dash.wav``) would be taken for an option, and one with a
+    colon (``http:x.wav``, ``concat:a|b``) for a protocol; ``file:`` plus the absolute path
+    is neither.
+    """
+    return f"file:{Path(path).absolute()}"
+
+
 def require_ffmpeg() -> tuple[str, str]:
     """Paths of the ffmpeg and ffprobe programs pydub will use, or a clear error."""
     found = []
@@ -88,7 +98,7 @@ def probe(path: Path) -> AudioInfo:
         raise InputError(path, "empty file (0 bytes)")
     _, ffprobe = require_ffmpeg()
     result = subprocess.run(
-        [ffprobe, "-v", "error", "-of", "json", "-show_format", "-show_streams", str(path)],
+        [ffprobe, "-v", "error", "-of", "json", "-show_format", "-show_streams", ff_input(path)],
         capture_output=True,
         text=True,
         errors="replace",
@@ -145,7 +155,7 @@ def verify_complete(path: Path, info: AudioInfo) -> None:
     """
     ffmpeg, _ = require_ffmpeg()
     result = subprocess.run(
-        [ffmpeg, "-nostdin", "-v", "error", "-i", str(path), "-map", "0:a:0",
+        [ffmpeg, "-nostdin", "-v", "error", "-i", ff_input(path), "-map", "0:a:0",
          "-f", "null", "-progress", "pipe:1", "-"],
         capture_output=True,
         text=True,
@@ -219,7 +229,7 @@ def load_audio(path: Path, *, sample_rate: int = 16_000, channel: int | None = N
     ffmpeg, _ = require_ffmpeg()
     mix = ["-ac", "1"] if channel is None else ["-af", f"pan=mono|c0=c{channel}"]
     result = subprocess.run(
-        [ffmpeg, "-nostdin", "-v", "error", "-threads", "0", "-i", str(path), "-map", "0:a:0",
+        [ffmpeg, "-nostdin", "-v", "error", "-threads", "0", "-i", ff_input(path), "-map", "0:a:0",
          *mix, "-ar", str(sample_rate), "-f", "s16le", "-acodec", "pcm_s16le", "-"],
         capture_output=True,
         check=False,

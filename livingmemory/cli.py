@@ -20,7 +20,7 @@ from rich.table import Table
 
 from livingmemory import __version__
 from livingmemory.archive import DEFAULT_ARCHIVE, init_archive, open_archive
-from livingmemory.errors import LivingMemoryError, write_text
+from livingmemory.errors import LivingMemoryError, readable, write_text
 from livingmemory.metadata import ACCESS_LEVELS, DEFAULT_ACCESS, Person, RecordingMetadata
 
 app = typer.Typer(
@@ -62,7 +62,12 @@ def friendly_errors(function: F) -> F:
         try:
             return function(*args, **kwargs)
         except LivingMemoryError as error:
-            err_console.print(f"[red]Error:[/red] {error}", highlight=False, soft_wrap=True)
+            err_console.print(
+                f"[red]Error:[/red] {readable(str(error))}", highlight=False, soft_wrap=True
+            )
+            raise typer.Exit(1) from None
+        except OverflowError:  # a number past SQLite's 2**63 - 1 (an id like 99999999999999999999)
+            err_console.print("[red]Error:[/red] a number is too large", highlight=False)
             raise typer.Exit(1) from None
 
     return wrapper  # type: ignore[return-value]
@@ -224,14 +229,18 @@ def add(
 
 def _print_result(result: Any) -> None:
     if result.status == "failed":
-        err_console.print(f"[red]Error:[/red] {result.message}", highlight=False, soft_wrap=True)
+        err_console.print(
+            f"[red]Error:[/red] {readable(result.message)}", highlight=False, soft_wrap=True
+        )
     elif result.status == "duplicate":
-        console.print(f"skipped  {result.path}: {result.message}", highlight=False)
+        console.print(
+            f"skipped  {readable(str(result.path))}: {readable(result.message)}", highlight=False
+        )
     else:
         info = result.info
         channels = {1: "mono", 2: "stereo"}.get(info.channels, f"{info.channels} channels")
         console.print(
-            f"added    #{result.recording_id} {result.path} "
+            f"added    #{result.recording_id} {readable(str(result.path))} "
             f"({_duration(info.duration)}, {info.format}, {info.sample_rate} Hz {channels})"
             + (f" (metadata from {result.sidecar.name})" if result.sidecar else ""),
             highlight=False,
@@ -240,7 +249,7 @@ def _print_result(result: Any) -> None:
 
 def _result_json(result: Any) -> dict[str, Any]:
     return {
-        "file": str(result.path),
+        "file": readable(str(result.path)),
         "status": result.status,
         "recording_id": result.recording_id,
         "message": result.message,
@@ -558,6 +567,10 @@ class _TranscribeProgress:
                 f"[yellow]Skipped #{outcome.recording_id}:[/yellow] {outcome.message}",
                 highlight=False,
             )
+        elif outcome.status == "skipped":
+            self.bar.console.print(
+                f"skipped #{outcome.recording_id}: {outcome.message}", highlight=False
+            )
         else:
             self.bar.console.print(
                 f"[red]Error:[/red] #{outcome.recording_id}: {outcome.message}", highlight=False
@@ -821,6 +834,10 @@ def review(
             result = rv.attach_transcript(
                 archive, recording_id, apply, author=author or _current_user(), note=note
             )
+            if result.already_applied:
+                console.print(f"recording #{recording_id}: {apply} is already applied; "
+                              "nothing changed", highlight=False)  # fmt: skip
+                return
             console.print(
                 f"recording #{recording_id}: {result.cues} cues stored as a human transcript, "
                 f"{result.changed} changed, {result.deleted} removed (machine text kept)",
@@ -1211,6 +1228,27 @@ def revisions(
         )
     if not rows:
         console.print(f"#{recording_id}: no corrections or edits yet", highlight=False)
+
+
+@app.command()
+@friendly_errors
+def verify(archive_path: ArchiveOption = DEFAULT_ARCHIVE, as_json: JsonOption = False) -> None:
+    """Check every stored recording against its SHA-256 and the archive file's integrity:
+    one line per changed, missing or unreadable file; exit status 1 if anything is wrong."""
+    from livingmemory.fixity import verify as run_verify
+
+    with open_archive(archive_path) as archive:
+        checked, problems = run_verify(archive)
+    if as_json:
+        print(json.dumps({"checked": checked, "problems": [str(p) for p in problems]},
+                         ensure_ascii=False))  # fmt: skip
+    else:
+        for problem in problems:
+            console.print(escape(str(problem)), highlight=False)
+        if not problems:
+            console.print(f"{checked} recording(s) and the archive file are intact")
+    if problems:
+        raise typer.Exit(1)
 
 
 def run() -> None:  # pragma: no cover - console entry point alias

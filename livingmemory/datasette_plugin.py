@@ -29,6 +29,7 @@ from datasette.utils.asgi import asgi_static
 from markupsafe import Markup, escape
 
 from livingmemory import site_pages
+from livingmemory.webguard import asgi_wrapper  # noqa: F401  (login throttle, cookie, paths)
 
 PLUGIN_NAME = "livingmemory"
 STATIC_DIR = Path(__file__).resolve().parent / "static"
@@ -59,22 +60,31 @@ class RangeNotSatisfiable(ValueError):
     """The Range header is malformed or asks for bytes past the end of the file."""
 
 
+def _clip(digits: str) -> str:
+    """A byte position as at most 19 digits: longer numbers are past any file anyway."""
+    stripped = digits.lstrip("0") or ("0" if digits else "")
+    return stripped if len(stripped) <= 19 else "9" * 19
+
+
 def parse_range(header: str | None, size: int) -> tuple[int, int] | None:
     """The inclusive byte range ``(start, end)`` a ``Range`` header asks for.
 
-    ``None`` means "send the whole file": no header, or several ranges (which a server may
-    ignore; browsers never ask for them). A malformed or unsatisfiable single range raises
-    :class:`RangeNotSatisfiable`.
+    ``None`` means "send the whole file": no header, a unit other than bytes, or several
+    ranges (which a server may ignore; browsers never ask for them). A malformed or
+    unsatisfiable single range raises :class:`RangeNotSatisfiable`.
     """
     if header is None:
         return None
     header = header.strip()
-    if "," in header and header.lower().startswith("bytes="):
+    if not header.lower().startswith("bytes="):
+        return None  # a unit we do not know (RFC 9110 14.2: ignore the header)
+    if "," in header:
         return None
     match = _RANGE_RE.match(header)
     if not match:
         raise RangeNotSatisfiable(header)
-    first, last = match.groups()
+    # Python refuses int() of more than 4,300 digits; no file has a 20-digit size.
+    first, last = (_clip(g) for g in match.groups())
     if first:
         start = int(first)
         end = int(last) if last else size - 1
@@ -284,6 +294,9 @@ def prepare_connection(conn: Any) -> None:
     canned query; ``escape_fts(q)`` (the table search box) and ``lm_fts_query(q)`` return
     the full-text expression that finds the same segments."""
     from livingmemory.search import match_expression, search_json
+    from livingmemory.webguard import limit_connection
+
+    limit_connection(conn)  # no query may build gigabyte values (zeroblob, randomblob...)
 
     def expression(query: str | None) -> str:
         try:

@@ -10,6 +10,12 @@ from __future__ import annotations
 from pathlib import Path
 
 
+def readable(text: str) -> str:
+    """Text that can be stored and printed: bytes of a file name that are not UTF-8 (a name
+    from an old Windows disk, ``\udcff`` surrogates in Python) become U+FFFD."""
+    return text.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+
+
 class LivingMemoryError(Exception):
     """A problem the user can act on; ``str(error)`` is a complete one-line message."""
 
@@ -18,8 +24,8 @@ class InputError(LivingMemoryError):
     """A file or a metadata value that cannot be accepted, named with its source."""
 
     def __init__(self, source: str | Path, problem: str) -> None:
-        self.source = str(source)
-        self.problem = problem
+        self.source = readable(str(source))
+        self.problem = readable(problem)
         super().__init__(f"{self.source}: {problem}")
 
 

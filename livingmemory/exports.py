@@ -15,6 +15,7 @@ from livingmemory.archive import Archive
 from livingmemory.errors import LivingMemoryError, write_text
 from livingmemory.formats import dublin_core_csv, dumps, dumps_json, ohms_xml
 from livingmemory.publish import publishable
+from livingmemory.redaction import overlaps, public_title, redaction_spans, visible_segments
 from livingmemory.review import part_offset, transcript_document
 
 EXPORT_FORMATS = ("vtt", "srt", "txt", "json", "ohms")
@@ -23,10 +24,13 @@ INDEX_POINT_SECONDS = 120.0  # one OHMS index point per two minutes of interview
 
 
 def _entities(archive: Archive, recording_id: int) -> list[dict[str, Any]]:
-    return list(
+    """Tags in the current transcript, except those in redacted segments."""
+    spans = redaction_spans(archive, recording_id)
+    rows = list(
         archive.db.query(
             "SELECT e.segment_id, e.label, e.text, e.canonical, e.value, e.start_seconds, "
-            "e.confidence, e.source, p.latitude, p.longitude FROM entities e "
+            "e.confidence, e.source, p.latitude, p.longitude, s.start AS segment_start, "
+            "s.end AS segment_end FROM entities e "
             "JOIN segments s ON s.id = e.segment_id "
             "JOIN current_transcripts c ON c.transcript_id = s.transcript_id "
             "LEFT JOIN places p ON p.id = e.place_id WHERE e.recording_id = ? "
@@ -34,11 +38,13 @@ def _entities(archive: Archive, recording_id: int) -> list[dict[str, Any]]:
             [recording_id],
         )
     )
+    return [r for r in rows if not overlaps(r["segment_start"], r["segment_end"], spans)]
 
 
 def index_points(archive: Archive, recording_id: int, offset: float = 0.0) -> list[dict]:
-    """OHMS index points: the transcript in two-minute stretches, each with its tags."""
-    segments = archive.current_segments(recording_id)
+    """OHMS index points: the transcript in two-minute stretches, each with its tags
+    (redacted segments left out)."""
+    segments = visible_segments(archive, recording_id, archive.current_segments(recording_id))
     entities = _entities(archive, recording_id)
     points: list[dict[str, Any]] = []
     chunk: list[dict[str, Any]] = []
@@ -79,11 +85,17 @@ def index_points(archive: Archive, recording_id: int, offset: float = 0.0) -> li
 def export_recording(
     archive: Archive, recording_id: int, fmt: str, *, interview_time: bool = False
 ) -> str:
-    """One recording's transcript in ``fmt`` (see :data:`EXPORT_FORMATS`)."""
+    """One recording's transcript in ``fmt`` (see :data:`EXPORT_FORMATS`).
+
+    Exports leave the archive, so they are public outputs: redacted passages are left out
+    (with their words and tags) and a title that is only the file name is replaced.
+    """
     if fmt not in EXPORT_FORMATS:
         raise LivingMemoryError(f"unknown format {fmt!r} (use {', '.join(EXPORT_FORMATS)})")
     recording = archive.recording(recording_id)
-    document = transcript_document(archive, recording_id, interview_time=interview_time)
+    document = transcript_document(
+        archive, recording_id, interview_time=interview_time, redact=True
+    )
     offset = part_offset(archive, recording) if interview_time else 0.0
     if fmt == "json":
         extras: dict[str, dict[str, Any]] = {}
@@ -119,7 +131,7 @@ def export_recording(
         entities = _entities(archive, recording_id)
         interview = {
             "id": str(recording_id),
-            "title": recording["title"],
+            "title": public_title(recording),
             "date": recording["recorded_date"],
             "duration": recording["duration"],
             "interviewees": archive.people_names(recording_id, "narrator"),
@@ -161,18 +173,18 @@ def catalogue(archive: Archive) -> str:
     """A Dublin Core CSV of the public catalogue."""
     rows = []
     for recording in publishable(archive):
-        topics = [
-            r["canonical"]
-            for r in archive.db.query(
-                "SELECT DISTINCT canonical FROM entities WHERE recording_id = ? AND "
-                "label = 'TOPIC' ORDER BY canonical",
-                [recording["id"]],
-            )
-        ]
+        # Topics of the current transcript only, and none from a redacted passage.
+        topics = sorted(
+            {
+                e["canonical"]
+                for e in _entities(archive, recording["id"])
+                if e["label"] == "TOPIC" and e["canonical"]
+            }
+        )
         rows.append(
             {
                 "identifier": f"livingmemory:{recording['id']}",
-                "title": recording["title"],
+                "title": public_title(recording),
                 "narrators": archive.people_names(recording["id"], "narrator"),
                 "interviewers": archive.people_names(recording["id"], "interviewer"),
                 "date": recording["recorded_date"],

@@ -11,9 +11,11 @@ from __future__ import annotations
 
 import errno
 import getpass
+import glob
 import hashlib
 import os
 import re
+import secrets
 import sqlite3
 import unicodedata
 from collections.abc import Callable, Iterable
@@ -22,7 +24,8 @@ from pathlib import Path
 
 from livingmemory.archive import Archive, utc_now
 from livingmemory.audio import CHUNK, AudioInfo, probe, sha256_file, verify_complete
-from livingmemory.errors import InputError, LivingMemoryError
+from livingmemory.concurrency import process_alive, write_transaction
+from livingmemory.errors import InputError, LivingMemoryError, readable
 from livingmemory.metadata import (
     Person,
     RecordingMetadata,
@@ -107,6 +110,7 @@ def add_recording(
     sha256 = sha256_file(path)
     existing = archive.find_by_sha256(sha256)
     if existing:
+        _remove_stale_partials(archive.root / existing["file_path"])
         return _duplicate(path, existing)
     verify_complete(path, info)
     result = _place(archive, path, metadata, source, info, sha256)
@@ -126,14 +130,24 @@ def _place(
 
     final = archive.recordings_dir / stable_name(path, sha256)
     archive.recordings_dir.mkdir(parents=True, exist_ok=True)
-    partial = final.with_name(f".{final.name}.partial")
+    # Unique per process and attempt: two adds of the same file must not share a partial copy.
+    partial = final.with_name(f".{final.name}.{os.getpid()}-{secrets.token_hex(4)}.partial")
+    _remove_stale_partials(final)
     placed = False
     try:
-        # A copy left by an interrupted earlier add is reused only if it is intact.
-        reuse = final.is_file() and sha256_file(final) == sha256
-        if not reuse:
-            _copy_verified(path, partial, sha256)
-        with archive.db.atomic():
+        copied = False
+        if not final.is_file():
+            _copy_verified(path, partial, sha256)  # the slow part, outside the write lock
+            copied = True
+        # From the duplicate check to the rename, one adder at a time (BEGIN IMMEDIATE).
+        with write_transaction(archive.db):
+            existing = archive.find_by_sha256(sha256)
+            if existing:
+                return _duplicate(path, existing)
+            # A copy left by an interrupted earlier add is reused only if it is intact.
+            reuse = final.is_file() and sha256_file(final) == sha256
+            if not reuse and not copied:
+                _copy_verified(path, partial, sha256)
             recording_id = _insert(archive, path, final, sha256, info, metadata)
             if not reuse:
                 os.replace(partial, final)
@@ -214,6 +228,15 @@ def _glob_escape(text: str) -> str:
     return re.sub(r"([*?\[])", r"[\1]", text)
 
 
+def _remove_stale_partials(final: Path) -> None:
+    """Partial copies of ``final`` left by an add that was killed (its process is gone)."""
+    final.with_name(f".{final.name}.partial").unlink(missing_ok=True)  # older releases' name
+    for stale in final.parent.glob(f".{glob.escape(final.name)}.*.partial"):
+        pid = stale.name[len(final.name) + 2 :].split("-", 1)[0]
+        if pid.isdigit() and not process_alive(int(pid)):
+            stale.unlink(missing_ok=True)
+
+
 def _duplicate(path: Path, existing: dict) -> AddResult:
     label = f"#{existing['id']}" + (f" ({existing['title']})" if existing["title"] else "")
     return AddResult(
@@ -269,10 +292,10 @@ def _insert(
         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
         """,
         [
-            metadata.title or path.stem,
+            metadata.title or readable(path.stem),
             final.relative_to(archive.root).as_posix(),
-            path.name,
-            str(path.resolve()),
+            readable(path.name),
+            readable(str(path.resolve())),
             sha256,
             info.size_bytes,
             info.format,

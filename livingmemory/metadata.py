@@ -13,14 +13,14 @@ import csv
 import datetime as dt
 import difflib
 import io
+import os
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-import yaml
-
+from livingmemory import safeyaml
 from livingmemory.errors import InputError, LivingMemoryError
 from livingmemory.languages import normalize_language
 
@@ -317,11 +317,7 @@ def find_sidecar(audio: Path) -> Path | None:
 
 def read_sidecar(path: Path) -> RecordingMetadata:
     """Metadata from a YAML sidecar file."""
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (yaml.YAMLError, UnicodeDecodeError) as error:
-        first_line = str(error).splitlines()[0]
-        raise InputError(path, f"not valid YAML ({first_line})") from None
+    data = safeyaml.load(path)  # no aliases, no deep nesting, dates kept as text
     if data is None:
         return RecordingMetadata()
     if not isinstance(data, Mapping):
@@ -337,6 +333,18 @@ class CsvEntry:
     metadata: RecordingMetadata
     source: str
     error: InputError | None = None
+
+
+MAX_CELL = 10_000  # characters: far more than any title or note a volunteer types
+
+
+def _inside(folder: Path, cell: str) -> bool:
+    """Whether ``cell`` names a path inside ``folder`` (its sub-folders included): a sheet
+    must not pull in ``../../home/ana/private.wav`` or ``/etc/...``."""
+    if Path(cell).is_absolute() or (len(cell) > 1 and cell[1] == ":"):  # C:\...
+        return False
+    target = Path(os.path.normpath(folder / cell))
+    return target == folder or folder in target.parents
 
 
 def read_csv(path: Path) -> list[CsvEntry]:
@@ -366,17 +374,34 @@ def read_csv(path: Path) -> list[CsvEntry]:
         if header != "file" and header.replace(" ", "_").replace("-", "_") not in FIELDS:
             raise _unknown_field(header, path, ["file", *sorted(FIELDS)])
     entries = []
-    for row in reader:
+    folder = Path(os.path.normpath(path.parent.absolute()))
+    rows = iter(reader)
+    while True:
+        try:
+            raw = next(rows)
+        except StopIteration:
+            break
+        except csv.Error as error:  # a cell over the size limit, a NUL byte...
+            raise InputError(f"{path}:{reader.line_num}", f"cannot be read ({error})") from None
         number = reader.line_num
-        row = {(k or "").strip().lower(): (v or "").strip() for k, v in row.items()}
-        if not any(row.values()):
-            continue
         source = f"{path}:{number}"
+        extra = raw.pop(None, None)  # DictReader puts cells past the header under None
+        row = {(k or "").strip().lower(): (v or "").strip() for k, v in raw.items()}
+        if not any(row.values()) and not extra:
+            continue
         file_cell = row.pop("file")
         target = path.parent / file_cell
         try:
+            if extra and any(cell.strip() for cell in extra):
+                raise InputError(source, f"{len(extra)} more cell(s) than the header has columns")
             if not file_cell:
                 raise InputError(source, "the 'file' cell is empty")
+            if not _inside(folder, file_cell):
+                raise InputError(
+                    source, f"'file' must name a file in the sheet's folder, not {file_cell!r}"
+                )
+            if any(len(v) > MAX_CELL for v in row.values()):
+                raise InputError(source, f"a cell is longer than {MAX_CELL} characters")
             metadata = metadata_from_mapping({k: v for k, v in row.items() if v}, source)
         except InputError as error:
             entries.append(CsvEntry(target, RecordingMetadata(), source, error))

@@ -14,9 +14,11 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import os
-import shutil
+import re
+import sqlite3
 import subprocess
 import tempfile
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -24,8 +26,11 @@ from typing import Any
 import sqlite_utils
 
 from livingmemory.archive import Archive, utc_now
-from livingmemory.audio import require_ffmpeg
+from livingmemory.audio import ff_input, require_ffmpeg
+from livingmemory.concurrency import process_alive
 from livingmemory.errors import LivingMemoryError
+from livingmemory.fixity import check_source
+from livingmemory.redaction import overlaps, public_title, redaction_spans
 from livingmemory.site_pages import build_browse_index
 
 PUBLIC_DIR = "public"
@@ -75,46 +80,75 @@ def _current_transcript(archive: Archive, recording_id: int) -> dict[str, Any] |
     return archive.current_transcript(recording_id)
 
 
-def _redactions(archive: Archive, recording_id: int) -> list[tuple[float, float]]:
-    return [
-        (r["start"], r["end"])
-        for r in archive.db.query(
-            "SELECT start, end FROM redactions WHERE recording_id = ? ORDER BY start",
-            [recording_id],
-        )
-    ]
+# Public audio by codec: (extension, ffmpeg muxer, encoder when a redaction re-encodes it).
+# The extension comes from what the file *is*, not what it was called (a FLAC named .mp3
+# would be served as audio/mpeg), and a redacted recording keeps its codec (Opus stays Opus).
+PUBLIC_CODECS: dict[str, tuple[str, str, str]] = {
+    "opus": (".opus", "ogg", "libopus"),
+    "vorbis": (".ogg", "ogg", "libvorbis"),
+    "mp3": (".mp3", "mp3", "libmp3lame"),
+    "flac": (".flac", "flac", "flac"),
+    "aac": (".m4a", "ipod", "aac"),
+    "alac": (".m4a", "ipod", "alac"),
+}
+_CODEC_BY_SUFFIX = {".wav": "pcm_s16le", ".flac": "flac", ".mp3": "mp3", ".ogg": "vorbis",
+                    ".oga": "vorbis", ".opus": "opus", ".m4a": "aac", ".aac": "aac"}  # fmt: skip
+# Anything else (WMA, AMR...) is re-encoded losslessly as FLAC, which every browser plays.
+_FALLBACK = (".flac", "flac", "flac")
 
 
-def _overlaps(start: float, end: float, spans: list[tuple[float, float]]) -> bool:
-    return any(start < b and a < end for a, b in spans)
+def public_codec(recording: dict[str, Any]) -> tuple[str, str, str, bool]:
+    """``(extension, muxer, encoder, can_copy)`` for a recording's public copy."""
+    codec = recording.get("codec") or _CODEC_BY_SUFFIX.get(
+        Path(recording["file_path"]).suffix.lower(), ""
+    )
+    if codec.startswith("pcm_"):
+        return ".wav", "wav", codec, True
+    if codec in PUBLIC_CODECS:
+        return (*PUBLIC_CODECS[codec], True)
+    return (*_FALLBACK, False)
 
 
-def _publish_audio(source: Path, target: Path, spans: list[tuple[float, float]]) -> None:
-    """Copy the recording, or write a copy with the redacted spans silenced."""
-    if target.exists():
+def _publish_audio(
+    source: Path,
+    target: Path,
+    spans: list[tuple[float, float]],
+    recording: dict[str, Any],
+    *,
+    overwrite: bool = False,
+) -> None:
+    """Write the public copy: the audio stream only, with no tags, pictures or chapters.
+
+    Volunteers' files carry ID3/Vorbis comments, cover pictures and encoder notes (names,
+    phone numbers, "do not publish"); none of it is copied. Without redactions the stream is
+    copied as it is (no quality lost); redacted spans are silenced per sample and the audio
+    re-encoded with the same codec.
+    """
+    if target.exists() and not overwrite:
         return
-    partial = target.with_name(f".{target.name}.partial")
-    if not spans:
-        shutil.copyfile(source, partial)
-    else:
-        ffmpeg, _ = require_ffmpeg()
+    ffmpeg, _ = require_ffmpeg()
+    _, muxer, encoder, can_copy = public_codec(recording)
+    partial = target.with_name(f".{target.name}.{os.getpid()}.partial")
+    command = [ffmpeg, "-nostdin", "-v", "error", "-y", "-i", ff_input(source),
+               "-map", "0:a:0", "-map_metadata", "-1", "-map_chapters", "-1",
+               "-fflags", "+bitexact", "-flags:a", "+bitexact"]  # fmt: skip
+    if spans:
         # Per sample: volume's enable= works per frame and left ~24 ms of a passage audible.
         inside = "+".join(f"between(t,{a:.3f},{b:.3f})" for a, b in spans)
-        silence = f"aeval=exprs='val(ch)*not({inside})':c=same"
-        result = subprocess.run(
-            [ffmpeg, "-nostdin", "-v", "error", "-y", "-i", str(source), "-map", "0:a:0",
-             "-af", silence, "-f", _container(target), str(partial)],
-            capture_output=True, text=True, check=False,
-        )  # fmt: skip
-        if result.returncode != 0:
-            partial.unlink(missing_ok=True)
-            raise LivingMemoryError(f"{source}: could not redact audio ({result.stderr.strip()})")
+        command += ["-af", f"aeval=exprs='val(ch)*not({inside})':c=same", "-c:a", encoder]
+        if recording.get("bit_rate") and encoder in ("libopus", "libvorbis", "libmp3lame", "aac"):
+            command += ["-b:a", str(int(recording["bit_rate"]))]
+    else:
+        command += ["-c:a", "copy" if can_copy else encoder]
+    if muxer == "mp3":
+        command += ["-id3v2_version", "0", "-write_id3v1", "0"]
+    command += ["-f", muxer, ff_input(partial)]
+    result = subprocess.run(command, capture_output=True, text=True, check=False)
+    if result.returncode != 0:
+        partial.unlink(missing_ok=True)
+        problem = (result.stderr.strip().splitlines() or ["ffmpeg failed"])[-1]
+        raise LivingMemoryError(f"{source}: could not make the public copy ({problem})")
     os.replace(partial, target)
-
-
-def _container(path: Path) -> str:
-    return {".opus": "ogg", ".ogg": "ogg", ".mp3": "mp3", ".flac": "flac", ".wav": "wav",
-            ".m4a": "ipod", ".aac": "adts"}.get(path.suffix.lower(), "ogg")  # fmt: skip
 
 
 def publish(
@@ -130,7 +164,13 @@ def publish(
     total = archive.db["recordings"].count
     result = PublishResult(output, withheld=total - len(recordings))
 
-    handle, temp_name = tempfile.mkstemp(prefix=".public-", suffix=".db", dir=output.parent)
+    # Copies made by a release that did not strip tags are made again (same names).
+    regenerate = _audio_generation(output) < AUDIO_GENERATION
+    _check_sources(archive, recordings, audio_dir, hash_all=regenerate)
+    _remove_stale_temporaries(output.parent)
+    handle, temp_name = tempfile.mkstemp(
+        prefix=f"{TEMP_PREFIX}{os.getpid()}-", suffix=".db", dir=output.parent
+    )
     os.close(handle)
     temp = Path(temp_name)
     try:
@@ -139,17 +179,22 @@ def publish(
         keep_audio: set[str] = set()
         with public.atomic():
             for recording in recordings:
-                _copy_recording(archive, public, recording, audio_dir, keep_audio, result)
+                _copy_recording(
+                    archive, public, recording, audio_dir, keep_audio, result, regenerate
+                )
         _finish(public)
         public.close()
+        # Audio that is no longer public goes *before* the new database replaces the old one:
+        # a crash between the two then leaves the old database with some play links broken,
+        # never audio that is no longer public (or no longer redacted) still downloadable.
+        for stale in audio_dir.iterdir():
+            if stale.name not in keep_audio:
+                stale.unlink()
+                result.removed_audio += 1
         os.replace(temp, output)
     except BaseException:
         temp.unlink(missing_ok=True)
         raise
-    for stale in audio_dir.iterdir():
-        if stale.name not in keep_audio:
-            stale.unlink()
-            result.removed_audio += 1
     return result
 
 
@@ -166,6 +211,69 @@ def _retag_corrections(archive: Archive, ids: list[int]) -> None:
             )
 
 
+TEMP_PREFIX = ".public-"
+# Stored as public.db's user_version: 2 means its audio copies carry no tags.
+AUDIO_GENERATION = 2
+
+
+def _audio_generation(database: Path) -> int:
+    """The audio generation of a published database (0 if absent or from an older release)."""
+    if not database.is_file():
+        return 0
+    try:
+        conn = sqlite3.connect(f"file:{database}?mode=ro", uri=True)
+        try:
+            return int(conn.execute("PRAGMA user_version").fetchone()[0])
+        finally:
+            conn.close()
+    except sqlite3.Error:
+        return 0
+
+
+_TEMP_RE = re.compile(rf"^{re.escape(TEMP_PREFIX)}(\d+)-.*\.db$")
+STALE_TEMP_SECONDS = 3600.0
+
+
+def _remove_stale_temporaries(folder: Path) -> None:
+    """Half-built databases a crashed ``publish`` left behind (``.public-<pid>-*.db``).
+
+    One whose process still runs on this machine is another publish at work and stays; one
+    without a pid in its name (older releases) goes once it is an hour old.
+    """
+    for path in folder.glob(f"{TEMP_PREFIX}*.db"):
+        match = _TEMP_RE.match(path.name)
+        try:
+            if match:
+                if process_alive(int(match.group(1))):
+                    continue
+            elif time.time() - path.stat().st_mtime < STALE_TEMP_SECONDS:
+                continue
+            path.unlink()
+        except OSError:
+            continue
+
+
+def _audio_name(recording: dict[str, Any], spans: list[tuple[float, float]]) -> str:
+    """An opaque name: nothing about the original file, and not guessable from the id."""
+    redacted = hashlib.sha256(repr(spans).encode()).hexdigest()[:8] if spans else ""
+    name = f"{recording['sha256'][:16]}{'-r' + redacted if spans else ''}"
+    return name + public_codec(recording)[0]
+
+
+def _check_sources(
+    archive: Archive, recordings: list[dict[str, Any]], audio_dir: Path, *, hash_all: bool
+) -> None:
+    """Fixity, before anything is written: a changed or missing recording is refused.
+
+    A recording whose public copy exists was checked when the copy was made; re-hashing
+    every recording on every publish would read the whole archive, so only its presence is
+    checked.
+    """
+    for recording in recordings:
+        name = _audio_name(recording, redaction_spans(archive, recording["id"]))
+        check_source(archive, recording, hash_file=hash_all or not (audio_dir / name).exists())
+
+
 def _copy_recording(
     archive: Archive,
     public: sqlite_utils.Database,
@@ -173,13 +281,12 @@ def _copy_recording(
     audio_dir: Path,
     keep_audio: set[str],
     result: PublishResult,
+    regenerate: bool = False,
 ) -> None:
-    spans = _redactions(archive, recording["id"])
-    # An opaque name: nothing about the original file, and not guessable from the id.
-    redacted = hashlib.sha256(repr(spans).encode()).hexdigest()[:8] if spans else ""
-    name = f"{recording['sha256'][:16]}{'-r' + redacted if spans else ''}"
-    name += Path(recording["file_path"]).suffix.lower()
-    _publish_audio(archive.root / recording["file_path"], audio_dir / name, spans)
+    spans = redaction_spans(archive, recording["id"])
+    name = _audio_name(recording, spans)
+    source = archive.root / recording["file_path"]
+    _publish_audio(source, audio_dir / name, spans, recording, overwrite=regenerate)
     keep_audio.add(name)
     audio_url = AUDIO_ROUTE + name
     narrators = _people(archive, recording["id"], "narrator")
@@ -188,7 +295,7 @@ def _copy_recording(
     public["recordings"].insert(
         {
             "id": recording["id"],
-            "title": recording["title"],
+            "title": public_title(recording),
             "narrators": "; ".join(p["name"] for p in narrators) or None,
             "interviewers": "; ".join(p["name"] for p in interviewers) or None,
             "recorded_date": date,
@@ -216,7 +323,7 @@ def _copy_recording(
         "WHERE transcript_id = ? ORDER BY position",
         [transcript["id"]],
     ):
-        if _overlaps(segment["start"], segment["end"], spans):
+        if overlaps(segment["start"], segment["end"], spans):
             result.redacted_segments += 1
             continue
         kept.add(segment["id"])
@@ -303,6 +410,7 @@ def _finish(public: sqlite_utils.Database) -> None:
         """,
     )
     build_browse_index(public.conn)  # the public site's indexes and browse table
+    public.execute(f"PRAGMA user_version = {AUDIO_GENERATION}")
     public.execute("PRAGMA journal_mode = DELETE")
     public.vacuum()
 

@@ -18,6 +18,7 @@ from typing import Any
 from livingmemory.archive import Archive, utc_now
 from livingmemory.errors import InputError, LivingMemoryError, write_text
 from livingmemory.formats import Cue, TranscriptDocument, dumps, read_file
+from livingmemory.redaction import public_title, visible_segments
 
 STATUSES = ("pending", "in_progress", "ready_for_qc", "complete")
 # A file may end a little after the recording (rounding, padding); more means another file.
@@ -30,6 +31,7 @@ class ApplyResult:
     cues: int
     changed: int
     deleted: int
+    already_applied: bool = False  # the current human transcript says exactly this already
 
 
 def part_offset(archive: Archive, recording: dict[str, Any]) -> float:
@@ -44,13 +46,24 @@ def part_offset(archive: Archive, recording: dict[str, Any]) -> float:
 
 
 def transcript_document(
-    archive: Archive, recording_id: int, *, interview_time: bool = False
+    archive: Archive,
+    recording_id: int,
+    *,
+    interview_time: bool = False,
+    redact: bool = False,
 ) -> TranscriptDocument:
-    """The recording's current transcript as cues (with ``seg-<id>`` ids for review)."""
+    """The recording's current transcript as cues (with ``seg-<id>`` ids for review).
+
+    ``redact`` leaves out every segment a redaction touches and uses the public title: what
+    exports need. The review file keeps everything (the team corrects redacted passages too;
+    leaving them out would make applying the file back delete them).
+    """
     recording = archive.recording(recording_id)
     segments = archive.current_segments(recording_id)
     if not segments:
         raise LivingMemoryError(f"recording #{recording_id} has no transcript yet")
+    if redact:
+        segments = visible_segments(archive, recording_id, segments)
     offset = part_offset(archive, recording) if interview_time else 0.0
     cues = [
         Cue(s["start"] + offset, s["end"] + offset, s["text"], s["speaker"], f"seg-{s['id']}")
@@ -60,7 +73,7 @@ def transcript_document(
         "recording": str(recording_id),
         "sha256": recording["sha256"],
         "duration": f"{recording['duration']:.3f}",
-        "title": recording["title"] or "",
+        "title": public_title(recording) if redact else recording["title"] or "",
     }
     if offset:
         notes["interview"] = recording["interview_key"]
@@ -114,6 +127,16 @@ def _check_matches(recording: dict[str, Any], document: TranscriptDocument, path
         )
 
 
+def _same_cues(segments: Any, cues: list[Cue]) -> bool:
+    """Whether ``cues`` say exactly what ``segments`` say (text, speaker, times to 1 ms)."""
+
+    def key(start: float, end: float, text: str, speaker: str | None) -> tuple:
+        return (round(start, 3), round(end, 3), text, speaker or None)
+
+    stored = sorted(key(s["start"], s["end"], s["text"], s["speaker"]) for s in segments)
+    return stored == sorted(key(c.start, c.end, c.text, c.speaker) for c in cues)
+
+
 def _base_segment(cue: Cue, base: dict[int, dict[str, Any]]) -> dict[str, Any] | None:
     """The machine/previous segment a cue corrects: by its ``seg-N`` id, else by overlap."""
     if cue.id and cue.id.startswith("seg-") and cue.id[4:].isdigit():
@@ -148,6 +171,10 @@ def attach_transcript(
     _check_matches(recording, document, path)
     base = {s["id"]: s for s in archive.current_segments(recording_id)}
     current = archive.current_transcript(recording_id)
+    if current and current["source"] == "human" and _same_cues(base.values(), document.cues):
+        # Applied already (e.g. again after a crash, not knowing whether it went in): a second
+        # identical human transcript would only double the history.
+        return ApplyResult(current["id"], len(document.cues), 0, 0, already_applied=True)
     now = utc_now()
     matched: set[int] = set()
     changed = 0

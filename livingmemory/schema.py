@@ -567,6 +567,23 @@ def _v9_search(db: sqlite_utils.Database) -> None:
     )
 
 
+def _v10_claims(db: sqlite_utils.Database) -> None:
+    """Claims: which process is working on which recording (two ``transcribe`` runs must not
+    transcribe the same recording twice). See :mod:`livingmemory.concurrency`."""
+    db.execute(
+        """
+        CREATE TABLE claims (
+            recording_id INTEGER NOT NULL REFERENCES recordings (id) ON DELETE CASCADE,
+            task TEXT NOT NULL,
+            owner TEXT NOT NULL,          -- host:pid
+            claimed_at TEXT NOT NULL,
+            expires_at TEXT NOT NULL,
+            PRIMARY KEY (recording_id, task)
+        )
+        """
+    )
+
+
 Migration = Callable[[sqlite_utils.Database], None]
 # MIGRATIONS[n] upgrades an archive from version n to version n + 1. Append only.
 MIGRATIONS: list[Migration] = [
@@ -579,6 +596,7 @@ MIGRATIONS: list[Migration] = [
     _v7_honest_transcripts,
     _v8_workspace,
     _v9_search,
+    _v10_claims,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 

@@ -4,6 +4,20 @@ The public site serves ``public/public.db`` immutable (``-i``: read-only, and Da
 cache counts) with the archive's ``metadata.yml``, the audio plugin pointed at the published
 audio folder, and nothing else. ``--private`` serves the full archive for the archive team,
 only behind datasette-auth-passwords; never by default.
+
+The private site (the entry point for team tools built on it):
+
+* :func:`site_metadata` with ``private=True`` closes the whole instance with
+  ``allow: {id: archive}``: every page, JSON endpoint and ``/-/audio/`` file needs the actor
+  ``archive``, which only ``/-/login`` hands out, for the password in ``LIVINGMEMORY_PASSWORD``
+  (hashed here and passed to Datasette in ``LIVINGMEMORY_PASSWORD_HASH``, never on the
+  command line). ``plugins.livingmemory.private`` is ``true`` so plugins can tell the sites
+  apart (:func:`livingmemory.webguard.is_private_site`).
+* :func:`datasette_command` opens ``archive.db`` itself, read-only (Datasette's ``mode=ro``),
+  *without* ``--nolock``: the archive is in WAL mode, and SQLite cannot read a WAL database
+  without its locks ("unable to open database file"). Writers (``add``, ``transcribe``) go on
+  working while the site is up.
+* :mod:`livingmemory.webguard` throttles failed logins and makes the session cookie HttpOnly.
 """
 
 from __future__ import annotations
@@ -26,6 +40,17 @@ from livingmemory.publish import AUDIO_DIR, PUBLIC_DB, public_dir
 
 PASSWORD_ENV = "LIVINGMEMORY_PASSWORD"
 UPLOAD_ENV = "LIVINGMEMORY_UPLOAD_MB"
+# Bounds on what one request may cost (both sites). Custom SQL is also off on the public
+# site (see site_metadata), and every connection refuses values over
+# livingmemory.webguard.MAX_VALUE_BYTES, so zeroblob(2e9) cannot take the server's memory.
+SITE_SETTINGS: dict[str, int | str] = {
+    "default_page_size": 50,
+    "max_returned_rows": 1000,
+    "sql_time_limit_ms": 3000,
+    "facet_time_limit_ms": 500,
+    "max_csv_mb": 50,
+    "num_sql_threads": 3,
+}
 
 
 def merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
@@ -59,6 +84,11 @@ def site_metadata(archive: Archive, *, private: bool = False) -> dict[str, Any]:
     plugins.setdefault("livingmemory", {})["audio_dir"] = str(
         (public_dir(archive) / AUDIO_DIR).resolve()
     )
+    plugins["livingmemory"]["private"] = private
+    if not private:
+        # Visitors use the pages and the canned queries; arbitrary SQL is off unless the
+        # archive's metadata.yml turns it on (``allow_sql: true``), and then bounded.
+        metadata.setdefault("allow_sql", False)
     if private:
         # The full archive: the team only. Its metadata describes the public database.
         metadata.pop("databases", None)
@@ -86,10 +116,12 @@ def datasette_command(
         if not public.is_file():
             raise LivingMemoryError(f"{public} does not exist: run 'livingmemory publish' first")
         database = ["-i", str(public)]
+    settings = [
+        arg for name, value in SITE_SETTINGS.items() for arg in ("--setting", name, str(value))
+    ]
     return [
         sys.executable, "-m", "datasette", "serve", *database, "--metadata", str(metadata_path),
-        "--host", host, "--port", str(port), "--setting", "default_page_size", "50",
-        "--setting", "sql_time_limit_ms", "3000",
+        "--host", host, "--port", str(port), *settings,
     ]  # fmt: skip
 
 

@@ -92,6 +92,8 @@ def transcripts_to_tag(
     where, params = "", []
     ids = list(ids or [])
     if ids:
+        for recording_id in ids:
+            archive.recording(recording_id)  # "there is no recording #N": not a silent no-op
         where = f"AND t.recording_id IN ({','.join('?' * len(ids))})"
         params = ids
     rows = archive.db.query(

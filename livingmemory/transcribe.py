@@ -27,6 +27,7 @@ import numpy as np
 from livingmemory import models
 from livingmemory.archive import Archive, utc_now
 from livingmemory.audio import distinct_channels, load_audio
+from livingmemory.concurrency import claim_for_transcription, release
 from livingmemory.engines import DEFAULT_ENGINE, get_engine
 from livingmemory.engines.base import SAMPLE_RATE, DecodeOptions, Engine, Segment
 from livingmemory.errors import LivingMemoryError
@@ -78,7 +79,9 @@ class TranscribeSettings:
 @dataclass
 class RecordingOutcome:
     recording_id: int
-    status: str  # "transcribed" | "uncertain" (language unknown, not transcribed) | "failed"
+    status: (
+        str  # "transcribed" | "uncertain" (language unsure: not transcribed) | "skipped" | "failed"
+    )
     message: str = ""
     transcript_id: int | None = None
     segments: int = 0
@@ -213,10 +216,17 @@ def transcribe_recordings(
     progress.begin(sum(r["duration"] for r in rows), len(rows))
     for row in rows:
         progress.recording(row)
+        if not claim_for_transcription(archive, row, force=settings.force):  # another run has it
+            outcome = RecordingOutcome(row["id"], "skipped", "another transcribe run took it")
+            batch.outcomes.append(outcome)
+            progress.finished(outcome)
+            continue
         try:
             outcome = _transcribe_one(archive, row, settings, engine, model, model_sha, progress)
         except LivingMemoryError as error:
             outcome = RecordingOutcome(row["id"], "failed", str(error))
+        finally:
+            release(archive, row["id"], "transcribe")
         batch.outcomes.append(outcome)
         progress.finished(outcome)
     return batch

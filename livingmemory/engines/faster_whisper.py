@@ -14,9 +14,15 @@ from typing import TYPE_CHECKING, ClassVar
 import numpy as np
 
 from livingmemory.engines.base import DecodeOptions, Segment, TranscriptionInfo, Word
+from livingmemory.errors import LivingMemoryError
 
 if TYPE_CHECKING:
     from livingmemory.models import ResolvedModel
+
+
+# What CTranslate2 accepts (on a CPU it converts float16/bfloat16 types to one it supports).
+COMPUTE_TYPES = {"default", "auto", "int8", "int8_float32", "int8_float16", "int8_bfloat16",
+                 "int16", "float16", "bfloat16", "float32"}  # fmt: skip
 
 
 class FasterWhisperEngine:
@@ -38,6 +44,11 @@ class FasterWhisperEngine:
         from faster_whisper import WhisperModel
 
         self.compute_type = self.default_compute_type if compute_type == "default" else compute_type
+        if self.compute_type not in COMPUTE_TYPES:
+            raise LivingMemoryError(
+                f"--compute-type {compute_type!r} is not a CTranslate2 compute type "
+                f"(use default, {', '.join(sorted(COMPUTE_TYPES - {'default'}))})"
+            )
         # An installed model loads from its folder; a bare name is faster-whisper's own download.
         self.model = WhisperModel(
             str(model.path) if model.path else model.name,

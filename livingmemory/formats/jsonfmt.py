@@ -72,6 +72,8 @@ def loads_json(text: str, source: str | Path = "<json>") -> TranscriptDocument:
         raise InputError(
             source, f"not valid JSON: {error.msg} (line {error.lineno}, column {error.colno})"
         ) from None
+    except RecursionError:  # [[[[...]]]] 100,000 deep: no transcript looks like that
+        raise InputError(source, "not a transcript: JSON nested too deeply") from None
     if not isinstance(data, dict):
         raise InputError(source, "expected a JSON object with a 'cues' list")
     whisper = "cues" not in data and "segments" in data

@@ -1,0 +1,115 @@
+"""``livingmemory verify`` and fixity at publish: a flipped byte or a deleted recording is
+reported in one line, and never published (nor a traceback)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import sqlite3
+import wave
+from pathlib import Path
+
+import pytest
+from conftest import run_cli
+
+from livingmemory.archive import init_archive, open_archive, utc_now
+from livingmemory.publish import PUBLIC_DB, PUBLIC_DIR
+
+
+def _store(archive_db: Path, name: str, seed: int, access: str = "public") -> int:
+    """A recording written into the archive as ``add`` leaves it (read-only file, SHA-256)."""
+    folder = archive_db.parent / "recordings"
+    path = folder / name
+    with wave.open(str(path), "wb") as out:
+        out.setnchannels(1)
+        out.setsampwidth(2)
+        out.setframerate(8000)
+        out.writeframes(bytes((i * seed) % 256 for i in range(16000)))
+    path.chmod(0o444)
+    with open_archive(archive_db) as archive:
+        recording_id = (
+            archive.db["recordings"]
+            .insert(
+                {"title": f"Posnetek {seed}", "file_path": f"recordings/{name}",
+                 "original_filename": name, "sha256": hashlib.sha256(path.read_bytes()).hexdigest(),
+                 "size_bytes": path.stat().st_size, "format": "wav", "duration": 1.0,
+                 "access": access, "added_at": utc_now()}
+            )
+            .last_pk
+        )  # fmt: skip
+        archive.db.conn.commit()
+    return recording_id
+
+
+def _flip_a_byte(path: Path) -> None:
+    path.chmod(0o644)
+    data = bytearray(path.read_bytes())
+    data[len(data) // 2] ^= 0x01
+    path.write_bytes(bytes(data))
+
+
+@pytest.fixture
+def stored(tmp_path: Path) -> dict:
+    archive_db = init_archive(tmp_path / "archive" / "archive.db").archive
+    ids = [_store(archive_db, f"tape-{n}.wav", n + 3) for n in range(3)]
+    return {"db": archive_db, "ids": ids, "root": archive_db.parent}
+
+
+def test_verify_passes_an_intact_archive(stored: dict) -> None:
+    result = run_cli("verify", "--archive", stored["db"])
+    assert result.exit_code == 0, str(result)
+    assert "3 recording(s)" in result.stdout
+
+
+def test_verify_reports_a_flipped_byte_and_a_missing_file_one_line_each(stored: dict) -> None:
+    root = stored["root"]
+    _flip_a_byte(root / "recordings" / "tape-0.wav")
+    (root / "recordings" / "tape-2.wav").unlink()
+    result = run_cli("verify", "--archive", stored["db"])
+    assert result.exit_code == 1, str(result)
+    assert result.exception is None
+    lines = result.lines
+    assert len(lines) == 2, lines
+    assert lines[0].startswith(f"#{stored['ids'][0]} recordings/tape-0.wav: changed")
+    assert lines[1].startswith(f"#{stored['ids'][2]} recordings/tape-2.wav: missing")
+    as_json = json.loads(run_cli("verify", "--archive", stored["db"], "--json").stdout)
+    assert as_json["checked"] == 3 and len(as_json["problems"]) == 2
+
+
+def test_verify_reports_a_damaged_archive_file(stored: dict) -> None:
+    # A dangling foreign key (written with enforcement off) is the mildest kind of damage.
+    conn = sqlite3.connect(stored["db"])
+    conn.execute("PRAGMA foreign_keys = OFF")
+    conn.execute(
+        "INSERT INTO recording_people (recording_id, person_id, role) VALUES (?, 9999, 'narrator')",
+        [stored["ids"][0]],
+    )
+    conn.commit()
+    conn.close()
+    result = run_cli("verify", "--archive", stored["db"])
+    assert result.exit_code == 1
+    assert any("foreign key" in line for line in result.lines), str(result)
+
+
+def test_publish_refuses_a_changed_recording(stored: dict) -> None:
+    _flip_a_byte(stored["root"] / "recordings" / "tape-1.wav")
+    result = run_cli("publish", "--archive", stored["db"])
+    assert result.exit_code == 1, str(result)
+    assert result.exception is None
+    assert len(result.error_lines) == 1
+    assert f"#{stored['ids'][1]}" in result.stderr and "changed" in result.stderr
+    public = stored["root"] / PUBLIC_DIR
+    assert not (public / PUBLIC_DB).exists()
+    assert not [p for p in public.rglob("*") if p.is_file()]  # no copy, no leftovers
+
+
+def test_publish_with_a_deleted_recording_is_one_line(stored: dict) -> None:
+    assert run_cli("publish", "--archive", stored["db"]).exit_code == 0
+    before = (stored["root"] / PUBLIC_DIR / PUBLIC_DB).read_bytes()
+    os.unlink(stored["root"] / "recordings" / "tape-0.wav")
+    result = run_cli("publish", "--archive", stored["db"])
+    assert result.exit_code == 1, str(result)
+    assert result.exception is None
+    assert len(result.error_lines) == 1 and "missing" in result.stderr
+    assert (stored["root"] / PUBLIC_DIR / PUBLIC_DB).read_bytes() == before

@@ -1,0 +1,320 @@
+"""Hostile and accidental input: every case from the fuzzing audit (issue 11) gets one line
+and a non-zero exit, or succeeds; never a traceback, a hang, or a changed archive.
+
+Regression cases first (each once failed), then hypothesis fuzzing of the parsers that read
+volunteers' files (sidecars, CSV sheets, subtitle and transcript files).
+"""
+
+from __future__ import annotations
+
+import os
+import time
+import wave
+from pathlib import Path
+
+import pytest
+from conftest import db_rows, run_cli, snapshot
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from livingmemory import safeyaml
+from livingmemory.errors import LivingMemoryError
+from livingmemory.formats import loads
+from livingmemory.metadata import metadata_from_mapping, read_csv
+
+
+def tone(path: Path, seed: int) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with wave.open(str(path), "wb") as out:
+        out.setnchannels(1)
+        out.setsampwidth(2)
+        out.setframerate(8000)
+        out.writeframes(bytes((i * (seed + 11)) % 253 for i in range(8000)))
+    return path
+
+
+def one_line_failure(result, *needles: str) -> None:  # type: ignore[no-untyped-def]
+    assert result.exit_code == 1, str(result)
+    assert result.exception is None, str(result)
+    assert "Traceback" not in result.stdout + result.stderr
+    assert len(result.error_lines) >= 1
+    for needle in needles:
+        assert needle in result.stderr, str(result)
+
+
+# -- sidecars ------------------------------------------------------------------------------
+
+
+def test_an_impossible_sidecar_date_fails_that_file_only(archive_db: Path, tmp_path: Path) -> None:
+    bad = tone(tmp_path / "in" / "bad.wav", 1)
+    (tmp_path / "in" / "bad.yml").write_text("date: 1950-02-30\n", encoding="utf-8")
+    good = tone(tmp_path / "in" / "good.wav", 2)
+    result = run_cli("add", "--archive", archive_db, bad, good)
+    one_line_failure(result, "1950-02-30", "not a valid calendar date")
+    assert [r["original_filename"] for r in db_rows(archive_db, "SELECT * FROM recordings")] == [
+        "good.wav"
+    ]
+
+
+def _alias_bomb() -> str:
+    lines = ['a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]']
+    previous = "a"
+    for name in "bcdefghi":
+        lines.append(f"{name}: &{name} [{', '.join(['*' + previous] * 9)}]")
+        previous = name
+    lines.append("title: *i")
+    return "\n".join(lines) + "\n"
+
+
+@pytest.mark.parametrize(
+    ("text", "needle"),
+    [
+        (_alias_bomb(), "aliases"),
+        ("title: " + "[" * 5000 + "]" * 5000 + "\n", "nested"),
+        ("title: " + "{a: " * 200 + "1" + "}" * 200 + "\n", "nested"),
+    ],
+    ids=["alias-bomb", "deep-list", "deep-mapping"],
+)
+def test_hostile_sidecars_are_refused_quickly(
+    archive_dir: Path, tmp_path: Path, text: str, needle: str
+) -> None:
+    audio = tone(tmp_path / "in" / "x.wav", 3)
+    (tmp_path / "in" / "x.yml").write_text(text, encoding="utf-8")
+    before = snapshot(archive_dir)
+    started = time.monotonic()
+    result = run_cli("add", "--archive", archive_dir / "archive.db", audio)
+    assert time.monotonic() - started < 10
+    one_line_failure(result, needle)
+    assert snapshot(archive_dir) == before
+
+
+def test_sidecar_dates_stay_text_and_still_parse() -> None:
+    data = safeyaml.loads("date: 2026-03-14\nembargo_until: 2030-01-01\n", "x.yml")
+    assert data == {"date": "2026-03-14", "embargo_until": "2030-01-01"}
+    assert metadata_from_mapping(data, "x.yml").recorded_date == "2026-03-14"
+
+
+# -- file names ----------------------------------------------------------------------------
+
+
+def test_a_file_named_like_an_option_is_added(archive_db: Path, tmp_path: Path) -> None:
+    audio = tone(tmp_path / "in" / "-dash.wav", 4)
+    result = run_cli("add", "--archive", archive_db, "--", audio)
+    assert result.exit_code == 0, str(result)
+
+
+def test_a_name_that_is_not_utf8_is_added(archive_db: Path, tmp_path: Path) -> None:
+    folder = tmp_path / "in"
+    folder.mkdir()
+    name = b"\xff\xfeintervju.wav".decode("utf-8", "surrogateescape")
+    audio = tone(folder / name, 5)
+    result = run_cli("add", "--archive", archive_db, audio)
+    assert result.exit_code == 0, str(result)
+    [row] = db_rows(archive_db, "SELECT original_filename, title FROM recordings")
+    assert row["original_filename"] == "\ufffd\ufffdintervju.wav"
+
+
+# -- CSV sheets ----------------------------------------------------------------------------
+
+
+def test_bad_csv_rows_fail_alone(archive_db: Path, tmp_path: Path) -> None:
+    sheet = tmp_path / "sheet"
+    tone(sheet / "a.wav", 6)
+    tone(sheet / "sub" / "b.wav", 7)
+    outside = tone(tmp_path / "private.wav", 8)
+    (sheet / "s.csv").write_text(
+        "file,title\n"
+        "a.wav,Prvi,odvečna celica\n"
+        f"../{outside.name},Zunaj\n"
+        f"{outside},Absolutno\n"
+        "sub/../../private.wav,Spet zunaj\n"
+        "sub/b.wav,Drugi\n",
+        encoding="utf-8",
+    )
+    result = run_cli("add", "--archive", archive_db, "--from-csv", sheet / "s.csv")
+    one_line_failure(result, "more cell(s)", "sheet's folder")
+    assert len(result.error_lines) == 4
+    assert [r["title"] for r in db_rows(archive_db, "SELECT title FROM recordings")] == ["Drugi"]
+
+
+def test_a_huge_csv_cell_is_one_line(archive_dir: Path, tmp_path: Path) -> None:
+    sheet = tmp_path / "sheet"
+    tone(sheet / "a.wav", 9)
+    (sheet / "big.csv").write_text("file,title\na.wav," + "x" * 200_000 + "\n", encoding="utf-8")
+    (sheet / "long.csv").write_text("file,notes\na.wav," + "x" * 100_000 + "\n", encoding="utf-8")
+    before = snapshot(archive_dir)
+    for name in ("big.csv", "long.csv"):
+        result = run_cli("add", "--archive", archive_dir / "archive.db", "--from-csv", sheet / name)
+        one_line_failure(result)
+    assert snapshot(archive_dir) == before
+
+
+# -- numbers, options, paths ---------------------------------------------------------------
+
+HUGE = str(2**63)
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["show", HUGE],
+        ["tag", HUGE],
+        ["tag", "999999"],
+        ["transcribe", HUGE],
+        ["export", HUGE],
+        ["redact", HUGE, "--start", "1", "--end", "2"],
+        ["review", HUGE],
+        ["review", HUGE, "--status", "complete"],
+    ],
+    ids=lambda a: "-".join(a[:2]),
+)
+def test_impossible_recording_numbers_are_one_line(archive_dir: Path, args: list[str]) -> None:
+    before = snapshot(archive_dir)
+    result = run_cli(*args, "--archive", archive_dir / "archive.db")
+    one_line_failure(result)
+    assert snapshot(archive_dir) == before
+
+
+@pytest.mark.parametrize("target", ["/proc/livingmemory-test/archive.db", "/proc/self/x.db"])
+def test_init_where_nothing_can_be_created_is_one_line(target: str) -> None:
+    one_line_failure(run_cli("init", target), "cannot")
+
+
+def test_an_unknown_compute_type_is_one_line() -> None:
+    pytest.importorskip("faster_whisper")
+    from livingmemory.engines.faster_whisper import FasterWhisperEngine
+    from livingmemory.models import ResolvedModel
+
+    with pytest.raises(LivingMemoryError, match="int3"):
+        FasterWhisperEngine(ResolvedModel.__new__(ResolvedModel), compute_type="int3")
+
+
+def test_a_100k_deep_json_transcript_is_one_line(archive_db: Path, tmp_path: Path) -> None:
+    deep = tmp_path / "deep.json"
+    deep.write_text("[" * 100_000 + "]" * 100_000, encoding="utf-8")
+    with pytest.raises(LivingMemoryError, match="nested too deeply"):
+        loads(deep.read_text(encoding="utf-8"), "json", source=deep)
+
+
+# -- fuzzing -------------------------------------------------------------------------------
+
+YAML_PIECES = st.sampled_from(
+    ["title: ", "date: ", "narrator: ", "- ", "&a ", "*a ", "[", "]", "{", "}", ": ", "\n",
+     "  ", "1950-02-30", "2026-13-01", "13. 5. 1954", "!!python/object:os.system ", "'",
+     '"', "~", "null", "9" * 30, "\udcff", "Škofja Loka", "access: ", "embargo_until: "]
+)  # fmt: skip
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(YAML_PIECES | st.text(max_size=5), max_size=30).map("".join))
+def test_fuzzed_sidecars_parse_or_fail_with_one_line(text: str) -> None:
+    try:
+        data = safeyaml.loads(text, "x.yml")
+        if isinstance(data, dict):
+            metadata_from_mapping(data, "x.yml").validate("x.yml")
+    except LivingMemoryError as error:
+        assert "\n" not in str(error).strip()
+
+
+CSV_PIECES = st.sampled_from(
+    ["file", "title", "date", ",", ";", "\t", "\n", '"', "a.wav", "../a.wav", "/etc/passwd",
+     "1950-02-30", "x" * 50, "\x00", "\r\n", "narator", "access", "public", "sub/a.wav"]
+)  # fmt: skip
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(CSV_PIECES | st.text(max_size=4), max_size=40).map("".join))
+def test_fuzzed_csv_sheets_parse_or_fail_with_one_line(tmp_path_factory, text: str) -> None:  # type: ignore[no-untyped-def]
+    folder = tmp_path_factory.mktemp("csv")
+    sheet = folder / "s.csv"
+    sheet.write_text(text, encoding="utf-8", errors="surrogateescape")
+    try:
+        entries = read_csv(sheet)
+    except LivingMemoryError as error:
+        assert "\n" not in str(error).strip()
+        return
+    for entry in entries:
+        if entry.error is None:
+            assert folder.resolve() in entry.path.resolve().parents
+
+
+SUBTITLE_PIECES = st.sampled_from(
+    ["WEBVTT\n\n", "00:00:01.000 --> 00:00:02.000\n", "1\n", "00:00:01,000 --> 00:00:00,500\n",
+     "<v Ana>", "</v>", "NOTE x\n", "\n\n", '{"cues": [', "]}", '{"start": 1, "end": ',
+     "1e309", "-1", "<Trans>", '<Turn startTime="1" endTime="0">', "</Turn>",
+     '<Sync time="x"/>',
+     "[00:00:01] ANA: ", "99:99:99.999", "text", "\ufeff"]
+)  # fmt: skip
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    st.sampled_from(["vtt", "srt", "txt", "json", "trs"]),
+    st.lists(SUBTITLE_PIECES | st.text(max_size=4), max_size=30).map("".join),
+)
+def test_fuzzed_transcript_files_parse_or_fail_with_one_line(fmt: str, text: str) -> None:
+    try:
+        loads(text, fmt)
+    except LivingMemoryError as error:
+        assert str(error).strip()
+
+
+# -- CLI arguments -------------------------------------------------------------------------
+
+COMMANDS = ["show", "list", "export", "redact", "review", "search", "verify", "add",
+            "import-transcript", "vocab add", "vocab list", "publish"]  # fmt: skip
+ARGUMENTS = st.sampled_from(
+    ["1", "0", "-1", HUGE, "99999999999999999999999", "1.5", "--start", "--end", "00:00:01",
+     "99:99", "--format", "vtt", "ohms", "xml", "--output", "--all", "--queue", "--status",
+     "complete", "bogus", "--json", "--limit", "--title", "", "-", "--", "-dash.wav",
+     "/proc/self/mem", "../../etc/passwd", "\udcff.wav", "Kranj", '"', "*", "--type",
+     "--lat", "1e999", "nan", "--interview-time", "--catalogue", "--apply", "--note"]
+)  # fmt: skip
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.sampled_from(COMMANDS), st.lists(ARGUMENTS | st.text(max_size=6), max_size=6))
+def test_fuzzed_command_lines_never_traceback(
+    fuzz_archive: Path, command: str, arguments: list[str]
+) -> None:
+    before = snapshot(fuzz_archive)
+    cwd = os.getcwd()
+    os.chdir(fuzz_archive.parent)  # relative outputs land beside the archive, not here
+    try:
+        result = run_cli(*command.split(), *arguments, "--archive", fuzz_archive / "archive.db")
+    finally:
+        os.chdir(cwd)
+    assert result.exception is None, (command, arguments, repr(result.exception))
+    if result.exit_code != 0:
+        assert snapshot(fuzz_archive) == before, (command, arguments)
+
+
+@pytest.fixture(scope="module")
+def fuzz_archive(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """An archive with one transcribed recording; the fuzzer runs in its own working folder
+    so relative ``--output`` names land there, not in the project."""
+    from conftest import insert_recording, insert_transcript
+
+    from livingmemory.archive import init_archive, open_archive
+
+    folder = tmp_path_factory.mktemp("cli-fuzz") / "archive"
+    archive_db = init_archive(folder / "archive.db").archive
+    with open_archive(archive_db) as archive:
+        recording_id = insert_recording(archive, title="Pogovor")
+        insert_transcript(archive, recording_id, ["Rodila sem se v Kranju."])
+    return folder
+
+
+def test_an_xml_entity_bomb_in_a_transcriber_file_is_one_line() -> None:
+    entities = "".join(
+        f'<!ENTITY lol{i + 1} "' + f"&lol{'' if i == 0 else i};" * 10 + '">' for i in range(9)
+    )
+    bomb = (
+        f'<?xml version="1.0"?><!DOCTYPE t [<!ENTITY lol "lol">{entities}]><Trans><Episode>'
+        '<Section type="report" startTime="0" endTime="1"><Turn startTime="0" endTime="1">'
+        '<Sync time="0"/>&lol9;</Turn></Section></Episode></Trans>'
+    )
+    started = time.monotonic()
+    with pytest.raises(LivingMemoryError):
+        loads(bomb, "trs")
+    assert time.monotonic() - started < 5
