@@ -440,8 +440,11 @@ def save_transcript(
             )
         ]
         for segment_id, line in zip(segments, ordered, strict=False):
-            if line.reviewed:
-                archive.db.execute("UPDATE segments SET reviewed = 1 WHERE id = ?", [segment_id])
+            if line.reviewed:  # a person vouched for it: the machine's doubts no longer apply
+                archive.db.execute(
+                    "UPDATE segments SET reviewed = 1, flags = NULL, suspect = 0 WHERE id = ?",
+                    [segment_id],
+                )
         # A line nobody touched keeps the machine's doubts until someone marks it reviewed.
         archive.db.execute(
             "UPDATE segments SET flags = (SELECT b.flags FROM segments b WHERE b.id = "
