@@ -168,13 +168,13 @@ def cluster(
         pval=0.012,
     )
     labels = np.asarray(clusterer(embeddings[sample].copy()))
-    if len(sample) < n or True:
-        # Every window (and the subsample) goes to its nearest centroid: one pass of k-means.
-        centroids = np.stack([embeddings[sample][labels == k].mean(0) for k in np.unique(labels)])
-        normed = embeddings / np.linalg.norm(embeddings, axis=1, keepdims=True).clip(1e-9)
-        cn = centroids / np.linalg.norm(centroids, axis=1, keepdims=True).clip(1e-9)
-        labels = (normed @ cn.T).argmax(1)
-    return labels
+    # Every window goes to its nearest centroid (windows left out of a subsample included).
+    centroids = np.stack([embeddings[sample][labels == k].mean(0) for k in np.unique(labels)])
+    return (_unit(embeddings) @ _unit(centroids).T).argmax(1)
+
+
+def _unit(vectors: np.ndarray) -> np.ndarray:
+    return vectors / np.linalg.norm(vectors, axis=-1, keepdims=True).clip(1e-9)
 
 
 def _frame_votes(
@@ -183,7 +183,7 @@ def _frame_votes(
     """Per 10 ms frame, the speaker most covering windows voted for (-1: no speech)."""
     votes = np.zeros((frames, count), np.float32)
     for (start, end), label in zip(windows, labels, strict=True):
-        a, b = int(round(start / FRAME)), int(round(end / FRAME))
+        a, b = round(start / FRAME), round(end / FRAME)
         # Windows weigh most at their centre, where the embedding describes them best.
         votes[a:b, label] += np.hanning(b - a + 2)[1:-1] if b > a else 0
     best = votes.argmax(1)
@@ -211,7 +211,7 @@ def diarize(
     frames = int(np.ceil(len(audio) / SAMPLE_RATE / FRAME)) + 1
     best = _frame_votes(windows, labels, count, frames) if count else np.full(frames, -1)
     runs = _runs(best)
-    runs = _absorb_short(runs, int(round(min_turn / FRAME)))
+    runs = _absorb_short(runs, round(min_turn / FRAME))
     speech = {k: sum(b - a for a, b, s in runs if s == k) * FRAME for k in range(count)}
     order = sorted((k for k in range(count) if speech[k] > 0), key=lambda k: -speech[k])
     names = {k: f"S{i + 1}" for i, k in enumerate(order)}
@@ -242,9 +242,9 @@ def _absorb_short(runs: list[tuple[int, int, int]], shortest: int) -> list[tuple
     """A turn shorter than ``shortest`` frames between two turns is given to its neighbour."""
     out: list[list[int]] = []
     for a, b, s in runs:
-        if out and (out[-1][2] == s and a - out[-1][1] <= shortest):
-            out[-1][1] = b
-        elif out and b - a < shortest and a == out[-1][1]:
+        same_again = out and out[-1][2] == s and a - out[-1][1] <= shortest
+        blip = out and b - a < shortest and a == out[-1][1]
+        if same_again or blip:
             out[-1][1] = b
         else:
             out.append([a, b, s])
@@ -315,7 +315,7 @@ def _frames(turns: Sequence[tuple[float, float, str]], total: int) -> dict[str, 
     tracks: dict[str, np.ndarray] = {}
     for start, end, speaker in turns:
         track = tracks.setdefault(speaker, np.zeros(total, bool))
-        track[int(round(start / FRAME)) : int(round(end / FRAME))] = True
+        track[round(start / FRAME) : round(end / FRAME)] = True
     return tracks
 
 
@@ -336,9 +336,9 @@ def der(
     ref, hyp = _frames(reference, total), _frames(hypothesis, total)
     scored = np.ones(total, bool)
     if collar > 0:
-        pad = int(round(collar / FRAME))
+        pad = round(collar / FRAME)
         for start, stop, _ in reference:
-            for edge in (int(round(start / FRAME)), int(round(stop / FRAME))):
+            for edge in (round(start / FRAME), round(stop / FRAME)):
                 scored[max(0, edge - pad) : edge + pad] = False
     r_names, h_names = list(ref), list(hyp)
     r = np.array([ref[k] & scored for k in r_names]).reshape(len(r_names), total)

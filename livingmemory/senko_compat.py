@@ -50,7 +50,7 @@ def original_fbank_safe(flags: frozenset[str] | None = None, machine: str | None
     machine = (machine or platform.machine()).lower()
     if machine not in ("x86_64", "amd64"):
         return False
-    return AVX512_FLAGS <= (cpu_flags() if flags is None else flags)
+    return (cpu_flags() if flags is None else flags) >= AVX512_FLAGS
 
 
 def fbank_features(
