@@ -276,11 +276,18 @@ def split_segments(segments: Sequence[Segment], turns: Sequence[Turn]) -> list[S
     A segment without word times cannot be split and takes the speaker heard most during it.
     Each part keeps the segment's confidence figures; its text is the words it holds.
     """
-    out: list[Segment] = []
-    for segment in segments:
+    return [part for _, part in split_with_origins(segments, turns)]
+
+
+def split_with_origins(
+    segments: Sequence[Segment], turns: Sequence[Turn]
+) -> list[tuple[int, Segment]]:
+    """:func:`split_segments`, each part with the index of the segment it came from."""
+    out: list[tuple[int, Segment]] = []
+    for index, segment in enumerate(segments):
         if not segment.words:
             speaker = speaker_at(turns, segment.start, segment.end)
-            out.append(replace(segment, speaker=speaker))
+            out.append((index, replace(segment, speaker=speaker)))
             continue
         words = [replace(w, speaker=speaker_at(turns, w.start, max(w.end, w.start + 0.01)))
                  for w in segment.words]  # fmt: skip
@@ -291,18 +298,21 @@ def split_segments(segments: Sequence[Segment], turns: Sequence[Turn]) -> list[S
             else:
                 groups.append([word])
         if len(groups) == 1:
-            out.append(replace(segment, words=tuple(words), speaker=words[0].speaker))
+            out.append((index, replace(segment, words=tuple(words), speaker=words[0].speaker)))
             continue
         for i, group in enumerate(groups):
             text = "".join(w.word for w in group).strip()
             out.append(
-                replace(
-                    segment,
-                    start=segment.start if i == 0 else group[0].start,
-                    end=segment.end if i == len(groups) - 1 else group[-1].end,
-                    text=text,
-                    words=tuple(group),
-                    speaker=group[0].speaker,
+                (
+                    index,
+                    replace(
+                        segment,
+                        start=segment.start if i == 0 else group[0].start,
+                        end=segment.end if i == len(groups) - 1 else group[-1].end,
+                        text=text,
+                        words=tuple(group),
+                        speaker=group[0].speaker,
+                    ),
                 )
             )
     return out
