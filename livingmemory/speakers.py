@@ -117,12 +117,14 @@ def diarize_segments(
     max_speakers = settings.max_speakers
     if not (settings.speakers or settings.min_speakers or max_speakers) and len(present) > 1:
         max_speakers = len(present)
+    known = [p.voice for p in people if p.role != "known" and p.voice is not None]
     result = diarize.diarize(
         audio,
         speakers=settings.speakers,
         min_speakers=settings.min_speakers,
         max_speakers=max_speakers,
         backend=settings.backend,
+        known=known if len(known) == len(present) else (),
     )
     pairs = diarize.split_with_origins(segments, result.turns)
     split = [part for _, part in pairs]
@@ -448,6 +450,25 @@ def rename_speaker(
         for person_id in touched | ({person} if person else set()):
             update_voice_print(archive, person_id)
     return changed
+
+
+def correct_speakers(
+    archive: Archive, recording_id: int, renames: list[str], merges: list[str]
+) -> list[tuple[str, str, int]]:
+    """Apply ``OLD=NEW`` renames and ``OLD=INTO`` merges all together or not at all;
+    returns (old, new, segments changed) for each."""
+    changes = [(item, False) for item in renames] + [(item, True) for item in merges]
+    parsed = []
+    for item, is_merge in changes:
+        old, sep, new = item.partition("=")
+        if not sep or not old.strip() or not new.strip():
+            raise LivingMemoryError(f"{item!r}: write OLD=NEW, e.g. 'Govorec 2=Ana Zupan'")
+        parsed.append((old.strip(), " ".join(new.split()), is_merge))
+    done = []
+    with archive.db.atomic():
+        for old, new, is_merge in parsed:
+            done.append((old, new, rename_speaker(archive, recording_id, old, new, merge=is_merge)))
+    return done
 
 
 def _person_named(archive: Archive, recording_id: int, name: str) -> int | None:
