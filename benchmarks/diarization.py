@@ -13,8 +13,9 @@ eigen-gap rule:
 
 Material:
 
-* ``../shared/data/speech/en_two_speakers`` (``--shared`` elsewhere; a real two-party call, 30 s; reference turns from
-  ``sample.rttm``, speaker-labelled words from ``sample.stm``), skipped with a note if absent;
+* ``../shared/data/speech/en_two_speakers`` (or under ``--shared``): a real two-party call,
+  30 s; reference turns from ``sample.rttm``, speaker-labelled words from ``sample.stm``;
+  skipped with a note if absent;
 * generated interviews (:mod:`livingmemory.synthetic`): espeak-ng voices taking turns (an
   interviewer ``en+m3`` asking, a narrator ``en+f2`` answering), with 0.6 s pauses, the same
   with each turn overlapping the previous one by 0.4 s, and a three-voice version (``en+m1``
@@ -76,23 +77,23 @@ class Material:
 
 def materials(shared: Path) -> list[Material]:
     found = []
-    SHARED = shared / "en_two_speakers"  # noqa: N806
-    if SHARED.is_dir():
-        stm = [line.split(maxsplit=5) for line in (SHARED / "sample.stm").read_text().splitlines()]
-        rttm = diarize.read_rttm((SHARED / "sample.rttm").read_text())
+    call = shared / "en_two_speakers"
+    if call.is_dir():
+        stm = [line.split(maxsplit=5) for line in (call / "sample.stm").read_text().splitlines()]
+        rttm = diarize.read_rttm((call / "sample.rttm").read_text())
         # SOURCE.txt: RTTM speaker90 = STM Diane, speaker91 = Sheila.
         names = {"speaker90": "Diane", "speaker91": "Sheila"}
         found.append(
             Material(
                 "shared two-speaker call (30 s)",
-                load_audio(SHARED / "sample.wav"),
+                load_audio(call / "sample.wav"),
                 [(a, b, names[s]) for a, b, s in rttm],
                 [(row[2], row[5]) for row in stm if len(row) == 6],
                 {},  # a call, not an interview: no roles to name the voices by
             )
         )
     else:
-        print(f"note: {SHARED} is absent; the real call is skipped", file=sys.stderr)
+        print(f"note: {call} is absent; the real call is skipped", file=sys.stderr)
     voices = {"interviewer": "en+m3", "narrator": "en+f2"}
     roles = {"interviewer": "interviewer", "narrator": "narrator"}
     for name, overlap in (("generated interview, pauses", 0.0),
