@@ -30,6 +30,7 @@ from livingmemory.engines.base import Segment
 from livingmemory.errors import LivingMemoryError
 
 UNNAMED = "Govorec {}"  # "Speaker 1"
+MIN_SECONDS = 7.0  # shorter recordings are not diarized
 MATCH_THRESHOLD = 0.5  # CAM++ cosine: same voice ~0.6-0.9, other voices mostly < 0.35
 
 
@@ -275,6 +276,8 @@ def for_recording(
     triples = decoded.segments
     if not triples or not wanted(archive, recording["id"], mono, settings):
         return None
+    if len(audio) < MIN_SECONDS * 16_000:
+        return None  # too short for two voices to be told apart (under ten 1.5 s windows)
     people = people_for(archive, recording["id"])
     assignment = diarize_segments(audio, [s for _, s, _ in triples], people, settings)
     assignment.decoded = replace(
