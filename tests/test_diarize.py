@@ -197,6 +197,30 @@ def test_settings_are_checked() -> None:
         speakers.DiarizeSettings(speakers=0)
 
 
+def test_on_by_default_for_mono_recordings_with_several_people(archive_db: Path) -> None:
+    with open_archive(archive_db) as archive:
+        two = insert_recording(archive, narrators=["Marija Košir", "Ivan Košir"])
+        one = insert_recording(archive, narrators=["Janez Novak"])
+        default = speakers.DiarizeSettings()
+        assert speakers.wanted(archive, two, True, default)
+        assert not speakers.wanted(archive, two, False, default)  # channels already say who
+        assert not speakers.wanted(archive, two, True, speakers.DiarizeSettings(enabled=False))
+        assert not speakers.wanted(archive, one, True, default)
+        assert speakers.wanted(archive, one, True, speakers.DiarizeSettings(speakers=2))
+        assert speakers.wanted(archive, one, True, speakers.DiarizeSettings(enabled=True))
+
+
+def test_transcribe_refuses_impossible_speaker_bounds(archive_db: Path) -> None:
+    result = run_cli("transcribe", "--min-speakers", "3", "--max-speakers", "2",
+                     "--archive", archive_db)  # fmt: skip
+    assert result.exit_code == 1 and len(result.error_lines) == 1
+    assert "--min-speakers is larger than --max-speakers" in result.stderr
+    help_text = " ".join(run_cli("transcribe", "--help").stdout.split())
+    for option in ("--diarize", "--no-diarize", "--speakers", "--min-speakers", "--max-speakers"):
+        assert option in help_text
+    assert "rename" in run_cli("speakers", "--help").stdout
+
+
 # -- the senko adaptation ----------------------------------------------------------------------
 
 
@@ -368,10 +392,17 @@ def test_generated_interview_is_diarized_with_either_feature_path(
         print(f"\n{name}: DER {error:.3f}, {len(result.voices)} voices, {result.model}")
         assert len(result.voices) == 2
         assert error < (0.05 if name == "plain" else 0.15)
-    # The portable features give the same embeddings (and so the same turns) as the original
-    # AVX-512 library, on CPUs that can run the original.
-    portable = senko_compat.load_diarizer(portable=True)
+    # Where the AVX-512 library cannot run, the whole pipeline runs on portable features.
     audio = generated["plain"].audio  # type: ignore[attr-defined]
+    truth = generated["plain"].turns  # type: ignore[attr-defined]
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("LIVINGMEMORY_PORTABLE_FBANK", "1")
+        assert not senko_compat.original_fbank_safe()
+        result = diarize.diarize(audio, max_speakers=2)
+        assert "senko" in result.model and len(result.voices) == 2
+        assert diarize.der(truth, [(t.start, t.end, t.speaker) for t in result.turns]) < 0.05
+    # The portable features are those of the original AVX-512 library (where it can run).
+    portable = senko_compat.load_diarizer(portable=True)
     windows = diarize._windows([(0.5, 6.0)])
     mine = portable._extract_fbank_features(audio, windows)
     assert senko_compat.is_portable(portable) and len(mine[1]) == len(windows)
