@@ -441,8 +441,17 @@ def test_a_mono_interview_shows_each_turn_with_the_right_person(
     assert any(s["text"].endswith("?") and s["speaker"] == "Ana Zupan" for s in segments)
     show = run_cli("show", 1, "--archive", archive_db)
     assert "Ana Zupan: Where were you born" in show.stdout.replace("\n", " ")
-    vtt = run_cli("export", 1, "--format", "vtt", "--archive", archive_db).stdout
-    assert "<v Ana Zupan>" in vtt and "<v Marija Košir>" in vtt
+    exported = {
+        fmt: run_cli("export", 1, "--format", fmt, "--archive", archive_db).stdout
+        for fmt in ("vtt", "srt", "txt", "json", "ohms")
+    }
+    assert "<v Ana Zupan>" in exported["vtt"] and "<v Marija Košir>" in exported["vtt"]
+    # OHMS carries the transcript as WebVTT inside the XML (escaped there).
+    assert "&lt;v Ana Zupan&gt;" in exported["ohms"] or "<v Ana Zupan>" in exported["ohms"]
+    for fmt in ("srt", "txt"):
+        assert "Ana Zupan: Where were you born" in " ".join(exported[fmt].split()), fmt
+    cues = json.loads(exported["json"])["cues"]
+    assert {c["speaker"] for c in cues} == {"Ana Zupan", "Marija Košir"}
 
     # A second interview with the same two voices: named by the stored voices.
     script = [
