@@ -440,6 +440,22 @@ def transcribe(
     force: Annotated[
         bool, typer.Option(help="Transcribe again; earlier transcripts are kept.")
     ] = False,
+    diarize: Annotated[
+        Optional[bool],  # noqa: UP045
+        typer.Option(
+            "--diarize/--no-diarize",
+            help="Who is speaking (default: on for mono recordings with several people).",
+        ),
+    ] = None,
+    speakers: Annotated[
+        Optional[int],  # noqa: UP045
+        typer.Option(min=1, help="How many voices there are, when known."),
+    ] = None,
+    min_speakers: Annotated[Optional[int], typer.Option(min=1)] = None,  # noqa: UP045
+    max_speakers: Annotated[
+        Optional[int],  # noqa: UP045
+        typer.Option(min=1, help="Bounds on the number of voices (default: the people)."),
+    ] = None,
     archive_path: ArchiveOption = DEFAULT_ARCHIVE,
     as_json: JsonOption = False,
 ) -> None:
@@ -448,6 +464,7 @@ def transcribe(
     Each recording is saved as soon as it is done: interrupt with Ctrl-C at any time and run
     the command again to continue where it stopped.
     """
+    from livingmemory.speakers import DiarizeSettings
     from livingmemory.transcribe import TranscribeSettings, transcribe_recordings
 
     settings = TranscribeSettings(
@@ -463,6 +480,7 @@ def transcribe(
         per_channel=_channel_choice(per_channel, mix),
         min_language_probability=min_language_probability,
         force=force,
+        diarization=DiarizeSettings(diarize, speakers, min_speakers, max_speakers),
     )
     with open_archive(archive_path) as archive:
         from livingmemory.transcribe import pending_recordings
@@ -1249,6 +1267,54 @@ def verify(archive_path: ArchiveOption = DEFAULT_ARCHIVE, as_json: JsonOption = 
             console.print(f"{checked} recording(s) and the archive file are intact")
     if problems:
         raise typer.Exit(1)
+
+
+@app.command("speakers")
+@friendly_errors
+def speakers_command(
+    recording_id: Annotated[int, typer.Argument(help="The recording's number (see 'list').")],
+    rename: Annotated[
+        Optional[list[str]],  # noqa: UP045
+        typer.Option(help="OLD=NEW: call a speaker by another name (e.g. 'Govorec 2=Ana Zupan')."),
+    ] = None,
+    merge: Annotated[
+        Optional[list[str]],  # noqa: UP045
+        typer.Option(help="OLD=INTO: two voices that are one person."),
+    ] = None,
+    archive_path: ArchiveOption = DEFAULT_ARCHIVE,
+    as_json: JsonOption = False,
+) -> None:
+    """List a recording's speakers (who, how they were recognised, how long they speak);
+    rename or merge them. Stored voice prints follow the corrections."""
+    from livingmemory.speakers import correct_speakers, list_speakers
+
+    with open_archive(archive_path) as archive:
+        done = correct_speakers(archive, recording_id, rename or [], merge or [])
+        rows = list_speakers(archive, recording_id)
+    if not as_json:
+        for old, new, count in done:
+            console.print(f"{old} → {new}: {count} segment(s)", highlight=False)
+    if as_json:
+        print(json.dumps(rows, ensure_ascii=False, indent=2))
+        return
+    if not rows:
+        console.print(f"Recording #{recording_id} has no speakers yet (transcribe it first).")
+        return
+    table = Table(title=f"Speakers in #{recording_id}", title_justify="left")
+    for column in ("speaker", "person", "recognised by", "similarity", "seconds", "segments"):
+        table.add_column(column)
+    how = {"voice": "stored voice", "role": "role", "manual": "correction", "none": "-"}
+    for row in rows:
+        similarity = row["similarity"]
+        table.add_row(
+            row["label"],
+            row["person"] or "",
+            how.get(row["method"] or "", row["method"] or ""),
+            "" if similarity is None else f"{similarity:.2f}",
+            "" if row["seconds"] is None else f"{row['seconds']:.1f}",
+            str(row["segments"]),
+        )
+    console.print(table)
 
 
 def run() -> None:  # pragma: no cover - console entry point alias

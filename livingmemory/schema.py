@@ -584,6 +584,44 @@ def _v10_claims(db: sqlite_utils.Database) -> None:
     )
 
 
+def _v11_voices(db: sqlite_utils.Database) -> None:
+    """Diarized voices per recording and one voice print per person (issue 15).
+
+    Both are private biometric data: ``publish`` copies whitelisted tables only, never these.
+    """
+    db.execute(
+        """
+        CREATE TABLE speaker_voices (
+            id INTEGER PRIMARY KEY,
+            recording_id INTEGER NOT NULL REFERENCES recordings (id) ON DELETE CASCADE,
+            transcript_id INTEGER NOT NULL REFERENCES transcripts (id) ON DELETE CASCADE,
+            cluster TEXT NOT NULL,               -- S1, S2... by speech time
+            label TEXT NOT NULL,                 -- the name the segments carry
+            person_id INTEGER REFERENCES people (id),
+            method TEXT NOT NULL,                -- voice | role | none | manual
+            similarity REAL,                     -- cosine to the stored voice that named it
+            seconds REAL,
+            model TEXT NOT NULL,
+            embedding BLOB NOT NULL              -- float32 vector
+        )
+        """
+    )
+    db.execute("CREATE INDEX idx_speaker_voices_recording ON speaker_voices (recording_id)")
+    db.execute("CREATE INDEX idx_speaker_voices_person ON speaker_voices (person_id)")
+    db.execute(
+        """
+        CREATE TABLE voice_prints (
+            person_id INTEGER PRIMARY KEY REFERENCES people (id) ON DELETE CASCADE,
+            model TEXT NOT NULL,
+            embedding BLOB NOT NULL,             -- float32, mean of the person's voices
+            seconds REAL,
+            recordings INTEGER,
+            updated_at TEXT
+        )
+        """
+    )
+
+
 Migration = Callable[[sqlite_utils.Database], None]
 # MIGRATIONS[n] upgrades an archive from version n to version n + 1. Append only.
 MIGRATIONS: list[Migration] = [
@@ -597,6 +635,7 @@ MIGRATIONS: list[Migration] = [
     _v8_workspace,
     _v9_search,
     _v10_claims,
+    _v11_voices,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 

@@ -25,6 +25,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from livingmemory import models
+from livingmemory import speakers as speakers_module
 from livingmemory.archive import Archive, utc_now
 from livingmemory.audio import distinct_channels, load_audio
 from livingmemory.concurrency import claim_for_transcription, release
@@ -74,6 +75,10 @@ class TranscribeSettings:
     compute_type: str = "default"
     threads: int = 0
     min_language_probability: float = MIN_LANGUAGE_PROBABILITY
+    # issue 15: who is speaking (livingmemory/speakers.py)
+    diarization: speakers_module.DiarizeSettings = field(
+        default_factory=speakers_module.DiarizeSettings
+    )
 
 
 @dataclass
@@ -352,9 +357,21 @@ def _transcribe_one(
         beam_size=settings.beam_size,
         initial_prompt=prompt,
         vad=settings.vad,
-        word_timestamps=settings.word_timestamps,
+        # issue 15: speaker turns split segments between words, so diarizing needs word times
+        word_timestamps=settings.word_timestamps
+        or speakers_module.wanted(
+            archive, row["id"], plan.channels == (None,), settings.diarization
+        ),
     )
     decoded = decode_recording(engine, audios, options, language, progress)
+    # -- issue 15: who is speaking (mono; livingmemory/speakers.py) --------------------------
+    assignment = speakers_module.for_recording(
+        archive, row, plan.channels == (None,), audios[plan.channels[0]], decoded,
+        settings.diarization,
+    )  # fmt: skip
+    if assignment is not None:
+        decoded = assignment.decoded
+    # -- end issue 15 ------------------------------------------------------------------------
     speakers = {
         ch: _speaker(archive, row["id"], settings.channel_roles[ch])
         for ch in plan.channels
@@ -389,7 +406,7 @@ def _transcribe_one(
         "warnings": json.dumps(warnings) if warnings else None,
         "checks": json.dumps({"names_heard": heard, "channels": plan.reason}, ensure_ascii=False),
     }
-    transcript_id = _commit(archive, row, run, decoded, speakers)
+    transcript_id = _commit(archive, row, run, decoded, speakers, assignment)
     return RecordingOutcome(
         row["id"],
         "transcribed",
@@ -410,6 +427,7 @@ def _commit(
     run: dict[str, Any],
     decoded: Decoded,
     speakers: dict[int, str],
+    assignment: speakers_module.Assignment | None = None,  # issue 15
 ) -> int:
     """Write one finished run and its segments in one transaction; the run becomes current."""
     with archive.db.atomic():
@@ -422,6 +440,7 @@ def _commit(
             [run["language_source"], row["id"]],
         )
         transcript_id = int(archive.db.table("transcripts").insert(run).last_pk or 0)
+        speakers_module.remember(archive, row["id"], transcript_id, assignment)  # issue 15
         archive.db.table("segments").insert_all(
             _segment_row(transcript_id, row["id"], position, channel, segment, flags, speakers)
             for position, (channel, segment, flags) in enumerate(decoded.segments)
@@ -458,7 +477,8 @@ def _segment_row(
         "start": round(segment.start, 3),
         "end": round(segment.end, 3),
         "text": segment.text,
-        "speaker": speakers.get(channel) if channel is not None else None,
+        "speaker": segment.speaker  # issue 15: diarized name, else the channel's
+        or (speakers.get(channel) if channel is not None else None),
         "channel": channel,
         "avg_logprob": round(segment.avg_logprob, 4),
         "no_speech_prob": round(segment.no_speech_prob, 4),

