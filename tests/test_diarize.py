@@ -9,9 +9,11 @@ whole pipeline from ``add`` to ``publish``.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import shutil
 import sqlite3
+import wave
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -365,10 +367,19 @@ def test_voice_prints_are_never_published(archive_db: Path) -> None:
                 "SELECT embedding FROM speaker_voices UNION ALL SELECT embedding FROM voice_prints"
             )
         ]
-        # publish copies the recording's file; a stand-in is enough for this check.
+        # publish copies the recording's file (after checking its SHA-256): one second of
+        # silence stands in for it, registered with its own checksum.
         source = archive.root / archive.db["recordings"].get(recording_id)["file_path"]
         source.parent.mkdir(parents=True, exist_ok=True)
-        source.write_bytes(b"RIFF")
+        with wave.open(str(source), "wb") as out:
+            out.setnchannels(1)
+            out.setsampwidth(2)
+            out.setframerate(16_000)
+            out.writeframes(b"\0\0" * 16_000)
+        digest = hashlib.sha256(source.read_bytes()).hexdigest()
+        archive.db["recordings"].update(
+            recording_id, {"sha256": digest, "size_bytes": source.stat().st_size}
+        )
     result = run_cli("publish", "--archive", archive_db)
     assert result.exit_code == 0, str(result)
     public = archive_db.parent / "public" / "public.db"
