@@ -116,6 +116,7 @@ def _publish_audio(
     recording: dict[str, Any],
     *,
     overwrite: bool = False,
+    staged: list[tuple[Path, Path]] | None = None,
 ) -> None:
     """Write the public copy: the audio stream only, with no tags, pictures or chapters.
 
@@ -123,6 +124,11 @@ def _publish_audio(
     phone numbers, "do not publish"); none of it is copied. Without redactions the stream is
     copied as it is (no quality lost); redacted spans are silenced per sample and the audio
     re-encoded with the same codec.
+
+    With ``staged``, the copy is left under its hidden partial name (which the audio route
+    never serves) and ``(partial, target)`` is appended: :func:`publish` moves it into place
+    only after the new database is in place, so a crash never leaves audio in the public
+    folder that the public database does not list.
     """
     if target.exists() and not overwrite:
         return
@@ -148,7 +154,10 @@ def _publish_audio(
         partial.unlink(missing_ok=True)
         problem = (result.stderr.strip().splitlines() or ["ffmpeg failed"])[-1]
         raise LivingMemoryError(f"{source}: could not make the public copy ({problem})")
-    os.replace(partial, target)
+    if staged is None:
+        os.replace(partial, target)
+    else:
+        staged.append((partial, target))
 
 
 def publish(
@@ -173,6 +182,7 @@ def publish(
     )
     os.close(handle)
     temp = Path(temp_name)
+    staged: list[tuple[Path, Path]] = []
     try:
         public = sqlite_utils.Database(temp, recreate=True)
         _create_schema(public)
@@ -180,20 +190,26 @@ def publish(
         with public.atomic():
             for recording in recordings:
                 _copy_recording(
-                    archive, public, recording, audio_dir, keep_audio, result, regenerate
+                    archive, public, recording, audio_dir, keep_audio, result, regenerate, staged
                 )
         _finish(public)
         public.close()
         # Audio that is no longer public goes *before* the new database replaces the old one:
         # a crash between the two then leaves the old database with some play links broken,
         # never audio that is no longer public (or no longer redacted) still downloadable.
+        mine = {partial.name for partial, _ in staged}
         for stale in audio_dir.iterdir():
-            if stale.name not in keep_audio:
+            if stale.name not in keep_audio and stale.name not in mine:
                 stale.unlink()
-                result.removed_audio += 1
+                result.removed_audio += not stale.name.startswith(".")
         os.replace(temp, output)
+        # New copies appear only now, under names the new database lists.
+        for partial, target in staged:
+            os.replace(partial, target)
     except BaseException:
         temp.unlink(missing_ok=True)
+        for partial, _ in staged:
+            partial.unlink(missing_ok=True)
         raise
     return result
 
@@ -282,11 +298,12 @@ def _copy_recording(
     keep_audio: set[str],
     result: PublishResult,
     regenerate: bool = False,
+    staged: list[tuple[Path, Path]] | None = None,
 ) -> None:
     spans = redaction_spans(archive, recording["id"])
     name = _audio_name(recording, spans)
     source = archive.root / recording["file_path"]
-    _publish_audio(source, audio_dir / name, spans, recording, overwrite=regenerate)
+    _publish_audio(source, audio_dir / name, spans, recording, overwrite=regenerate, staged=staged)
     keep_audio.add(name)
     audio_url = AUDIO_ROUTE + name
     narrators = _people(archive, recording["id"], "narrator")
