@@ -42,6 +42,7 @@ LEASE_SECONDS = 600
 # Pipeline states, in order, with their Slovenian and English names.
 STATES: dict[str, tuple[str, str]] = {
     "added": ("dodano", "added"),
+    "language_uncertain": ("jezik negotov", "language uncertain"),
     "transcribing": ("prepisovanje", "transcribing"),
     "transcribed": ("prepisano", "transcribed"),
     "needs_review": ("potrebuje pregled", "needs review"),
@@ -278,7 +279,7 @@ def interviews(
         archive.db.query(
             f"""
             SELECT r.id, r.title, r.access, r.duration, r.recorded_date, r.place, r.language,
-              r.review_status, r.added_at, r.added_by,
+              r.review_status, r.added_at, r.added_by, r.language_status,
               (SELECT group_concat(name, '; ') FROM (
                  SELECT p.name FROM recording_people rp JOIN people p ON p.id = rp.person_id
                   WHERE rp.recording_id = r.id AND rp.role = 'narrator'
@@ -311,6 +312,7 @@ def interviews(
             row["progress"] = float(progress) if status == "running" else None
             row["queued"] = status == "queued"
         row["suspect"] = (transcript or {}).get("suspect_segments") or 0
+        row["names_not_heard"] = "names_not_heard" in ((transcript or {}).get("warnings") or "")
         row["state"] = _state(row, transcript, job, row["id"] in published)
         row["state_sl"], row["state_en"] = STATES[row["state"]]
     return rows
@@ -322,7 +324,8 @@ def _state(
     if job:
         return "transcribing"
     if transcript is None:
-        return "added"
+        # detection could not tell the language: a volunteer must set it (see transcribe.py)
+        return "language_uncertain" if row.get("language_status") == "uncertain" else "added"
     if published and row["access"] != "restricted":
         return "published"
     human = transcript["source"] == "human"

@@ -446,3 +446,20 @@ def test_queue_names_recordings_that_need_a_language_or_a_check(
     lines = " ".join(result.lines)
     assert f"#{unsure}" in lines and "language uncertain" in lines
     assert f"#{unheard}" in lines and "nobody named" in lines
+
+
+def test_workspace_list_shows_language_uncertain_and_names_not_heard(
+    archive_db: Path, audio_files: dict[str, Path], scripted: type[ScriptedEngine]
+) -> None:
+    from livingmemory.workspace import interviews
+
+    scripted.detections = [("en", 0.1), ("sl", 0.09)]
+    unsure = _add(archive_db, audio_files["wav"])
+    scripted.script = staticmethod(lambda audio, options: [_segment("Dober dan.", 0.0, 1.0)])
+    unheard = _add(archive_db, audio_files["flac"], "--language", "sl", *PEOPLE)
+    _run(archive_db)
+    with open_archive(archive_db) as archive:
+        rows = {row["id"]: row for row in interviews(archive)}
+    assert rows[unsure]["state"] == "language_uncertain"
+    assert rows[unsure]["state_sl"] == "jezik negotov"
+    assert rows[unheard]["names_not_heard"] and not rows[unsure]["names_not_heard"]
