@@ -388,6 +388,27 @@ def transcribe(
     force: Annotated[
         bool, typer.Option(help="Transcribe again; earlier transcripts are kept.")
     ] = False,
+    cluster: Annotated[
+        Optional[str],  # noqa: UP045
+        typer.Option(
+            help="Decode on Dask workers: 'local' (one worker per core) or a scheduler "
+            "address (tcp://host:8786). This process stays the only archive writer."
+        ),
+    ] = None,
+    workers: Annotated[
+        int, typer.Option(min=0, help="Workers for --cluster local (0: sized to the machine).")
+    ] = 0,
+    send_audio: Annotated[
+        bool,
+        typer.Option(help="With --cluster: send the audio to workers (no shared folder)."),
+    ] = False,
+    batched: Annotated[
+        Optional[bool],  # noqa: UP045
+        typer.Option(
+            "--batched/--sequential",
+            help="faster-whisper: decode VAD-cut chunks in batches (see README) or in order.",
+        ),
+    ] = None,
     archive_path: ArchiveOption = DEFAULT_ARCHIVE,
     as_json: JsonOption = False,
 ) -> None:
@@ -415,7 +436,16 @@ def transcribe(
         reporter = _TranscribeProgress(quiet=as_json)
         try:
             with reporter:
-                batch = transcribe_recordings(archive, recording_ids, settings, reporter)
+                if cluster or batched is not None:  # issue 17: livingmemory.distributed
+                    from livingmemory import distributed
+
+                    batch = distributed.transcribe_cluster_or_serial(
+                        archive, recording_ids, settings, reporter, cluster=cluster,
+                        workers=workers, send_audio=send_audio,
+                        extra=distributed.DecodeSettings(batched),
+                    )  # fmt: skip
+                else:
+                    batch = transcribe_recordings(archive, recording_ids, settings, reporter)
         except KeyboardInterrupt:
             done = reporter.done
             err_console.print(
