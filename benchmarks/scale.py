@@ -267,6 +267,8 @@ def queries(ranked: list[tuple[str, str]], sampler: Sampler, hours: int) -> dict
             rare.append(form)
         if len(rare) == 3:
             break
+    if len(rare) < 3:  # a small vocabulary (the built-in list) has no rare words: its rarest
+        rare = [w for w in content if w not in common][-3:]
     inflected = ["Kranju", "Škofji Loki", "Jesenicah"]
     return {"common": common, "rare": rare, "inflected": inflected}
 
