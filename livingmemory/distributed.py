@@ -13,10 +13,10 @@ machine) or ``--cluster tcp://scheduler:8786`` (any number of machines) spreads 
   recording. SQLite keeps a single writer; an interrupted batch keeps what was committed and
   the same command continues with the rest ("pending" means "no finished machine transcript");
 * a worker that dies mid-recording loses nothing: the scheduler gives its recording to another
-  worker (after ``distributed.scheduler.allowed-failures`` deaths, 3 by default, the recording
-  is reported as failed and the rest of the batch goes on). A result is committed only once:
-  the client re-checks, in the committing transaction, that no finished machine transcript
-  appeared in the meantime (another client, or a duplicate).
+  worker (when it has killed more than ``distributed.scheduler.allowed-failures`` workers, 3
+  by default, the recording is reported as failed and the rest of the batch goes on). A
+  result is committed only once: the client re-checks, in the committing transaction, that no
+  finished machine transcript appeared in the meantime (another client, or a duplicate).
 
 The split into decode and commit mirrors :func:`livingmemory.transcribe._transcribe_one`, which
 does both in one function; :func:`decode_recording` + :func:`commit_decoded` produce exactly the

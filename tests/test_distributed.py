@@ -9,6 +9,7 @@ timing columns.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import signal
@@ -238,3 +239,27 @@ def test_a_killed_worker_still_finishes_every_recording_exactly_once(
     assert "cheese" in texts[6] or "mountain" in texts[6]
     with sqlite3.connect(database) as conn:
         assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+
+
+@pytest.mark.slow
+def test_batched_and_sequential_are_recorded_with_each_run(
+    archive_db: Path, audio_files: dict[str, Path]
+) -> None:
+    result, _ = add_json(archive_db, audio_files["en_wav"], "--language", "en")
+    assert result.exit_code == 0, str(result)
+    for flag in ("--batched", "--sequential"):
+        result = run_cli(
+            "transcribe", "--archive", archive_db, "--model", "tiny.en", flag, "--force", "1"
+        )
+        assert result.exit_code == 0, str(result)
+    runs = db_rows(archive_db, "SELECT options, is_current FROM transcripts ORDER BY id")
+    options = [json.loads(run["options"]) for run in runs]
+    assert [o["batched"] for o in options] == [True, False]
+    assert options[0]["batch_chunk_seconds"] == 20
+    assert [run["is_current"] for run in runs] == [0, 1]
+    segments = db_rows(archive_db, "SELECT transcript_id, text FROM segments ORDER BY id")
+    assert {s["transcript_id"] for s in segments} == {1, 2}  # both runs produced text
+    assert (
+        "bohinj" in " ".join(s["text"] for s in segments).casefold()
+        or "america" in " ".join(s["text"] for s in segments).casefold()
+    )
