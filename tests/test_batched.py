@@ -93,6 +93,10 @@ LONG_TEXT = [
     "When he came back he opened a small shop that sold shoes and hats.",
     "In winter the streets were covered with snow for weeks at a time.",
     "My mother sang old songs while she cooked soup in a big iron pot.",
+    "We had no car, so we took the streetcar whenever we went downtown.",
+    "My father taught me to play the accordion in the evenings.",
+    "Every summer there was a picnic with music and dancing in the park.",
+    "I still remember the smell of fresh bread in the kitchen.",
 ]
 
 
@@ -107,7 +111,7 @@ def test_batched_decoding_keeps_every_sentence_of_a_long_recording(tmp_path: Pat
     wav = tmp_path / "long.wav"
     subprocess.run(["espeak-ng", "-v", "en-us", "-w", str(wav), " ".join(LONG_TEXT)], check=True)
     audio = load_audio(wav)
-    assert len(audio) / 16_000 > 40  # more than one window: batching has chunks to batch
+    assert len(audio) / 16_000 > 45  # more than two 20-s chunks: batching has chunks to batch
     engine = get_engine("faster-whisper")(models.resolve("tiny.en"), threads=2)
     texts, infos = {}, {}
     for batched in (False, True):
@@ -119,5 +123,15 @@ def test_batched_decoding_keeps_every_sentence_of_a_long_recording(tmp_path: Pat
             assert len(segments) >= len(LONG_TEXT) - 2
     assert infos[True].extra["batched"] is True and infos[False].extra["batched"] is False
     assert infos[True].extra["batch_size"] == default_batch_size()
-    for sentence_marker in ("cleveland", "bakery", "steel mill", "navy", "shoes", "snow", "soup"):
+    for sentence_marker in (
+        "cleveland",
+        "bakery",
+        "steel mill",
+        "navy",
+        "shoes",
+        "snow",
+        "soup",
+        "accordion",
+        "bread",
+    ):
         assert sentence_marker in texts[True], (sentence_marker, texts[True])
