@@ -103,7 +103,9 @@ class FasterWhisperEngine:
 
         if self._pipeline is None:
             self._pipeline = BatchedInferencePipeline(_KeepUnfinished(self.model))
-        batch_size = options.batch_size or default_batch_size()
+        # "cuda" once the model runs on a GPU (device="auto"), where batches can be larger.
+        device = str(getattr(self.model.model, "device", "cpu"))
+        batch_size = options.batch_size or default_batch_size(device)
         segments, info = self._pipeline.transcribe(  # type: ignore[attr-defined]
             audio,
             language=options.language,
