@@ -142,9 +142,10 @@ class _KeepUnfinished:
 
     When a window's text ends without a closing timestamp, faster-whisper drops that last
     unfinished sentence, because sequential decoding seeks back and decodes it again in the
-    next window. The batched pipeline has no next window for a VAD chunk, so the sentence was
-    simply lost (measured: "He called his name many times." vanished from the Harvard clip).
-    Here the unfinished tail is kept as a last segment that ends where the chunk ends.
+    next window. The batched pipeline has no next window for a VAD chunk, so such a sentence
+    would simply be lost. Here the unfinished tail is kept as a last segment that ends where
+    the chunk ends (the other way a chunk loses its last sentence, Whisper stopping early in a
+    full 30-s window, is why chunks are 20 s: ``DecodeOptions.batch_chunk_seconds``).
     Everything else is the model itself, so no weights are loaded twice.
     """
 
