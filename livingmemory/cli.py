@@ -456,6 +456,27 @@ def transcribe(
         Optional[int],  # noqa: UP045
         typer.Option(min=1, help="Bounds on the number of voices (default: the people)."),
     ] = None,
+    cluster: Annotated[
+        Optional[str],  # noqa: UP045
+        typer.Option(
+            help="Decode on Dask workers: 'local' (one worker per core) or a scheduler "
+            "address (tcp://host:8786). This process stays the only archive writer."
+        ),
+    ] = None,
+    workers: Annotated[
+        int, typer.Option(min=0, help="Workers for --cluster local (0: sized to the machine).")
+    ] = 0,
+    send_audio: Annotated[
+        bool,
+        typer.Option(help="With --cluster: send the audio to workers (no shared folder)."),
+    ] = False,
+    batched: Annotated[
+        Optional[bool],  # noqa: UP045
+        typer.Option(
+            "--batched/--sequential",
+            help="faster-whisper: decode VAD-cut chunks in batches (see README) or in order.",
+        ),
+    ] = None,
     archive_path: ArchiveOption = DEFAULT_ARCHIVE,
     as_json: JsonOption = False,
 ) -> None:
@@ -481,6 +502,7 @@ def transcribe(
         min_language_probability=min_language_probability,
         force=force,
         diarization=DiarizeSettings(diarize, speakers, min_speakers, max_speakers),
+        batched=bool(batched),
     )
     with open_archive(archive_path) as archive:
         from livingmemory.transcribe import pending_recordings
@@ -494,7 +516,15 @@ def transcribe(
         reporter = _TranscribeProgress(quiet=as_json)
         try:
             with reporter:
-                batch = transcribe_recordings(archive, recording_ids, settings, reporter)
+                if cluster:  # decoding on Dask workers; this process stays the writer
+                    from livingmemory import distributed
+
+                    batch = distributed.transcribe_on_cluster(
+                        archive, recording_ids, settings, reporter, cluster=cluster,
+                        workers=workers, send_audio=send_audio,
+                    )  # fmt: skip
+                else:
+                    batch = transcribe_recordings(archive, recording_ids, settings, reporter)
         except KeyboardInterrupt:
             done = reporter.done
             err_console.print(

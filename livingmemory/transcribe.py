@@ -75,6 +75,8 @@ class TranscribeSettings:
     compute_type: str = "default"
     threads: int = 0
     min_language_probability: float = MIN_LANGUAGE_PROBABILITY
+    batched: bool = False  # faster-whisper's batched pipeline (README: measured, not default)
+    batch_size: int = 0  # 0: chosen for the machine
     # issue 15: who is speaking (livingmemory/speakers.py)
     diarization: speakers_module.DiarizeSettings = field(
         default_factory=speakers_module.DiarizeSettings
@@ -321,6 +323,119 @@ def _mark_language_uncertain(
     )
 
 
+@dataclass
+class DecodedRecording:
+    """What the engine made of one recording, before the archive judges and stores it.
+
+    Produced by :func:`decode_one` (pure: a Dask worker on another machine can run it) and
+    stored by :func:`commit_one` in the process that owns the archive. ``decoded`` is None when
+    detection could not settle the language (nothing was transcribed in a guess).
+    """
+
+    recording_id: int
+    plan: ChannelPlan
+    language: str | None
+    language_probability: float | None
+    language_source: str
+    language_candidates: list[tuple[str, float]]
+    prompt: str | None
+    options: DecodeOptions | None
+    decoded: Decoded | None
+    engine: str
+    engine_version: str
+    model: str
+    model_sha256: str | None
+    compute_type: str
+    started_at: str
+    wall_seconds: float
+    worker: str = ""
+    audio: np.ndarray | None = None  # the first channel, kept for diarization (serial runs)
+
+
+def decode_options(
+    settings: TranscribeSettings, language: str, prompt: str | None, word_timestamps: bool
+) -> DecodeOptions:
+    """The engine options for one recording."""
+    return DecodeOptions(
+        language=language,
+        beam_size=settings.beam_size,
+        initial_prompt=prompt,
+        vad=settings.vad,
+        word_timestamps=word_timestamps,
+        batched=settings.batched,
+        batch_size=settings.batch_size,
+    )
+
+
+def decode_one(
+    path: Path,
+    row: dict[str, Any],
+    settings: TranscribeSettings,
+    engine: Engine,
+    model: models.ModelEntry,
+    model_sha: str | None,
+    *,
+    prompt: str | None,
+    word_timestamps: bool,
+    progress: Progress | None = None,
+    keep_audio: bool = False,
+) -> DecodedRecording:
+    """Channels, language and decoding for one recording; touches no archive.
+
+    ``prompt`` and ``word_timestamps`` come from the archive side (:func:`build_prompt`; word
+    times are forced on when speakers will be diarized).
+    """
+    progress = progress or _Silent()
+    started_at, clock = utc_now(), time.monotonic()
+    plan = plan_channels(path, row, settings)
+    audios = {ch: load_audio(path, channel=ch) for ch in plan.channels}
+    language, probability, source, candidates = choose_language(
+        settings, row, engine, audios[plan.channels[0]], model.multilingual
+    )
+    options: DecodeOptions | None = None
+    decoded: Decoded | None = None
+    if source == "detected" and (probability or 0.0) < settings.min_language_probability:
+        progress.advance(row["duration"] or 0.0)
+    else:
+        options = decode_options(settings, language, prompt, word_timestamps)
+        decoded = decode_recording(engine, audios, options, language, progress)
+    return DecodedRecording(
+        recording_id=row["id"],
+        plan=plan,
+        language=language if decoded is not None else None,
+        language_probability=probability,
+        language_source=source,
+        language_candidates=list(candidates),
+        prompt=prompt,
+        options=options,
+        decoded=decoded,
+        engine=engine.name,
+        engine_version=engine.version(),
+        model=model.name,
+        model_sha256=model_sha,
+        compute_type=engine.compute_type,
+        started_at=started_at,
+        wall_seconds=time.monotonic() - clock,
+        audio=audios[plan.channels[0]] if keep_audio else None,
+    )
+
+
+def prepare(archive: Archive, row: dict[str, Any], settings: TranscribeSettings) -> tuple[
+    str | None, bool
+]:  # fmt: skip
+    """What decoding needs from the archive: the prompt, and whether to keep word times."""
+    prompt = build_prompt(archive, row, settings.prompt) if settings.metadata_prompt else (
+        settings.prompt
+    )  # fmt: skip
+    # issue 15: speaker turns split segments between words, so diarizing needs word times
+    # (the channel plan needs the audio; a stereo file may still be mixed down to one voice)
+    mono = not ((row.get("channels") or 1) >= 2 and settings.per_channel is True)
+    words = settings.word_timestamps or speakers_module.wanted(
+        archive, row["id"], mono, settings.diarization
+    )
+    return prompt, words
+
+
 def _transcribe_one(
     archive: Archive,
     row: dict[str, Any],
@@ -330,17 +445,39 @@ def _transcribe_one(
     model_sha: str | None,
     progress: Progress,
 ) -> RecordingOutcome:
-    started_at, clock = utc_now(), time.monotonic()
-    path = archive.root / row["file_path"]
-    plan = plan_channels(path, row, settings)
-    audios = {ch: load_audio(path, channel=ch) for ch in plan.channels}
-    language, probability, source, candidates = choose_language(
-        settings, row, engine, audios[plan.channels[0]], model.multilingual
+    prompt, words = prepare(archive, row, settings)
+    result = decode_one(
+        archive.root / row["file_path"], row, settings, engine, model, model_sha,
+        prompt=prompt, word_timestamps=words, progress=progress, keep_audio=True,
+    )  # fmt: skip
+    return commit_one(archive, row, settings, result)
+
+
+def _finished(archive: Archive, recording_id: int) -> bool:
+    return (
+        archive.db.execute(
+            "SELECT 1 FROM transcripts WHERE recording_id = ? AND source = 'machine' "
+            "AND finished_at IS NOT NULL LIMIT 1",
+            [recording_id],
+        ).fetchone()
+        is not None
     )
-    if source == "detected" and (probability or 0.0) < settings.min_language_probability:
+
+
+def commit_one(
+    archive: Archive, row: dict[str, Any], settings: TranscribeSettings, result: DecodedRecording
+) -> RecordingOutcome:
+    """Judge and store one decoded recording: speakers, names heard, the run and its segments.
+
+    Runs in the one process that writes the archive. Without ``settings.force``, a recording
+    that got a finished machine transcript in the meantime (another run, a duplicate result
+    from a cluster) is skipped, so nothing is stored twice.
+    """
+    plan, decoded = result.plan, result.decoded
+    if decoded is None or result.options is None:
+        candidates = result.language_candidates
         with archive.db.atomic():
             _mark_language_uncertain(archive, row, candidates)
-        progress.advance(row["duration"] or 0.0)
         guesses = ", ".join(f"{code} {p:.2f}" for code, p in candidates[:3])
         return RecordingOutcome(
             row["id"],
@@ -349,26 +486,17 @@ def _transcribe_one(
             "language, or pass --language",
             language=None,
         )
-    prompt = build_prompt(archive, row, settings.prompt) if settings.metadata_prompt else (
-        settings.prompt
-    )  # fmt: skip
-    options = DecodeOptions(
-        language=language,
-        beam_size=settings.beam_size,
-        initial_prompt=prompt,
-        vad=settings.vad,
-        # issue 15: speaker turns split segments between words, so diarizing needs word times
-        word_timestamps=settings.word_timestamps
-        or speakers_module.wanted(
-            archive, row["id"], plan.channels == (None,), settings.diarization
-        ),
-    )
-    decoded = decode_recording(engine, audios, options, language, progress)
+    language = result.language
     # -- issue 15: who is speaking (mono; livingmemory/speakers.py) --------------------------
-    assignment = speakers_module.for_recording(
-        archive, row, plan.channels == (None,), audios[plan.channels[0]], decoded,
-        settings.diarization,
-    )  # fmt: skip
+    mono = plan.channels == (None,)
+    assignment = None
+    if mono and speakers_module.wanted(archive, row["id"], mono, settings.diarization):
+        audio = result.audio
+        if audio is None:  # decoded elsewhere: read the recording here
+            audio = load_audio(archive.root / row["file_path"], channel=plan.channels[0])
+        assignment = speakers_module.for_recording(
+            archive, row, mono, audio, decoded, settings.diarization
+        )
     if assignment is not None:
         decoded = assignment.decoded
     # -- end issue 15 ------------------------------------------------------------------------
@@ -382,31 +510,36 @@ def _transcribe_one(
         [s.text for _, s, flags in decoded.segments if not untrusted(flags)], expected
     )
     warnings = ["names_not_heard"] if expected and not any(heard.values()) else []
+    candidates = result.language_candidates
     run = {
         "recording_id": row["id"],
         "source": "machine",
-        "engine": engine.name,
-        "engine_version": engine.version(),
-        "model": model.name,
-        "model_sha256": model_sha,
-        "compute_type": engine.compute_type,
+        "engine": result.engine,
+        "engine_version": result.engine_version,
+        "model": result.model,
+        "model_sha256": result.model_sha256,
+        "compute_type": result.compute_type,
         "language": language,
-        "language_probability": probability,
-        "language_source": source,
+        "language_probability": result.language_probability,
+        "language_source": result.language_source,
         "language_candidates": json.dumps(candidates) if candidates else None,
-        "options": json.dumps(replace(options, initial_prompt=None).as_dict()),
-        "prompt": prompt,
+        "options": json.dumps(replace(result.options, initial_prompt=None).as_dict()),
+        "prompt": result.prompt,
         "channels": json.dumps({str(k): v for k, v in speakers.items()}) if speakers else "mix",
-        "started_at": started_at,
+        "started_at": result.started_at,
         "finished_at": utc_now(),
         "audio_seconds": row["duration"],
-        "wall_seconds": round(time.monotonic() - clock, 3),
+        "wall_seconds": round(result.wall_seconds, 3),
         "is_current": 1,
         "suspect_segments": sum(1 for _, _, f in decoded.segments if f),
         "warnings": json.dumps(warnings) if warnings else None,
         "checks": json.dumps({"names_heard": heard, "channels": plan.reason}, ensure_ascii=False),
     }
-    transcript_id = _commit(archive, row, run, decoded, speakers, assignment)
+    transcript_id = _commit(archive, row, run, decoded, speakers, assignment, force=settings.force)
+    if transcript_id is None:
+        return RecordingOutcome(
+            row["id"], "skipped", "already transcribed (a finished transcript exists)"
+        )
     return RecordingOutcome(
         row["id"],
         "transcribed",
@@ -428,9 +561,15 @@ def _commit(
     decoded: Decoded,
     speakers: dict[int, str],
     assignment: speakers_module.Assignment | None = None,  # issue 15
-) -> int:
-    """Write one finished run and its segments in one transaction; the run becomes current."""
+    *,
+    force: bool = True,
+) -> int | None:
+    """Write one finished run and its segments in one transaction; the run becomes current.
+
+    None (nothing written) when ``force`` is off and a finished run appeared meanwhile."""
     with archive.db.atomic():
+        if not force and _finished(archive, row["id"]):
+            return None
         archive.db.execute(
             "UPDATE transcripts SET is_current = 0 WHERE recording_id = ? AND source = 'machine'",
             [row["id"]],
