@@ -504,6 +504,10 @@ def transcribe(
         diarization=DiarizeSettings(diarize, speakers, min_speakers, max_speakers),
         batched=bool(batched),
     )
+    if cluster:
+        from livingmemory.distributed import check_address
+
+        check_address(cluster)
     with open_archive(archive_path) as archive:
         from livingmemory.transcribe import pending_recordings
 

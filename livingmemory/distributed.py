@@ -229,16 +229,21 @@ def start_local_cluster(plan: ClusterPlan) -> ClusterConnection:
     return ClusterConnection(distributed.Client(local), local, plan.threads, plan.workers)
 
 
+def check_address(cluster: str) -> None:
+    """A one-line error for what cannot be a cluster, before anything is loaded."""
+    if cluster != "local" and not cluster.startswith(("tcp://", "tls://", "ucx://", "inproc://")):
+        raise LivingMemoryError(
+            f"--cluster {cluster!r}: use 'local' or a scheduler address like tcp://host:8786"
+        )
+
+
 def connect(cluster: str, workers: int = 0, threads: int = 0) -> ClusterConnection:
     """``local`` starts a LocalCluster sized to this machine; an address joins a scheduler."""
     distributed = _require_distributed()
     if cluster == "local":
         plan = ClusterPlan.for_machine(workers, threads)
         return start_local_cluster(plan)
-    if not cluster.startswith(("tcp://", "tls://", "ucx://", "inproc://")):
-        raise LivingMemoryError(
-            f"--cluster {cluster!r}: use 'local' or a scheduler address like tcp://host:8786"
-        )
+    check_address(cluster)
     try:
         client = distributed.Client(cluster, timeout="20s")
     except (OSError, TimeoutError) as error:
