@@ -184,7 +184,7 @@ def attach_transcript(
             [recording_id],
         )
         transcript_id = (
-            archive.db["transcripts"]
+            archive.db.table("transcripts")
             .insert(
                 {
                     "recording_id": recording_id,
@@ -203,7 +203,7 @@ def attach_transcript(
         for position, cue in enumerate(sorted(document.cues, key=lambda c: (c.start, c.end))):
             segment = _base_segment(cue, base)
             segment_id = (
-                archive.db["segments"]
+                archive.db.table("segments")
                 .insert(
                     {
                         "transcript_id": transcript_id,
@@ -255,7 +255,7 @@ def _revision(
     note: str | None,
     path: Path,
 ) -> None:
-    archive.db["revisions"].insert(
+    archive.db.table("revisions").insert(
         {
             "recording_id": recording_id,
             "transcript_id": transcript_id,

@@ -254,7 +254,7 @@ def people_for(archive: Archive, recording_id: int) -> list[Person]:
         seen.add(row["id"])
     for person_id, (voice, model) in prints.items():
         if person_id not in seen:
-            name = archive.db["people"].get(person_id)["name"]
+            name = archive.db.table("people").get(person_id)["name"]
             people.append(Person(person_id, name, "known", voice, model))
     return people
 
@@ -304,7 +304,7 @@ def remember(
     Called inside the transaction that stores the transcript."""
     if assignment is None:
         return
-    archive.db["speaker_voices"].insert_all(
+    archive.db.table("speaker_voices").insert_all(
         {
             "recording_id": recording_id,
             "transcript_id": transcript_id,
@@ -344,7 +344,7 @@ def update_voice_print(archive: Archive, person_id: int) -> None:
     weights = np.array([max(r["seconds"] or 0.0, 0.1) for r in rows])
     unit = vectors / np.linalg.norm(vectors, axis=1, keepdims=True).clip(1e-9)
     mean = (unit * weights[:, None]).sum(0) / weights.sum()
-    archive.db["voice_prints"].upsert(
+    archive.db.table("voice_prints").upsert(
         {
             "person_id": person_id,
             "model": model,
@@ -445,7 +445,7 @@ def rename_speaker(
                 "similarity = NULL WHERE transcript_id = ? AND label = ?",
                 [new, person, voice_transcript, old],
             )
-        archive.db["revisions"].insert(
+        archive.db.table("revisions").insert(
             {
                 "recording_id": recording_id,
                 "transcript_id": transcript["id"],

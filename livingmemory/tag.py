@@ -232,7 +232,7 @@ def _tag_one(
             if entry is not None:
                 row["place_id"] = _place_id(archive, entry)
         if rows:
-            db["entities"].insert_all(rows, alter=False)
+            db.table("entities").insert_all(rows, alter=False)
         db.execute(
             "UPDATE transcripts SET tagged_version = ?, tagged_at = ? WHERE id = ?",
             [pipeline.version, utc_now(), transcript["id"]],

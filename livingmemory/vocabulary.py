@@ -41,4 +41,4 @@ def add_entry(
         "added_at": utc_now(),
     }
     with archive.db.atomic():
-        return archive.db["vocabulary"].upsert(row, pk="name").last_pk  # type: ignore[return-value]
+        return archive.db.table("vocabulary").upsert(row, pk="name").last_pk  # type: ignore[return-value]
