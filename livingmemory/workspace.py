@@ -25,7 +25,7 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import yaml
 
@@ -524,11 +524,10 @@ def queue_transcription(archive: Archive, ids: Iterable[int], by: str | None) ->
             ).fetchone()
             if open_job or done:
                 continue
-            jobs.append(
-                archive.db.table("jobs")
-                .insert({"recording_id": recording_id, "queued_at": now, "queued_by": by})
-                .last_pk
+            job = archive.db.table("jobs").insert(
+                {"recording_id": recording_id, "queued_at": now, "queued_by": by}
             )
+            jobs.append(cast(int, job.last_pk))  # an insert of one row always sets last_pk
     return jobs
 
 
