@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
@@ -159,18 +159,18 @@ def label_voices(
     # 1. stored voices, the most similar pairs first
     known = [p for p in people if p.voice is not None and p.model in (None, result.model)]
     pairs = sorted(
-        ((_cosine(result.voices[c], p.voice), c, i) for c in clusters
+        ((_cosine(result.voices[c], cast(np.ndarray, p.voice)), c, i) for c in clusters
          for i, p in enumerate(known)),
         key=lambda x: -x[0],
     )  # fmt: skip
     used: set[int] = set()
-    for similarity, cluster, index in pairs:
-        if similarity < threshold or cluster in chosen or index in used:
+    for score, cluster, index in pairs:
+        if score < threshold or cluster in chosen or index in used:
             continue
         person = known[index]
         if any(person.name == p.name for p, _, _ in chosen.values()):
             continue
-        chosen[cluster] = (person, "voice", round(similarity, 3))
+        chosen[cluster] = (person, "voice", round(score, 3))
         used.add(index)
     # 2. roles, for people of the recording not yet heard
     named = {p.name for p, _, _ in chosen.values()}
@@ -423,6 +423,7 @@ def rename_speaker(
     if not merge and new in labels and new != old:
         raise LivingMemoryError(f"{new!r} already speaks in #{recording_id}; use --merge")
     transcript = archive.current_transcript(recording_id)
+    assert transcript is not None  # the speakers listed above come from it
     person = _person_named(archive, recording_id, new)
     voice_transcript = _voice_transcript(archive, recording_id)
     with archive.db.atomic():
