@@ -29,6 +29,7 @@ test-fast: test-system-deps $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check livingmemory tests scripts
 	$(BIN)/ruff format --check livingmemory tests scripts
+	$(BIN)/mypy livingmemory
 
 setup: test-system-deps $(STAMP)
 
@@ -50,4 +51,4 @@ examples: test-system-deps $(STAMP)
 	$(BIN)/python scripts/make_examples.py
 
 clean:
-	rm -rf demo .pytest_cache .ruff_cache
+	rm -rf demo .pytest_cache .ruff_cache .mypy_cache

@@ -92,7 +92,8 @@ class Archive:
     def people_names(self, recording_id: int, role: str | None = None) -> list[str]:
         """Names of the people in a recording (in one ``role``, or all: interviewers first,
         then narrators), in the order the volunteer gave them."""
-        where, params = "rp.recording_id = ?", [recording_id]
+        where = "rp.recording_id = ?"
+        params: list[int | str] = [recording_id]
         if role:
             where += " AND rp.role = ?"
             params.append(role)

@@ -11,7 +11,8 @@ import sys
 from collections.abc import Callable
 from functools import wraps
 from pathlib import Path
-from typing import Annotated, Any, Optional, TypeVar
+from types import TracebackType
+from typing import TYPE_CHECKING, Annotated, Any, Optional, TypeVar
 
 import typer
 from rich.console import Console
@@ -22,6 +23,9 @@ from livingmemory import __version__
 from livingmemory.archive import DEFAULT_ARCHIVE, init_archive, open_archive
 from livingmemory.errors import LivingMemoryError, readable, write_text
 from livingmemory.metadata import ACCESS_LEVELS, DEFAULT_ACCESS, Person, RecordingMetadata
+
+if TYPE_CHECKING:
+    from rich.progress import TaskID
 
 app = typer.Typer(
     name="livingmemory",
@@ -574,22 +578,29 @@ class _TranscribeProgress:
             disable=quiet,
             transient=False,
         )
-        self.task = None
+        self.task: TaskID | None = None
 
     def __enter__(self) -> _TranscribeProgress:
         self.bar.__enter__()
         return self
 
-    def __exit__(self, *exc: object) -> None:
-        self.bar.__exit__(*exc)
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.bar.__exit__(exc_type, exc, tb)
 
     def begin(self, total_seconds: float, recordings: int) -> None:
         self.task = self.bar.add_task(f"{recordings} recording(s)", total=total_seconds)
 
     def recording(self, row: dict[str, Any]) -> None:
+        assert self.task is not None  # begin() comes first
         self.bar.update(self.task, description=f"#{row['id']} {row['title'][:30]}")
 
     def advance(self, seconds: float) -> None:
+        assert self.task is not None  # begin() comes first
         self.bar.advance(self.task, seconds)
 
     def finished(self, outcome: Any) -> None:
@@ -651,12 +662,14 @@ def tag(
 
     class Reporter:
         def __init__(self, bar: Progress) -> None:
-            self.bar, self.task = bar, None
+            self.bar = bar
+            self.task: TaskID | None = None
 
         def begin(self, total: int) -> None:
             self.task = self.bar.add_task("tagging transcripts", total=total)
 
         def advance(self, transcript: dict[str, Any], entities: int) -> None:
+            assert self.task is not None  # begin() comes first
             self.bar.advance(self.task)
             if not as_json:
                 self.bar.console.print(
@@ -1356,4 +1369,5 @@ def run() -> None:  # pragma: no cover - console entry point alias
 
 
 if __name__ == "__main__":  # pragma: no cover
-    sys.exit(run())
+    run()
+    sys.exit()

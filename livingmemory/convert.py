@@ -231,7 +231,7 @@ def _openai_state_dict(
     stored = {value.dtype.name for value in variables.values() if value.ndim}
     out_dtype = np.float16 if stored == {"float16"} else np.float32
 
-    layers = {"encoder": set(), "decoder": set()}
+    layers: dict[str, set[int]] = {"encoder": set(), "decoder": set()}
     for name in variables:
         match = _LAYER.match(name)
         if match:

@@ -18,6 +18,7 @@ import re
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 import numpy as np
 
@@ -110,7 +111,7 @@ def _resemblyzer_embeddings(
     return windows, np.array(embeddings, np.float32).reshape(-1, 256), "resemblyzer 0.1.4"
 
 
-_ENCODERS: dict[str, object] = {}
+_ENCODERS: dict[str, Any] = {}
 
 
 def _pkg_resources_shim() -> None:
@@ -130,7 +131,7 @@ def _pkg_resources_shim() -> None:
         sys.modules["pkg_resources"] = shim
 
 
-def _resemblyzer_encoder(factory: type) -> object:
+def _resemblyzer_encoder(factory: type) -> Any:
     if "r" not in _ENCODERS:
         _ENCODERS["r"] = factory("cpu", verbose=False)
     return _ENCODERS["r"]

@@ -21,6 +21,7 @@ import unicodedata
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import cast
 
 from livingmemory.archive import Archive, utc_now
 from livingmemory.audio import CHUNK, AudioInfo, probe, sha256_file, verify_complete
@@ -326,7 +327,7 @@ def _insert(
                 "VALUES (?, ?, ?, ?)",
                 [recording_id, person_id, role, position],
             )
-    return recording_id
+    return cast(int, recording_id)  # an INSERT always sets lastrowid
 
 
 def _person_id(archive: Archive, person: Person) -> int:
@@ -352,7 +353,7 @@ def _person_id(archive: Archive, person: Person) -> int:
         "INSERT INTO people (name, birth_year, home_place) VALUES (?, ?, ?)",
         [person.name, person.birth_year, person.home_place],
     )
-    return cursor.lastrowid
+    return cast(int, cursor.lastrowid)  # an INSERT always sets lastrowid
 
 
 def _current_user() -> str | None:

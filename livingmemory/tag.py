@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 
 import yaml
 from spacy.tokens import Doc
@@ -232,7 +232,7 @@ def _tag_one(
             if entry is not None:
                 row["place_id"] = _place_id(archive, entry)
         if rows:
-            db["entities"].insert_all(rows, alter=False)
+            db.table("entities").insert_all(rows, alter=False)
         db.execute(
             "UPDATE transcripts SET tagged_version = ?, tagged_at = ? WHERE id = ?",
             [pipeline.version, utc_now(), transcript["id"]],
@@ -459,8 +459,9 @@ def _place_id(archive: Archive, entry: Any) -> int:
             [*values, row[0]],
         )
         return row[0]
-    return db.execute(
+    cursor = db.execute(
         "INSERT INTO places (name, kind, type, region, latitude, longitude, source) "
         "VALUES (?, ?, ?, ?, ?, ?, ?)",
         [entry.name, *values],
-    ).lastrowid
+    )
+    return cast(int, cursor.lastrowid)  # an INSERT always sets lastrowid

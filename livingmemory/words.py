@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import unicodedata
 from functools import lru_cache
+from typing import Any
 
 LEMMAGEN_LANGUAGES = {"bg", "cs", "de", "en", "es", "et", "fa", "fr", "hr", "hu", "it", "mk",
                       "pl", "ro", "ru", "sk", "sl", "sr", "uk"}  # fmt: skip
@@ -23,7 +24,7 @@ def fold(text: str) -> str:
 
 
 @lru_cache(maxsize=8)
-def _lemmagen(language: str):  # type: ignore[no-untyped-def]
+def _lemmagen(language: str) -> Any:
     from lemmagen3 import Lemmatizer
 
     return Lemmatizer(language)

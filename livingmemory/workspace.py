@@ -25,7 +25,7 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import yaml
 
@@ -197,7 +197,7 @@ def edit_recording(
                     f"UPDATE recordings SET {change.field} = ? WHERE id = ?",
                     [change.new, recording_id],
                 )
-            archive.db["edits"].insert(
+            archive.db.table("edits").insert(
                 {
                     "recording_id": recording_id,
                     "field": change.field,
@@ -304,7 +304,7 @@ def interviews(
     published = published_ids(archive)
     for row in rows:
         current = row["human_id"] or row["machine_id"]
-        transcript = archive.db["transcripts"].get(current) if current else None
+        transcript = archive.db.table("transcripts").get(current) if current else None
         job = row.pop("job")
         row["progress"] = None
         if job:
@@ -524,11 +524,10 @@ def queue_transcription(archive: Archive, ids: Iterable[int], by: str | None) ->
             ).fetchone()
             if open_job or done:
                 continue
-            jobs.append(
-                archive.db["jobs"]
-                .insert({"recording_id": recording_id, "queued_at": now, "queued_by": by})
-                .last_pk
+            job = archive.db.table("jobs").insert(
+                {"recording_id": recording_id, "queued_at": now, "queued_by": by}
             )
+            jobs.append(cast(int, job.last_pk))  # an insert of one row always sets last_pk
     return jobs
 
 
@@ -571,7 +570,7 @@ def claim_jobs(
     except BaseException:
         conn.execute("ROLLBACK")
         raise
-    return [archive.db["jobs"].get(job_id) for job_id in ids]
+    return [archive.db.table("jobs").get(job_id) for job_id in ids]
 
 
 def claim_job(
@@ -713,7 +712,7 @@ def work_queue(
             raise
         for job in jobs:
             worked += 1
-            on_job(archive.db["jobs"].get(job["id"]), statuses[job["recording_id"]])
+            on_job(archive.db.table("jobs").get(job["id"]), statuses[job["recording_id"]])
     return worked
 
 

@@ -133,6 +133,7 @@ def upload_limit(datasette) -> int:
 async def in_archive(datasette, work: Callable[[Archive], T]) -> T:
     """Run ``work`` with an open archive in a worker thread."""
     path = archive_path(datasette)
+    assert path is not None  # the workspace routes check archive_path first
 
     def run() -> T:
         with open_archive(path) as archive:

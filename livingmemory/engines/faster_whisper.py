@@ -13,7 +13,7 @@ from __future__ import annotations
 import importlib.util
 from collections.abc import Iterator
 from importlib import metadata
-from typing import TYPE_CHECKING, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 
@@ -67,7 +67,8 @@ class FasterWhisperEngine:
             cpu_threads=threads,
             local_files_only=model.path is not None,
         )
-        self._pipeline: object | None = None  # the batched pipeline, built on first use
+        # the batched pipeline (faster-whisper has no type information), built on first use
+        self._pipeline: Any = None
 
     def detect_language(self, audio: np.ndarray) -> list[tuple[str, float]]:
         _, _, probabilities = self.model.detect_language(audio)
@@ -117,7 +118,7 @@ class FasterWhisperEngine:
         # "cuda" once the model runs on a GPU (device="auto"), where batches can be larger.
         device = str(getattr(self.model.model, "device", "cpu"))
         batch_size = options.batch_size or default_batch_size(device)
-        segments, info = self._pipeline.transcribe(  # type: ignore[attr-defined]
+        segments, info = self._pipeline.transcribe(
             audio,
             language=options.language,
             beam_size=options.beam_size,

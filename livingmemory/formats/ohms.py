@@ -58,10 +58,11 @@ def _duration(interview: dict[str, Any], doc: TranscriptDocument) -> str:
     if value is None or value == "":
         value = doc.notes.get("duration")
     if isinstance(value, str):
+        text = value
         try:
-            value = float(value)
+            value = float(text)
         except ValueError:
-            return value  # already "0:28:06" or similar
+            return text  # already "0:28:06" or similar
     if isinstance(value, int | float) and math.isfinite(value) and value >= 0:
         return _hms(value)
     return ""

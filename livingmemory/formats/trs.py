@@ -94,7 +94,7 @@ def loads_trs(text: str, source: str | Path = "<trs>") -> TranscriptDocument:
     if root.tag != "Trans":
         raise InputError(source, f"not a Transcriber file: the root element is <{root.tag}>")
     speakers = {
-        speaker.get("id", ""): speaker.get("name") or speaker.get("id", "")
+        speaker.get("id", ""): speaker.get("name") or speaker.get("id") or ""
         for speaker in root.iter("Speaker")
     }
     cues = [

@@ -14,6 +14,7 @@ from collections.abc import Iterable
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
 import srsly
 from spacy.language import Language
@@ -415,10 +416,10 @@ class OrganisationRule:
                 span._.lm_canonical = " ".join(t.text for t in span)
                 spans.append(span)
         for match in _COMPANY.finditer(doc.text):
-            span = doc.char_span(*match.span(), label="ORG", alignment_mode="expand")
-            if span is not None:
-                span._.lm_canonical = span.text
-                spans.append(span)
+            company = doc.char_span(*match.span(), label="ORG", alignment_mode="expand")
+            if company is not None:
+                company._.lm_canonical = company.text
+                spans.append(company)
         if spans:
             doc.ents = filter_spans([*doc.ents, *spans])
         return doc
@@ -429,7 +430,7 @@ def make_organisations(nlp: Language, name: str, heads: bool) -> OrganisationRul
     return OrganisationRule(heads)
 
 
-def gazetteer_patterns(entries: Iterable, language: str) -> list[dict]:  # type: ignore[type-arg]
+def gazetteer_patterns(entries: Iterable[Any], language: str) -> list[dict[str, Any]]:
     """Patterns for :class:`GazetteerMatcher`: per name, the accepted forms of each word.
 
     A word of the name matches when the text token's lemma equals the name word's lemma or
@@ -468,11 +469,11 @@ class GazetteerMatcher:
 
     def __init__(self, overwrite: bool = True) -> None:
         self.overwrite = overwrite
-        self.patterns: list[dict] = []  # type: ignore[type-arg]
+        self.patterns: list[dict[str, Any]] = []
         # first word form -> [(pattern, one set of accepted forms per word)]
-        self._index: dict[str, list[tuple[dict, list[set[str]]]]] = {}  # type: ignore[type-arg]
+        self._index: dict[str, list[tuple[dict[str, Any], list[set[str]]]]] = {}
 
-    def add_patterns(self, patterns: Iterable[dict]) -> None:  # type: ignore[type-arg]
+    def add_patterns(self, patterns: Iterable[dict[str, Any]]) -> None:
         for pattern in patterns:
             self.patterns.append(pattern)
             sets = [set(forms) for forms in pattern["forms"]]

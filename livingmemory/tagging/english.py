@@ -8,8 +8,11 @@ match, so places get their canonical name and coordinates.
 
 from __future__ import annotations
 
+from typing import cast
+
 import spacy
 from spacy.language import Language
+from spacy.tokens import Doc, Span
 
 from livingmemory.errors import MissingDependencyError
 from livingmemory.gazetteer import Gazetteer
@@ -34,15 +37,16 @@ def load_model() -> Language:
 
 
 @Language.component("lm_map_english_labels")
-def map_labels(doc):  # type: ignore[no-untyped-def]
+def map_labels(doc: Doc) -> Doc:
     """Keep the entity types the archive uses, renamed to its labels."""
-    ents = []
+    ents: list[Span] = []
     for ent in doc.ents:
         label = LABELS.get(ent.label_, ent.label_ if ent.label_ in ("PER",) else None)
         if label is None:
             continue
         if label != ent.label_:
             span = doc.char_span(ent.start_char, ent.end_char, label=label)
+            assert span is not None  # an entity's own offsets are token boundaries
             span._.lm_canonical = ent._.lm_canonical
             span._.lm_value = ent._.lm_value
             ents.append(span)
@@ -56,7 +60,7 @@ def build(language: str, gazetteer: Gazetteer) -> Language:
     nlp = load_model()
     nlp.add_pipe("lm_lemmagen", config={"language": "en", "overwrite": False})
     nlp.add_pipe("lm_map_english_labels")
-    ruler = nlp.add_pipe("lm_gazetteer")
+    ruler = cast(components.GazetteerMatcher, nlp.add_pipe("lm_gazetteer"))
     ruler.add_patterns(components.gazetteer_patterns(gazetteer, "en"))
     nlp.add_pipe("lm_dates", config={"language": "en"})
     nlp.add_pipe("lm_persons", config={"capitalised_pairs": False})  # the model finds names

@@ -4,6 +4,8 @@ people and organisation rules."""
 
 from __future__ import annotations
 
+from typing import cast
+
 import spacy
 from spacy.language import Language
 
@@ -23,7 +25,7 @@ def build(language: str, gazetteer: Gazetteer) -> Language:
     lemma_language = language if language in components.LEMMAGEN_LANGUAGES else "xx"
     nlp.add_pipe("sentencizer")
     nlp.add_pipe("lm_lemmagen", config={"language": lemma_language})
-    ruler = nlp.add_pipe("lm_gazetteer")
+    ruler = cast(components.GazetteerMatcher, nlp.add_pipe("lm_gazetteer"))
     ruler.add_patterns(components.gazetteer_patterns(gazetteer, lemma_language))
     nlp.add_pipe("lm_dates", config={"language": language})
     # German capitalises every noun: capitals are no evidence of a name or an organisation.

@@ -340,7 +340,7 @@ class SlovenianNames:
             i = token.i
             if not _title(token) or (owner(i) is not None and not replaceable(i, i + 1)):
                 continue
-            if owner(i) is not None and owner(i).label_ == "PER":
+            if (holder := owner(i)) is not None and holder.label_ == "PER":
                 continue
             initial = token.is_sent_start or (i > 0 and doc[i - 1].text in '»«"„“(-–—:')
             found = None
@@ -353,7 +353,7 @@ class SlovenianNames:
                 on["first_names"]
                 and (hit := lookup(token, firsts))
                 and not (initial and hit.casefold() in COMMON_FIRST_NAMES)
-                and not (owner(i) is not None and owner(i).ent_id_)
+                and not ((holder := owner(i)) is not None and holder.ent_id_)
             ):
                 found = (hit, 0.6)
             if found:
@@ -495,7 +495,7 @@ RULES = (
 )  # fmt: skip
 
 
-def _canonical(span: Span, firsts: dict[str, str], surnames: dict[str, str]) -> str:
+def _canonical(span: Span, firsts: NameIndex, surnames: NameIndex) -> str:
     """Nominative where the lists know the words ("Franceta Prešerna" -> France Prešeren),
     the lemma otherwise, the text for foreign names lemmagen would mangle."""
     words = []

@@ -7,8 +7,11 @@ found 4/15) + patterns for dates, people and organisations.
 
 from __future__ import annotations
 
+from typing import cast
+
 import spacy
 from spacy.language import Language
+from spacy.tokenizer import Tokenizer
 
 from livingmemory.gazetteer import Gazetteer
 from livingmemory.tagging import components, names
@@ -23,14 +26,15 @@ def build(language: str, gazetteer: Gazetteer, rules: dict[str, bool] | None = N
     nlp = spacy.blank("sl")
     # spaCy keeps a full stop on abbreviations that are also words ("trg." for trg): at the
     # end of a sentence that glued the stop onto place names ("Rdeči trg.").
-    nlp.tokenizer.rules = {
+    tokenizer = cast(Tokenizer, nlp.tokenizer)  # spaCy types it as any callable
+    tokenizer.rules = {
         key: value
-        for key, value in nlp.tokenizer.rules.items()
+        for key, value in tokenizer.rules.items()
         if key.rstrip(".").casefold() not in names.GEO_NOUNS
     }
     nlp.add_pipe("sentencizer")
     nlp.add_pipe("lm_lemmagen", config={"language": "sl"})
-    ruler = nlp.add_pipe("lm_gazetteer")
+    ruler = cast(components.GazetteerMatcher, nlp.add_pipe("lm_gazetteer"))
     ruler.add_patterns(components.gazetteer_patterns(gazetteer, "sl"))
     nlp.add_pipe("lm_dates", config={"language": "sl"})
     nlp.add_pipe("lm_organisations")
