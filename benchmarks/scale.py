@@ -35,7 +35,6 @@ import argparse
 import hashlib
 import itertools
 import json
-import os
 import random
 import shutil
 import sqlite3
@@ -140,12 +139,15 @@ class Sampler:
         return float(self.cumulative[rank] - low) if rank < len(self.cumulative) else 0.0
 
 
-def tiny_wav(path: Path) -> None:
+def tiny_wav(path: Path, number: int = 0) -> str:
+    """A tenth of a second of near-silence, different for every ``number``; its SHA-256
+    (publish checks every recording's fixity, so each stands in with its own checksum)."""
     with wave.open(str(path), "wb") as out:
         out.setnchannels(1)
         out.setsampwidth(2)
         out.setframerate(16_000)
-        out.writeframes(b"\0\0" * 1600)
+        out.writeframes(number.to_bytes(4, "little") + b"\0\0" * 1598)
+    return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 def build(folder: Path, hours: int, ranked: list[tuple[str, str]], seed: int = 17) -> dict:
@@ -157,8 +159,6 @@ def build(folder: Path, hours: int, ranked: list[tuple[str, str]], seed: int = 1
     database = folder / "archive.db"
     clock = time.monotonic()
     init_archive(database)
-    wav = folder / "tiny.wav"
-    tiny_wav(wav)
     sampler = Sampler(ranked, seed)
     rng = random.Random(seed)
     place_ids: dict[str, int] = {}
@@ -174,9 +174,10 @@ def build(folder: Path, hours: int, ranked: list[tuple[str, str]], seed: int = 1
     now = "2026-11-30T08:00:00+00:00"
     segments_total = entities_total = 0
     for number in range(1, hours + 1):
-        digest = hashlib.sha256(f"scale-{seed}-{number}".encode()).hexdigest()
+        staging = folder / "recordings" / f".rec-{number:05d}.wav"
+        digest = tiny_wav(staging, number)
         file_path = f"recordings/rec-{number:05d}-{digest[:8]}.wav"
-        os.link(wav, folder / file_path)
+        staging.rename(folder / file_path)
         place = rng.choice(PLACES)[1]
         recording_id = conn.execute(
             "INSERT INTO recordings (title, file_path, original_filename, sha256, size_bytes, "
