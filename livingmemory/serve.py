@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
 import tempfile
@@ -159,6 +160,10 @@ def serve(
         env["LIVINGMEMORY_PASSWORD_HASH"] = hash_password(password) if password else ""
     with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as handle:
         json.dump(site_metadata(archive, private=private), handle, ensure_ascii=False)
+    # `kill PID` (SIGTERM, as service managers stop things) must stop the site like Ctrl-C
+    # does: the Datasette child and the worker stop too, and the temporary file goes.
+    previous = signal.signal(signal.SIGTERM, _interrupt)
+    site: subprocess.Popen[bytes] | None = None
     try:
         command = datasette_command(
             archive, Path(handle.name), host=host, port=port, private=private
@@ -170,12 +175,28 @@ def serve(
                 env=env,
             )
         announce(f"http://{host}:{port}/")
-        return subprocess.call(command, env=env)
+        site = subprocess.Popen(command, env=env)
+        return site.wait()
+    except KeyboardInterrupt:  # Ctrl-C, or SIGTERM (below): a normal way to stop serving
+        return 0
     finally:
+        signal.signal(signal.SIGTERM, previous)
+        for child in (site, worker):
+            _stop(child)
         os.unlink(handle.name)
-        if worker is not None:
-            worker.terminate()
-            try:
-                worker.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                worker.kill()
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
+def _stop(child: subprocess.Popen[bytes] | None) -> None:
+    """Stop a child process politely, then firmly; nothing is left running."""
+    if child is None or child.poll() is not None:
+        return
+    child.terminate()
+    try:
+        child.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        child.kill()
+        child.wait()
