@@ -2,7 +2,59 @@
 
 Record elderly residents telling their stories, transcribe them, tag who/where/when,
 and publish them for researchers and schools. Everything the ``livingmemory`` command does
-is available from Python; the CLI is a thin layer over these modules.
+is available from Python; the CLI is a thin layer over these functions::
+
+    import livingmemory as lm
+
+    with lm.open_archive("archive.db") as archive:
+        lm.transcribe_recordings(archive)          # -> Batch of RecordingOutcome
+        lm.tag_transcripts(archive)
+        for hit in lm.search(archive, "na Jesenicah", decade=1950):
+            print(hit.timecode, hit.title, hit.snippet)
+        lm.publish(archive)
+
+Names are imported on first use, so ``import livingmemory`` stays fast and a core install
+(without Whisper or spaCy) can still open archives and search them.
 """
 
+from __future__ import annotations
+
+from importlib import import_module
+from typing import Any
+
 __version__ = "0.1.0"
+
+# public name -> the module that owns it (see ARCHITECTURE.md)
+_EXPORTS = {
+    "Archive": "livingmemory.archive",
+    "open_archive": "livingmemory.archive",
+    "init_archive": "livingmemory.archive",
+    "LivingMemoryError": "livingmemory.errors",
+    "add_recording": "livingmemory.ingest",
+    "add_many": "livingmemory.ingest",
+    "TranscribeSettings": "livingmemory.transcribe",
+    "transcribe_recordings": "livingmemory.transcribe",
+    "tag_transcripts": "livingmemory.tag",
+    "search": "livingmemory.search",
+    "Hit": "livingmemory.search",
+    "review_queue": "livingmemory.review",
+    "attach_transcript": "livingmemory.review",
+    "publish": "livingmemory.publish",
+    "export_recording": "livingmemory.exports",
+    "export_all": "livingmemory.exports",
+    "verify": "livingmemory.fixity",
+}
+__all__ = ["__version__", *_EXPORTS]
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'livingmemory' has no attribute {name!r}")
+    value = getattr(import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)

@@ -102,3 +102,19 @@ def test_python_m_livingmemory_version() -> None:
     assert done.stdout.strip() == f"livingmemory {livingmemory.__version__}"
     # The version the code reports is the version the package was installed as.
     assert livingmemory.__version__ == version("livingmemory")
+
+
+def test_public_python_api_names_resolve_lazily() -> None:
+    """Every name in ``livingmemory.__all__`` exists, and importing the package loads no
+    heavy stage (spaCy, Whisper) until one is used."""
+    code = (
+        "import sys, livingmemory as lm\n"
+        "assert 'spacy' not in sys.modules and 'faster_whisper' not in sys.modules\n"
+        "missing = [n for n in lm.__all__ if getattr(lm, n, None) is None]\n"
+        "assert not missing, missing\n"
+        "print(len(lm.__all__))\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            cwd=REPO, check=False)  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert int(result.stdout) >= 15
