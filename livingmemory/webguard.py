@@ -35,6 +35,8 @@ MAX_VALUE_BYTES = 20 * 1024 * 1024  # far above any transcript value, far below 
 MAX_FAILURES = 5
 WINDOW_SECONDS = 600.0
 LOGIN_PATH = "/-/login"
+# The volunteers' workspace has its own login page (livingmemory.workspace_web): same throttle.
+LOGIN_PATHS = (LOGIN_PATH, "/-/workspace/login")
 ACTOR_COOKIE = b"ds_actor="
 CLOSED_EVERYWHERE = ("/-/password-tool",)
 CLOSED_ON_PUBLIC_SITE = ("/-/databases", "/-/metadata")
@@ -135,7 +137,7 @@ def guard(app: ASGIApp, *, private: bool, throttle: LoginThrottle | None = None)
             await _plain(send, 404, "Ni najdeno / Not found")
             return
         client = _client(scope)
-        is_login = path == LOGIN_PATH and scope.get("method") == "POST"
+        is_login = path in LOGIN_PATHS and scope.get("method") == "POST"
         if is_login:
             wait = throttle.retry_after(client)
             if wait:
@@ -157,10 +159,11 @@ def guard(app: ASGIApp, *, private: bool, throttle: LoginThrottle | None = None)
 
         await app(scope, receive, guarded_send)
         if is_login and "status" in outcome:
-            # datasette-auth-passwords redirects on success and shows the form again otherwise.
+            # Both logins redirect on success; on failure datasette-auth-passwords shows its
+            # form again (200) and the workspace answers 403 with its form.
             if 300 <= outcome["status"] < 400:
                 throttle.succeeded(client)
-            elif outcome["status"] == 200:
+            elif outcome["status"] in (200, 403):
                 throttle.failed(client)
 
     return guarded

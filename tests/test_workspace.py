@@ -592,3 +592,13 @@ def test_worker_transcribes_a_batch_with_one_model_and_never_twice(
     assert sorted(r["recording_id"] for r in runs) == [first, second]
     jobs = db_rows(archive_db, "SELECT status, progress, message FROM jobs")
     assert all(j["status"] == "done" and j["progress"] == 1.0 for j in jobs), jobs
+
+
+def test_failed_workspace_logins_are_throttled(client: Client) -> None:
+    """The workspace's own login page is throttled like Datasette's: five wrong passwords
+    from one address, then 429 even for the right one until the window slides."""
+    statuses = [client.login(password=f"ugibam-{n}").status_code for n in range(5)]
+    assert statuses == [403] * 5
+    blocked = client.login()
+    assert blocked.status_code == 429 and int(blocked.headers["retry-after"]) > 0
+    assert "ds_actor" not in blocked.headers.get("set-cookie", "")
