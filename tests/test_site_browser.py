@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -23,7 +22,7 @@ from typing import Any
 import pytest
 from conftest import REPO
 from site_fixtures import SL_LINES, build_site
-from test_browser import CHROMIUM, CHROMIUM_ARGS, free_port, wait_until_up
+from test_browser import CHROMIUM, chromium_browser, free_port, stop_group, wait_until_up
 
 ARTIFACTS = REPO / "test-artifacts"
 SIZES = {"desktop": (1280, 800), "phone": (390, 844)}
@@ -57,26 +56,13 @@ def server(
         wait_until_up(f"{base}/-/versions.json", process, log)
         yield {**site, "base": base}
     finally:
-        os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
+        stop_group(process)
 
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    sync_api = pytest.importorskip("playwright.sync_api")
-    with sync_api.sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(
-            executable_path=str(CHROMIUM),
-            args=[*CHROMIUM_ARGS, "--autoplay-policy=no-user-gesture-required"],
-        )
-        try:
-            yield chromium
-        finally:
-            chromium.close()
+    with chromium_browser("--autoplay-policy=no-user-gesture-required") as chromium:
+        yield chromium
 
 
 @pytest.fixture(params=list(SIZES))

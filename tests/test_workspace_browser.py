@@ -12,7 +12,6 @@ others in the transcript editor with the keyboard only and saves; ``export`` and
 from __future__ import annotations
 
 import os
-import signal
 import subprocess
 import sys
 import time
@@ -22,7 +21,7 @@ from typing import Any
 
 import pytest
 from conftest import REPO, add_json, db_rows, run_cli
-from test_browser import CHROMIUM, CHROMIUM_ARGS, free_port, wait_until_up
+from test_browser import CHROMIUM, chromium_browser, free_port, stop_group, wait_until_up
 
 from livingmemory.archive import init_archive, open_archive
 from livingmemory.workspace import set_password
@@ -90,23 +89,13 @@ def workspace(tmp_path_factory: pytest.TempPathFactory, audio_files) -> Iterator
         wait_until_up(f"{base}/-/workspace/login", process, log)
         yield {"base": base, "db": archive_db, "folder": folder, "id": recording_id, "log": log}
     finally:
-        os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
+        stop_group(process, timeout=15)
 
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    sync_api = pytest.importorskip("playwright.sync_api")
-    with sync_api.sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        try:
-            yield chromium
-        finally:
-            chromium.close()
+    with chromium_browser() as chromium:
+        yield chromium
 
 
 def new_page(browser: Any, width: int, height: int) -> Any:
