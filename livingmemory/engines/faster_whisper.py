@@ -81,18 +81,9 @@ class FasterWhisperEngine:
             return self._transcribe_batched(audio, options)
         segments, info = self.model.transcribe(
             audio,
-            language=options.language,
-            beam_size=options.beam_size,
-            best_of=options.beam_size,
-            temperature=list(options.temperature),
-            initial_prompt=options.initial_prompt,
-            hotwords=options.hotwords,
+            **_common(options),
             vad_filter=options.vad,
-            word_timestamps=options.word_timestamps,
             condition_on_previous_text=options.condition_on_previous_text,
-            compression_ratio_threshold=options.compression_ratio_threshold,
-            log_prob_threshold=options.log_prob_threshold,
-            no_speech_threshold=options.no_speech_threshold,
         )
         result_info = TranscriptionInfo(
             language=info.language,
@@ -120,18 +111,9 @@ class FasterWhisperEngine:
         batch_size = options.batch_size or default_batch_size(device)
         segments, info = self._pipeline.transcribe(
             audio,
-            language=options.language,
-            beam_size=options.beam_size,
-            best_of=options.beam_size,
-            temperature=list(options.temperature),
-            initial_prompt=options.initial_prompt,
-            hotwords=options.hotwords,
+            **_common(options),
             vad_filter=True,
-            word_timestamps=options.word_timestamps,
             without_timestamps=False,
-            compression_ratio_threshold=options.compression_ratio_threshold,
-            log_prob_threshold=options.log_prob_threshold,
-            no_speech_threshold=options.no_speech_threshold,
             batch_size=batch_size,
             chunk_length=options.batch_chunk_seconds,
         )
@@ -147,6 +129,22 @@ class FasterWhisperEngine:
             },
         )
         return (_convert(segment) for segment in segments), result_info
+
+
+def _common(options: DecodeOptions) -> dict[str, Any]:
+    """faster-whisper's arguments that sequential and batched decoding share."""
+    return {
+        "language": options.language,
+        "beam_size": options.beam_size,
+        "best_of": options.beam_size,
+        "temperature": list(options.temperature),
+        "initial_prompt": options.initial_prompt,
+        "hotwords": options.hotwords,
+        "word_timestamps": options.word_timestamps,
+        "compression_ratio_threshold": options.compression_ratio_threshold,
+        "log_prob_threshold": options.log_prob_threshold,
+        "no_speech_threshold": options.no_speech_threshold,
+    }
 
 
 class _KeepUnfinished:
