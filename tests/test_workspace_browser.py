@@ -181,8 +181,14 @@ def test_upload_is_transcribed_by_the_worker(
     sql = "SELECT recording_id, count(*) AS n FROM transcripts WHERE source = 'machine' "
     runs = db_rows(workspace["db"], sql + "GROUP BY recording_id ORDER BY recording_id")
     assert [(r["recording_id"], r["n"]) for r in runs] == [(1, 1), (2, 1), (3, 1)]
-    texts = db_rows(workspace["db"], "SELECT text FROM segments WHERE recording_id = 3")
-    assert any("dober" in t["text"].lower() for t in texts), texts
+    # What base makes of espeak's Slovenian varies with the machine's threads ("Dober dan"
+    # one run, "Tuberta, tanem..." another): check that the worker transcribed the upload in
+    # its language, inside the recording, not the words themselves.
+    [transcript] = db_rows(workspace["db"], "SELECT * FROM transcripts WHERE recording_id = 3")
+    assert transcript["language"] == "sl" and transcript["finished_at"]
+    texts = db_rows(workspace["db"], "SELECT * FROM segments WHERE recording_id = 3")
+    assert texts and all(t["text"].strip() for t in texts)
+    assert all(0 <= t["start"] < t["end"] <= row["duration"] + 0.05 for t in texts)
     shot(page, "workspace-list.png")
     assert page.lm_errors == []
 
