@@ -334,7 +334,8 @@ def _copy_recording(
     if transcript is None:
         result.recordings.append(recording["id"])
         return
-    kept = set()
+    kept: set[int] = set()
+    segments = []
     for segment in archive.db.query(
         "SELECT id, start, end, speaker, text, lemmas, suspect FROM segments "
         "WHERE transcript_id = ? ORDER BY position",
@@ -344,14 +345,17 @@ def _copy_recording(
             result.redacted_segments += 1
             continue
         kept.add(segment["id"])
-        public.table("segments").insert(
+        segments.append(
             {
                 **segment,
                 "recording_id": recording["id"],
                 "play": f"{audio_url}#t={segment['start']:g}",
             }
         )
-        result.segments += 1
+    # One batch per table and recording: row-by-row inserts made publishing slow at scale.
+    public.table("segments").insert_all(segments, batch_size=500)
+    result.segments += len(segments)
+    entities, places = [], set()
     for entity in archive.db.query(
         "SELECT e.id, e.segment_id, e.label, e.text, e.canonical, e.value, e.decade, "
         "e.start_seconds, e.confidence, e.method, e.place_id FROM entities e "
@@ -360,7 +364,7 @@ def _copy_recording(
     ):
         if entity["segment_id"] not in kept:
             continue
-        public.table("entities").insert(
+        entities.append(
             {
                 **entity,
                 "recording_id": recording["id"],
@@ -368,8 +372,10 @@ def _copy_recording(
             }
         )
         if entity["place_id"]:
-            place = archive.db.table("places").get(entity["place_id"])
-            public.table("places").upsert(place, pk="id")
+            places.add(entity["place_id"])
+    public.table("entities").insert_all(entities, batch_size=500)
+    for place_id in sorted(places):
+        public.table("places").upsert(archive.db.table("places").get(place_id), pk="id")
     result.recordings.append(recording["id"])
 
 
