@@ -96,6 +96,24 @@ def audio_files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     return files
 
 
+def tone_files(folder: Path, count: int, seconds: float) -> list[Path]:
+    """``count`` different 8 kHz tones of ``seconds`` each: distinct audio (distinct SHA-256)
+    without espeak-ng, for tests about files rather than speech."""
+    import wave
+
+    folder.mkdir(parents=True, exist_ok=True)
+    files = []
+    for n in range(count):
+        path = folder / f"tape-{n}.wav"
+        with wave.open(str(path), "wb") as out:
+            out.setnchannels(1)
+            out.setsampwidth(2)
+            out.setframerate(8000)
+            out.writeframes(bytes((i * (n + 7)) % 251 for i in range(int(2 * 8000 * seconds))))
+        files.append(path)
+    return files
+
+
 def copy_audio(source: Path, folder: Path, name: str | None = None) -> Path:
     """A private copy of a session audio file (so a test may put a sidecar next to it)."""
     folder.mkdir(parents=True, exist_ok=True)

@@ -8,11 +8,10 @@ import os
 import socket
 import subprocess
 import sys
-import wave
 from pathlib import Path
 
 import pytest
-from conftest import REPO, db_rows, run_cli
+from conftest import REPO, db_rows, run_cli, tone_files
 
 import livingmemory.ingest as ingest
 import livingmemory.transcribe as transcribe_module
@@ -21,27 +20,13 @@ from livingmemory.concurrency import claim, claim_for_transcription, owner_id, r
 from livingmemory.transcribe import RecordingOutcome, TranscribeSettings, transcribe_recordings
 
 
-def _tones(folder: Path, count: int) -> list[Path]:
-    folder.mkdir(parents=True, exist_ok=True)
-    files = []
-    for n in range(count):
-        path = folder / f"tape-{n}.wav"
-        with wave.open(str(path), "wb") as out:
-            out.setnchannels(1)
-            out.setsampwidth(2)
-            out.setframerate(8000)
-            out.writeframes(bytes((i * (n + 7)) % 251 for i in range(8000)))
-        files.append(path)
-    return files
-
-
 def _env() -> dict[str, str]:
     return {**os.environ, "PYTHONPATH": str(REPO) + os.pathsep + os.environ.get("PYTHONPATH", "")}
 
 
 def test_two_processes_adding_the_same_files_lose_none(tmp_path: Path) -> None:
     archive_db = init_archive(tmp_path / "archive" / "archive.db").archive
-    files = _tones(tmp_path / "in", 6)
+    files = tone_files(tmp_path / "in", 6, 0.5)
     command = [sys.executable, "-m", "livingmemory", "add", "--archive", str(archive_db),
                "--json", *map(str, files)]  # fmt: skip
     processes = [
@@ -68,7 +53,7 @@ def test_an_add_that_loses_the_race_reports_a_duplicate(
 ) -> None:
     """Process B registers the file while process A is still copying it."""
     archive_db = init_archive(tmp_path / "archive" / "archive.db").archive
-    [audio] = _tones(tmp_path / "in", 1)
+    [audio] = tone_files(tmp_path / "in", 1, 0.5)
     real_copy = ingest._copy_verified
     partials: list[Path] = []
 
@@ -93,7 +78,7 @@ def test_an_add_that_loses_the_race_reports_a_duplicate(
 @pytest.fixture
 def recording(tmp_path: Path) -> tuple[Path, int]:
     archive_db = init_archive(tmp_path / "archive" / "archive.db").archive
-    files = _tones(tmp_path / "in", 1)
+    files = tone_files(tmp_path / "in", 1, 0.5)
     result = run_cli("add", "--archive", archive_db, *files)
     assert result.exit_code == 0, str(result)
     return archive_db, 1
@@ -181,7 +166,7 @@ def test_transcribe_skips_what_another_run_holds(
 
 def test_partial_copies_of_killed_adds_are_cleared(tmp_path: Path) -> None:
     archive_db = init_archive(tmp_path / "archive" / "archive.db").archive
-    [audio] = _tones(tmp_path / "in", 1)
+    [audio] = tone_files(tmp_path / "in", 1, 0.5)
     folder = archive_db.parent / "recordings"
     digest = ingest.sha256_file(audio)
     final = folder / ingest.stable_name(audio, digest)

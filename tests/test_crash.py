@@ -16,31 +16,15 @@ import sqlite3
 import subprocess
 import sys
 import time
-import wave
 from pathlib import Path
 
 import pytest
-from conftest import REPO, db_rows, insert_transcript, run_cli
+from conftest import REPO, db_rows, insert_transcript, run_cli, tone_files
 
 from livingmemory.archive import init_archive, open_archive, utc_now
 from livingmemory.publish import AUDIO_DIR, PUBLIC_DB, PUBLIC_DIR
 
 pytestmark = pytest.mark.slow
-
-
-def _tones(folder: Path, count: int) -> list[Path]:
-    """``count`` different 12-second tones (long enough for two 5-second segments)."""
-    folder.mkdir(parents=True, exist_ok=True)
-    files = []
-    for n in range(count):
-        path = folder / f"tape-{n}.wav"
-        with wave.open(str(path), "wb") as out:
-            out.setnchannels(1)
-            out.setsampwidth(2)
-            out.setframerate(8000)
-            out.writeframes(bytes((i * (n + 7)) % 251 for i in range(2 * 8000 * 12)))
-        files.append(path)
-    return files
 
 
 def _env() -> dict[str, str]:
@@ -107,7 +91,7 @@ def _check_public(archive_db: Path) -> None:
 def test_kill_9_anywhere_leaves_a_sound_archive(tmp_path: Path) -> None:
     rng = random.Random(1954)
     archive_db = init_archive(tmp_path / "archive" / "archive.db").archive
-    files = _tones(tmp_path / "in", 5)
+    files = tone_files(tmp_path / "in", 5, 12)
     kills = 0
 
     # add

@@ -435,14 +435,23 @@ def test_no_unspoken_metadata_name_survives_unflagged(
         assert outcome.warnings == ["names_not_heard"]
 
 
-def test_queue_names_recordings_that_need_a_language_or_a_check(
+@pytest.fixture
+def needing_attention(
     archive_db: Path, audio_files: dict[str, Path], scripted: type[ScriptedEngine]
-) -> None:
+) -> tuple[int, int]:
+    """(a recording whose language detection was unsure, one where nobody named is heard)."""
     scripted.detections = [("en", 0.1), ("sl", 0.09)]
     unsure = _add(archive_db, audio_files["wav"])
     scripted.script = staticmethod(lambda audio, options: [_segment("Dober dan.", 0.0, 1.0)])
     unheard = _add(archive_db, audio_files["flac"], "--language", "sl", *PEOPLE)
     _run(archive_db)
+    return unsure, unheard
+
+
+def test_queue_names_recordings_that_need_a_language_or_a_check(
+    archive_db: Path, needing_attention: tuple[int, int]
+) -> None:
+    unsure, unheard = needing_attention
     result = run_cli("review", "--queue", "--archive", archive_db)
     assert result.exit_code == 0, result
     lines = " ".join(result.lines)
@@ -451,15 +460,11 @@ def test_queue_names_recordings_that_need_a_language_or_a_check(
 
 
 def test_workspace_list_shows_language_uncertain_and_names_not_heard(
-    archive_db: Path, audio_files: dict[str, Path], scripted: type[ScriptedEngine]
+    archive_db: Path, needing_attention: tuple[int, int]
 ) -> None:
     from livingmemory.workspace import interviews
 
-    scripted.detections = [("en", 0.1), ("sl", 0.09)]
-    unsure = _add(archive_db, audio_files["wav"])
-    scripted.script = staticmethod(lambda audio, options: [_segment("Dober dan.", 0.0, 1.0)])
-    unheard = _add(archive_db, audio_files["flac"], "--language", "sl", *PEOPLE)
-    _run(archive_db)
+    unsure, unheard = needing_attention
     with open_archive(archive_db) as archive:
         rows = {row["id"]: row for row in interviews(archive)}
     assert rows[unsure]["state"] == "language_uncertain"
