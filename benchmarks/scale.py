@@ -18,7 +18,7 @@ Measured, per size:
 * ``livingmemory.search.search`` in-process, p50/p95 over ``--repeat`` runs, for common words
   (ranks 20-40 of the vocabulary), rare words (seen about 50 times in 1,000 hours), and
   inflected place names (a locative form finding the lemma: "Kranju", "Škofji Loki");
-* ``livingmemory.publish.publish`` of the whole archive (every recording public), and again
+* ``livingmemory.site.publish.publish`` of the whole archive (every recording public), and again
   after one recording's transcript changed.
 
 The ratio per tenfold (1,000 h / 100 h) is printed for each figure.
@@ -152,7 +152,7 @@ def tiny_wav(path: Path, number: int = 0) -> str:
 
 def build(folder: Path, hours: int, ranked: list[tuple[str, str]], seed: int = 17) -> dict:
     """A synthetic archive of ``hours`` one-hour recordings; returns build facts."""
-    from livingmemory.archive import init_archive
+    from livingmemory.archive.store import init_archive
 
     if folder.exists():
         shutil.rmtree(folder)
@@ -280,7 +280,7 @@ def percentile(values: list[float], share: float) -> float:
 
 
 def measure_search(database: Path, words: dict[str, list[str]], repeat: int) -> dict[str, Any]:
-    from livingmemory.archive import open_archive
+    from livingmemory.archive.store import open_archive
     from livingmemory.search import search
 
     found: dict[str, Any] = {}
@@ -303,8 +303,8 @@ def measure_search(database: Path, words: dict[str, list[str]], repeat: int) -> 
 
 
 def measure_publish(database: Path) -> dict[str, float]:
-    from livingmemory.archive import open_archive
-    from livingmemory.publish import publish
+    from livingmemory.archive.store import open_archive
+    from livingmemory.site.publish import publish
 
     with open_archive(database) as archive:
         clock = time.monotonic()

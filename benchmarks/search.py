@@ -32,7 +32,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests"))
 
-from livingmemory.archive import init_archive, open_archive, utc_now  # noqa: E402
+from livingmemory.archive.store import init_archive, open_archive, utc_now  # noqa: E402
 from livingmemory.search import search  # noqa: E402
 from livingmemory.words import lemmatize_word  # noqa: E402
 
@@ -239,7 +239,7 @@ def time_cold_cli(path: Path, repeats: int = 5) -> dict[str, tuple[float, float]
 def precision_recall() -> dict[str, float]:
     from search_cases import CASES, SENTENCES, score
 
-    from livingmemory.tag import tag_transcripts
+    from livingmemory.tagging.pipeline import tag_transcripts
 
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "archive.db"

@@ -5,7 +5,7 @@ recordings of 90 minutes, one transcript segment per 6 seconds, a place, topic o
 mentioned in about a third of them, places drawn Zipf-like from the gazetteer so a few are
 mentioned very often), with the same schema, search index, indexes and ``browse`` table that
 ``livingmemory publish`` makes. Then times the functions each page calls
-(:mod:`livingmemory.site_pages`), median of 5 runs, including the worst cases: the most
+(:mod:`livingmemory.site.pages`), median of 5 runs, including the worst cases: the most
 mentioned place, a word in every tenth segment, a 90-minute interview page.
 
 Nothing here is a pass/fail test; it prints figures for the README.
@@ -25,9 +25,9 @@ from pathlib import Path
 
 import sqlite_utils
 
-from livingmemory import site_pages
-from livingmemory.gazetteer import load_gazetteer
-from livingmemory.publish import _create_schema, _finish
+from livingmemory.site import pages as site_pages
+from livingmemory.site.publish import _create_schema, _finish
+from livingmemory.tagging.gazetteer import load_gazetteer
 
 WORDS = (  # noqa: SIM905
     "potem smo šli domov mama oče brat sestra hiša vas polje gozd delo šola učitelj cerkev "

@@ -2,7 +2,7 @@
 fuzzy-spotting precision.
 
 Prints figures for the README (nothing here is a pass/fail test). Entities come from
-:class:`livingmemory.tag.TextTagger`, the code behind ``livingmemory entities``.
+:class:`livingmemory.tagging.pipeline.TextTagger`, the code behind ``livingmemory entities``.
 
 ``benchmarks/tagging.py GOLD...`` scores any gold file: CoNLL-U (``NER=B-PER`` in MISC, or a
 bare ``B-PER`` there; labels in any case) or JSON lines (``text`` with ``entities`` /
@@ -40,8 +40,8 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from livingmemory.gazetteer import load_gazetteer
-from livingmemory.tag import TextTagger
+from livingmemory.tagging.gazetteer import load_gazetteer
+from livingmemory.tagging.pipeline import TextTagger
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get("LIVINGMEMORY_SHARED", ROOT.parent / "shared")) / "data" / "text"

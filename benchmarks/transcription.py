@@ -1,9 +1,11 @@
 """Benchmark the transcription engines: speed, peak memory and accuracy on the same audio.
 
 Both engines (faster-whisper and openai-whisper) run on the *same weights*: every model is a
-CTranslate2 folder found by :func:`livingmemory.models.resolve`, and openai-whisper loads the
-checkpoint converted from it (:func:`livingmemory.models.openai_checkpoint`). Every clip is
-decoded *once*, in this process, with :func:`livingmemory.audio.load_audio`; the arrays are
+CTranslate2 folder found by :func:`livingmemory.transcription.models.resolve`, and openai-whisper
+loads the
+checkpoint converted from it (:func:`livingmemory.transcription.models.openai_checkpoint`). Every
+clip is
+decoded *once*, in this process, with :func:`livingmemory.archive.audio.load_audio`; the arrays are
 saved as ``.npy`` files that each measuring process loads, so every engine sees identical
 samples.
 
@@ -31,13 +33,14 @@ Accuracy: WER and CER are Levenshtein distances on normalised text (NFKC, casefo
 apostrophes removed, other punctuation and symbols turned into spaces, whitespace collapsed;
 for English, digits 0-20 become words and "ok", "st", "mr" become "okay", "saint", "mister").
 CER counts characters of the normalised words joined by single spaces. Transcripts are the
-production settings of :class:`~livingmemory.engines.base.DecodeOptions` (temperature
+production settings of :class:`~livingmemory.transcription.engines.base.DecodeOptions` (temperature
 fallback, conditioning on previous text) with the language forced from the clip's known
 language, as the archive does.
 
 Metadata-aware prompting: the generated Slovenian clip is also transcribed with an
 ``initial_prompt`` listing its people and places, written the way
-:func:`livingmemory.transcribe.build_prompt` writes one (names, then the place, then extra
+:func:`livingmemory.transcription.pipeline.build_prompt` writes one (names, then the place, then
+extra
 words), and both WERs are printed.
 
 Audio:
@@ -194,7 +197,8 @@ def error_rates(reference: str, hypothesis: str, language: str) -> dict[str, flo
 
 
 def metadata_prompt(people: list[str], place: str | None, extra: str | None) -> str | None:
-    """The prompt livingmemory.transcribe.build_prompt writes from a recording's metadata."""
+    """The prompt livingmemory.transcription.pipeline.build_prompt writes from a recording's
+    metadata."""
     words = [*people, *(p for p in (place,) if p)]
     parts = [", ".join(dict.fromkeys(words)) + "." if words else "", extra or ""]
     return " ".join(p for p in parts if p).strip() or None
@@ -304,10 +308,10 @@ def generated_clips(directory: Path, names: list[str]) -> tuple[list[Clip], str]
 
 
 def decode_clips(clips: list[Clip], directory: Path) -> list[Clip]:
-    """Decode every clip once with livingmemory.audio.load_audio and save the array."""
+    """Decode every clip once with livingmemory.archive.audio.load_audio and save the array."""
     import numpy as np
 
-    from livingmemory.audio import load_audio
+    from livingmemory.archive.audio import load_audio
 
     decoded = []
     for clip in clips:
@@ -357,9 +361,9 @@ def child_main(spec_path: str) -> None:
 def _child_measure(spec: dict[str, Any], result: dict[str, Any]) -> None:
     import numpy as np
 
-    from livingmemory import models
-    from livingmemory.engines import get_engine
-    from livingmemory.engines.base import DecodeOptions
+    from livingmemory.transcription import models
+    from livingmemory.transcription.engines import get_engine
+    from livingmemory.transcription.engines.base import DecodeOptions
 
     tag = f"{spec['engine']} {spec['model']} {spec['compute_type']} {spec['decoding']}"
     audio = {clip["name"]: np.load(clip["npy"]) for clip in spec["clips"]}
@@ -446,8 +450,8 @@ def _child_measure(spec: dict[str, Any], result: dict[str, Any]) -> None:
 
 def model_info(names: list[str]) -> dict[str, dict[str, Any]]:
     """Resolve each model offline; models that are not installed are skipped with a note."""
-    from livingmemory import models
     from livingmemory.errors import LivingMemoryError
+    from livingmemory.transcription import models
 
     found = {}
     for name in names:

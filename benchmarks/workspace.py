@@ -19,8 +19,8 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from livingmemory.archive import init_archive, open_archive, utc_now
-from livingmemory.workspace import (
+from livingmemory.archive.store import init_archive, open_archive, utc_now
+from livingmemory.review.workspace import (
     Line,
     editor_lines,
     interviews,

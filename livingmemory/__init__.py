@@ -26,23 +26,23 @@ __version__ = "0.1.0"
 
 # public name -> the module that owns it (see ARCHITECTURE.md)
 _EXPORTS = {
-    "Archive": "livingmemory.archive",
-    "open_archive": "livingmemory.archive",
-    "init_archive": "livingmemory.archive",
+    "Archive": "livingmemory.archive.store",
+    "open_archive": "livingmemory.archive.store",
+    "init_archive": "livingmemory.archive.store",
     "LivingMemoryError": "livingmemory.errors",
-    "add_recording": "livingmemory.ingest",
-    "add_many": "livingmemory.ingest",
-    "TranscribeSettings": "livingmemory.transcribe",
-    "transcribe_recordings": "livingmemory.transcribe",
-    "tag_transcripts": "livingmemory.tag",
+    "add_recording": "livingmemory.ingest.add",
+    "add_many": "livingmemory.ingest.add",
+    "TranscribeSettings": "livingmemory.transcription.pipeline",
+    "transcribe_recordings": "livingmemory.transcription.pipeline",
+    "tag_transcripts": "livingmemory.tagging.pipeline",
     "search": "livingmemory.search",
     "Hit": "livingmemory.search",
-    "review_queue": "livingmemory.review",
-    "attach_transcript": "livingmemory.review",
-    "publish": "livingmemory.publish",
-    "export_recording": "livingmemory.exports",
-    "export_all": "livingmemory.exports",
-    "verify": "livingmemory.fixity",
+    "review_queue": "livingmemory.review.revisions",
+    "attach_transcript": "livingmemory.review.revisions",
+    "publish": "livingmemory.site.publish",
+    "export_recording": "livingmemory.formats.exports",
+    "export_all": "livingmemory.formats.exports",
+    "verify": "livingmemory.archive.fixity",
 }
 __all__ = ["__version__", *_EXPORTS]
 

@@ -20,9 +20,9 @@ from rich.markup import escape
 from rich.table import Table
 
 from livingmemory import __version__
-from livingmemory.archive import DEFAULT_ARCHIVE, init_archive, open_archive
+from livingmemory.archive.store import DEFAULT_ARCHIVE, init_archive, open_archive
 from livingmemory.errors import LivingMemoryError, readable, write_text
-from livingmemory.metadata import ACCESS_LEVELS, DEFAULT_ACCESS, Person, RecordingMetadata
+from livingmemory.ingest.metadata import ACCESS_LEVELS, DEFAULT_ACCESS, Person, RecordingMetadata
 
 if TYPE_CHECKING:
     from rich.progress import TaskID
@@ -189,8 +189,8 @@ def add(
     The original file is copied byte-for-byte and never changed. Adding the same audio
     twice does nothing. Files that fail are reported and the others are still added.
     """
-    from livingmemory.audio import require_ffmpeg
-    from livingmemory.ingest import AddRequest, add_many, requests_from_csv
+    from livingmemory.archive.audio import require_ffmpeg
+    from livingmemory.ingest.add import AddRequest, add_many, requests_from_csv
 
     if not files and not from_csv:
         raise LivingMemoryError("name at least one audio file, or a spreadsheet with --from-csv")
@@ -210,7 +210,7 @@ def add(
         part=part,
     )
     require_ffmpeg()
-    from livingmemory.ingest import expand_paths
+    from livingmemory.ingest.add import expand_paths
 
     audio_paths, _sidecars = expand_paths(files or ())
     if files and not audio_paths and not from_csv:
@@ -332,7 +332,7 @@ def show(
     with open_archive(archive_path) as archive:
         record = archive.recording(recording_id)
         segments = archive.current_segments(recording_id)
-        from livingmemory.workspace import recording_tags
+        from livingmemory.review.workspace import recording_tags
 
         tags = recording_tags(archive, recording_id)
     if as_json:
@@ -489,8 +489,8 @@ def transcribe(
     Each recording is saved as soon as it is done: interrupt with Ctrl-C at any time and run
     the command again to continue where it stopped.
     """
-    from livingmemory.speakers import DiarizeSettings
-    from livingmemory.transcribe import TranscribeSettings, transcribe_recordings
+    from livingmemory.speakers.turns import DiarizeSettings
+    from livingmemory.transcription.pipeline import TranscribeSettings, transcribe_recordings
 
     settings = TranscribeSettings(
         engine=engine,
@@ -509,14 +509,14 @@ def transcribe(
         batched=bool(batched),
     )
     if cluster:
-        from livingmemory.distributed import check_address
+        from livingmemory.transcription.distributed import check_address
 
         check_address(cluster)
     with open_archive(archive_path) as archive:
-        from livingmemory.transcribe import pending_recordings
+        from livingmemory.transcription.pipeline import pending_recordings
 
         if not as_json and pending_recordings(archive, recording_ids, force=force):
-            from livingmemory.models import resolve
+            from livingmemory.transcription.models import resolve
 
             resolve(model)  # an unknown model is one clear error, before any promise
             # Loading a model takes seconds to minutes; say so before the silence.
@@ -525,7 +525,7 @@ def transcribe(
         try:
             with reporter:
                 if cluster:  # decoding on Dask workers; this process stays the writer
-                    from livingmemory import distributed
+                    from livingmemory.transcription import distributed
 
                     batch = distributed.transcribe_on_cluster(
                         archive, recording_ids, settings, reporter, cluster=cluster,
@@ -658,7 +658,7 @@ def tag(
     """
     from rich.progress import Progress
 
-    from livingmemory.tag import tag_transcripts
+    from livingmemory.tagging.pipeline import tag_transcripts
 
     class Reporter:
         def __init__(self, bar: Progress) -> None:
@@ -759,7 +759,7 @@ def publish(
     embargoed interviews, consent and internal notes are left out of the file entirely.
     Redacted passages are cut from text, search and audio. Run it again after any change.
     """
-    from livingmemory.publish import publish as run_publish
+    from livingmemory.site.publish import publish as run_publish
 
     with open_archive(archive_path) as archive:
         result = run_publish(archive)
@@ -788,7 +788,7 @@ def redact(
 ) -> None:
     """Remove a passage the narrator asked to withhold from everything published
     (text, search and audio); the archive keeps it. Takes effect at the next 'publish'."""
-    from livingmemory.publish import redact as run_redact
+    from livingmemory.site.publish import redact as run_redact
 
     with open_archive(archive_path) as archive:
         run_redact(archive, recording_id, _seconds(start), _seconds(end), reason)
@@ -817,7 +817,7 @@ def serve(
 ) -> None:
     """Run Datasette on the public database (made by 'publish'), read-only. With --private:
     the full archive and the volunteers' workspace at /-/workspace, behind a login."""
-    from livingmemory.serve import serve as run_serve
+    from livingmemory.site.serve import serve as run_serve
 
     with open_archive(archive_path) as archive:
         status = run_serve(
@@ -865,8 +865,8 @@ def review(
     """Correct transcripts safely: export one for editing (WebVTT, speakers as <v Name>),
     apply the edited file back (every change becomes a revision; machine text is kept), see
     the review queue, or set a recording's review status."""
-    from livingmemory import review as rv
-    from livingmemory.ingest import _current_user
+    from livingmemory.ingest.add import _current_user
+    from livingmemory.review import revisions as rv
 
     with open_archive(archive_path) as archive:
         if queue:
@@ -930,7 +930,7 @@ def import_transcript(
 ) -> None:
     """Attach an existing human transcript to a recording; it becomes the current transcript,
     searchable and taggable like machine ones."""
-    from livingmemory.review import attach_transcript
+    from livingmemory.review.revisions import attach_transcript
 
     with open_archive(archive_path) as archive:
         result = attach_transcript(archive, recording_id, file, author=author, fmt=fmt)
@@ -965,7 +965,7 @@ def export(
     archive_path: ArchiveOption = DEFAULT_ARCHIVE,
 ) -> None:
     """Export transcripts for subtitle editors, OHMS viewers, Aviary, Omeka and catalogues."""
-    from livingmemory import exports
+    from livingmemory.formats import exports
 
     with open_archive(archive_path) as archive:
         if catalogue:
@@ -1010,7 +1010,7 @@ def vocab_add(
     archive_path: ArchiveOption = DEFAULT_ARCHIVE,
 ) -> None:
     """Teach the tagger a name (the next 'tag' run re-tags every transcript)."""
-    from livingmemory.vocabulary import add_entry
+    from livingmemory.tagging.vocabulary import add_entry
 
     with open_archive(archive_path) as archive:
         add_entry(archive, name, kind, type_, lat, lon, alias or [], ambiguous)
@@ -1044,7 +1044,7 @@ def models_list(ctx: typer.Context, as_json: JsonOption = False) -> None:
     """List the Whisper models available on this machine, where they are and who can use them."""
     if ctx.invoked_subcommand:
         return
-    from livingmemory import models as models_module
+    from livingmemory.transcription import models as models_module
 
     entries = models_module.available_models()
     if as_json:
@@ -1079,7 +1079,7 @@ def models_import(
     name: Annotated[Optional[str], typer.Option(help="Name to use (default: folder name).")] = None,  # noqa: UP045
 ) -> None:
     """Copy a model folder (e.g. downloaded on another machine) into your model directory."""
-    from livingmemory.models import import_model
+    from livingmemory.transcription.models import import_model
 
     entry = import_model(directory, name)
     console.print(f"imported {entry.name} ({entry.languages}) into {entry.path}", highlight=False)
@@ -1091,7 +1091,7 @@ def models_convert(
     model: Annotated[str, typer.Argument(help="Model name or folder.")] = "base",
 ) -> None:
     """Convert a model for openai-whisper once (done automatically on first use)."""
-    from livingmemory.models import openai_checkpoint, resolve
+    from livingmemory.transcription.models import openai_checkpoint, resolve
 
     entry = resolve(model, allow_download=False)
     checkpoint = openai_checkpoint(entry)
@@ -1122,7 +1122,7 @@ def demo(
     )
     console.print(summary, highlight=False)
     if serve:
-        from livingmemory.serve import serve as run_serve
+        from livingmemory.site.serve import serve as run_serve
 
         with open_archive(directory / "archive.db") as archive:
             announce = lambda url: console.print(f"Serving on {url} (Ctrl-C to stop)")  # noqa: E731
@@ -1144,7 +1144,7 @@ def entities(
     One result per input line, with character offsets, labels, canonical names and
     confidence; with --json one JSON object per line (JSON lines keep their own fields).
     """
-    from livingmemory.tag import read_text_lines, tag_lines
+    from livingmemory.tagging.pipeline import read_text_lines, tag_lines
 
     lines = read_text_lines(source)
     for result in tag_lines(lines, language, source=source, topics=topics):
@@ -1197,8 +1197,8 @@ def edit(
 ) -> None:
     """Change a recording's metadata or access; every change is recorded (who, when, old and
     new value). Withdrawn consent: '--access restricted', then 'publish' removes it."""
-    from livingmemory.ingest import _current_user
-    from livingmemory.workspace import edit_recording
+    from livingmemory.ingest.add import _current_user
+    from livingmemory.review.workspace import edit_recording
 
     changes = {
         "title": title,
@@ -1231,8 +1231,8 @@ def worker(
     archive_path: ArchiveOption = DEFAULT_ARCHIVE,
 ) -> None:
     """Work the workspace's queue: transcribe and tag uploaded recordings (Ctrl-C stops)."""
-    from livingmemory.transcribe import TranscribeSettings
-    from livingmemory.workspace import work_queue
+    from livingmemory.review.workspace import work_queue
+    from livingmemory.transcription.pipeline import TranscribeSettings
 
     def report(job: dict[str, Any], status: str) -> None:
         console.print(f"{status} #{job['recording_id']}: {job['message'] or ''}", highlight=False)
@@ -1262,7 +1262,7 @@ def user(
     archive_path: ArchiveOption = DEFAULT_ARCHIVE,
 ) -> None:
     """Give a volunteer their own workspace account (users.yml beside the archive)."""
-    from livingmemory.workspace import set_password
+    from livingmemory.review.workspace import set_password
 
     with open_archive(archive_path) as archive:
         path = set_password(archive.root, name, password)
@@ -1277,7 +1277,7 @@ def revisions(
     as_json: JsonOption = False,
 ) -> None:
     """Who corrected what in a recording's transcript, and its metadata edits, newest first."""
-    from livingmemory.workspace import history
+    from livingmemory.review.workspace import history
 
     with open_archive(archive_path) as archive:
         rows = history(archive, recording_id)
@@ -1300,7 +1300,7 @@ def revisions(
 def verify(archive_path: ArchiveOption = DEFAULT_ARCHIVE, as_json: JsonOption = False) -> None:
     """Check every stored recording against its SHA-256 and the archive file's integrity:
     one line per changed, missing or unreadable file; exit status 1 if anything is wrong."""
-    from livingmemory.fixity import verify as run_verify
+    from livingmemory.archive.fixity import verify as run_verify
 
     with open_archive(archive_path) as archive:
         checked, problems = run_verify(archive)
@@ -1333,7 +1333,7 @@ def speakers_command(
 ) -> None:
     """List a recording's speakers (who, how they were recognised, how long they speak);
     rename or merge them. Stored voice prints follow the corrections."""
-    from livingmemory.speakers import correct_speakers, list_speakers
+    from livingmemory.speakers.turns import correct_speakers, list_speakers
 
     with open_archive(archive_path) as archive:
         done = correct_speakers(archive, recording_id, rename or [], merge or [])

@@ -10,11 +10,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from livingmemory.archive import init_archive, open_archive
-from livingmemory.audio import require_ffmpeg
+from livingmemory.archive.audio import require_ffmpeg
+from livingmemory.archive.store import init_archive, open_archive
 from livingmemory.errors import LivingMemoryError
-from livingmemory.ingest import AddRequest, add_many
-from livingmemory.metadata import SIDECAR_SUFFIXES
+from livingmemory.ingest.add import AddRequest, add_many
+from livingmemory.ingest.metadata import SIDECAR_SUFFIXES
 
 # Shipped inside the package (``recordings/examples`` in the project is a link to it), so the
 # demo runs from any folder, also from an installed wheel.
@@ -61,18 +61,18 @@ def run_demo(
                 f"{len(failed)} example(s) could not be added: {failed[0].message}"
             )
         if transcribe:
-            from livingmemory.transcribe import transcribe_recordings
+            from livingmemory.transcription.pipeline import transcribe_recordings
 
             batch = transcribe_recordings(archive)
             for outcome in batch.outcomes:
                 on_progress(f"{outcome.status:<12} #{outcome.recording_id}: {outcome.message}")
             if batch.failed:
                 raise LivingMemoryError(f"transcription failed: {batch.failed[0].message}")
-            from livingmemory.tag import tag_transcripts
+            from livingmemory.tagging.pipeline import tag_transcripts
 
             for recording_id, count in tag_transcripts(archive).tagged:
                 on_progress(f"{'tagged':<12} #{recording_id}: {count} tags")
-        from livingmemory.publish import publish
+        from livingmemory.site.publish import publish
 
         published = publish(archive)
         on_progress(

@@ -280,7 +280,7 @@ def _open(source: Any) -> tuple[sqlite3.Connection, bool]:
         path = Path(source)
         if not path.is_file():
             raise LivingMemoryError(f"no database at {path}")
-        from livingmemory import schema
+        from livingmemory.archive import schema
 
         probe = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
         try:
@@ -290,7 +290,7 @@ def _open(source: Any) -> tuple[sqlite3.Connection, bool]:
             raise LivingMemoryError(f"{path}: not a SQLite database ({error})") from None
         if app_id == schema.APPLICATION_ID:  # the archive itself: upgrade it first if old
             probe.close()
-            from livingmemory.archive import open_archive
+            from livingmemory.archive.store import open_archive
 
             return open_archive(path).db.conn, True
         return probe, True
@@ -684,7 +684,7 @@ def search(
 ) -> list[Hit]:
     """Where ``query`` is found, best first (see the module docstring for the order).
 
-    ``source`` is the archive (an :class:`~livingmemory.archive.Archive`), the published
+    ``source`` is the archive (an :class:`~livingmemory.archive.store.Archive`), the published
     public database, either as a ``sqlite_utils.Database``, a ``sqlite3.Connection`` or a
     path. Filters: ``narrator`` (part of a name), ``place`` (where it was recorded, any case
     form), ``decade`` (recorded in, e.g. 1980 or "1980s"), ``story_decade`` (the last date
@@ -882,7 +882,7 @@ def build_public_index(db: Any) -> None:
     segment tags from its entities, ``segments_fts``, tag names and recording metadata, and
     the indexes that filters use. Same layout as the archive's, so :func:`search` works on
     both."""
-    from livingmemory.schema import _SEARCH_TOKENIZE, _segment_tags_sql, _tag_token
+    from livingmemory.archive.schema import _SEARCH_TOKENIZE, _segment_tags_sql, _tag_token
 
     conn, _ = _open(db)
     columns = {row[1] for row in conn.execute("PRAGMA table_info(segments)")}

@@ -26,10 +26,10 @@ import yaml
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from livingmemory.archive import open_archive  # noqa: E402
+from livingmemory.archive.store import open_archive  # noqa: E402
 from livingmemory.demo import run_demo  # noqa: E402
-from livingmemory.review import attach_transcript  # noqa: E402
-from livingmemory.tag import tag_transcripts  # noqa: E402
+from livingmemory.review.revisions import attach_transcript  # noqa: E402
+from livingmemory.tagging.pipeline import tag_transcripts  # noqa: E402
 
 DOCS = REPO / "docs"
 EXAMPLES = REPO / "recordings" / "examples"
@@ -75,7 +75,7 @@ def build(folder: Path) -> Path:
             path.write_text(vtt(texts[name], row["duration"], speaker), encoding="utf-8")
             attach_transcript(archive, row["id"], path, author="Ana Zupan")
         tag_transcripts(archive)
-        from livingmemory.publish import publish
+        from livingmemory.site.publish import publish
 
         publish(archive)
     return folder / "archive.db"

@@ -22,7 +22,7 @@ import click.testing
 import pytest
 from typer.testing import CliRunner
 
-from livingmemory.archive import init_archive
+from livingmemory.archive.store import init_archive
 from livingmemory.cli import app
 
 REPO = Path(__file__).resolve().parents[1]
@@ -275,7 +275,7 @@ def insert_recording(
     narrators: tuple[str, ...] | list[str] = (),
 ) -> int:
     """A recording row (no audio file behind it) and its narrators; returns its id."""
-    from livingmemory.archive import utc_now
+    from livingmemory.archive.store import utc_now
 
     number = archive.db["recordings"].count + 1
     digest = hashlib.sha256(f"{title}-{number}".encode()).hexdigest()
@@ -321,7 +321,7 @@ def insert_transcript(
     words: list[list[dict[str, Any]] | None] | None = None,
 ) -> tuple[int, list[int]]:
     """A finished transcript with one segment per text; returns (transcript id, segment ids)."""
-    from livingmemory.archive import utc_now
+    from livingmemory.archive.store import utc_now
 
     if is_current and source == "machine":
         archive.db.execute(
@@ -371,7 +371,7 @@ def make_interview(archive_db: Path):  # type: ignore[no-untyped-def]
     """``make_interview(texts, language=..., narrators=..., title=..., starts=...)``: a
     recording with one current machine transcript whose segments say ``texts``; returns the
     recording id. The archive is closed again before the test goes on."""
-    from livingmemory.archive import open_archive
+    from livingmemory.archive.store import open_archive
 
     def make(
         texts: list[str],

@@ -8,10 +8,10 @@ from typing import Any
 
 from conftest import add_json, insert_transcript
 
-from livingmemory.archive import init_archive, open_archive
-from livingmemory.publish import PUBLIC_DB, PUBLIC_DIR, publish
-from livingmemory.serve import site_metadata
-from livingmemory.tag import tag_transcripts
+from livingmemory.archive.store import init_archive, open_archive
+from livingmemory.site.publish import PUBLIC_DB, PUBLIC_DIR, publish
+from livingmemory.site.serve import site_metadata
+from livingmemory.tagging.pipeline import tag_transcripts
 
 HOSTILE_TITLE = 'Spomini na Kranj <script>window.lmPwned = "title"</script>'
 HOSTILE_LINE = "<img src=x onerror=\"window.lmPwned = 'line'\"> Med vojno smo hodili v šolo."

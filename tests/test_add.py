@@ -21,8 +21,8 @@ from conftest import (
     snapshot,
 )
 
-from livingmemory.languages import normalize_language
-from livingmemory.metadata import parse_date
+from livingmemory.ingest.languages import normalize_language
+from livingmemory.ingest.metadata import parse_date
 
 # -- every format ----------------------------------------------------------------------------
 

@@ -27,8 +27,8 @@ from conftest import (
     snapshot,
 )
 
-import livingmemory.ingest
-from livingmemory.ingest import stable_name
+import livingmemory.ingest.add
+from livingmemory.ingest.add import stable_name
 
 # A case builds its input in a folder and returns (add arguments, the file the error must
 # name, a word or phrase the error must contain).
@@ -301,7 +301,7 @@ def test_disk_full_while_copying(
         written.append(target)
         raise OSError(errno.ENOSPC, "No space left on device")
 
-    monkeypatch.setattr(livingmemory.ingest, "_copy_verified", copy_until_full)
+    monkeypatch.setattr(livingmemory.ingest.add, "_copy_verified", copy_until_full)
     before = snapshot(archive_dir)
     result = run_cli("add", "--archive", archive_db, audio_files["flac"])
 
@@ -324,7 +324,7 @@ def test_disk_full_on_fsync(
         calls.append(fd)
         raise OSError(errno.ENOSPC, "No space left on device")
 
-    monkeypatch.setattr(livingmemory.ingest.os, "fsync", fsync)
+    monkeypatch.setattr(livingmemory.ingest.add.os, "fsync", fsync)
     before = snapshot(archive_dir)
     result = run_cli("add", "--archive", archive_db, audio_files["mp3"])
     monkeypatch.undo()
@@ -348,7 +348,7 @@ def test_database_full_is_a_clear_error(
     def insert(*args: object, **kwargs: object) -> int:
         raise sqlite3.OperationalError("database or disk is full")
 
-    monkeypatch.setattr(livingmemory.ingest, "_insert", insert)
+    monkeypatch.setattr(livingmemory.ingest.add, "_insert", insert)
     before = snapshot(archive_dir)
     result = run_cli("add", "--archive", archive_db, audio_files["ogg"])
 
@@ -364,10 +364,10 @@ def test_file_changing_during_copy_is_refused(
     archive_dir: Path, archive_db: Path, audio_files, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The copy is checked against the hash taken before copying."""
-    real = livingmemory.ingest.sha256_file
+    real = livingmemory.ingest.add.sha256_file
     source = audio_files["wav"]
     monkeypatch.setattr(
-        livingmemory.ingest,
+        livingmemory.ingest.add,
         "sha256_file",
         lambda path: "f" * 64 if Path(path) == source else real(path),
     )

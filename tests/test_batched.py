@@ -14,7 +14,7 @@ from types import MethodType, SimpleNamespace
 
 import pytest
 
-from livingmemory.engines.base import DecodeOptions, default_batch_size
+from livingmemory.transcription.engines.base import DecodeOptions, default_batch_size
 
 BEGIN = 50364  # the first timestamp token of Whisper's multilingual vocabulary
 
@@ -26,7 +26,7 @@ def ts(seconds: float) -> int:
 def keep_unfinished() -> object:
     """The engine's wrapper around a stand-in model that has faster-whisper's real splitter."""
     faster_whisper = pytest.importorskip("faster_whisper")
-    from livingmemory.engines.faster_whisper import _KeepUnfinished
+    from livingmemory.transcription.engines.faster_whisper import _KeepUnfinished
 
     model = SimpleNamespace(time_precision=0.02, input_stride=2)
     model._split_segments_by_timestamps = MethodType(
@@ -104,9 +104,9 @@ LONG_TEXT = [
 def test_batched_decoding_keeps_every_sentence_of_a_long_recording(tmp_path: Path) -> None:
     if shutil.which("espeak-ng") is None:
         pytest.skip("needs espeak-ng to synthesise test speech")
-    from livingmemory import models
-    from livingmemory.audio import load_audio
-    from livingmemory.engines import get_engine
+    from livingmemory.archive.audio import load_audio
+    from livingmemory.transcription import models
+    from livingmemory.transcription.engines import get_engine
 
     wav = tmp_path / "long.wav"
     subprocess.run(["espeak-ng", "-v", "en-us", "-w", str(wav), " ".join(LONG_TEXT)], check=True)

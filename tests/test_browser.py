@@ -26,8 +26,8 @@ from typing import Any
 import pytest
 from conftest import REPO, add_json, insert_transcript
 
-from livingmemory.archive import init_archive, open_archive
-from livingmemory.publish import publish
+from livingmemory.archive.store import init_archive, open_archive
+from livingmemory.site.publish import publish
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [

@@ -13,11 +13,15 @@ from pathlib import Path
 import pytest
 from conftest import REPO, db_rows, run_cli, tone_files
 
-import livingmemory.ingest as ingest
-import livingmemory.transcribe as transcribe_module
-from livingmemory.archive import init_archive, open_archive
-from livingmemory.concurrency import claim, claim_for_transcription, owner_id, release
-from livingmemory.transcribe import RecordingOutcome, TranscribeSettings, transcribe_recordings
+import livingmemory.ingest.add as ingest
+import livingmemory.transcription.pipeline as transcribe_module
+from livingmemory.archive.concurrency import claim, claim_for_transcription, owner_id, release
+from livingmemory.archive.store import init_archive, open_archive
+from livingmemory.transcription.pipeline import (
+    RecordingOutcome,
+    TranscribeSettings,
+    transcribe_recordings,
+)
 
 
 def _env() -> dict[str, str]:

@@ -20,8 +20,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from livingmemory import ct2
 from livingmemory.errors import LivingMemoryError
+from livingmemory.transcription import ct2
 
 # Facts about Whisper tiny.en as CTranslate2 4.x stores it (148 variables, binary version 6).
 TINY_VARIABLES = 148
@@ -194,7 +194,7 @@ def test_missing_file(tmp_path: Path) -> None:
 def test_converting_a_truncated_model_writes_nothing(tiny_en: Path, tmp_path: Path) -> None:
     pytest.importorskip("torch")
     pytest.importorskip("whisper")
-    from livingmemory.convert import convert_ct2_to_openai
+    from livingmemory.transcription.convert import convert_ct2_to_openai
 
     source = tmp_path / "model"
     source.mkdir()
@@ -214,7 +214,7 @@ def test_converting_a_truncated_model_writes_nothing(tiny_en: Path, tmp_path: Pa
 def converted_tiny(tiny_en: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     pytest.importorskip("torch")
     pytest.importorskip("whisper")
-    from livingmemory.convert import convert_ct2_to_openai
+    from livingmemory.transcription.convert import convert_ct2_to_openai
 
     output = tmp_path_factory.mktemp("converted") / "tiny.en.pt"
     assert convert_ct2_to_openai(tiny_en, output) == output
@@ -266,7 +266,7 @@ def test_converted_checkpoint_loads_with_plain_whisper(tiny_en: Path, converted_
 
 @pytest.mark.slow
 def test_sidecar_records_the_source(tiny_en: Path, converted_tiny: Path) -> None:
-    from livingmemory.convert import conversion_is_current, sidecar_path
+    from livingmemory.transcription.convert import conversion_is_current, sidecar_path
 
     record = json.loads(sidecar_path(converted_tiny).read_text(encoding="utf-8"))
     source_hash = hashlib.sha256((tiny_en / "model.bin").read_bytes()).hexdigest()
@@ -277,7 +277,7 @@ def test_sidecar_records_the_source(tiny_en: Path, converted_tiny: Path) -> None
 
 @pytest.mark.slow
 def test_alignment_heads_come_from_config(tiny_en: Path, converted_tiny: Path) -> None:
-    from livingmemory.convert import load_openai_model
+    from livingmemory.transcription.convert import load_openai_model
 
     expected = json.loads((tiny_en / "config.json").read_text(encoding="utf-8"))["alignment_heads"]
     assert expected  # tiny.en ships its alignment heads
@@ -294,7 +294,7 @@ def test_openai_whisper_transcribes_like_faster_whisper(
     tiny_en: Path, converted_tiny: Path, speech: np.ndarray
 ) -> None:
     faster_whisper = pytest.importorskip("faster_whisper")
-    from livingmemory.convert import load_openai_model
+    from livingmemory.transcription.convert import load_openai_model
 
     reference = faster_whisper.WhisperModel(str(tiny_en), device="cpu", compute_type="float32")
     segments, _ = reference.transcribe(
@@ -321,7 +321,7 @@ def test_int8_model_is_dequantised(tiny_en: Path, converted_tiny: Path, tmp_path
     import torch
 
     specs = pytest.importorskip("ctranslate2.specs")
-    from livingmemory.convert import conversion_is_current, convert_ct2_to_openai
+    from livingmemory.transcription.convert import conversion_is_current, convert_ct2_to_openai
 
     spec = specs.whisper_spec.WhisperSpec(4, 6, 4, 6)
     for name, value in ct2.load_variables(tiny_en / "model.bin").items():

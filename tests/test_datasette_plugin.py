@@ -15,8 +15,8 @@ import pytest
 import sqlite_utils
 from datasette.app import Datasette
 
-from livingmemory import datasette_plugin
-from livingmemory.datasette_plugin import RangeNotSatisfiable, parse_range, play_button
+from livingmemory.site import plugin as datasette_plugin
+from livingmemory.site.plugin import RangeNotSatisfiable, parse_range, play_button
 
 AUDIO = bytes(range(256)) * 4  # 1024 bytes, every offset recognisable
 SIZE = len(AUDIO)

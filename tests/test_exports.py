@@ -29,7 +29,7 @@ from conftest import (
     snapshot,
 )
 
-from livingmemory.archive import init_archive, open_archive
+from livingmemory.archive.store import init_archive, open_archive
 from livingmemory.formats import loads, parse_dublin_core_csv, parse_ohms
 
 REPO = Path(__file__).resolve().parents[1]

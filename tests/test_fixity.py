@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 from conftest import run_cli
 
-from livingmemory.archive import init_archive, open_archive, utc_now
-from livingmemory.publish import PUBLIC_DB, PUBLIC_DIR
+from livingmemory.archive.store import init_archive, open_archive, utc_now
+from livingmemory.site.publish import PUBLIC_DB, PUBLIC_DIR
 
 
 def _store(archive_db: Path, name: str, seed: int, access: str = "public") -> int:

@@ -17,10 +17,10 @@ from conftest import db_rows, run_cli, snapshot
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from livingmemory import safeyaml
 from livingmemory.errors import LivingMemoryError
 from livingmemory.formats import loads
-from livingmemory.metadata import metadata_from_mapping, read_csv
+from livingmemory.ingest import safeyaml
+from livingmemory.ingest.metadata import metadata_from_mapping, read_csv
 
 
 def tone(path: Path, seed: int) -> Path:
@@ -182,8 +182,8 @@ def test_init_where_nothing_can_be_created_is_one_line(target: str) -> None:
 
 def test_an_unknown_compute_type_is_one_line() -> None:
     pytest.importorskip("faster_whisper")
-    from livingmemory.engines.faster_whisper import FasterWhisperEngine
-    from livingmemory.models import ResolvedModel
+    from livingmemory.transcription.engines.faster_whisper import FasterWhisperEngine
+    from livingmemory.transcription.models import ResolvedModel
 
     with pytest.raises(LivingMemoryError, match="int3"):
         FasterWhisperEngine(ResolvedModel.__new__(ResolvedModel), compute_type="int3")
@@ -295,7 +295,7 @@ def fuzz_archive(tmp_path_factory: pytest.TempPathFactory) -> Path:
     so relative ``--output`` names land there, not in the project."""
     from conftest import insert_recording, insert_transcript
 
-    from livingmemory.archive import init_archive, open_archive
+    from livingmemory.archive.store import init_archive, open_archive
 
     folder = tmp_path_factory.mktemp("cli-fuzz") / "archive"
     archive_db = init_archive(folder / "archive.db").archive

@@ -13,8 +13,8 @@ import yaml
 from conftest import SHARED
 
 from livingmemory.errors import InputError
-from livingmemory.gazetteer import LABELS, Entry, Gazetteer, load_gazetteer, load_yaml
 from livingmemory.tagging import slovenian
+from livingmemory.tagging.gazetteer import LABELS, Entry, Gazetteer, load_gazetteer, load_yaml
 
 DATA = resources.files("livingmemory") / "data"
 SSJ_TEST = SHARED / "data" / "text" / "sl_ssj_ud" / "sl_ssj-ud-test.conllu"
@@ -249,8 +249,8 @@ def test_no_lower_case_everyday_word_is_tagged_as_a_name(gazetteer) -> None:
 def test_vocabulary_file_next_to_the_archive_extends_the_gazetteer(tmp_path: Path) -> None:
     """An archive owner's vocabulary.yml (the gazetteer's format) is read without code changes,
     and changes the pipeline version so transcripts are re-tagged."""
-    from livingmemory.archive import init_archive, open_archive
-    from livingmemory.tag import archive_gazetteer
+    from livingmemory.archive.store import init_archive, open_archive
+    from livingmemory.tagging.pipeline import archive_gazetteer
 
     init_archive(tmp_path / "archive.db")
     with open_archive(tmp_path / "archive.db") as archive:

@@ -21,18 +21,23 @@ import numpy as np
 import pytest
 from conftest import add_json, db_rows, list_json, run_cli
 
-from livingmemory import models, transcribe
-from livingmemory.archive import open_archive
-from livingmemory.audio import distinct_channels, load_audio
-from livingmemory.engines.base import DecodeOptions, Segment, TranscriptionInfo, Word
-from livingmemory.quality import (
+from livingmemory.archive.audio import distinct_channels, load_audio
+from livingmemory.archive.store import open_archive
+from livingmemory.transcription import models
+from livingmemory.transcription import pipeline as transcribe
+from livingmemory.transcription.engines.base import DecodeOptions, Segment, TranscriptionInfo, Word
+from livingmemory.transcription.pipeline import (
+    TranscribeSettings,
+    plan_channels,
+    transcribe_recordings,
+)
+from livingmemory.transcription.quality import (
     echoes_prompt,
     flag_segments,
     is_short_loop,
     names_heard,
     segment_flags,
 )
-from livingmemory.transcribe import TranscribeSettings, plan_channels, transcribe_recordings
 
 PEOPLE = ("--narrator", "Marija Košir", "--interviewer", "Ana Zupan", "--place", "Bled")
 
@@ -170,8 +175,8 @@ def _echo_script(audio: np.ndarray, options: DecodeOptions) -> list[Segment]:
 def test_prompt_echoes_and_name_loops_are_flagged_queued_first_and_never_tagged(
     archive_db: Path, audio_files: dict[str, Path], scripted: type[ScriptedEngine]
 ) -> None:
-    from livingmemory.review import review_queue
-    from livingmemory.tag import tag_transcripts
+    from livingmemory.review.revisions import review_queue
+    from livingmemory.tagging.pipeline import tag_transcripts
 
     scripted.script = staticmethod(_echo_script)
     recording_id = _add(archive_db, audio_files["wav"], "--language", "sl", *PEOPLE)
@@ -415,7 +420,7 @@ def test_no_unspoken_metadata_name_survives_unflagged(
     """Slovenian speech that names nobody, metadata naming three: with the defaults (and even
     with the name prompt that made base write "M. Zupan, Marija Košir, Bled."), any segment
     carrying a name that was not spoken is flagged, and no tag comes from it."""
-    from livingmemory.tag import tag_transcripts
+    from livingmemory.tagging.pipeline import tag_transcripts
 
     recording_id = _add(archive_db, audio_files["wav"], "--language", "sl", *PEOPLE)
     [outcome] = _run(archive_db, model="base", metadata_prompt=prompted).outcomes
@@ -462,7 +467,7 @@ def test_queue_names_recordings_that_need_a_language_or_a_check(
 def test_workspace_list_shows_language_uncertain_and_names_not_heard(
     archive_db: Path, needing_attention: tuple[int, int]
 ) -> None:
-    from livingmemory.workspace import interviews
+    from livingmemory.review.workspace import interviews
 
     unsure, unheard = needing_attention
     with open_archive(archive_db) as archive:

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from conftest import db_rows, list_json, run_cli, snapshot
 
-from livingmemory import schema
+from livingmemory.archive import schema
 
 
 def _assert_is_archive(path: Path) -> None:

@@ -15,9 +15,9 @@ from pathlib import Path
 import pytest
 from conftest import run_cli
 
-from livingmemory import models
 from livingmemory.errors import LivingMemoryError
-from livingmemory.models import ModelEntry, PackagedModel
+from livingmemory.transcription import models
+from livingmemory.transcription.models import ModelEntry, PackagedModel
 
 AUX = ("config.json", "tokenizer.json", "vocabulary.txt")
 

@@ -13,8 +13,8 @@ from typing import Any
 import pytest
 from conftest import SHARED, entity_rows, run_cli
 
-from livingmemory.gazetteer import load_gazetteer
-from livingmemory.tag import TextTagger, tag_lines, topic_label, topics
+from livingmemory.tagging.gazetteer import load_gazetteer
+from livingmemory.tagging.pipeline import TextTagger, tag_lines, topic_label, topics
 
 ROOT = Path(__file__).resolve().parents[1]
 SSJ_TEST = SHARED / "data" / "text" / "sl_ssj_ud" / "sl_ssj-ud-test.conllu"

@@ -21,8 +21,8 @@ from urllib.parse import urlencode
 import pytest
 from conftest import REPO, insert_recording
 
-from livingmemory.archive import open_archive
-from livingmemory.webguard import LoginThrottle, _harden_cookies
+from livingmemory.archive.store import open_archive
+from livingmemory.site.guard import LoginThrottle, _harden_cookies
 
 pytest.importorskip("datasette_auth_passwords")
 
@@ -84,7 +84,7 @@ class Site:
 @pytest.fixture(scope="module")
 def private_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     folder = tmp_path_factory.mktemp("private") / "archive"
-    from livingmemory.archive import init_archive
+    from livingmemory.archive.store import init_archive
 
     archive_db = init_archive(folder / "archive.db").archive
     with open_archive(archive_db) as archive:
@@ -223,8 +223,8 @@ def test_actor_cookie_gets_httponly_other_cookies_untouched() -> None:
 
 
 def test_private_serve_command_opens_the_archive_with_its_locks(tmp_path: Path) -> None:
-    from livingmemory.archive import init_archive
-    from livingmemory.serve import datasette_command
+    from livingmemory.archive.store import init_archive
+    from livingmemory.site.serve import datasette_command
 
     archive_db = init_archive(tmp_path / "archive.db").archive
     with open_archive(archive_db) as archive:

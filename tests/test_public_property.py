@@ -24,9 +24,9 @@ from pathlib import Path
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from livingmemory.archive import init_archive, open_archive, utc_now
-from livingmemory.exports import EXPORT_FORMATS, catalogue, export_all, export_recording
-from livingmemory.publish import publish
+from livingmemory.archive.store import init_archive, open_archive, utc_now
+from livingmemory.formats.exports import EXPORT_FORMATS, catalogue, export_all, export_recording
+from livingmemory.site.publish import publish
 
 DURATION = 6.0
 SEGMENT = 1.5  # four segments of 1.5 s

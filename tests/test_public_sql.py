@@ -12,9 +12,9 @@ import httpx
 import pytest
 from test_fixity import _store
 
-from livingmemory.archive import init_archive, open_archive, utc_now
-from livingmemory.publish import PUBLIC_DB, PUBLIC_DIR, publish
-from livingmemory.serve import SITE_SETTINGS, datasette_command, site_metadata
+from livingmemory.archive.store import init_archive, open_archive, utc_now
+from livingmemory.site.publish import PUBLIC_DB, PUBLIC_DIR, publish
+from livingmemory.site.serve import SITE_SETTINGS, datasette_command, site_metadata
 
 datasette = pytest.importorskip("datasette.app")
 
@@ -86,7 +86,7 @@ def test_with_sql_turned_on_no_query_can_allocate_gigabytes(public_site: dict[st
 
 
 def test_no_page_names_a_file_on_the_server(public_site: dict[str, Any]) -> None:
-    from livingmemory.webguard import guard
+    from livingmemory.site.guard import guard
 
     ds = _datasette(public_site)
     folder = str(Path(public_site["db"]).parent.parent)

@@ -26,9 +26,9 @@ from typing import Any
 import pytest
 from conftest import add_json, copy_audio, db_rows, insert_transcript, run_cli
 
-import livingmemory.publish as publish_module
-from livingmemory.archive import init_archive, open_archive
-from livingmemory.publish import PUBLIC_DB, PUBLIC_DIR, publish, publishable
+import livingmemory.site.publish as publish_module
+from livingmemory.archive.store import init_archive, open_archive
+from livingmemory.site.publish import PUBLIC_DB, PUBLIC_DIR, publish, publishable
 
 TODAY = dt.date(2025, 6, 1)
 PAST_EMBARGO = "2025-01-01"

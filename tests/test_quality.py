@@ -1,7 +1,8 @@
 """Judging machine transcripts without a model: loop measures, suspect flags, dropped spans.
 
 Everything here runs on hand-made :class:`Segment` objects and synthetic numpy audio, so the
-expectations follow from the definitions in :mod:`livingmemory.quality` (and Whisper's own
+expectations follow from the definitions in :mod:`livingmemory.transcription.quality` (and
+Whisper's own
 thresholds in :class:`DecodeOptions`), not from any model's output.
 """
 
@@ -10,8 +11,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from livingmemory.engines.base import SAMPLE_RATE, DecodeOptions, Segment
-from livingmemory.quality import (
+from livingmemory.transcription.engines.base import SAMPLE_RATE, DecodeOptions, Segment
+from livingmemory.transcription.quality import (
     HALLUCINATIONS,
     dropped_spans,
     flag_segments,

@@ -10,9 +10,9 @@ import pytest
 from conftest import db_rows, run_cli
 from test_fixity import _store
 
-import livingmemory.publish as publish_module
-from livingmemory.archive import open_archive, utc_now
-from livingmemory.publish import AUDIO_DIR, PUBLIC_DB, PUBLIC_DIR, publish
+import livingmemory.site.publish as publish_module
+from livingmemory.archive.store import open_archive, utc_now
+from livingmemory.site.publish import AUDIO_DIR, PUBLIC_DB, PUBLIC_DIR, publish
 
 
 def test_applying_the_same_review_twice_stores_one_transcript(
@@ -40,7 +40,7 @@ def test_applying_the_same_review_twice_stores_one_transcript(
 
 @pytest.fixture
 def published(tmp_path: Path) -> dict:
-    from livingmemory.archive import init_archive
+    from livingmemory.archive.store import init_archive
 
     archive_db = init_archive(tmp_path / "archive" / "archive.db").archive
     first = _store(archive_db, "a.wav", 3)

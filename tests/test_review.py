@@ -26,7 +26,7 @@ from conftest import (
     snapshot,
 )
 
-from livingmemory.archive import open_archive
+from livingmemory.archive.store import open_archive
 from livingmemory.formats import loads
 
 INTERVIEWER = "Janez Novak"

@@ -9,8 +9,8 @@ import pytest
 import sqlite_utils
 from conftest import db_rows, list_json, run_cli, sha256, show_json
 
-from livingmemory import schema
-from livingmemory.archive import open_archive
+from livingmemory.archive import schema
+from livingmemory.archive.store import open_archive
 from livingmemory.errors import ArchiveError
 
 

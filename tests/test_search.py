@@ -21,10 +21,10 @@ from conftest import (
     run_cli,
 )
 
-from livingmemory import schema
-from livingmemory.archive import init_archive, open_archive
+from livingmemory.archive import schema
+from livingmemory.archive.store import init_archive, open_archive
 from livingmemory.search import search
-from livingmemory.tag import tag_transcripts
+from livingmemory.tagging.pipeline import tag_transcripts
 
 TITLE = "Pri stari mami [1987]"
 # (start seconds, text): one segment past the first hour, for the HH:MM:SS time code.

@@ -18,9 +18,9 @@ import yaml
 from conftest import insert_recording, insert_transcript, run_cli
 from search_cases import CASES, SENTENCES, score
 
-from livingmemory.archive import init_archive, open_archive, utc_now
+from livingmemory.archive.store import init_archive, open_archive, utc_now
 from livingmemory.search import MATCH_KINDS, search
-from livingmemory.tag import tag_transcripts
+from livingmemory.tagging.pipeline import tag_transcripts
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -20,10 +20,10 @@ from conftest import add_json, db_rows, insert_transcript, run_cli
 from datasette.app import Datasette
 from datasette_auth_passwords.utils import hash_password
 
-from livingmemory.archive import init_archive, open_archive
-from livingmemory.publish import AUDIO_DIR, PUBLIC_DB, PUBLIC_DIR, publish
-from livingmemory.serve import PASSWORD_ENV, site_metadata
-from livingmemory.tag import tag_transcripts
+from livingmemory.archive.store import init_archive, open_archive
+from livingmemory.site.publish import AUDIO_DIR, PUBLIC_DB, PUBLIC_DIR, publish
+from livingmemory.site.serve import PASSWORD_ENV, site_metadata
+from livingmemory.tagging.pipeline import tag_transcripts
 
 PUBLIC_SL = {
     "title": "Spomini na Kranj",
@@ -415,7 +415,8 @@ def test_private_metadata_requires_the_archive_actor(site: dict[str, Any]) -> No
     assert public["plugins"]["livingmemory"]["audio_dir"] == str(
         (site["folder"] / PUBLIC_DIR / AUDIO_DIR).resolve()
     )
-    # The team: the shared-password account and the workspace's volunteers (livingmemory.workspace).
+    # The team: the shared-password account and the workspace's volunteers
+    # (livingmemory.review.workspace).
     assert private["allow"] == {"team": "livingmemory"}
     auth = private["plugins"]["datasette-auth-passwords"]
     assert auth["archive_password_hash"] == {"$env": "LIVINGMEMORY_PASSWORD_HASH"}

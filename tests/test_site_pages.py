@@ -15,7 +15,7 @@ import pytest
 from datasette.app import Datasette
 from site_fixtures import EN_LINES, HIDDEN_TEXT, HOSTILE_LINE, HOSTILE_TITLE, SL_LINES, build_site
 
-from livingmemory import site_pages
+from livingmemory.site import pages as site_pages
 
 
 @pytest.fixture(scope="module")

@@ -2,7 +2,8 @@
 
 No audio is transcribed here: transcripts are written straight into the archive with known
 text (``make_interview`` in conftest), then tagged with ``livingmemory tag`` or
-:func:`livingmemory.tag.tag_transcripts`. Tests that look at the spaCy pipelines directly
+:func:`livingmemory.tagging.pipeline.tag_transcripts`. Tests that look at the spaCy pipelines
+directly
 build each one once per module.
 """
 
@@ -25,11 +26,11 @@ from conftest import (
     run_cli,
 )
 
-from livingmemory.archive import open_archive
-from livingmemory.gazetteer import load_gazetteer
-from livingmemory.tag import METHOD_CONFIDENCE, tag_transcripts, topics
+from livingmemory.archive.store import open_archive
 from livingmemory.tagging import english, generic, pipeline_for, slovenian
 from livingmemory.tagging.fuzzy import FuzzyPlaceSpotter
+from livingmemory.tagging.gazetteer import load_gazetteer
+from livingmemory.tagging.pipeline import METHOD_CONFIDENCE, tag_transcripts, topics
 
 SSJ_TEST = SHARED / "data" / "text" / "sl_ssj_ud" / "sl_ssj-ud-test.conllu"
 

@@ -26,9 +26,9 @@ import numpy as np
 import pytest
 from conftest import add_json, db_rows, run_cli, snapshot
 
-from livingmemory.archive import init_archive, open_archive
+from livingmemory.archive.store import init_archive, open_archive
 from livingmemory.errors import LivingMemoryError
-from livingmemory.transcribe import (
+from livingmemory.transcription.pipeline import (
     TranscribeSettings,
     build_prompt,
     choose_language,
@@ -734,7 +734,7 @@ def test_both_engines_agree(engines_run: Run) -> None:
 
 def _interrupt_on_call(monkeypatch: pytest.MonkeyPatch, call: int) -> dict[str, int]:
     """Make the engine raise KeyboardInterrupt part-way through its ``call``-th recording."""
-    from livingmemory.engines.faster_whisper import FasterWhisperEngine
+    from livingmemory.transcription.engines.faster_whisper import FasterWhisperEngine
 
     original = FasterWhisperEngine.transcribe
     calls = {"n": 0}

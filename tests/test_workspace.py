@@ -18,10 +18,9 @@ from typing import Any
 import pytest
 from conftest import add_json, db_rows, run_cli, snapshot
 
-from livingmemory.archive import open_archive
+from livingmemory.archive.store import open_archive
 from livingmemory.errors import LivingMemoryError
-from livingmemory.publish import publish
-from livingmemory.workspace import (
+from livingmemory.review.workspace import (
     Line,
     claim_job,
     edit_recording,
@@ -32,6 +31,7 @@ from livingmemory.workspace import (
     save_transcript,
     set_password,
 )
+from livingmemory.site.publish import publish
 
 PASSWORD = "skrivno-geslo-1"
 
@@ -297,7 +297,7 @@ class Client:
         from datasette.app import Datasette
         from datasette_auth_passwords.utils import hash_password
 
-        from livingmemory.serve import site_metadata
+        from livingmemory.site.serve import site_metadata
 
         monkeypatch.setenv("LIVINGMEMORY_PASSWORD_HASH", hash_password(PASSWORD))
         for key, value in env.items():
@@ -481,7 +481,7 @@ def test_workspace_is_absent_from_the_public_site(archive_db: Path) -> None:
 
     with open_archive(archive_db) as archive:
         publish(archive)
-        from livingmemory.serve import site_metadata
+        from livingmemory.site.serve import site_metadata
 
         metadata = site_metadata(archive)
     public = archive_db.parent / "public" / "public.db"
@@ -546,7 +546,7 @@ def test_editor_page_escapes_transcript_text(client: Client, archive_db: Path, a
 
 
 def test_worker_progress_is_written_for_the_page(archive_db: Path, audio_files) -> None:
-    from livingmemory.workspace import JobProgress
+    from livingmemory.review.workspace import JobProgress
 
     recording_id = add_one(archive_db, audio_files["wav"])
     with open_archive(archive_db) as archive:
@@ -568,8 +568,8 @@ def test_worker_progress_is_written_for_the_page(archive_db: Path, audio_files) 
 def test_worker_transcribes_a_batch_with_one_model_and_never_twice(
     archive_db: Path, audio_files, tmp_path: Path
 ) -> None:
-    from livingmemory.transcribe import TranscribeSettings
-    from livingmemory.workspace import work_queue
+    from livingmemory.review.workspace import work_queue
+    from livingmemory.transcription.pipeline import TranscribeSettings
 
     first = add_one(archive_db, audio_files["en_wav"], "--language", "en")
     louder = tmp_path / "louder.wav"

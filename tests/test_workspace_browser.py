@@ -23,8 +23,8 @@ import pytest
 from conftest import REPO, add_json, db_rows, run_cli
 from test_browser import CHROMIUM, chromium_browser, free_port, stop_group, wait_until_up
 
-from livingmemory.archive import init_archive, open_archive
-from livingmemory.workspace import set_password
+from livingmemory.archive.store import init_archive, open_archive
+from livingmemory.review.workspace import set_password
 
 ARTIFACTS = REPO / "test-artifacts"
 VOLUNTEER, PASSWORD = "Ana Zupan", "anino-geslo-2026"

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 from conftest import add_json, copy_audio, db_rows, run_cli, show_json
 
-from livingmemory.archive import open_archive
-from livingmemory.publish import publish
+from livingmemory.archive.store import open_archive
+from livingmemory.site.publish import publish
 
 
 def test_add_folder_is_recursive_audio_only_and_names_sidecars(

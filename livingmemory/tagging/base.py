@@ -15,7 +15,7 @@ from types import ModuleType
 
 from spacy.language import Language
 
-from livingmemory.gazetteer import Gazetteer
+from livingmemory.tagging.gazetteer import Gazetteer
 
 PIPELINES = {
     "sl": "livingmemory.tagging.slovenian",

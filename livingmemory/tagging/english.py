@@ -15,8 +15,8 @@ from spacy.language import Language
 from spacy.tokens import Doc, Span
 
 from livingmemory.errors import MissingDependencyError
-from livingmemory.gazetteer import Gazetteer
 from livingmemory.tagging import components
+from livingmemory.tagging.gazetteer import Gazetteer
 
 NAME = "en_core_web_sm-rules"
 VERSION = "2"

@@ -19,8 +19,8 @@ from dataclasses import dataclass
 
 from spacy.tokens import Doc
 
-from livingmemory.gazetteer import Gazetteer
 from livingmemory.tagging.components import fold
+from livingmemory.tagging.gazetteer import Gazetteer
 
 # Words after which a place name is expected, per language ("in" is "and" in Slovenian).
 PREPOSITIONS = {

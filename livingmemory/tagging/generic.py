@@ -9,8 +9,8 @@ from typing import cast
 import spacy
 from spacy.language import Language
 
-from livingmemory.gazetteer import Gazetteer
 from livingmemory.tagging import components
+from livingmemory.tagging.gazetteer import Gazetteer
 
 NAME = "generic-rules"
 VERSION = "2"

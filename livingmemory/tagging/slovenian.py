@@ -13,8 +13,8 @@ import spacy
 from spacy.language import Language
 from spacy.tokenizer import Tokenizer
 
-from livingmemory.gazetteer import Gazetteer
 from livingmemory.tagging import components, names
+from livingmemory.tagging.gazetteer import Gazetteer
 
 NAME = "lemmagen-rules"
 VERSION = "3"

@@ -1,0 +1,1 @@
+"""The ground floor: the schema and its migrations, the Archive, audio, claims and fixity."""

@@ -1,0 +1,1 @@
+"""Add: recordings in with their metadata, consent and languages; copies and checksums."""

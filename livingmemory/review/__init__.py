@@ -1,0 +1,1 @@
+"""Review: corrections kept as revisions, the queue, redactions, the volunteers' workspace."""

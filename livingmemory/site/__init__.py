@@ -1,0 +1,2 @@
+"""Publish and serve: the public database, the Datasette plug-in, the public site and the workspace
+pages."""

@@ -1,0 +1,202 @@
+"""Serving the archive with Datasette: the public site, or the full archive behind a password.
+
+The public site serves ``public/public.db`` immutable (``-i``: read-only, and Datasette may
+cache counts) with the archive's ``metadata.yml``, the audio plugin pointed at the published
+audio folder, and nothing else. ``--private`` serves the full archive for the archive team,
+only behind datasette-auth-passwords; never by default.
+
+The private site (the entry point for team tools built on it):
+
+* :func:`site_metadata` with ``private=True`` closes the whole instance with
+  ``allow: {id: archive}``: every page, JSON endpoint and ``/-/audio/`` file needs the actor
+  ``archive``, which only ``/-/login`` hands out, for the password in ``LIVINGMEMORY_PASSWORD``
+  (hashed here and passed to Datasette in ``LIVINGMEMORY_PASSWORD_HASH``, never on the
+  command line). ``plugins.livingmemory.private`` is ``true`` so plugins can tell the sites
+  apart (:func:`livingmemory.site.guard.is_private_site`).
+* :func:`datasette_command` opens ``archive.db`` itself, read-only (Datasette's ``mode=ro``),
+  *without* ``--nolock``: the archive is in WAL mode, and SQLite cannot read a WAL database
+  without its locks ("unable to open database file"). Writers (``add``, ``transcribe``) go on
+  working while the site is up.
+* :mod:`livingmemory.site.guard` throttles failed logins and makes the session cookie HttpOnly.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+from collections.abc import Callable
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from livingmemory.archive.store import METADATA_FILE, Archive
+from livingmemory.errors import LivingMemoryError, MissingDependencyError
+from livingmemory.site.publish import AUDIO_DIR, PUBLIC_DB, public_dir
+
+PASSWORD_ENV = "LIVINGMEMORY_PASSWORD"
+UPLOAD_ENV = "LIVINGMEMORY_UPLOAD_MB"
+# Bounds on what one request may cost (both sites). Custom SQL is also off on the public
+# site (see site_metadata), and every connection refuses values over
+# livingmemory.site.guard.MAX_VALUE_BYTES, so zeroblob(2e9) cannot take the server's memory.
+SITE_SETTINGS: dict[str, int | str] = {
+    "default_page_size": 50,
+    "max_returned_rows": 1000,
+    "sql_time_limit_ms": 3000,
+    "facet_time_limit_ms": 500,
+    "max_csv_mb": 50,
+    "num_sql_threads": 3,
+}
+
+
+def merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
+    """Deep merge of two metadata mappings; ``override`` wins, mappings merge key by key."""
+    merged = dict(base)
+    for key, value in override.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = merge(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
+
+
+def site_metadata(archive: Archive, *, private: bool = False) -> dict[str, Any]:
+    """The archive's metadata.yml plus what serving needs (audio folder, authentication)."""
+    path = archive.root / METADATA_FILE
+    template = resources.files("livingmemory") / "templates" / METADATA_FILE
+    defaults = yaml.safe_load(template.read_text(encoding="utf-8"))
+    if path.is_file():
+        try:
+            metadata = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        except yaml.YAMLError as error:
+            problem = str(error).splitlines()[0]
+            raise LivingMemoryError(f"{path}: not valid YAML ({problem})") from None
+    else:
+        metadata = {}
+    # The shipped template supplies what the archive's own file does not say (canned queries
+    # and descriptions added by newer releases reach archives made by older ones).
+    metadata = merge(defaults, metadata)
+    plugins = metadata.setdefault("plugins", {})
+    plugins.setdefault("livingmemory", {})["audio_dir"] = str(
+        (public_dir(archive) / AUDIO_DIR).resolve()
+    )
+    plugins["livingmemory"]["private"] = private
+    if not private:
+        # Visitors use the pages and the canned queries; arbitrary SQL is off unless the
+        # archive's metadata.yml turns it on (``allow_sql: true``), and then bounded.
+        metadata.setdefault("allow_sql", False)
+    if private:
+        # The full archive: the team only. Its metadata describes the public database.
+        metadata.pop("databases", None)
+        plugins["livingmemory"]["audio_dir"] = str(archive.recordings_dir.resolve())
+        plugins["datasette-auth-passwords"] = {
+            "archive_password_hash": {"$env": "LIVINGMEMORY_PASSWORD_HASH"},
+            "actors": {"archive": {"id": "archive", "team": "livingmemory"}},
+        }
+        # The volunteers' workspace (livingmemory.site.workspace_pages) edits this archive.
+        plugins["livingmemory"]["workspace_archive"] = str(archive.path.resolve())
+        plugins["livingmemory"]["upload_limit_mb"] = int(os.environ.get(UPLOAD_ENV) or 2048)
+        metadata["allow"] = {"team": "livingmemory"}
+        metadata["title"] = f"{metadata.get('title', 'Living Memory')} (private archive)"
+    return metadata
+
+
+def datasette_command(
+    archive: Archive, metadata_path: Path, *, host: str, port: int, private: bool
+) -> list[str]:
+    if private:
+        # Not --nolock: SQLite cannot open a WAL database without its lock (shm) file.
+        database = [str(archive.path)]
+    else:
+        public = public_dir(archive) / PUBLIC_DB
+        if not public.is_file():
+            raise LivingMemoryError(f"{public} does not exist: run 'livingmemory publish' first")
+        database = ["-i", str(public)]
+    settings = [
+        arg for name, value in SITE_SETTINGS.items() for arg in ("--setting", name, str(value))
+    ]
+    return [
+        sys.executable, "-m", "datasette", "serve", *database, "--metadata", str(metadata_path),
+        "--host", host, "--port", str(port), *settings,
+    ]  # fmt: skip
+
+
+def _no_announcement(url: str) -> None:
+    pass
+
+
+def serve(
+    archive: Archive,
+    *,
+    host: str = "127.0.0.1",
+    port: int = 8001,
+    private: bool = False,
+    announce: Callable[[str], None] = _no_announcement,
+    start_worker: bool = True,
+) -> int:
+    """Run Datasette in the foreground until interrupted; returns its exit status."""
+    try:
+        import datasette  # noqa: F401
+    except ImportError:
+        raise MissingDependencyError("pip install 'livingmemory[publish]' to serve") from None
+    env = dict(os.environ)
+    worker = None
+    if private:
+        from livingmemory.review.workspace import load_users
+
+        password = os.environ.get(PASSWORD_ENV)
+        if not password and not load_users(archive.root):
+            raise LivingMemoryError(
+                f"--private serves restricted interviews: set {PASSWORD_ENV} to the team's "
+                "password, or give each volunteer an account with 'livingmemory user NAME'"
+            )
+        from datasette_auth_passwords.utils import hash_password
+
+        env["LIVINGMEMORY_PASSWORD_HASH"] = hash_password(password) if password else ""
+    with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as handle:
+        json.dump(site_metadata(archive, private=private), handle, ensure_ascii=False)
+    # `kill PID` (SIGTERM, as service managers stop things) must stop the site like Ctrl-C
+    # does: the Datasette child and the worker stop too, and the temporary file goes.
+    previous = signal.signal(signal.SIGTERM, _interrupt)
+    site: subprocess.Popen[bytes] | None = None
+    try:
+        command = datasette_command(
+            archive, Path(handle.name), host=host, port=port, private=private
+        )
+        if private and start_worker:
+            # Uploads queue for transcription; this worker works the queue beside the site.
+            worker = subprocess.Popen(
+                [sys.executable, "-m", "livingmemory", "worker", "--archive", str(archive.path)],
+                env=env,
+            )
+        announce(f"http://{host}:{port}/")
+        site = subprocess.Popen(command, env=env)
+        return site.wait()
+    except KeyboardInterrupt:  # Ctrl-C, or SIGTERM (below): a normal way to stop serving
+        return 0
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+        for child in (site, worker):
+            _stop(child)
+        os.unlink(handle.name)
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
+def _stop(child: subprocess.Popen[bytes] | None) -> None:
+    """Stop a child process politely, then firmly; nothing is left running."""
+    if child is None or child.poll() is not None:
+        return
+    child.terminate()
+    try:
+        child.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        child.kill()
+        child.wait()

@@ -1,0 +1,1 @@
+"""Who speaks: diarization, turns named after the interview's people, voices."""

