@@ -648,6 +648,16 @@ def tag(
         typer.Argument(help="Recordings to tag (default: every transcript not yet tagged)."),
     ] = None,
     force: Annotated[bool, typer.Option(help="Tag again even if nothing changed.")] = False,
+    cluster: Annotated[
+        Optional[str],  # noqa: UP045
+        typer.Option(
+            help="Tag on Dask workers: 'local' (one worker per core) or a scheduler "
+            "address (tcp://host:8786). This process stays the only writer."
+        ),
+    ] = None,
+    workers: Annotated[
+        int, typer.Option(min=0, help="Workers for --cluster local (0: sized to the machine).")
+    ] = 0,
     archive_path: ArchiveOption = DEFAULT_ARCHIVE,
     as_json: JsonOption = False,
 ) -> None:
@@ -658,7 +668,7 @@ def tag(
     """
     from rich.progress import Progress
 
-    from livingmemory.tagging.pipeline import tag_transcripts
+    from livingmemory.tagging.pipeline import TagBatch, tag_transcripts
 
     class Reporter:
         def __init__(self, bar: Progress) -> None:
@@ -680,11 +690,28 @@ def tag(
         open_archive(archive_path) as archive,
         Progress(console=err_console, disable=as_json) as bar,
     ):
-        batch = tag_transcripts(archive, recording_ids, force=force, progress=Reporter(bar))
+        if cluster:
+            from livingmemory.tagging.cluster import tag_on_cluster
+            from livingmemory.transcription.distributed import check_address
+
+            check_address(cluster)
+            clustered = tag_on_cluster(
+                archive, recording_ids, force=force, progress=Reporter(bar), cluster=cluster,
+                workers=workers,
+            )  # fmt: skip
+            failed: list[tuple[int, str]] = clustered.failed
+            batch: TagBatch = clustered
+        else:
+            failed = []
+            batch = tag_transcripts(archive, recording_ids, force=force, progress=Reporter(bar))
+    for recording_id, message in failed:
+        err_console.print(f"#{recording_id} not tagged: {message}", highlight=False)
     if as_json:
         print(json.dumps([{"recording_id": r, "entities": n} for r, n in batch.tagged]))
     elif not batch.tagged:
         console.print("Nothing to tag: every transcript is tagged by the current pipeline.")
+    if failed:
+        raise typer.Exit(1)
 
 
 @app.command()

@@ -182,7 +182,7 @@ def _total_memory() -> int:
         return 0
 
 
-def _require_distributed() -> Any:
+def require_distributed() -> Any:
     try:
         import distributed
     except ImportError:
@@ -215,7 +215,7 @@ def start_local_cluster(plan: ClusterPlan) -> ClusterConnection:
 
     import dask
 
-    distributed = _require_distributed()
+    distributed = require_distributed()
     with dask.config.set(
         {"distributed.nanny.pre-spawn-environ": {"MALLOC_TRIM_THRESHOLD_": 65536}}
     ):
@@ -239,7 +239,7 @@ def check_address(cluster: str) -> None:
 
 def connect(cluster: str, workers: int = 0, threads: int = 0) -> ClusterConnection:
     """``local`` starts a LocalCluster sized to this machine; an address joins a scheduler."""
-    distributed = _require_distributed()
+    distributed = require_distributed()
     if cluster == "local":
         plan = ClusterPlan.for_machine(workers, threads)
         return start_local_cluster(plan)
@@ -283,7 +283,7 @@ def transcribe_on_cluster(
         connection = connect(cluster, workers, settings.threads)
     else:
         connection = cluster
-    distributed = _require_distributed()
+    distributed = require_distributed()
     try:
         progress.begin(sum(r["duration"] for r in rows), len(rows))
         window = window or 2 * max(1, connection.workers)
