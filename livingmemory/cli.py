@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import sys
+import warnings
 from collections.abc import Callable
 from functools import wraps
 from pathlib import Path
@@ -19,7 +20,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from livingmemory import __version__
+from livingmemory import __version__, plugins
 from livingmemory.archive.store import DEFAULT_ARCHIVE, init_archive, open_archive
 from livingmemory.errors import LivingMemoryError, readable, write_text
 from livingmemory.ingest.metadata import ACCESS_LEVELS, DEFAULT_ACCESS, Person, RecordingMetadata
@@ -54,6 +55,24 @@ ArchiveOption = Annotated[
     ),
 ]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")]
+
+
+def _load_plugins() -> plugins.Plugins:
+    """The plug-ins, loaded once (their engines, languages and formats appear in the help);
+    one that cannot load is one yellow line on stderr, never a traceback."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", plugins.PluginWarning)
+        loaded = plugins.get()
+    for problem in loaded.problems:
+        err_console.print(f"[yellow]Warning:[/yellow] {escape(problem)}", highlight=False)
+    return loaded
+
+
+def _names(registry: dict[str, Any], condition: Callable[[Any], Any] = bool) -> str:
+    return ", ".join(name for name, item in registry.items() if condition(item.value))
+
+
+_PLUGINS = _load_plugins()
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -377,7 +396,11 @@ def transcribe(
         typer.Argument(help="Recordings to transcribe (default: every one without a transcript)."),
     ] = None,
     engine: Annotated[
-        str, typer.Option(help="faster-whisper (fast, default) or openai-whisper (reference).")
+        str,
+        typer.Option(
+            help=f"One of: {_names(_PLUGINS.engines)} (faster-whisper is fast, the default; "
+            "openai-whisper the reference)."
+        ),
     ] = "faster-whisper",
     model: Annotated[
         str,
@@ -950,7 +973,10 @@ def import_transcript(
     file: Annotated[Path, typer.Argument(help="WebVTT, SRT, Transcriber .trs, JSON or text.")],
     fmt: Annotated[
         Optional[str],  # noqa: UP045
-        typer.Option("--format", help="vtt, srt, trs, json, txt (default: by extension)."),
+        typer.Option(
+            "--format",
+            help=f"{_names(_PLUGINS.formats, lambda f: f.loads)} (default: by extension).",
+        ),
     ] = None,
     author: Annotated[Optional[str], typer.Option(help="Who transcribed it.")] = None,  # noqa: UP045
     archive_path: ArchiveOption = DEFAULT_ARCHIVE,
@@ -973,7 +999,12 @@ def export(
         typer.Argument(help="The recording to export (or --all)."),
     ] = None,
     fmt: Annotated[
-        str, typer.Option("--format", help="vtt, srt, txt, json or ohms (OHMS XML).")
+        str,
+        typer.Option(
+            "--format",
+            help=f"One of: {_names(_PLUGINS.formats, lambda f: f.export or f.dumps)} "
+            "(ohms: OHMS XML).",
+        ),
     ] = "vtt",
     output: Annotated[
         Optional[Path],  # noqa: UP045
@@ -1162,7 +1193,13 @@ def entities(
     source: Annotated[
         str, typer.Argument(help="A text file, or JSON lines with a 'text' field; - reads stdin.")
     ] = "-",
-    language: Annotated[str, typer.Option(help="Language of the text (sl, en, de, hr...).")] = "sl",
+    language: Annotated[
+        str,
+        typer.Option(
+            help=f"Language of the text: {_names(_PLUGINS.languages)}; others get the generic "
+            "pipeline."
+        ),
+    ] = "sl",
     topics: Annotated[bool, typer.Option(help="Also list topics (both languages' names).")] = True,
     as_json: JsonOption = False,
 ) -> None:
@@ -1387,6 +1424,31 @@ def speakers_command(
             "" if similarity is None else f"{similarity:.2f}",
             "" if row["seconds"] is None else f"{row['seconds']:.1f}",
             str(row["segments"]),
+        )
+    console.print(table)
+
+
+@app.command("plugins")
+@friendly_errors
+def list_plugins(as_json: JsonOption = False) -> None:
+    """List the plug-ins, built-in and installed, and the transcription engines, tagging
+    languages and exchange formats each one registers.
+
+    A package adds its own with an entry point in the 'livingmemory' group (see README).
+    """
+    rows = plugins.get().describe()
+    if as_json:
+        print(json.dumps(rows, ensure_ascii=False, indent=2))
+        return
+    table = Table(title="Plug-ins", title_justify="left")
+    table.add_column("plug-in", no_wrap=True)
+    for column in ("package", "engines", "languages", "formats"):
+        table.add_column(column)
+    for row in rows:
+        table.add_row(
+            row["name"],
+            row["package"] or "built-in",
+            *(", ".join(row[kind]) for kind in ("engines", "languages", "formats")),
         )
     console.print(table)
 
