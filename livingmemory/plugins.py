@@ -30,6 +30,7 @@ its help.
 from __future__ import annotations
 
 import importlib
+import threading
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -252,16 +253,18 @@ def load() -> Plugins:
 
 
 _loaded: Plugins | None = None
+_loading = threading.Lock()  # the web server's threads may ask at once
 
 
 def get() -> Plugins:
     """The plug-ins of this process, loaded on first use; each problem is warned once."""
     global _loaded
-    if _loaded is None:
-        _loaded = load()
-        for problem in _loaded.problems:
-            warnings.warn(problem, PluginWarning, stacklevel=2)
-    return _loaded
+    with _loading:
+        if _loaded is None:
+            _loaded = load()
+            for problem in _loaded.problems:
+                warnings.warn(problem, PluginWarning, stacklevel=2)
+        return _loaded
 
 
 def reload() -> Plugins:
