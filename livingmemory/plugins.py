@@ -211,7 +211,17 @@ def _register_entry_points(
             packages[entry_point.name] = package
 
 
-def _collect(plugins: Plugins, hook_name: str, registry: dict[str, Registered[Any]]) -> None:
+def _is_engine(value: Any) -> bool:
+    return isinstance(value, type) and callable(getattr(value, "available", None))
+
+
+def _collect(
+    plugins: Plugins,
+    hook_name: str,
+    registry: dict[str, Registered[Any]],
+    expected: Callable[[Any], bool],
+    what: str,
+) -> None:
     """Call one ``register_*`` hook of every plug-in, in registration order."""
     hook = getattr(plugins.manager.hook, hook_name)
     for implementation in hook.get_hookimpls():
@@ -220,6 +230,8 @@ def _collect(plugins: Plugins, hook_name: str, registry: dict[str, Registered[An
         def register(value: Any, name: str, plugin: str = plugin) -> None:
             if not isinstance(name, str) or not name:
                 raise TypeError(f"register() needs a name, got {name!r}")
+            if not expected(value):
+                raise TypeError(f"{name!r} is not {what} but {type(value).__name__}")
             registry.pop(name, None)  # a later registration replaces (and moves) an earlier one
             registry[name] = Registered(name, value, plugin)
 
@@ -246,9 +258,21 @@ def load() -> Plugins:
     except pluggy.PluginValidationError as error:
         name = manager.get_name(error.plugin)
         plugins.problems.append(f"plug-in {name!r} was refused ({_one_line(error)})")
-    _collect(plugins, "register_engines", plugins.engines)
-    _collect(plugins, "register_languages", plugins.languages)
-    _collect(plugins, "register_formats", plugins.formats)
+    _collect(plugins, "register_engines", plugins.engines, _is_engine, "an engine class")
+    _collect(
+        plugins,
+        "register_languages",
+        plugins.languages,
+        lambda value: isinstance(value, LanguageTagger),
+        "a LanguageTagger",
+    )
+    _collect(
+        plugins,
+        "register_formats",
+        plugins.formats,
+        lambda value: isinstance(value, Format),
+        "a Format",
+    )
     return plugins
 
 

@@ -242,6 +242,24 @@ def test_a_plugin_that_fails_to_import_is_one_line(install: Install) -> None:
     assert {"vtt", "ohms"} <= set(export_formats()) and "faster-whisper" in loaded.engines
 
 
+def test_a_plugin_that_registers_the_wrong_thing_is_refused_whole(install: Install) -> None:
+    install(
+        "muddled_plugin",
+        """
+        from livingmemory.plugins import Format, hookimpl
+
+        @hookimpl
+        def register_formats(register):
+            register(Format(".ok", "fine", dumps=str), "fine")
+            register({"dumps": str}, "muddled")
+        """,
+    )
+    with pytest.warns(plugins.PluginWarning, match=r"'muddled' is not a Format but dict"):
+        plugins.reload()
+    assert "fine" not in export_formats() and "muddled" not in export_formats()
+    assert "vtt" in export_formats()
+
+
 def test_a_broken_plugin_is_one_line_in_the_cli(install: Install) -> None:
     site = install("broken_plugin", BROKEN_PLUGIN)
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(site), str(REPO)])}
