@@ -52,7 +52,8 @@ def pipeline_for(language: str | None, gazetteer: Gazetteer) -> LanguagePipeline
     tagger, known = _tagger(language)
     if not known:
         warnings.warn(
-            f"no tagging pipeline for language {language!r}: using the generic one "
+            f"no tagging pipeline for language {language!r} "
+            f"(registered: {', '.join(language_codes())}): using the generic one "
             "(gazetteer, dates by year, people and organisation rules)",
             stacklevel=2,
         )
