@@ -77,6 +77,15 @@ ORG_HEADS = {
     "parlament", "senat", "odbor", "banka", "tovarna", "zadruga", "šola", "gimnazija",
     "klub", "sindikat", "bolnišnica", "muzej", "podjetje", "železarna", "cerkev",
     "komite", "služba", "direkcija", "delegacija", "konzulat", "veleposlaništvo",
+    # works and shops of Gorenjska's life stories: "Gorenjska predilnica", "Tiskarna Kranj"
+    "predilnica", "tkalnica", "tiskarna", "pivovarna", "mlekarna", "elektrarna", "opekarna",
+    "cementarna", "steklarna", "livarna", "usnjarna", "gumarna", "pošta", "lekarna",
+    "holding", "koncern", "korporacija",
+    # foundations and communities: "Nacionalna znanstvena fundacija", "Krajevna skupnost"
+    "fundacija", "ustanova", "skupnost", "gibanje", "koalicija", "zavezništvo",
+    # armies and the partisan units of the war years: "Prešernova brigada", "Kokrški odred"
+    "brigada", "divizija", "bataljon", "odred", "korpus", "polk", "mornarica", "letalstvo",
+    "štab", "poveljstvo",
 }  # fmt: skip
 # Lower-case kinds of organisation before a name ("podjetje Petrol", "časnik Delo").
 ORG_KINDS = {"podjetje", "družba", "časnik", "časopis", "revija", "stranka", "banka", "klub",
@@ -84,7 +93,9 @@ ORG_KINDS = {"podjetje", "družba", "časnik", "časopis", "revija", "stranka", 
              "dnevnik", "televizija", "ansambel", "skupina", "orkester", "firma", "koncern",
              "korporacija", "organizacija", "združenje", "društvo", "sindikat", "holding",
              "zavod", "bend", "glasbena", "moštvo", "ekipa", "zadruga", "pivovarna",
-             "vinarna", "mlekarna", "letalska", "prevoznik", "zveza"}  # fmt: skip
+             "vinarna", "mlekarna", "letalska", "prevoznik", "zveza", "zbor", "oktet",
+             "kvartet", "kvintet", "zasedba", "fundacija", "univerza", "inštitut", "radio",
+             "mesečnik", "portal"}  # fmt: skip
 # Heads that take a "za" phrase: "Ministrstvo za kmetijstvo in gozdarstvo".
 ZA_HEADS = {"ministrstvo", "zavod", "inštitut", "institut", "urad", "agencija", "komisija",
             "društvo", "sklad", "center", "fakulteta", "svet", "zveza", "odbor", "služba",
@@ -112,7 +123,27 @@ NOT_ACRONYMS = {"DNK", "RNK", "TV", "OK", "PC", "CD", "DVD", "HIV", "AIDS", "WC"
                 "DA", "NE", "JA", "II", "III", "IV", "VI", "VII", "VIII", "IX", "XI", "XII",
                 "ST", "SV", "DR", "MR", "LP", "MM", "CM", "KG", "KW", "MW", "BDP", "DDV",
                 "STOVL", "VTOL", "ZDA", "SFRJ", "FLRJ", "ZSSR", "SSSR", "NDH", "BIH", "STO",
-                "ČSSR", "RS", "EUR", "USD", "SIT", "AM", "FM", "PM", "NN"}  # fmt: skip
+                "ČSSR", "RS", "EUR", "USD", "SIT", "AM", "FM", "PM", "NN",
+                # units, degrees, medical and computing terms, championships: no body
+                "KV", "KB", "MB", "GB", "TB", "PS", "KS", "CCM", "MBA", "EMŠO", "DNA", "RNA",
+                "PCR", "EEG", "CT", "IQ", "HTML", "XML", "HTTP", "URL", "WWW", "PHP", "SQL",
+                "CPU", "RAM", "ROM", "LED", "OLED", "SP", "EP", "OI", "MMS", "IT", "IKT", "AI",
+                "PPS", "TEL", "FAX", "NB", "OP", "PR", "SOS"}  # fmt: skip
+# Lower-case nouns for kinds of thing: capitals after them designate a model, a type or a
+# standard ("zasloni IPS", "holesterol LDL", "jezik HTML", "sistem MESMA"), not a body.
+THING_KINDS = {"sistem", "zaslon", "jezik", "holesterol", "razred", "tip", "model", "format",
+               "standard", "protokol", "program", "programje", "tolmač", "prevajalnik",
+               "procesor", "čip", "vmesnik", "datoteka", "virus", "gen", "vitamin", "motor",
+               "serija", "različica", "verzija", "oznaka", "kratica", "letalo", "tank",
+               "raketa", "vozilo", "avtomobil", "računalnik", "telefon", "naprava",
+               "tehnologija", "koda", "vrsta", "enota", "sorta", "znak", "simbol", "tabela",
+               "priključek", "kabel", "baterija", "zdravilo", "cepivo", "hormon", "encim",
+               "receptor", "protein", "beljakovina", "molekula", "kategorija", "stopnja",
+               "metoda", "test", "postopek", "igra", "album", "pesem",
+               "film", "modul", "paket", "orožje", "puška", "top"}  # fmt: skip
+# Words that announce a term's short form ("(angl. MEMS)"), not a name.
+TERM_MARKERS = {"angl", "ang", "nem", "lat", "fr", "franc", "it", "ital", "gr", "kratica",
+                "okrajšava", "okrajšano", "skrajšano", "krajše", "oz", "tj"}  # fmt: skip
 # Capitalised adjectives: clearly so ("Albanskemu", "Dalíjevih", "Poslovnem"), and the
 # looser shapes allowed before an organisation's head ("Državni zbor", "Narodna galerija").
 _ADJECTIVE = re.compile(
@@ -123,6 +154,15 @@ _NAME_ADJECTIVE = re.compile(r"(?:sk|šk|čk)(?:i|a|o|e)$")
 _ORG_ADJECTIVE = re.compile(r"(?:sk|šk|čk|n|j|č|ž|š|v|t|l|r|d)(?:i|a|o|e)$|" + _ADJECTIVE.pattern)
 _STOP = {"in", "v", "na", "je", "so", "pa", "ki", "da", "z", "s", "za", "se", "ter", "ali",
          "bo", "bi", "sta", "ni", "od", "do", "iz", "pri", "po", "o", "k", "h", "kot"}  # fmt: skip
+# Prepositions, particles and adverbs: never inside an organisation's name after its head.
+_NOT_IN_NAMES = {"pod", "nad", "pred", "med", "ob", "brez", "proti", "skozi", "zaradi", "čez",
+                 "okoli", "blizu", "razen", "glede", "kljub", "poleg", "preko", "mimo", "zoper",
+                 "predvsem", "samo", "tudi", "še", "že", "le", "zelo", "bolj", "najbolj",
+                 "vedno", "ne", "niti", "vse", "zdaj", "potem", "takrat", "tam", "tu"}  # fmt: skip
+# Present-tense verbs that look like adjectives ("prenavljajo", "delajo", "gradijo").
+_VERB_ENDINGS = ("ajo", "ejo", "ijo", "ojo", "ujo", "amo", "imo", "emo")
+# Heads whose seat follows with "v": "Univerza v Mariboru", "Okrožno sodišče v Kranju".
+SEAT_HEADS = {"univerza", "sodišče"}
 
 
 def _read_list(name: str) -> list[str]:
@@ -237,6 +277,11 @@ class SlovenianNames:
         ents = list(original)
         on = self.rules
         metadata_people = set(doc.user_data.get("people", ()))
+        if on["organisation_capitals"] and not _shouting(doc):
+            # The name of an organisation starts with a capital letter (Slovenski pravopis):
+            # "državni zbor", "slovenska vlada", "evropske komisije" written small are
+            # descriptions, not names, and Slovenian NER gold leaves them out.
+            ents = [e for e in ents if e.label_ != "ORG" or not doc[e.start].is_lower]
 
         def owner(i: int) -> Span | None:
             return next((e for e in ents if e.start <= i < e.end), None)
@@ -376,8 +421,13 @@ class SlovenianNames:
             # "podjetje Petrol", "časnik Delo", "stranka SDS": a lower-case kind of
             # organisation names the capitalised words after it (they are the name).
             for token in doc[:-1]:
-                if not token.is_lower or (token._.lm_lemma or "") not in ORG_KINDS:
+                # lower-case, or opening a sentence ("Skupina Koki je ...", "Revija Zdravje")
+                if not (token.is_lower or (token.is_sent_start and token.is_title)):
                     continue
+                if not set(token._.lm_forms or ()) & ORG_KINDS:
+                    continue
+                if _plural_genitive(token):
+                    continue  # "klubov Madžarske": clubs of a country, not a club's name
                 start = token.i + 1
                 end = name_end(start, 3)
                 if end == start and doc[start].is_upper and doc[start].is_alpha:
@@ -394,15 +444,13 @@ class SlovenianNames:
         if on["acronyms"] and not _shouting(doc):
             for token in doc:
                 text, i = token.text, token.i
-                # "respiratorni sincicijski virus (RSV)": the short form of a common noun.
-                explained = i >= 2 and doc[i - 1].text == "(" and doc[i - 2].is_lower
                 if (
                     token.is_upper
                     and token.is_alpha
                     and 2 <= len(text) <= 6
                     and text not in NOT_ACRONYMS
                     and owner(i) is None
-                    and not explained
+                    and not _acronym_of_a_thing(doc, i)
                 ):
                     span = Span(doc, i, i + 1, label="ORG")
                     put(_set(span, span.text, 0.55))
@@ -491,7 +539,8 @@ class SlovenianNames:
 
 RULES = (
     "first_name_chain", "roles", "document_memory", "surnames", "peoples", "first_names",
-    "organisations", "organisation_kinds", "acronyms", "adjective_places", "place_kinds",
+    "organisations", "organisation_kinds", "acronyms", "organisation_capitals",
+    "adjective_places", "place_kinds",
 )  # fmt: skip
 
 
@@ -541,6 +590,33 @@ def _verb(token: Token) -> bool:
     return lemma.endswith(("ti", "či")) and lemma != token.lower_
 
 
+def _plural_genitive(token: Token) -> bool:
+    """A noun in the genitive plural ("klubov", "društev", "strank", "podjetij"): a kind
+    in the plural names the members of a group, not one organisation."""
+    lower, lemma = token.lower_, token._.lm_lemma or token.lower_
+    if lower == lemma:
+        return False
+    return lower.endswith(("ov", "ev", "ij")) or (lemma[-1:] in ("a", "o") and lower == lemma[:-1])
+
+
+def _acronym_of_a_thing(doc: Doc, i: int) -> bool:
+    """Capitals at ``doc[i]`` that are no organisation's short name: the short form of a
+    common noun ("respiratorni sincicijski virus (RSV)", "(angl. MEMS)"), a type after a
+    kind of thing ("zasloni IPS", "holesterol LDL"), or a word of a headline or speaker
+    label typed in capitals ("STRAH PRED PODRAŽITVIJO", "JAZ: ...")."""
+    before = [t for t in doc[max(0, i - 3) : i] if t.text not in "(.)"]
+    if i >= 2 and doc[i - 1].text == "(" and doc[i - 2].is_lower:
+        return True
+    if before and before[-1].lower_ in TERM_MARKERS:
+        return True
+    if i >= 1 and set(doc[i - 1]._.lm_forms or ()) & THING_KINDS:
+        return True
+    for k in (i - 1, i + 1):
+        if 0 <= k < len(doc) and doc[k].is_alpha and doc[k].is_upper and len(doc[k]) > 1:
+            return True  # two words in capitals: a headline, not an acronym
+    return doc[i].is_sent_start and i + 1 < len(doc) and doc[i + 1].text == ":"
+
+
 def _organisations(doc: Doc, ents: list[Span]) -> list[Span]:
     """Head + genitive or "za" phrase, and capitalised adjective + head."""
     spans = []
@@ -560,6 +636,9 @@ def _organisations(doc: Doc, ents: list[Span]) -> list[Span]:
             # "Državni zbor", "Evropska unija", "Slovenska akademija": adjective + head; at
             # the start of a sentence only an adjective made from a name ("Slovenska
             # vojska", not "Tovrstna uprava").
+            if any(e.label_ == "LOC" and e.ent_id_ and e.start == e.end - 1 == i for e in ents):
+                i += 1  # "v Krškem": a town whose name is an adjective
+                continue
             j = i + 1
             while (
                 not token.is_sent_start
@@ -567,6 +646,7 @@ def _organisations(doc: Doc, ents: list[Span]) -> list[Span]:
                 and j - i <= 2
                 and doc[j].is_lower
                 and _ORG_ADJECTIVE.search(doc[j].lower_)
+                and not doc[j].lower_.endswith(_VERB_ENDINGS)
                 and not _head(doc[j])
             ):
                 j += 1
@@ -579,40 +659,83 @@ def _organisations(doc: Doc, ents: list[Span]) -> list[Span]:
             i += 1
             continue
         end = i + 1
-        # A "za" phrase: lower-case words up to a verb, a function word or punctuation.
+        # A "za" phrase: lower-case words up to a verb, a function word or punctuation;
+        # a list inside it ("Ministrstvo za kmetijstvo, gozdarstvo in prehrano") only when
+        # "in" closes it.
         if head in ZA_HEADS and end < len(doc) and doc[end].lower_ == "za":
-            k = end + 1
-            while k < len(doc) and k - end <= 6:
+            k, comma = end + 1, None
+            while k < len(doc) and k - end <= 8:
                 word = doc[k]
                 if word.lower_ == "in" and k + 1 < len(doc) and doc[k + 1].is_alpha:
-                    if _verb(doc[k + 1]) or doc[k + 1].lower_ in _STOP:
+                    if _verb(doc[k + 1]) or doc[k + 1].lower_ in _STOP | _NOT_IN_NAMES:
                         break
+                    k, comma = k + 1, None
+                    continue
+                if (
+                    word.text == ","
+                    and comma is None
+                    and k + 1 < len(doc)
+                    and doc[k + 1].is_lower
+                    and doc[k + 1].is_alpha
+                    and not _verb(doc[k + 1])
+                    and doc[k + 1].lower_ not in _STOP | _NOT_IN_NAMES
+                ):
+                    comma = k
                     k += 1
                     continue
-                if not word.is_alpha or word.lower_ in _STOP or _verb(word):
+                if (
+                    not word.is_alpha
+                    or word.lower_ in _STOP | _NOT_IN_NAMES
+                    or _verb(word)
+                    or not word.is_lower  # capitalised words: the genitive loop below
+                ):
                     break
                 k += 1
+            if comma is not None:
+                k = comma  # a list that no "in" closed: the name ends before the comma
             if k > end + 1 and doc[k - 1].lower_ != "in":
                 end = k
+        # "Univerza v Mariboru", "Okrožno sodišče v Kranju": the seat is part of the name.
+        if (
+            head in SEAT_HEADS
+            and end == i + 1
+            and end + 1 < len(doc)
+            and doc[end].lower_ == "v"
+            and _title(doc[end + 1])
+        ):
+            end += 2
         # Capitalised words (a genitive: "Republike Slovenije"); a lower-case word only when
         # a capitalised one follows ("Društvo upokojencev Jesenice").
+        firsts = first_name_index()
         while end < len(doc) and end - start <= 7:
             nxt = doc[end]
             if not nxt.is_alpha or nxt.lower_ in _STOP or _verb(nxt):
+                break
+            if (
+                end > i + 1
+                and _title(nxt)
+                and end + 1 < len(doc)
+                and _title(doc[end + 1])
+                and lookup(nxt, firsts)
+            ):
+                # A person after a complete name is someone there, not part of it:
+                # "direktorja Uprave za zračno plovbo Matjaža Sonca" (but "Gimnazija
+                # Franceta Prešerna", right after the head, is named after the poet).
                 break
             if _title(nxt) or (nxt.is_upper and len(nxt) > 1):
                 end += 1
                 continue
             # Up to two lower-case words before a capitalised one ("Društvo kmečkih žena
-            # Cerklje"); without one they are the sentence, not the name.
+            # Cerklje"); without one they are the sentence, not the name. Prepositions
+            # start a phrase about the organisation ("Orkester pod vodstvom Uweja ...").
             ahead = end
             while (
                 ahead < len(doc)
                 and ahead - end < 2
                 and doc[ahead].is_lower
-                and (
-                    doc[ahead].is_alpha and doc[ahead].lower_ not in _STOP and not _verb(doc[ahead])
-                )
+                and doc[ahead].is_alpha
+                and doc[ahead].lower_ not in _STOP | _NOT_IN_NAMES
+                and not _verb(doc[ahead])
             ):
                 ahead += 1
             if ahead > end and ahead < len(doc) and _title(doc[ahead]):
