@@ -85,7 +85,9 @@ ORG_HEADS = {
     "fundacija", "ustanova", "skupnost", "gibanje", "koalicija", "zavezništvo",
     # armies and the partisan units of the war years: "Prešernova brigada", "Kokrški odred"
     "brigada", "divizija", "bataljon", "odred", "korpus", "polk", "mornarica", "letalstvo",
-    "štab", "poveljstvo",
+    "štab", "poveljstvo", "enota",
+    # choirs and bands: "Oktet Lipa", "Ansambel bratov Avsenik"
+    "oktet", "kvartet", "kvintet", "ansambel",
 }  # fmt: skip
 # Lower-case kinds of organisation before a name ("podjetje Petrol", "časnik Delo").
 ORG_KINDS = {"podjetje", "družba", "časnik", "časopis", "revija", "stranka", "banka", "klub",
@@ -96,6 +98,42 @@ ORG_KINDS = {"podjetje", "družba", "časnik", "časopis", "revija", "stranka", 
              "vinarna", "mlekarna", "letalska", "prevoznik", "zveza", "zbor", "oktet",
              "kvartet", "kvintet", "zasedba", "fundacija", "univerza", "inštitut", "radio",
              "mesečnik", "portal"}  # fmt: skip
+# Kinds that stand before a name in apposition, not inside it: "Podjetje Petrol je ..." names
+# Petrol; "Društvo upokojencev" and "Radio Ognjišče" are names with their head.
+APPOSITION_KINDS = {"podjetje", "družba", "časnik", "časopis", "revija", "klub", "trgovina",
+                    "tednik", "dnevnik", "skupina", "firma", "koncern", "korporacija",
+                    "holding", "bend", "moštvo", "ekipa", "prevoznik", "zasedba", "mesečnik",
+                    "portal"}  # fmt: skip
+# Nouns that define their subject as an organisation ("X je slovensko podjetje").
+DEFINING_KINDS = (
+    APPOSITION_KINDS
+    | {
+        "stranka",
+        "banka",
+        "zavarovalnica",
+        "agencija",
+        "založba",
+        "organizacija",
+        "združenje",
+        "društvo",
+        "zveza",
+        "duet",
+        "duo",
+        "trio",
+        "ansambel",
+        "orkester",
+        "univerza",
+        "inštitut",
+        "fundacija",
+        "sindikat",
+        "zadruga",
+        "tovarna",
+        "proizvajalec",
+        "izdajatelj",
+        "televizija",
+        "radio",
+    }
+) - {"skupina"}
 # Heads that take a "za" phrase: "Ministrstvo za kmetijstvo in gozdarstvo".
 ZA_HEADS = {"ministrstvo", "zavod", "inštitut", "institut", "urad", "agencija", "komisija",
             "društvo", "sklad", "center", "fakulteta", "svet", "zveza", "odbor", "služba",
@@ -421,10 +459,10 @@ class SlovenianNames:
             # "podjetje Petrol", "časnik Delo", "stranka SDS": a lower-case kind of
             # organisation names the capitalised words after it (they are the name).
             for token in doc[:-1]:
+                kinds = set(token._.lm_forms or ()) & ORG_KINDS
                 # lower-case, or opening a sentence ("Skupina Koki je ...", "Revija Zdravje")
-                if not (token.is_lower or (token.is_sent_start and token.is_title)):
-                    continue
-                if not set(token._.lm_forms or ()) & ORG_KINDS:
+                initial = token.is_sent_start and token.is_title
+                if not kinds or not (token.is_lower or (initial and kinds & APPOSITION_KINDS)):
                     continue
                 if _plural_genitive(token):
                     continue  # "klubov Madžarske": clubs of a country, not a club's name
@@ -432,15 +470,43 @@ class SlovenianNames:
                 end = name_end(start, 3)
                 if end == start and doc[start].is_upper and doc[start].is_alpha:
                     end = start + 1
-                if end == start or not replaceable(start, end):
+                if end == start:
                     continue
-                if lookup(doc[start], firsts) and end - start >= 2:
-                    continue  # "društvo Janez Novak"? a person is likelier
-                overlapping = [e for e in ents if e.start < end and start < e.end]
-                if any(e.label_ == "ORG" for e in overlapping):
+                # "Podjetje Akrapovič izdeluje ...": the name without its kind, over the
+                # head rule's "Podjetje Akrapovič".
+                whole = next((e for e in ents if e.start == token.i and e.end == end), None)
+                if not (initial and whole is not None and whole.label_ == "ORG"):
+                    whole = None
+                elif whole.ent_id_:
+                    continue  # a known name that starts with the kind
+                kept = ents
+                if whole is not None:
+                    ents = [e for e in ents if e is not whole]
+                if (
+                    not replaceable(start, end)
+                    or (lookup(doc[start], firsts) and end - start >= 2)  # "društvo Janez Novak"
+                    or lookup(doc[start], peoples)  # "skupina Nemcev": people, not a band
+                    or any(e.label_ == "ORG" for e in ents if e.start < end and start < e.end)
+                ):
+                    ents = kept
                     continue
                 span = Span(doc, start, end, label="ORG")
                 put(_set(span, span.text, 0.6))
+        if on["organisation_definitions"] and not _shouting(doc):
+            # "Wham! je bil angleški glasbeni duet", "Akrapovič je slovensko podjetje": the
+            # subject of a definition whose noun is a kind of organisation is one.
+            for sentence in doc.sents:
+                # to the end of the text: the sentencizer ends a sentence at "Wham!"
+                span = _defined_organisation(doc, sentence.start, len(doc))
+                if span is None:
+                    continue
+                overlapping = [e for e in ents if e.start < span.end and span.start < e.end]
+                if any(
+                    e.label_ == "DATE" or (e.ent_id_ and (e.label_ == "ORG" or len(e) > 1))
+                    for e in overlapping
+                ):
+                    continue  # a date, a known organisation, a known place of two words
+                put(_set(span, span.text, 0.7))
         if on["acronyms"] and not _shouting(doc):
             for token in doc:
                 text, i = token.text, token.i
@@ -539,7 +605,8 @@ class SlovenianNames:
 
 RULES = (
     "first_name_chain", "roles", "document_memory", "surnames", "peoples", "first_names",
-    "organisations", "organisation_kinds", "acronyms", "organisation_capitals",
+    "organisations", "organisation_kinds", "organisation_definitions", "acronyms",
+    "organisation_capitals",
     "adjective_places", "place_kinds",
 )  # fmt: skip
 
@@ -590,6 +657,68 @@ def _verb(token: Token) -> bool:
     return lemma.endswith(("ti", "či")) and lemma != token.lower_
 
 
+# Words that open a sentence capitalised without being a name.
+_FUNCTION_WORDS = {"ko", "ker", "res", "kdo", "kaj", "to", "ta", "te", "ti", "tak", "taka",
+                   "tako", "vsak", "vsaka", "kdaj", "kje", "kako", "zakaj", "če", "ali", "a",
+                   "toda", "vendar", "zato", "torej", "nato", "danes", "včeraj", "jutri",
+                   "letos", "lani", "sedaj", "kar", "prav", "morda", "mogoče", "nekoč",
+                   "sicer", "naša", "naše", "naš", "moja", "moj", "njegova", "njena", "ena",
+                   "en", "eno", "edina", "prva", "druga", "nova", "stara", "največja",
+                   "taisti", "tudi", "saj", "ampak", "medtem", "čeprav", "ne", "ni", "kot",
+                   "ja", "no", "pač", "vsi", "vse", "oba", "obe"}  # fmt: skip
+# Copulas that open a definition: "X je (bil) ...", "X so (bili) ...".
+_COPULAS = {"je", "so", "sta"}
+_WAS = {"bil", "bila", "bilo", "bili", "bile", "postal", "postala", "postalo", "postali"}
+
+
+def _defined_organisation(doc: Doc, start: int, end: int) -> Span | None:
+    """The capitalised subject at the start of a sentence that defines it as a kind of
+    organisation: "Wham! je bil angleški glasbeni duet" -> Wham!, "Akrapovič je slovensko
+    podjetje" -> Akrapovič. A "!" glued to the name and followed by a lower-case word cannot
+    end the sentence, so it belongs to the name ("Wham!", "Yahoo!")."""
+    k = start
+    while k < end and k - start < 4 and (_title(doc[k]) or (doc[k].is_upper and doc[k].is_alpha)):
+        k += 1
+    if k == start or k >= end or doc[start].lower_ in _FUNCTION_WORDS | _STOP | _NOT_IN_NAMES:
+        return None  # "Res je agencija ...", "Ko je produkcijska firma ...": no subject
+    name_stop = k
+    if doc[k].text == "!" and not doc[k - 1].whitespace_ and doc[k].whitespace_:
+        k += 1
+        name_stop = k
+    if doc[k].lower_ not in _COPULAS:
+        return None
+    k += 1
+    if k < end and doc[k].lower_ in _WAS:
+        k += 1
+    adjectives = 0
+    while k < end and adjectives < 3 and doc[k].is_lower and _ORG_ADJECTIVE.search(doc[k].lower_):
+        if set(doc[k]._.lm_forms or ()) & (DEFINING_KINDS | {"skupina"}):
+            break
+        k += 1
+        adjectives += 1
+    if k >= end or not doc[k].is_lower:
+        return None
+    kinds = set(doc[k]._.lm_forms or ())
+    musical = any(t.lower_.startswith("glasben") for t in doc[k - adjectives : k])
+    if not (kinds & DEFINING_KINDS or ("skupina" in kinds and musical)):
+        return None  # "glasbena skupina" is a band; "etnična skupina" is not
+    if _plural_genitive(doc[k]):
+        return None
+    return Span(doc, start, name_stop, label="ORG")
+
+
+def _genitive_word(token: Token) -> bool:
+    """A lower-case word that may belong to a name's genitive: no verb, function word or
+    preposition."""
+    return (
+        token.is_lower
+        and token.is_alpha
+        and token.lower_ not in _STOP | _NOT_IN_NAMES
+        and not _verb(token)
+        and not token.lower_.endswith(_VERB_ENDINGS)
+    )
+
+
 def _plural_genitive(token: Token) -> bool:
     """A noun in the genitive plural ("klubov", "društev", "strank", "podjetij"): a kind
     in the plural names the members of a group, not one organisation."""
@@ -625,24 +754,25 @@ def _organisations(doc: Doc, ents: list[Span]) -> list[Span]:
         token = doc[i]
         head = _head(token)
         start = i
+        # At the start of a sentence a capital proves nothing: an adjective + head there is
+        # a name when the adjective is made from a name ("Slovenska vojska") or a name
+        # follows the head ("Krajevna skupnost Naklo", "Okrožno sodišče v Kranju"), not in
+        # "Tovrstna uprava je ...".
+        needs_name = False
         if (
             head is None
             and _title(token)
             and not _verb(token)
-            and (_ORG_ADJECTIVE if not token.is_sent_start else _NAME_ADJECTIVE).search(
-                token.lower_
-            )
+            and _ORG_ADJECTIVE.search(token.lower_)
         ):
-            # "Državni zbor", "Evropska unija", "Slovenska akademija": adjective + head; at
-            # the start of a sentence only an adjective made from a name ("Slovenska
-            # vojska", not "Tovrstna uprava").
+            # "Državni zbor", "Evropska unija", "Slovenska akademija": adjective + head.
             if any(e.label_ == "LOC" and e.ent_id_ and e.start == e.end - 1 == i for e in ents):
                 i += 1  # "v Krškem": a town whose name is an adjective
                 continue
+            needs_name = token.is_sent_start and not _NAME_ADJECTIVE.search(token.lower_)
             j = i + 1
             while (
-                not token.is_sent_start
-                and j < len(doc)
+                j < len(doc)
                 and j - i <= 2
                 and doc[j].is_lower
                 and _ORG_ADJECTIVE.search(doc[j].lower_)
@@ -712,15 +842,16 @@ def _organisations(doc: Doc, ents: list[Span]) -> list[Span]:
             if not nxt.is_alpha or nxt.lower_ in _STOP or _verb(nxt):
                 break
             if (
-                end > i + 1
-                and _title(nxt)
+                _title(nxt)
                 and end + 1 < len(doc)
                 and _title(doc[end + 1])
-                and lookup(nxt, firsts)
+                and (first := lookup(nxt, firsts))
+                and (end > i + 1 or nxt.lower_ == first.casefold())
             ):
-                # A person after a complete name is someone there, not part of it:
-                # "direktorja Uprave za zračno plovbo Matjaža Sonca" (but "Gimnazija
-                # Franceta Prešerna", right after the head, is named after the poet).
+                # A person after a complete name, or in the nominative, is someone there,
+                # not part of it: "direktorja Uprave za zračno plovbo Matjaža Sonca",
+                # "Mladi center Matjaž Smodiš" (but "Gimnazija Franceta Prešerna", a
+                # genitive right after the head, is named after the poet).
                 break
             if _title(nxt) or (nxt.is_upper and len(nxt) > 1):
                 end += 1
@@ -742,6 +873,22 @@ def _organisations(doc: Doc, ents: list[Span]) -> list[Span]:
                 end = ahead
                 continue
             break
+        initial = token.is_sent_start or (i > 0 and doc[i - 1].text in '»«"„“(-–—:')
+        if end == i + 1 and start == i and not initial and end + 1 < len(doc):
+            # A capitalised head inside a sentence is a name's even with only lower-case
+            # words after it, when they are a genitive plural: "član Zveze borcev",
+            # "Društvo upokojencev", "Društvo kmečkih žena".
+            first, second = doc[end], doc[end + 1]
+            if _genitive_word(first) and first.lower_.endswith(("ov", "ev")):
+                end += 1
+            elif (
+                _genitive_word(first)
+                and first.lower_.endswith(("ih", "ega"))
+                and _genitive_word(second)
+            ):
+                end += 2
+        if needs_name and end == i + 1:
+            end = start  # nothing named after the head: no span
         if end - start >= 2:
             # Extension values live on the doc by offsets: set them only once the span is
             # kept, or a gazetteer match with the same offsets would lose its own.
