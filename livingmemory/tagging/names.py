@@ -36,6 +36,7 @@ from spacy.language import Language
 from spacy.tokens import Doc, Span, Token
 from spacy.util import filter_spans
 
+from livingmemory.tagging import components
 from livingmemory.tagging.components import first_names
 
 # Case endings of nouns and names, longest first (stems must keep 3 letters).
@@ -199,6 +200,7 @@ _NOT_IN_NAMES = {"pod", "nad", "pred", "med", "ob", "brez", "proti", "skozi", "z
                  "vedno", "ne", "niti", "vse", "zdaj", "potem", "takrat", "tam", "tu"}  # fmt: skip
 # Present-tense verbs that look like adjectives ("prenavljajo", "delajo", "gradijo").
 _VERB_ENDINGS = ("ajo", "ejo", "ijo", "ojo", "ujo", "amo", "imo", "emo")
+_BREAKS = _STOP | _NOT_IN_NAMES
 # Heads whose seat follows with "v": "Univerza v Mariboru", "Okrožno sodišče v Kranju".
 SEAT_HEADS = {"univerza", "sodišče"}
 
@@ -459,10 +461,12 @@ class SlovenianNames:
             # "podjetje Petrol", "časnik Delo", "stranka SDS": a lower-case kind of
             # organisation names the capitalised words after it (they are the name).
             for token in doc[:-1]:
-                kinds = set(token._.lm_forms or ()) & ORG_KINDS
                 # lower-case, or opening a sentence ("Skupina Koki je ...", "Revija Zdravje")
                 initial = token.is_sent_start and token.is_title
-                if not kinds or not (token.is_lower or (initial and kinds & APPOSITION_KINDS)):
+                if not (token.is_lower or initial):
+                    continue
+                kinds = set(token._.lm_forms or ()) & ORG_KINDS
+                if not kinds or not (token.is_lower or kinds & APPOSITION_KINDS):
                     continue
                 if _plural_genitive(token):
                     continue  # "klubov Madžarske": clubs of a country, not a club's name
@@ -495,9 +499,11 @@ class SlovenianNames:
         if on["organisation_definitions"] and not _shouting(doc):
             # "Wham! je bil angleški glasbeni duet", "Akrapovič je slovensko podjetje": the
             # subject of a definition whose noun is a kind of organisation is one.
-            for sentence in doc.sents:
+            for token in doc:
+                if not token.is_sent_start or not token.is_alpha or token.is_lower:
+                    continue
                 # to the end of the text: the sentencizer ends a sentence at "Wham!"
-                span = _defined_organisation(doc, sentence.start, len(doc))
+                span = _defined_organisation(doc, token.i, len(doc))
                 if span is None:
                     continue
                 overlapping = [e for e in ents if e.start < span.end and span.start < e.end]
@@ -643,8 +649,7 @@ def _geo(token: Token) -> bool:
 
 
 def _shouting(doc: Doc) -> bool:
-    letters = [t for t in doc if t.is_alpha and len(t) > 1]
-    return bool(letters) and sum(t.is_upper for t in letters) > len(letters) / 2
+    return components._shouting(doc)  # cached on the doc: several rules ask
 
 
 def _head(token: Token) -> str | None:
@@ -666,6 +671,7 @@ _FUNCTION_WORDS = {"ko", "ker", "res", "kdo", "kaj", "to", "ta", "te", "ti", "ta
                    "en", "eno", "edina", "prva", "druga", "nova", "stara", "največja",
                    "taisti", "tudi", "saj", "ampak", "medtem", "čeprav", "ne", "ni", "kot",
                    "ja", "no", "pač", "vsi", "vse", "oba", "obe"}  # fmt: skip
+_NO_SUBJECT = _FUNCTION_WORDS | _BREAKS
 # Copulas that open a definition: "X je (bil) ...", "X so (bili) ...".
 _COPULAS = {"je", "so", "sta"}
 _WAS = {"bil", "bila", "bilo", "bili", "bile", "postal", "postala", "postalo", "postali"}
@@ -679,7 +685,7 @@ def _defined_organisation(doc: Doc, start: int, end: int) -> Span | None:
     k = start
     while k < end and k - start < 4 and (_title(doc[k]) or (doc[k].is_upper and doc[k].is_alpha)):
         k += 1
-    if k == start or k >= end or doc[start].lower_ in _FUNCTION_WORDS | _STOP | _NOT_IN_NAMES:
+    if k == start or k >= end or doc[start].lower_ in _NO_SUBJECT:
         return None  # "Res je agencija ...", "Ko je produkcijska firma ...": no subject
     name_stop = k
     if doc[k].text == "!" and not doc[k - 1].whitespace_ and doc[k].whitespace_:
@@ -713,7 +719,7 @@ def _genitive_word(token: Token) -> bool:
     return (
         token.is_lower
         and token.is_alpha
-        and token.lower_ not in _STOP | _NOT_IN_NAMES
+        and token.lower_ not in _BREAKS
         and not _verb(token)
         and not token.lower_.endswith(_VERB_ENDINGS)
     )
@@ -797,7 +803,7 @@ def _organisations(doc: Doc, ents: list[Span]) -> list[Span]:
             while k < len(doc) and k - end <= 8:
                 word = doc[k]
                 if word.lower_ == "in" and k + 1 < len(doc) and doc[k + 1].is_alpha:
-                    if _verb(doc[k + 1]) or doc[k + 1].lower_ in _STOP | _NOT_IN_NAMES:
+                    if _verb(doc[k + 1]) or doc[k + 1].lower_ in _BREAKS:
                         break
                     k, comma = k + 1, None
                     continue
@@ -808,14 +814,14 @@ def _organisations(doc: Doc, ents: list[Span]) -> list[Span]:
                     and doc[k + 1].is_lower
                     and doc[k + 1].is_alpha
                     and not _verb(doc[k + 1])
-                    and doc[k + 1].lower_ not in _STOP | _NOT_IN_NAMES
+                    and doc[k + 1].lower_ not in _BREAKS
                 ):
                     comma = k
                     k += 1
                     continue
                 if (
                     not word.is_alpha
-                    or word.lower_ in _STOP | _NOT_IN_NAMES
+                    or word.lower_ in _BREAKS
                     or _verb(word)
                     or not word.is_lower  # capitalised words: the genitive loop below
                 ):
@@ -845,13 +851,13 @@ def _organisations(doc: Doc, ents: list[Span]) -> list[Span]:
                 _title(nxt)
                 and end + 1 < len(doc)
                 and _title(doc[end + 1])
-                and (first := lookup(nxt, firsts))
-                and (end > i + 1 or nxt.lower_ == first.casefold())
+                and end > i + 1
+                and lookup(nxt, firsts)
             ):
-                # A person after a complete name, or in the nominative, is someone there,
-                # not part of it: "direktorja Uprave za zračno plovbo Matjaža Sonca",
-                # "Mladi center Matjaž Smodiš" (but "Gimnazija Franceta Prešerna", a
-                # genitive right after the head, is named after the poet).
+                # A person after a complete name is someone there, not part of it:
+                # "direktorja Uprave za zračno plovbo Matjaža Sonca" (but "Gimnazija
+                # Franceta Prešerna" and "Osnovna šola France Prešeren", right after the
+                # head, are named after the poet).
                 break
             if _title(nxt) or (nxt.is_upper and len(nxt) > 1):
                 end += 1
@@ -865,7 +871,7 @@ def _organisations(doc: Doc, ents: list[Span]) -> list[Span]:
                 and ahead - end < 2
                 and doc[ahead].is_lower
                 and doc[ahead].is_alpha
-                and doc[ahead].lower_ not in _STOP | _NOT_IN_NAMES
+                and doc[ahead].lower_ not in _BREAKS
                 and not _verb(doc[ahead])
             ):
                 ahead += 1
