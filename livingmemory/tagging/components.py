@@ -474,6 +474,15 @@ def gazetteer_patterns(entries: Iterable[Any], language: str) -> list[dict[str, 
     return patterns
 
 
+_CASE_SUFFIX = re.compile(r"^([^\W\d_]{2,6})-[^\W\d_]{1,3}$")
+
+
+def _acronym_text(text: str) -> bool:
+    """Capitals, also with a case ending after a hyphen: "NLB", "EU-ju", "SDS-a"."""
+    found = _CASE_SUFFIX.match(text)
+    return (found.group(1) if found else text).isupper()
+
+
 class GazetteerMatcher:
     """Entities for known names, matched on lemmas with a dictionary lookup per token.
 
@@ -509,7 +518,7 @@ class GazetteerMatcher:
                         continue
                     if pattern["capitalised"] and doc[i].is_lower:
                         continue
-                    if pattern.get("upper") and not doc[i].is_upper:
+                    if pattern.get("upper") and not _acronym_text(doc[i].text):
                         continue
                     if all(keys[i + k] & sets[k] for k in range(n)):
                         found = (n, pattern)

@@ -516,11 +516,14 @@ class SlovenianNames:
         if on["acronyms"] and not _shouting(doc):
             for token in doc:
                 text, i = token.text, token.i
+                # "SDS-a", "NLB-ju": an acronym with its case ending (not "AH-64")
+                suffixed = components._CASE_SUFFIX.match(text)
+                bare = suffixed.group(1) if suffixed else text
                 if (
-                    token.is_upper
-                    and token.is_alpha
-                    and 2 <= len(text) <= 6
-                    and text not in NOT_ACRONYMS
+                    bare.isupper()
+                    and bare.isalpha()
+                    and 2 <= len(bare) <= 6
+                    and bare not in NOT_ACRONYMS
                     and owner(i) is None
                     and not _acronym_of_a_thing(doc, i)
                 ):
@@ -742,7 +745,7 @@ def _acronym_of_a_thing(doc: Doc, i: int) -> bool:
     before = [t for t in doc[max(0, i - 3) : i] if t.text not in "(.)"]
     if i >= 2 and doc[i - 1].text == "(" and doc[i - 2].is_lower:
         return True
-    if before and before[-1].lower_ in TERM_MARKERS:
+    if before and before[-1].lower_.rstrip(".") in TERM_MARKERS:
         return True
     if i >= 1 and set(doc[i - 1]._.lm_forms or ()) & THING_KINDS:
         return True
