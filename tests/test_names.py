@@ -197,6 +197,7 @@ def orgs(tagger: TextTagger, text: str) -> list[str]:
         ("Strokovnjaki OECD napovedujejo rast, skupščina ZZZS pa o tem odloča.",
          ["OECD", "ZZZS"]),
         ("Casagrande je prvi na svetovni lestvici UCI.", ["UCI"]),
+        ("Film sem si ogledal na programu HBO.", ["HBO"]),
         # an acronym with a case ending; a model number is none
         ("Poslanci SDS-a so glasovali proti.", ["SDS-a"]),
         ("Nadomestil ga je AH-64, ki je bil hitrejši.", []),

@@ -171,7 +171,7 @@ NOT_ACRONYMS = {"DNK", "RNK", "TV", "OK", "PC", "CD", "DVD", "HIV", "AIDS", "WC"
 # Lower-case nouns for kinds of thing: capitals after them designate a model, a type or a
 # standard ("zasloni IPS", "holesterol LDL", "jezik HTML", "sistem MESMA"), not a body.
 THING_KINDS = {"sistem", "zaslon", "jezik", "holesterol", "razred", "tip", "model", "format",
-               "standard", "protokol", "program", "programje", "tolmač", "prevajalnik",
+               "standard", "protokol", "programje", "tolmač", "prevajalnik",
                "procesor", "čip", "vmesnik", "datoteka", "virus", "gen", "vitamin", "motor",
                "serija", "različica", "verzija", "oznaka", "kratica", "letalo", "tank",
                "raketa", "vozilo", "avtomobil", "računalnik", "telefon", "naprava",
