@@ -321,6 +321,24 @@ def ablation(tagger: TextTagger, sentences: list[Sentence]) -> None:
         print(f"| {off or '(nothing: all rules on)'} | " + " | ".join(cells) + " |")
 
 
+def other_documents(tagger: TextTagger, show: bool) -> None:
+    """How many organisations the rules guess in the SSJ test sentences outside ssj619 (no
+    gold there: ``--errors`` lists them, to judge by eye)."""
+    texts, current = [], None
+    for line in SSJ.read_text(encoding="utf-8").splitlines():
+        if line.startswith("# newdoc id"):
+            current = line.split("=", 1)[1].strip()
+        elif line.startswith("# text =") and current != "ssj619":
+            texts.append((line.split("=", 1)[1].strip(), []))
+    guesses = [(text[a:b], text) for (text, _), spans in zip(texts, predict(tagger, texts),
+               strict=True) for a, b, label in spans if label == "ORG"]  # fmt: skip
+    print(f"\nORG guesses in the {len(texts)} SSJ test sentences outside ssj619 (no gold): "
+          f"{len(guesses)}")  # fmt: skip
+    if show:
+        for name, text in guesses:
+            print(f"  {name!r}   | {text[:90]}")
+
+
 # -- the default run -------------------------------------------------------------------------
 
 
@@ -349,6 +367,7 @@ def default_run(tagger: TextTagger, errors: bool) -> None:
         evaluate(tagger, "ssj619 without its unannotated fiction sentences", wiki, False, False)
         if tagger.language == "sl":
             ablation(tagger, gold)
+            other_documents(tagger, errors)
     others = sorted(p for p in SHARED.rglob("*") if p.suffix in (".jsonl", ".ndjson")
                     or (p.suffix == ".conllu" and "ner" in p.name.lower()))  # fmt: skip
     for path in others:
