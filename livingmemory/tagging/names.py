@@ -16,9 +16,14 @@ rule families each measured on the SSJ gold document ssj619 (``benchmarks/taggin
 * **names of peoples** (``data/demonyms.txt``: Nemci, Grki, Gorenjci) are PER, as Slovenian
   NER gold data marks them;
 * **organisations**: heads (Vlada, Ministrstvo, Zavod, Društvo, Občina, Univerza...) with a
-  capitalised genitive ("Vlada Republike Slovenije", over the LOC inside it) or a "za"
-  phrase ("Ministrstvo za kmetijstvo in gozdarstvo"); capitalised adjective + head
-  ("Državni zbor", "Evropska unija"); acronyms in capitals not known as places ("NSF").
+  capitalised genitive ("Vlada Republike Slovenije", over the LOC inside it), a "za"
+  phrase ("Ministrstvo za kmetijstvo, gozdarstvo in prehrano"), a seat ("Univerza v
+  Mariboru") or, for a head capitalised inside a sentence, a genitive plural ("Zveze
+  borcev"); capitalised adjective + head ("Državni zbor", "Kokrški odred"); a kind before
+  a name ("podjetje Petrol"; "Podjetje Akrapovič ..." names Akrapovič); a definition
+  ("Wham! je bil angleški glasbeni duet"); acronyms in capitals not known as places ("NSF",
+  "SDS-a") unless they name a type ("zasloni IPS"), a term ("angl. MEMS") or a headline;
+  and a name starts with a capital ("državni zbor" written small is no ORG).
 
 Matching inflected names uses stems: a name list entry matches a word when the word minus a
 Slovenian case ending equals the entry (or the entry without its fleeting vowel:
