@@ -18,7 +18,7 @@ if TYPE_CHECKING:
     from livingmemory.tagging.gazetteer import Gazetteer
 
 NAME = "lemmagen-rules"
-VERSION = "3"
+VERSION = "4"
 
 
 def build(language: str, gazetteer: Gazetteer, rules: dict[str, bool] | None = None) -> Language:
@@ -32,10 +32,13 @@ def build(language: str, gazetteer: Gazetteer, rules: dict[str, bool] | None = N
     # spaCy keeps a full stop on abbreviations that are also words ("trg." for trg): at the
     # end of a sentence that glued the stop onto place names ("Rdeči trg.").
     tokenizer = cast("Tokenizer", nlp.tokenizer)  # spaCy types it as any callable
+    # The same for the last words of organisations' names ("Statistični urad.", "Gorenjski
+    # glas.", "Gorenjski tisk."): as abbreviations they are rare in running text.
+    words = names.GEO_NOUNS | names.ORG_HEADS | names.ORG_KINDS | {"glas", "tisk"}
     tokenizer.rules = {
         key: value
         for key, value in tokenizer.rules.items()
-        if key.rstrip(".").casefold() not in names.GEO_NOUNS
+        if key.rstrip(".").casefold() not in words
     }
     nlp.add_pipe("sentencizer")
     nlp.add_pipe("lm_lemmagen", config={"language": "sl"})
