@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import sys
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from functools import wraps
 from pathlib import Path
 from types import TracebackType
@@ -28,7 +28,55 @@ from livingmemory.ingest.metadata import ACCESS_LEVELS, DEFAULT_ACCESS, Person, 
 if TYPE_CHECKING:
     from rich.progress import TaskID
 
+
+def _usage_errors() -> tuple[type[Exception], ...]:
+    """Typer >= 0.24 raises its own copy of click's exceptions; older Typer raises click's."""
+    try:
+        from click import ClickException
+    except ImportError:  # pragma: no cover - click is a dependency of Datasette and Dask
+        return (typer.TyperException,)
+    return (typer.TyperException, ClickException)
+
+
+class _OneLineErrors(typer.core.TyperGroup):
+    """Usage errors (``show abc``, ``serve --port 99999``) as one line on stderr.
+
+    Typer draws them as a boxed panel with the usage above; a volunteer needs the one
+    sentence that says what is wrong, and where the help is.
+    """
+
+    def main(
+        self,
+        args: Sequence[str] | None = None,
+        prog_name: str | None = None,
+        complete_var: str | None = None,
+        standalone_mode: bool = True,
+        windows_expand_args: bool = True,
+        **extra: Any,
+    ) -> Any:
+        try:
+            value = super().main(args, prog_name, complete_var, False, windows_expand_args, **extra)
+        except _usage_errors() as error:
+            if not standalone_mode:
+                raise
+            ctx = getattr(error, "ctx", None)
+            where = f" (see '{ctx.command_path} --help')" if ctx is not None else ""
+            format_message = getattr(error, "format_message", None)
+            message = format_message() if format_message else str(error)
+            err_console.print(f"[red]Error:[/red] {escape(message)}{where}", highlight=False)
+            sys.exit(getattr(error, "exit_code", 2))
+        except typer.Abort:
+            if not standalone_mode:
+                raise
+            err_console.print("Aborted.")
+            sys.exit(1)
+        if standalone_mode:
+            sys.exit(value if isinstance(value, int) else 0)
+        return value
+
+
 app = typer.Typer(
+    cls=_OneLineErrors,
     name="livingmemory",
     help=(
         "Living Memory: an oral-history archive on your own computer.\n\n"
@@ -102,6 +150,13 @@ def _version(value: bool) -> None:
         raise typer.Exit()
 
 
+def _one_line_warning(
+    message: Warning | str, category: type[Warning], *args: Any, **kwargs: Any
+) -> None:
+    """A library warning as one yellow line: no file name, no source line."""
+    err_console.print(f"[yellow]Warning:[/yellow] {escape(str(message))}", highlight=False)
+
+
 @app.callback()
 def main(
     version: Annotated[
@@ -110,6 +165,7 @@ def main(
     ] = None,
 ) -> None:
     """Living Memory: an oral-history archive on your own computer."""
+    warnings.showwarning = _one_line_warning
 
 
 @app.command()
@@ -539,9 +595,11 @@ def transcribe(
         from livingmemory.transcription.pipeline import pending_recordings
 
         if not as_json and pending_recordings(archive, recording_ids, force=force):
+            from livingmemory.transcription.engines import get_engine
             from livingmemory.transcription.models import resolve
 
-            resolve(model)  # an unknown model is one clear error, before any promise
+            get_engine(settings.engine)  # an unknown engine or model is one clear error,
+            resolve(model)  # before any promise
             # Loading a model takes seconds to minutes; say so before the silence.
             err_console.print(f"loading model {model}...", highlight=False)
         reporter = _TranscribeProgress(quiet=as_json)
@@ -694,11 +752,14 @@ def tag(
     from livingmemory.tagging.pipeline import TagBatch, tag_transcripts
 
     class Reporter:
-        def __init__(self, bar: Progress) -> None:
-            self.bar = bar
+        """The bar starts with the work, so an error before it prints one line, no bar."""
+
+        def __init__(self) -> None:
+            self.bar = Progress(console=err_console, disable=as_json)
             self.task: TaskID | None = None
 
         def begin(self, total: int) -> None:
+            self.bar.start()
             self.task = self.bar.add_task("tagging transcripts", total=total)
 
         def advance(self, transcript: dict[str, Any], entities: int) -> None:
@@ -709,24 +770,28 @@ def tag(
                     f"tagged #{transcript['recording_id']}: {entities} tags", highlight=False
                 )
 
-    with (
-        open_archive(archive_path) as archive,
-        Progress(console=err_console, disable=as_json) as bar,
-    ):
-        if cluster:
-            from livingmemory.tagging.cluster import tag_on_cluster
-            from livingmemory.transcription.distributed import check_address
+    if cluster:
+        from livingmemory.transcription.distributed import check_address
 
-            check_address(cluster)
-            clustered = tag_on_cluster(
-                archive, recording_ids, force=force, progress=Reporter(bar), cluster=cluster,
-                workers=workers,
-            )  # fmt: skip
-            failed: list[tuple[int, str]] = clustered.failed
-            batch: TagBatch = clustered
-        else:
-            failed = []
-            batch = tag_transcripts(archive, recording_ids, force=force, progress=Reporter(bar))
+        check_address(cluster)
+    reporter = Reporter()
+    try:
+        with open_archive(archive_path) as archive:
+            if cluster:
+                from livingmemory.tagging.cluster import tag_on_cluster
+
+                clustered = tag_on_cluster(
+                    archive, recording_ids, force=force, progress=reporter, cluster=cluster,
+                    workers=workers,
+                )  # fmt: skip
+                failed: list[tuple[int, str]] = clustered.failed
+                batch: TagBatch = clustered
+            else:
+                failed = []
+                batch = tag_transcripts(archive, recording_ids, force=force, progress=reporter)
+    finally:
+        if reporter.task is not None:
+            reporter.bar.stop()
     for recording_id, message in failed:
         err_console.print(f"#{recording_id} not tagged: {message}", highlight=False)
     if as_json:
@@ -852,7 +917,7 @@ def redact(
 @friendly_errors
 def serve(
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8001,
+    port: Annotated[int, typer.Option(min=1, max=65535, help="Port to listen on.")] = 8001,
     private: Annotated[
         bool,
         typer.Option(
@@ -1208,8 +1273,11 @@ def entities(
     One result per input line, with character offsets, labels, canonical names and
     confidence; with --json one JSON object per line (JSON lines keep their own fields).
     """
+    from livingmemory.ingest.languages import normalize_language
     from livingmemory.tagging.pipeline import read_text_lines, tag_lines
 
+    if language not in _PLUGINS.languages:  # "klingon" is one clear line, as in 'add'
+        language = normalize_language(language)
     lines = read_text_lines(source)
     for result in tag_lines(lines, language, source=source, topics=topics):
         if as_json:
@@ -1402,6 +1470,7 @@ def speakers_command(
     with open_archive(archive_path) as archive:
         done = correct_speakers(archive, recording_id, rename or [], merge or [])
         rows = list_speakers(archive, recording_id)
+        transcribed = archive.current_transcript(recording_id) is not None
     if not as_json:
         for old, new, count in done:
             console.print(f"{old} → {new}: {count} segment(s)", highlight=False)
@@ -1409,7 +1478,14 @@ def speakers_command(
         print(json.dumps(rows, ensure_ascii=False, indent=2))
         return
     if not rows:
-        console.print(f"Recording #{recording_id} has no speakers yet (transcribe it first).")
+        if transcribed:
+            console.print(
+                f"Recording #{recording_id} was transcribed without telling speakers apart "
+                "(one person in its metadata, a stereo file split by channel, or --no-diarize). "
+                f"To find them: livingmemory transcribe {recording_id} --force --diarize"
+            )
+        else:
+            console.print(f"Recording #{recording_id} has no transcript yet (transcribe it first).")
         return
     table = Table(title=f"Speakers in #{recording_id}", title_justify="left")
     for column in ("speaker", "person", "recognised by", "similarity", "seconds", "segments"):

@@ -16,6 +16,7 @@ import sqlite3
 import wave
 from pathlib import Path
 from types import SimpleNamespace
+from typing import Any
 
 import numpy as np
 import pytest
@@ -359,6 +360,22 @@ def test_bad_speaker_corrections_change_nothing(
     assert db_rows(archive_db, "SELECT * FROM revisions") == []
 
 
+def _silence_for(archive: Any, recording_id: int) -> None:
+    """publish copies the recording's file (after checking its SHA-256): one second of
+    silence stands in for it, registered with its own checksum."""
+    source = archive.root / archive.db["recordings"].get(recording_id)["file_path"]
+    source.parent.mkdir(parents=True, exist_ok=True)
+    with wave.open(str(source), "wb") as out:
+        out.setnchannels(1)
+        out.setsampwidth(2)
+        out.setframerate(16_000)
+        out.writeframes(b"\0\0" * 16_000)
+    digest = hashlib.sha256(source.read_bytes()).hexdigest()
+    archive.db["recordings"].update(
+        recording_id, {"sha256": digest, "size_bytes": source.stat().st_size}
+    )
+
+
 def test_voice_prints_are_never_published(archive_db: Path) -> None:
     recording_id = _diarized_archive(archive_db)
     with open_archive(archive_db) as archive:
@@ -368,19 +385,7 @@ def test_voice_prints_are_never_published(archive_db: Path) -> None:
                 "SELECT embedding FROM speaker_voices UNION ALL SELECT embedding FROM voice_prints"
             )
         ]
-        # publish copies the recording's file (after checking its SHA-256): one second of
-        # silence stands in for it, registered with its own checksum.
-        source = archive.root / archive.db["recordings"].get(recording_id)["file_path"]
-        source.parent.mkdir(parents=True, exist_ok=True)
-        with wave.open(str(source), "wb") as out:
-            out.setnchannels(1)
-            out.setsampwidth(2)
-            out.setframerate(16_000)
-            out.writeframes(b"\0\0" * 16_000)
-        digest = hashlib.sha256(source.read_bytes()).hexdigest()
-        archive.db["recordings"].update(
-            recording_id, {"sha256": digest, "size_bytes": source.stat().st_size}
-        )
+        _silence_for(archive, recording_id)
     result = run_cli("publish", "--archive", archive_db)
     assert result.exit_code == 0, str(result)
     public = archive_db.parent / "public" / "public.db"
@@ -391,6 +396,45 @@ def test_voice_prints_are_never_published(archive_db: Path) -> None:
     rows = sqlite3.connect(public).execute("SELECT speaker FROM segments")
     speakers_public = {r[0] for r in rows}
     assert "Ana Zupan" in speakers_public  # names are published, voices are not
+
+
+def test_a_voice_heard_in_another_interview_names_nobody_here(archive_db: Path) -> None:
+    """A stored voice only tells which of the recording's own people is which: it never names
+    a stranger, and a name an older version matched that way is not published."""
+    recording_id = _diarized_archive(archive_db)
+    with open_archive(archive_db) as archive:
+        # Someone known only from a restricted interview, with a voice like this one's S3.
+        insert_recording(archive, narrators=["Tajna Oseba"])
+        found = archive.db.execute("SELECT id FROM people WHERE name = 'Tajna Oseba'")
+        secret = found.fetchone()[0]
+        archive.db["voice_prints"].insert(
+            {"person_id": secret, "model": "m", "seconds": 60.0, "recordings": 1,
+             "embedding": np.array([0.9, 0.1, 0.0], np.float32).tobytes()}
+        )  # fmt: skip
+        people = speakers.people_for(archive, recording_id)
+        assert {p.name for p in people} == {"Marija Košir", "Ana Zupan"}
+        result = _result({"S1": 30.0, "S2": 10.0, "S3": 2.0},
+                         {"S1": [0, 1, 0], "S2": [1, 0, 0], "S3": [0.9, 0.1, 0]})  # fmt: skip
+        labels = speakers.label_voices(result, [], people, speakers.MATCH_THRESHOLD)
+        assert "Tajna Oseba" not in {x.label for x in labels}
+        # An archive labelled before this rule: S3 named after her by her stored voice.
+        archive.db.execute(
+            "UPDATE segments SET speaker = 'Tajna Oseba' WHERE speaker = 'Govorec 1'"
+        )
+        archive.db.execute(
+            "UPDATE speaker_voices SET label = 'Tajna Oseba', person_id = ?, method = 'voice' "
+            "WHERE cluster = 'S3'",
+            [secret],
+        )
+        _silence_for(archive, recording_id)
+    assert run_cli("publish", "--archive", archive_db).exit_code == 0
+    public = archive_db.parent / "public" / "public.db"
+    assert b"Tajna Oseba" not in public.read_bytes()
+    rows = sqlite3.connect(public).execute("SELECT speaker FROM segments ORDER BY id")
+    assert [r[0] for r in rows] == ["Ana Zupan", "Marija Košir", None, "Marija Košir"]
+    # The same rule holds for exports, which are public too.
+    exported = run_cli("export", recording_id, "--format", "vtt", "--archive", archive_db)
+    assert exported.exit_code == 0 and "Tajna Oseba" not in exported.stdout
 
 
 # -- slow: real models on generated interviews -------------------------------------------------

@@ -296,12 +296,16 @@ def fuzz_archive(tmp_path_factory: pytest.TempPathFactory) -> Path:
     from conftest import insert_recording, insert_transcript
 
     from livingmemory.archive.store import init_archive, open_archive
+    from livingmemory.search import search
 
     folder = tmp_path_factory.mktemp("cli-fuzz") / "archive"
     archive_db = init_archive(folder / "archive.db").archive
     with open_archive(archive_db) as archive:
         recording_id = insert_recording(archive, title="Pogovor")
         insert_transcript(archive, recording_id, ["Rodila sem se v Kranju."])
+        # The first search after a change refreshes the metadata index (a write); done here,
+        # so whichever command the fuzzer tries first finds the archive settled.
+        search(archive, "Kranj")
     return folder
 
 

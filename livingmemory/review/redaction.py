@@ -1,10 +1,11 @@
-"""What the public may see of a recording: redacted passages and the public title.
+"""What the public may see of a recording: redacted passages, speaker names, the public title.
 
 One place for the rules that every public output applies alike (the public database, the
 published audio, and every export format): a segment that overlaps a redacted passage is
 left out entirely, with everything that points at it (words, tags, index-point keywords),
-and a title that is only the volunteer's file name is not shown (file names carry names,
-dates and places the narrator may not have agreed to publish).
+a title that is only the volunteer's file name is not shown (file names carry names,
+dates and places the narrator may not have agreed to publish), and a machine transcript names
+only the recording's own people as speakers.
 """
 
 from __future__ import annotations
@@ -37,11 +38,47 @@ def overlaps(start: float, end: float, spans: list[Span]) -> bool:
 def visible_segments(
     archive: Archive, recording_id: int, segments: list[dict[str, Any]]
 ) -> list[dict[str, Any]]:
-    """``segments`` without those a redaction touches (each needs ``start`` and ``end``)."""
+    """``segments`` without those a redaction touches (each needs ``start`` and ``end``), and
+    without speaker names the public may not see (:func:`hidden_speakers`)."""
     spans = redaction_spans(archive, recording_id)
-    if not spans:
-        return segments
-    return [s for s in segments if not overlaps(s["start"], s["end"], spans)]
+    hidden = hidden_speakers(archive, recording_id)
+    return [
+        public_speaker(s, hidden)
+        for s in segments
+        if not spans or not overlaps(s["start"], s["end"], spans)
+    ]
+
+
+def hidden_speakers(
+    archive: Archive, recording_id: int, transcript: dict[str, Any] | None = None
+) -> set[str]:
+    """Speaker names on the current machine transcript that belong to people of *other*
+    recordings: not shown in public.
+
+    Diarization names only the recording's own people, but an archive labelled by an older
+    version may carry a name matched from another interview's stored voice, someone who may
+    be known only from a restricted one. A name a person gave (``speakers --rename``, the
+    editor, a human transcript) is the team's decision and stays.
+    """
+    transcript = transcript or archive.current_transcript(recording_id)
+    if transcript is None or transcript["source"] != "machine":
+        return set()
+    rows = archive.db.query(
+        "SELECT DISTINCT s.speaker FROM segments s JOIN people p ON p.name = s.speaker "
+        "WHERE s.transcript_id = :t AND p.id NOT IN "
+        "(SELECT person_id FROM recording_people WHERE recording_id = :r) "
+        "AND s.speaker NOT IN (SELECT label FROM speaker_voices WHERE transcript_id = :t "
+        "AND method = 'manual')",
+        {"t": transcript["id"], "r": recording_id},
+    )
+    return {row["speaker"] for row in rows}
+
+
+def public_speaker(segment: dict[str, Any], hidden: set[str]) -> dict[str, Any]:
+    """``segment`` without its speaker name when that name is hidden from the public."""
+    if segment.get("speaker") in hidden:
+        return {**segment, "speaker": None}
+    return segment
 
 
 def public_title(recording: dict[str, Any]) -> str:

@@ -30,7 +30,13 @@ from livingmemory.archive.concurrency import process_alive
 from livingmemory.archive.fixity import check_source
 from livingmemory.archive.store import Archive, utc_now
 from livingmemory.errors import LivingMemoryError
-from livingmemory.review.redaction import overlaps, public_title, redaction_spans
+from livingmemory.review.redaction import (
+    hidden_speakers,
+    overlaps,
+    public_speaker,
+    public_title,
+    redaction_spans,
+)
 from livingmemory.site.pages import build_browse_index
 
 PUBLIC_DIR = "public"
@@ -336,6 +342,7 @@ def _copy_recording(
         return
     kept: set[int] = set()
     segments = []
+    hidden = hidden_speakers(archive, recording["id"], transcript)
     for segment in archive.db.query(
         "SELECT id, start, end, speaker, text, lemmas, suspect FROM segments "
         "WHERE transcript_id = ? ORDER BY position",
@@ -347,7 +354,7 @@ def _copy_recording(
         kept.add(segment["id"])
         segments.append(
             {
-                **segment,
+                **public_speaker(segment, hidden),
                 "recording_id": recording["id"],
                 "play": f"{audio_url}#t={segment['start']:g}",
             }

@@ -58,8 +58,7 @@ class DiarizeSettings:
 
 @dataclass(frozen=True)
 class Person:
-    """Someone who may be heard: a person of the recording (``role``), or anyone else in the
-    archive with a stored voice (role ``known``)."""
+    """Someone who may be heard: a person of the recording, with their role and stored voice."""
 
     id: int | None
     name: str
@@ -238,26 +237,30 @@ def wanted(
 
 
 def people_for(archive: Archive, recording_id: int) -> list[Person]:
-    """The recording's people (with their stored voices), then everyone else with a voice."""
+    """The recording's own people, each with their stored voice when there is one.
+
+    Only people named in this recording's metadata can name one of its voices: a stored voice
+    tells which of them is which, never who else might be speaking. Comparing every stored
+    voice in the archive named strangers (an unrelated voice scored 0.60 against a stored one,
+    above the 0.5 threshold), and on a public interview that published the name of a person
+    known only from a restricted one.
+    """
     prints = {
         row["person_id"]: (np.frombuffer(row["embedding"], np.float32), row["model"])
-        for row in archive.db.query("SELECT person_id, embedding, model FROM voice_prints")
+        for row in archive.db.query(
+            "SELECT v.person_id, v.embedding, v.model FROM voice_prints v JOIN recording_people "
+            "rp ON rp.person_id = v.person_id WHERE rp.recording_id = ?",
+            [recording_id],
+        )
     }
-    people = []
-    seen = set()
-    for row in archive.db.query(
-        "SELECT p.id, p.name, rp.role FROM recording_people rp JOIN people p "
-        "ON p.id = rp.person_id WHERE rp.recording_id = ? ORDER BY rp.role, rp.position",
-        [recording_id],
-    ):
-        voice, model = prints.get(row["id"], (None, None))
-        people.append(Person(row["id"], row["name"], row["role"], voice, model))
-        seen.add(row["id"])
-    for person_id, (voice, model) in prints.items():
-        if person_id not in seen:
-            name = archive.db.table("people").get(person_id)["name"]
-            people.append(Person(person_id, name, "known", voice, model))
-    return people
+    return [
+        Person(row["id"], row["name"], row["role"], *prints.get(row["id"], (None, None)))
+        for row in archive.db.query(
+            "SELECT p.id, p.name, rp.role FROM recording_people rp JOIN people p "
+            "ON p.id = rp.person_id WHERE rp.recording_id = ? ORDER BY rp.role, rp.position",
+            [recording_id],
+        )
+    ]
 
 
 def for_recording(
