@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import Callable
+from dataclasses import replace
 from functools import wraps
 from pathlib import Path
 from types import TracebackType
@@ -20,9 +21,10 @@ from rich.markup import escape
 from rich.table import Table
 
 from livingmemory import __version__
-from livingmemory.archive.store import DEFAULT_ARCHIVE, init_archive, open_archive
+from livingmemory.archive.store import DEFAULT_ARCHIVE, current_user, init_archive, open_archive
 from livingmemory.errors import LivingMemoryError, readable, write_text
 from livingmemory.ingest.metadata import ACCESS_LEVELS, DEFAULT_ACCESS, Person, RecordingMetadata
+from livingmemory.timecodes import clock, hms
 
 if TYPE_CHECKING:
     from rich.progress import TaskID
@@ -262,16 +264,11 @@ def _result_json(result: Any) -> dict[str, Any]:
 
 
 def _timecode(seconds: float) -> str:
-    whole = int(seconds)
-    return f"[{whole // 3600:02d}:{whole % 3600 // 60:02d}:{whole % 60:02d}]"
+    return f"[{hms(seconds)}]"
 
 
 def _duration(seconds: float | None) -> str:
-    if seconds is None:
-        return ""
-    whole = round(seconds)
-    hours, rest = divmod(whole, 3600)
-    return f"{hours}:{rest // 60:02d}:{rest % 60:02d}" if hours else f"{rest // 60}:{rest % 60:02d}"
+    return "" if seconds is None else clock(seconds, pad_minutes=False, nearest=True)
 
 
 @app.command("list")
@@ -433,14 +430,15 @@ def transcribe(
         typer.Option("--mix", help="Always mix stereo down to one channel."),
     ] = False,
     min_language_probability: Annotated[
-        float,
+        Optional[float],  # noqa: UP045
         typer.Option(
             min=0.0,
             max=1.0,
             help="Detected languages below this probability are not trusted: the recording "
-            "is marked 'language uncertain' and left untranscribed.",
+            "is marked 'language uncertain' and left untranscribed (default: 0.5, from "
+            "Thresholds in transcription/quality.py).",
         ),
-    ] = 0.5,
+    ] = None,
     force: Annotated[
         bool, typer.Option(help="Transcribe again; earlier transcripts are kept.")
     ] = False,
@@ -503,11 +501,12 @@ def transcribe(
         vad=vad,
         word_timestamps=word_timestamps,
         per_channel=_channel_choice(per_channel, mix),
-        min_language_probability=min_language_probability,
         force=force,
         diarization=DiarizeSettings(diarize, speakers, min_speakers, max_speakers),
         batched=bool(batched),
     )
+    if min_language_probability is not None:
+        settings = replace(settings, min_language_probability=min_language_probability)
     if cluster:
         from livingmemory.transcription.distributed import check_address
 
@@ -865,7 +864,6 @@ def review(
     """Correct transcripts safely: export one for editing (WebVTT, speakers as <v Name>),
     apply the edited file back (every change becomes a revision; machine text is kept), see
     the review queue, or set a recording's review status."""
-    from livingmemory.ingest.add import _current_user
     from livingmemory.review import revisions as rv
 
     with open_archive(archive_path) as archive:
@@ -897,7 +895,7 @@ def review(
             console.print(f"recording #{recording_id}: {status}", highlight=False)
         if apply:
             result = rv.attach_transcript(
-                archive, recording_id, apply, author=author or _current_user(), note=note
+                archive, recording_id, apply, author=author or current_user(), note=note
             )
             if result.already_applied:
                 console.print(f"recording #{recording_id}: {apply} is already applied; "
@@ -1197,7 +1195,6 @@ def edit(
 ) -> None:
     """Change a recording's metadata or access; every change is recorded (who, when, old and
     new value). Withdrawn consent: '--access restricted', then 'publish' removes it."""
-    from livingmemory.ingest.add import _current_user
     from livingmemory.review.workspace import edit_recording
 
     changes = {
@@ -1213,7 +1210,7 @@ def edit(
         "notes": notes,
     }
     with open_archive(archive_path) as archive:
-        done = edit_recording(archive, recording_id, changes, author=author or _current_user())
+        done = edit_recording(archive, recording_id, changes, author=author or current_user())
     for change in done:
         console.print(f"#{recording_id} {change.field}: {change.old!r} -> {change.new!r}",
                       highlight=False)  # fmt: skip

@@ -39,6 +39,7 @@ from pathlib import Path
 from typing import Any
 
 from livingmemory.errors import LivingMemoryError
+from livingmemory.timecodes import hms
 from livingmemory.words import LEMMAGEN_LANGUAGES, fold, lemmatize_word
 
 _WORD = re.compile(r"\w+", re.UNICODE)
@@ -93,7 +94,7 @@ class Hit:
 
     @property
     def timecode(self) -> str:
-        return timecode(self.start)
+        return hms(self.start)
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready mapping: every field plus ``timecode`` and ``interview_start``."""
@@ -102,11 +103,6 @@ class Hit:
         data["timecode"] = self.timecode
         data["interview_start"] = self.interview_start
         return data
-
-
-def timecode(seconds: float) -> str:
-    whole = int(seconds)
-    return f"{whole // 3600:02d}:{whole % 3600 // 60:02d}:{whole % 60:02d}"
 
 
 # -- the query -------------------------------------------------------------------------------

@@ -18,6 +18,7 @@ from typing import Any
 from livingmemory.errors import InputError
 from livingmemory.formats._core import Cue, TranscriptDocument
 from livingmemory.formats.vtt import dumps_vtt, loads_vtt
+from livingmemory.timecodes import hms
 
 OHMS_NAMESPACE = "https://www.weareavp.com/nunncenter/ohms"
 OHMS_VERSION = "5.4"
@@ -48,11 +49,6 @@ def _add_each(parent: ET.Element, tag: str, values: Iterable[Any] | None) -> Non
         _add(parent, tag, value)
 
 
-def _hms(seconds: float) -> str:
-    whole = round(seconds)
-    return f"{whole // 3600}:{whole % 3600 // 60:02d}:{whole % 60:02d}"
-
-
 def _duration(interview: dict[str, Any], doc: TranscriptDocument) -> str:
     value = interview.get("duration")
     if value is None or value == "":
@@ -64,7 +60,7 @@ def _duration(interview: dict[str, Any], doc: TranscriptDocument) -> str:
         except ValueError:
             return text  # already "0:28:06" or similar
     if isinstance(value, int | float) and math.isfinite(value) and value >= 0:
-        return _hms(value)
+        return hms(value, pad_hours=False, nearest=True)
     return ""
 
 

@@ -302,34 +302,38 @@ def review_queue(archive: Archive, limit: int = 20) -> list[dict[str, Any]]:
     """Segments most in need of a human: suspect flags, low confidence, unsure tags.
 
     Score: 2 per suspect flag, up to 2 more for low average log-probability, 1 per tag the
-    tagger was unsure of (fuzzy matches and guesses below 0.6 confidence). Segments whose
+    tagger was unsure of (below ``Thresholds.unsure_tag_confidence``). Segments whose
     words were not heard at all (prompt echoes, loops:
     :data:`~livingmemory.transcription.quality.UNTRUSTED_FLAGS`) come before everything else.
     """
-    from livingmemory.transcription.quality import untrusted  # numpy: an extra, needed only here
+    # numpy: an extra, needed only here
+    from livingmemory.transcription.quality import THRESHOLDS, untrusted
+
+    low = THRESHOLDS.low_avg_logprob
 
     rows = archive.db.query(
         """
         SELECT s.id AS segment_id, s.recording_id, r.title, s.start, s.end, s.text, s.flags,
                s.avg_logprob,
                (SELECT count(*) FROM entities e WHERE e.segment_id = s.id
-                  AND e.source = 'machine' AND e.confidence < 0.6) AS unsure_tags
+                  AND e.source = 'machine' AND e.confidence < ?) AS unsure_tags
         FROM segments s
         JOIN current_transcripts c ON c.transcript_id = s.transcript_id
         JOIN recordings r ON r.id = s.recording_id
         WHERE r.review_status != 'complete'
-        """
+        """,
+        [THRESHOLDS.unsure_tag_confidence],
     )
     scored = []
     for row in rows:
         flags = json.loads(row["flags"]) if row["flags"] else []
         logprob = row["avg_logprob"]
         score = 2 * len(flags) + row["unsure_tags"] + (10 if untrusted(flags) else 0)
-        if logprob is not None and logprob < -0.5:
-            score += min(2.0, (-0.5 - logprob) * 2)
+        if logprob is not None and logprob < low:
+            score += min(2.0, (low - logprob) * 2)
         if score > 0:
             reasons = flags + (["unsure tags"] if row["unsure_tags"] else [])
-            if logprob is not None and logprob < -0.5 and "low_confidence" not in flags:
+            if logprob is not None and logprob < low and "low_confidence" not in flags:
                 reasons.append(f"avg log-probability {logprob:.2f}")
             scored.append({**row, "flags": flags, "reasons": reasons, "score": round(score, 2)})
     scored.sort(key=lambda r: (-r["score"], r["recording_id"], r["start"]))

@@ -29,6 +29,7 @@ from typing import Any, cast
 
 import yaml
 
+from livingmemory.archive.files import atomic_write_text
 from livingmemory.archive.store import Archive, utc_now
 from livingmemory.errors import InputError, LivingMemoryError
 from livingmemory.ingest.metadata import ACCESS_ALIASES, Person, RecordingMetadata
@@ -749,11 +750,7 @@ def set_password(root: Path, name: str, password: str) -> Path:
     users = load_users(root)
     users[name] = hash_password(password)
     path = users_path(root)
-    partial = path.with_name(f".{path.name}.partial")
-    partial.write_text(yaml.safe_dump(users, allow_unicode=True), encoding="utf-8")
-    partial.chmod(0o600)
-    os.replace(partial, path)
-    return path
+    return atomic_write_text(path, yaml.safe_dump(users, allow_unicode=True), mode=0o600)
 
 
 def check_login(

@@ -36,6 +36,8 @@ import jinja2
 import yaml
 from markupsafe import Markup, escape
 
+from livingmemory.timecodes import clock
+
 PUBLIC_DATABASE = "public"
 TEMPLATES = Path(__file__).resolve().parents[1] / "templates"
 LANG_COOKIE = "lm_lang"
@@ -262,14 +264,6 @@ def language_name(code: str | None, lang: str) -> str:
 
 
 # -- formatting -------------------------------------------------------------------------
-
-
-def clock(seconds: float | None) -> str:
-    """``mm:ss``, or ``h:mm:ss`` from an hour on: how time codes are read aloud and cited."""
-    total = int(seconds or 0)
-    hours, rest = divmod(total, 3600)
-    minutes, secs = divmod(rest, 60)
-    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes:02d}:{secs:02d}"
 
 
 def length(seconds: float | None, lang: str) -> str:

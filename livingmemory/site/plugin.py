@@ -30,6 +30,7 @@ from markupsafe import Markup, escape
 
 from livingmemory.site import pages as site_pages
 from livingmemory.site.guard import asgi_wrapper  # noqa: F401  (login throttle, cookie, paths)
+from livingmemory.timecodes import hms
 
 PLUGIN_NAME = "livingmemory"
 STATIC_DIR = Path(__file__).resolve().parents[1] / "static"
@@ -243,12 +244,6 @@ def register_routes(datasette):
 # -- play button ------------------------------------------------------------------------
 
 
-def format_timestamp(seconds: float) -> str:
-    """``HH:MM:SS`` (whole seconds, rounded down) for a start time in seconds."""
-    total = int(seconds)
-    return f"{total // 3600:02d}:{total % 3600 // 60:02d}:{total % 60:02d}"
-
-
 def play_button(value: Any, datasette) -> Markup | None:
     """A play button for a ``/-/audio/<file>#t=<seconds>`` value, else ``None``."""
     if not isinstance(value, str):
@@ -264,8 +259,8 @@ def play_button(value: Any, datasette) -> Markup | None:
     ).format(
         escape(src),
         escape(start),
-        escape(format_timestamp(float(start))),
-        escape(format_timestamp(float(start))),
+        escape(hms(float(start))),
+        escape(hms(float(start))),
     )
 
 

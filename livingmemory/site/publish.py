@@ -27,8 +27,9 @@ import sqlite_utils
 
 from livingmemory.archive.audio import ff_input, require_ffmpeg
 from livingmemory.archive.concurrency import process_alive
+from livingmemory.archive.files import partial_path
 from livingmemory.archive.fixity import check_source
-from livingmemory.archive.store import Archive, utc_now
+from livingmemory.archive.store import Archive, current_user, utc_now
 from livingmemory.errors import LivingMemoryError
 from livingmemory.review.redaction import overlaps, public_title, redaction_spans
 from livingmemory.site.pages import build_browse_index
@@ -37,6 +38,8 @@ PUBLIC_DIR = "public"
 PUBLIC_DB = "public.db"
 AUDIO_DIR = "recordings"
 AUDIO_ROUTE = "/-/audio/"
+# What of a person is public: their notes (and anything added later) never are.
+PUBLIC_PERSON = ("id", "name", "birth_year", "home_place")
 
 
 @dataclass
@@ -61,17 +64,6 @@ def publishable(archive: Archive, today: dt.date | None = None) -> list[dict[str
             "SELECT * FROM recordings WHERE access = 'public' OR (access = 'embargoed' AND "
             "embargo_until IS NOT NULL AND embargo_until <= ?) ORDER BY id",
             [today_iso],
-        )
-    )
-
-
-def _people(archive: Archive, recording_id: int, role: str) -> list[dict[str, Any]]:
-    return list(
-        archive.db.query(
-            "SELECT p.id, p.name, p.birth_year, p.home_place FROM recording_people rp "
-            "JOIN people p ON p.id = rp.person_id WHERE rp.recording_id = ? AND rp.role = ? "
-            "ORDER BY rp.position",
-            [recording_id, role],
         )
     )
 
@@ -134,7 +126,7 @@ def _publish_audio(
         return
     ffmpeg, _ = require_ffmpeg()
     _, muxer, encoder, can_copy = public_codec(recording)
-    partial = target.with_name(f".{target.name}.{os.getpid()}.partial")
+    partial = partial_path(target)
     command = [ffmpeg, "-nostdin", "-v", "error", "-y", "-i", ff_input(source),
                "-map", "0:a:0", "-map_metadata", "-1", "-map_chapters", "-1",
                "-fflags", "+bitexact", "-flags:a", "+bitexact"]  # fmt: skip
@@ -306,8 +298,13 @@ def _copy_recording(
     _publish_audio(source, audio_dir / name, spans, recording, overwrite=regenerate, staged=staged)
     keep_audio.add(name)
     audio_url = AUDIO_ROUTE + name
-    narrators = _people(archive, recording["id"], "narrator")
-    interviewers = _people(archive, recording["id"], "interviewer")
+    narrators, interviewers = (
+        [{column: person[column] for column in PUBLIC_PERSON} for person in people]
+        for people in (
+            archive.people(recording["id"], "narrator"),
+            archive.people(recording["id"], "interviewer"),
+        )
+    )
     date = recording["recorded_date"]
     public.table("recordings").insert(
         {
@@ -453,5 +450,5 @@ def redact(
     with archive.db.atomic():
         return archive.db.table("redactions").insert(
             {"recording_id": recording_id, "start": start, "end": end, "reason": reason,
-             "added_at": utc_now(), "added_by": os.environ.get("LIVINGMEMORY_USER")}
+             "added_at": utc_now(), "added_by": current_user()}
         ).last_pk  # type: ignore[return-value]  # fmt: skip

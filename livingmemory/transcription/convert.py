@@ -31,15 +31,13 @@ from __future__ import annotations
 import base64
 import contextlib
 import gzip
-import hashlib
 import json
-import os
 import re
-import tempfile
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from livingmemory.archive.files import atomic_output, atomic_write_text, sha256_file
 from livingmemory.errors import InputError, LivingMemoryError, MissingDependencyError
 from livingmemory.transcription import ct2
 
@@ -79,7 +77,7 @@ def convert_ct2_to_openai(model_dir: Path, output: Path) -> Path:
     if header.spec_name != "WhisperSpec":
         kind = header.spec_name or "an unnamed model"
         raise InputError(model_bin, f"is {kind}, not a CTranslate2 Whisper model")
-    source_sha256 = _sha256(model_bin)
+    source_sha256 = sha256_file(model_bin)
     config = _read_config(model_dir / "config.json")
     variables = ct2.load_variables(model_bin)  # validates the file first
 
@@ -102,20 +100,20 @@ def convert_ct2_to_openai(model_dir: Path, output: Path) -> Path:
         },
     }
     output.parent.mkdir(parents=True, exist_ok=True)
-    _write_atomically(output, lambda file: torch.save(checkpoint, file))
+    with atomic_output(output) as file:  # never half a checkpoint a later run takes as done
+        torch.save(checkpoint, file)
     sidecar = {
         "converter_version": CONVERTER_VERSION,
         "source_model_dir": str(model_dir.resolve()),
         "source_model_bin_sha256": source_sha256,
         "source_model_bin_bytes": model_bin.stat().st_size,
         "source_spec": f"{header.spec_name} revision {header.spec_revision}",
-        "checkpoint_sha256": _sha256(output),
+        "checkpoint_sha256": sha256_file(output),
         "dtype": np.dtype(out_dtype).name,
         "dims": dims,
         "alignment_heads": [list(pair) for pair in alignment_heads],
     }
-    text = json.dumps(sidecar, indent=2) + "\n"
-    _write_atomically(sidecar_path(output), lambda file: file.write(text.encode("utf-8")))
+    atomic_write_text(sidecar_path(output), json.dumps(sidecar, indent=2) + "\n")
     return output
 
 
@@ -135,8 +133,8 @@ def conversion_is_current(model_dir: Path, checkpoint: Path) -> bool:
         record = json.loads(sidecar_path(checkpoint).read_text(encoding="utf-8"))
         return (
             record.get("converter_version") == CONVERTER_VERSION
-            and record.get("source_model_bin_sha256") == _sha256(model_bin)
-            and record.get("checkpoint_sha256") == _sha256(checkpoint)
+            and record.get("source_model_bin_sha256") == sha256_file(model_bin)
+            and record.get("checkpoint_sha256") == sha256_file(checkpoint)
         )
     except (OSError, ValueError, AttributeError):
         return False
@@ -419,34 +417,6 @@ def _read_config(path: Path) -> dict[str, Any]:
     if not isinstance(config, dict):
         raise InputError(path, "is not a JSON object")
     return config
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as file:
-        for block in iter(lambda: file.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
-def _write_atomically(path: Path, write: Callable[[Any], object]) -> None:
-    """Write ``path`` through a temporary file in the same folder, then rename it into place.
-
-    A crash or a full disk leaves either the old file or none, never half a checkpoint that a
-    later run would take for a finished one.
-    """
-    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(handle, "wb") as file:
-            write(file)
-            file.flush()
-            os.fsync(file.fileno())
-        os.chmod(temporary, 0o644)  # mkstemp makes it private; a model cache is not secret
-        os.replace(temporary, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(temporary)
-        raise
 
 
 def _require(module: str) -> Any:

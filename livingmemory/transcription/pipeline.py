@@ -34,6 +34,7 @@ from livingmemory.transcription import models
 from livingmemory.transcription.engines import DEFAULT_ENGINE, get_engine
 from livingmemory.transcription.engines.base import SAMPLE_RATE, DecodeOptions, Engine, Segment
 from livingmemory.transcription.quality import (
+    THRESHOLDS,
     DroppedSpan,
     dropped_spans,
     flag_segments,
@@ -43,10 +44,6 @@ from livingmemory.transcription.quality import (
 )
 
 EXPECTED_LANGUAGES = ("sl", "en", "de", "hr")
-# Detection below this is a guess: measured, Slovenian clips were taken for English at
-# p = 0.009 and 0.023 and transcribed as "Thank you, Marija Košir." (README: the language
-# table of benchmarks/honesty.py).
-MIN_LANGUAGE_PROBABILITY = 0.5
 
 
 @dataclass(frozen=True)
@@ -74,7 +71,7 @@ class TranscribeSettings:
     channel_roles: tuple[str, ...] = ("interviewer", "narrator")
     compute_type: str = "default"
     threads: int = 0
-    min_language_probability: float = MIN_LANGUAGE_PROBABILITY
+    min_language_probability: float = THRESHOLDS.min_language_probability
     batched: bool = False  # faster-whisper's batched pipeline (README: measured, not default)
     batch_size: int = 0  # 0: chosen for the machine
     # issue 15: who is speaking (livingmemory/speakers/turns.py)
