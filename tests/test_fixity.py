@@ -11,7 +11,7 @@ import wave
 from pathlib import Path
 
 import pytest
-from conftest import run_cli
+from support import run_cli
 
 from livingmemory.archive.store import init_archive, open_archive, utc_now
 from livingmemory.site.publish import PUBLIC_DB, PUBLIC_DIR

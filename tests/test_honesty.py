@@ -19,7 +19,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 import pytest
-from conftest import add_json, db_rows, list_json, run_cli
+from support import add_json, db_rows, list_json, run_cli
 
 from livingmemory.archive.audio import distinct_channels, load_audio
 from livingmemory.archive.store import open_archive
