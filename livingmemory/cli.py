@@ -1359,12 +1359,3 @@ def speakers_command(
             str(row["segments"]),
         )
     console.print(table)
-
-
-def run() -> None:  # pragma: no cover - console entry point alias
-    app(prog_name="livingmemory")
-
-
-if __name__ == "__main__":  # pragma: no cover
-    run()
-    sys.exit()

@@ -63,7 +63,6 @@ class ScriptedEngine:
     """Stands in for Whisper: says what the test scripts, and records how it was asked."""
 
     name: ClassVar[str] = "scripted"
-    formats: ClassVar[tuple[str, ...]] = ("ctranslate2",)
     script: ClassVar[Script] = staticmethod(lambda audio, options: [])
     detections: ClassVar[list[tuple[str, float]]] = [("sl", 0.9)]
     calls: ClassVar[list[DecodeOptions]] = []

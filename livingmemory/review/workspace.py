@@ -675,11 +675,6 @@ def run_jobs(archive: Archive, jobs: list[dict[str, Any]], settings: Any = None)
     return dict(progress.finished_ids)
 
 
-def run_job(archive: Archive, job: dict[str, Any], settings: Any = None) -> str:
-    """One queued recording (see :func:`run_jobs`)."""
-    return run_jobs(archive, [job], settings)[job["recording_id"]]
-
-
 def work_queue(
     archive: Archive,
     *,

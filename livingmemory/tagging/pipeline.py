@@ -73,7 +73,6 @@ class TagProgress(Protocol):
 @dataclass
 class TagBatch:
     tagged: list[tuple[int, int]] = field(default_factory=list)  # (recording, entities)
-    skipped: int = 0
 
 
 VOCABULARY_FILE = "vocabulary.yml"

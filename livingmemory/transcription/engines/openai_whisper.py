@@ -23,7 +23,6 @@ if TYPE_CHECKING:
 
 class OpenAIWhisperEngine:
     name: ClassVar[str] = "openai-whisper"
-    formats: ClassVar[tuple[str, ...]] = ("openai",)
     default_compute_type: ClassVar[str] = "float32"
 
     @classmethod
