@@ -300,16 +300,21 @@ def _insert(
             metadata.part,
         ],
     )
-    recording_id = cursor.lastrowid
-    for role, people in (("narrator", metadata.narrators), ("interviewer", metadata.interviewers)):
-        for position, person in enumerate(people):
-            person_id = _person_id(archive, person)
-            db.execute(
-                "INSERT OR IGNORE INTO recording_people (recording_id, person_id, role, position) "
-                "VALUES (?, ?, ?, ?)",
-                [recording_id, person_id, role, position],
-            )
-    return cast(int, recording_id)  # an INSERT always sets lastrowid
+    recording_id = cast(int, cursor.lastrowid)  # an INSERT always sets lastrowid
+    link_people(archive, recording_id, "narrator", metadata.narrators)
+    link_people(archive, recording_id, "interviewer", metadata.interviewers)
+    return recording_id
+
+
+def link_people(archive: Archive, recording_id: int, role: str, people: Iterable[Person]) -> None:
+    """Record ``people`` in ``role`` in a recording, in the order given (inside the caller's
+    transaction; ``edit`` deletes the role's old rows first)."""
+    for position, person in enumerate(people):
+        archive.db.execute(
+            "INSERT OR IGNORE INTO recording_people (recording_id, person_id, role, position) "
+            "VALUES (?, ?, ?, ?)",
+            [recording_id, _person_id(archive, person), role, position],
+        )
 
 
 def _person_id(archive: Archive, person: Person) -> int:

@@ -179,58 +179,13 @@ def attach_transcript(
     matched: set[int] = set()
     changed = 0
     with archive.db.atomic():
-        archive.db.execute(
-            "UPDATE transcripts SET is_current = 0 WHERE recording_id = ? AND source = 'human'",
-            [recording_id],
-        )
-        # an insert of one row always sets last_pk
-        transcript_id = cast(
-            int,
-            archive.db.table("transcripts")
-            .insert(
-                {
-                    "recording_id": recording_id,
-                    "source": "human",
-                    "engine": "review",
-                    "language": (current or {}).get("language") or recording["language"],
-                    "options": json.dumps({"file": path.name, "author": author, "note": note}),
-                    "started_at": now,
-                    "finished_at": now,
-                    "audio_seconds": recording["duration"],
-                    "is_current": 1,
-                }
-            )
-            .last_pk,
-        )
+        transcript_id = _new_human_transcript(archive, recording, current, path, author, note, now)
         for position, cue in enumerate(sorted(document.cues, key=lambda c: (c.start, c.end))):
             segment = _base_segment(cue, base)
-            segment_id = cast(
-                int,
-                archive.db.table("segments")
-                .insert(
-                    {
-                        "transcript_id": transcript_id,
-                        "recording_id": recording_id,
-                        "position": position,
-                        "start": round(cue.start, 3),
-                        "end": round(cue.end, 3),
-                        "text": cue.text,
-                        "speaker": cue.speaker,
-                        "based_on": segment["id"] if segment else None,
-                        "suspect": 0,
-                    }
-                )
-                .last_pk,
-            )
+            segment_id = _insert_cue(archive, recording_id, transcript_id, position, cue, segment)
             if segment:
                 matched.add(segment["id"])
-            same = segment is not None and (
-                segment["text"] == cue.text
-                and (segment["speaker"] or None) == (cue.speaker or None)
-                and abs(segment["start"] - cue.start) < 0.01
-                and abs(segment["end"] - cue.end) < 0.01
-            )
-            if not same:
+            if not _unchanged(segment, cue):
                 changed += 1
                 _revision(archive, recording_id, transcript_id, segment_id, segment, cue,
                           author, now, note, path)  # fmt: skip
@@ -244,6 +199,80 @@ def attach_transcript(
             [recording_id],
         )
     return ApplyResult(transcript_id, len(document.cues), changed, len(deleted))
+
+
+def _new_human_transcript(
+    archive: Archive,
+    recording: dict[str, Any],
+    current: dict[str, Any] | None,
+    path: Path,
+    author: str | None,
+    note: str | None,
+    now: str,
+) -> int:
+    """A new current human transcript (the earlier human one stops being current)."""
+    archive.db.execute(
+        "UPDATE transcripts SET is_current = 0 WHERE recording_id = ? AND source = 'human'",
+        [recording["id"]],
+    )
+    return cast(  # an insert of one row always sets last_pk
+        int,
+        archive.db.table("transcripts")
+        .insert(
+            {
+                "recording_id": recording["id"],
+                "source": "human",
+                "engine": "review",
+                "language": (current or {}).get("language") or recording["language"],
+                "options": json.dumps({"file": path.name, "author": author, "note": note}),
+                "started_at": now,
+                "finished_at": now,
+                "audio_seconds": recording["duration"],
+                "is_current": 1,
+            }
+        )
+        .last_pk,
+    )
+
+
+def _insert_cue(
+    archive: Archive,
+    recording_id: int,
+    transcript_id: int,
+    position: int,
+    cue: Cue,
+    segment: dict[str, Any] | None,
+) -> int:
+    """One cue as a segment of the human transcript, linked to the machine segment it
+    corrects (``based_on``)."""
+    return cast(
+        int,
+        archive.db.table("segments")
+        .insert(
+            {
+                "transcript_id": transcript_id,
+                "recording_id": recording_id,
+                "position": position,
+                "start": round(cue.start, 3),
+                "end": round(cue.end, 3),
+                "text": cue.text,
+                "speaker": cue.speaker,
+                "based_on": segment["id"] if segment else None,
+                "suspect": 0,
+            }
+        )
+        .last_pk,
+    )
+
+
+def _unchanged(segment: dict[str, Any] | None, cue: Cue) -> bool:
+    """The cue says what the segment said, by the same speaker, at the same times (10 ms)."""
+    return segment is not None and (
+        segment["text"] == cue.text
+        and (segment["speaker"] or None) == (cue.speaker or None)
+        and abs(segment["start"] - cue.start) < 0.01
+        and abs(segment["end"] - cue.end) < 0.01
+    )
 
 
 def _revision(

@@ -118,6 +118,17 @@ def edit_recording(
         role: tuple(Person(p["name"]) for p in record["people"] if p["role"] == role)
         for role in ("narrator", "interviewer")
     }
+    metadata = _edited_metadata(record, people, changes)
+    done = _changes(record, people, metadata)
+    if done:
+        _store_changes(archive, recording_id, metadata, done, author=author, source=source)
+    return done
+
+
+def _edited_metadata(
+    record: dict[str, Any], people: dict[str, tuple[Person, ...]], changes: dict[str, str | None]
+) -> RecordingMetadata:
+    """The recording's metadata with ``changes`` applied, validated like ``add``'s."""
     current = RecordingMetadata(
         title=record["title"],
         narrators=people["narrator"],
@@ -145,13 +156,19 @@ def edit_recording(
         wanted["embargo_until"] = None
     if changes.get("title") == "":
         wanted["title"] = record["title"]  # a recording always has a title
-    label = f"#{recording_id}"
+    label = f"#{record['id']}"
     metadata = RecordingMetadata(**wanted).validate(label)
     if metadata.access != record["access"] or metadata.consent_notes != record["consent_notes"]:
         # Checked when access or consent change, so a typo in an older public interview
         # without a note can still be fixed.
         require_consent(metadata, label)
+    return metadata
 
+
+def _changes(
+    record: dict[str, Any], people: dict[str, tuple[Person, ...]], metadata: RecordingMetadata
+) -> list[Change]:
+    """The fields whose value differs (an empty text and none count as the same)."""
     new_values = {
         "title": metadata.title,
         "narrators": _names(metadata.narrators),
@@ -169,14 +186,24 @@ def edit_recording(
         "narrators": _names(people["narrator"]),
         "interviewers": _names(people["interviewer"]),
     }
-    done = [
+    return [
         Change(name, old_values[name], new_values[name])
         for name in EDITABLE
         if (old_values[name] or None) != (new_values[name] or None)
     ]
-    if not done:
-        return []
-    from livingmemory.ingest.add import _person_id
+
+
+def _store_changes(
+    archive: Archive,
+    recording_id: int,
+    metadata: RecordingMetadata,
+    done: list[Change],
+    *,
+    author: str | None,
+    source: str,
+) -> None:
+    """Write the changed fields and one ``edits`` row each, in one transaction."""
+    from livingmemory.ingest.add import link_people
 
     now = utc_now()
     with archive.db.atomic():
@@ -187,12 +214,7 @@ def edit_recording(
                     "DELETE FROM recording_people WHERE recording_id = ? AND role = ?",
                     [recording_id, role],
                 )
-                for position, person in enumerate(getattr(metadata, change.field)):
-                    archive.db.execute(
-                        "INSERT OR IGNORE INTO recording_people "
-                        "(recording_id, person_id, role, position) VALUES (?, ?, ?, ?)",
-                        [recording_id, _person_id(archive, person), role, position],
-                    )
+                link_people(archive, recording_id, role, getattr(metadata, change.field))
             else:
                 archive.db.execute(
                     f"UPDATE recordings SET {change.field} = ? WHERE id = ?",
@@ -209,7 +231,6 @@ def edit_recording(
                     "source": source,
                 }
             )
-    return done
 
 
 def edit_history(archive: Archive, recording_id: int) -> list[dict[str, Any]]:

@@ -31,7 +31,7 @@ from livingmemory.archive.files import partial_path
 from livingmemory.archive.fixity import check_source
 from livingmemory.archive.store import Archive, current_user, utc_now
 from livingmemory.errors import LivingMemoryError
-from livingmemory.review.redaction import overlaps, public_title, redaction_spans
+from livingmemory.review.redaction import Span, overlaps, public_title, redaction_spans
 from livingmemory.site.pages import build_browse_index
 
 PUBLIC_DIR = "public"
@@ -68,10 +68,6 @@ def publishable(archive: Archive, today: dt.date | None = None) -> list[dict[str
     )
 
 
-def _current_transcript(archive: Archive, recording_id: int) -> dict[str, Any] | None:
-    return archive.current_transcript(recording_id)
-
-
 # Public audio by codec: (extension, ffmpeg muxer, encoder when a redaction re-encodes it).
 # The extension comes from what the file *is*, not what it was called (a FLAC named .mp3
 # would be served as audio/mpeg), and a redacted recording keeps its codec (Opus stays Opus).
@@ -104,7 +100,7 @@ def public_codec(recording: dict[str, Any]) -> tuple[str, str, str, bool]:
 def _publish_audio(
     source: Path,
     target: Path,
-    spans: list[tuple[float, float]],
+    spans: list[Span],
     recording: dict[str, Any],
     *,
     overwrite: bool = False,
@@ -298,6 +294,23 @@ def _copy_recording(
     _publish_audio(source, audio_dir / name, spans, recording, overwrite=regenerate, staged=staged)
     keep_audio.add(name)
     audio_url = AUDIO_ROUTE + name
+    _insert_recording(archive, public, recording, audio_url, len(spans))
+    transcript = archive.current_transcript(recording["id"])
+    if transcript is not None:
+        _copy_transcript(
+            archive, public, recording["id"], transcript["id"], spans, audio_url, result
+        )
+    result.recordings.append(recording["id"])
+
+
+def _insert_recording(
+    archive: Archive,
+    public: sqlite_utils.Database,
+    recording: dict[str, Any],
+    audio_url: str,
+    redacted_passages: int,
+) -> None:
+    """The public row of a recording, and its people (only the columns in PUBLIC_PERSON)."""
     narrators, interviewers = (
         [{column: person[column] for column in PUBLIC_PERSON} for person in people]
         for people in (
@@ -318,7 +331,7 @@ def _copy_recording(
             "language": recording["language"],
             "duration": recording["duration"],
             "audio_url": audio_url,
-            "redacted_passages": len(spans),
+            "redacted_passages": redacted_passages,
         }
     )
     for role, people in (("narrator", narrators), ("interviewer", interviewers)):
@@ -327,16 +340,24 @@ def _copy_recording(
             public.table("recording_people").insert(
                 {"recording_id": recording["id"], "person_id": person["id"], "role": role}
             )
-    transcript = _current_transcript(archive, recording["id"])
-    if transcript is None:
-        result.recordings.append(recording["id"])
-        return
+
+
+def _copy_transcript(
+    archive: Archive,
+    public: sqlite_utils.Database,
+    recording_id: int,
+    transcript_id: int,
+    spans: list[Span],
+    audio_url: str,
+    result: PublishResult,
+) -> None:
+    """The current transcript's segments outside redacted passages, and only their tags."""
     kept: set[int] = set()
     segments = []
     for segment in archive.db.query(
         "SELECT id, start, end, speaker, text, lemmas, suspect FROM segments "
         "WHERE transcript_id = ? ORDER BY position",
-        [transcript["id"]],
+        [transcript_id],
     ):
         if overlaps(segment["start"], segment["end"], spans):
             result.redacted_segments += 1
@@ -345,7 +366,7 @@ def _copy_recording(
         segments.append(
             {
                 **segment,
-                "recording_id": recording["id"],
+                "recording_id": recording_id,
                 "play": f"{audio_url}#t={segment['start']:g}",
             }
         )
@@ -357,14 +378,14 @@ def _copy_recording(
         "SELECT e.id, e.segment_id, e.label, e.text, e.canonical, e.value, e.decade, "
         "e.start_seconds, e.confidence, e.method, e.place_id FROM entities e "
         "WHERE e.recording_id = ?",
-        [recording["id"]],
+        [recording_id],
     ):
         if entity["segment_id"] not in kept:
             continue
         entities.append(
             {
                 **entity,
-                "recording_id": recording["id"],
+                "recording_id": recording_id,
                 "play": f"{audio_url}#t={entity['start_seconds'] or 0:g}",
             }
         )
@@ -373,7 +394,6 @@ def _copy_recording(
     public.table("entities").insert_all(entities, batch_size=500)
     for place_id in sorted(places):
         public.table("places").upsert(archive.db.table("places").get(place_id), pk="id")
-    result.recordings.append(recording["id"])
 
 
 def _create_schema(public: sqlite_utils.Database) -> None:

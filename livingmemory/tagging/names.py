@@ -231,257 +231,280 @@ class SlovenianNames:
         self.rules.update(rules or {})
 
     def __call__(self, doc: Doc) -> Doc:
+        run = _NameRun(doc, self.rules)
+        for step in RULE_STEPS:
+            if step == "single_words" or self.rules[step]:
+                getattr(run, step)()
+        return run.finish()
+
+
+class _NameRun:
+    """The rules applied to one document: its entities so far (``ents``, replaced as rules
+    put better spans), the surnames it has named in full, and one method per rule family."""
+
+    def __init__(self, doc: Doc, rules: dict[str, bool]) -> None:
+        self.doc = doc
         context: dict[str, Any] = doc.user_data.setdefault("lm_context", {})
-        memory: NameIndex = context.setdefault("surnames", ({}, {}))
-        original = list(doc.ents)
-        ents = list(original)
-        on = self.rules
-        metadata_people = set(doc.user_data.get("people", ()))
+        self.memory: NameIndex = context.setdefault("surnames", ({}, {}))
+        self.original = list(doc.ents)
+        self.ents = list(self.original)
+        self.rules = rules
+        self.metadata_people = set(doc.user_data.get("people", ()))
+        self.firsts = first_name_index()
+        self.surnames, self.common_surnames = name_list("surnames.txt")
+        self.peoples, _ = name_list("demonyms.txt")
 
-        def owner(i: int) -> Span | None:
-            return next((e for e in ents if e.start <= i < e.end), None)
+    def owner(self, i: int) -> Span | None:
+        return next((e for e in self.ents if e.start <= i < e.end), None)
 
-        def replaceable(i: int, end: int, weak_places: bool = True) -> bool:
-            """Tokens i..end are free, or held only by guesses a name rule may override:
-            low-confidence rule entities, one-word gazetteer places, capitalised pairs."""
-            for k in range(i, end):
-                ent = owner(k)
-                if ent is None:
+    def replaceable(self, i: int, end: int, weak_places: bool = True) -> bool:
+        """Tokens i..end are free, or held only by guesses a name rule may override:
+        low-confidence rule entities, one-word gazetteer places, capitalised pairs."""
+        for k in range(i, end):
+            ent = self.owner(k)
+            if ent is None:
+                continue
+            if ent.label_ in ("DATE", "ORG") or ent._.lm_canonical in self.metadata_people:
+                return False  # the recording's own people come from its metadata
+            if ent.label_ == "LOC" and ent.ent_id_ and not (weak_places and len(ent) == 1):
+                return False
+            weak = ent._.lm_confidence <= 0.6 or (ent.ent_id_ and len(ent) == 1)
+            if (ent.start < i or ent.end > end) and not weak:
+                return False
+        return True
+
+    def put(self, span: Span) -> None:
+        self.ents = [e for e in self.ents if e.end <= span.start or e.start >= span.end]
+        self.ents.append(span)
+
+    def name_end(self, i: int, limit: int = 4) -> int:
+        """End of a run of capitalised words from i (particles and I./II. inside)."""
+        end = i
+        while end < len(self.doc) and end - i < limit:
+            token = self.doc[end]
+            if (
+                _title(token)
+                or (end > i and _is_roman(token))
+                or (
+                    end > i
+                    and token.lower_ in PARTICLES
+                    and end + 1 < len(self.doc)
+                    and _title(self.doc[end + 1])
+                )
+            ):
+                end += 1
+            else:
+                break
+        return end
+
+    def remember(self, span: Span, canonical: str) -> None:
+        if len(span) >= 2 and _title(span[-1]):
+            full, bases = name_keys(canonical.split()[-1])
+            for key in full | {span[-1].lower_}:
+                self.memory[0].setdefault(key, canonical)
+            for key in bases | word_stems(span[-1].text):
+                self.memory[1].setdefault(key, canonical)
+
+    # -- the rule families, in the order they run ----------------------------------------
+
+    def first_name_chain(self) -> None:
+        """1. A first name and the capitalised words after it."""
+        i = 0
+        while i < len(self.doc):
+            token = self.doc[i]
+            end = self.name_end(i) if _title(token) and lookup(token, self.firsts) else i
+            if end - i >= 2:
+                if self.replaceable(i, end):
+                    span = Span(self.doc, i, end, label="PER")
+                    canonical = _canonical(span, self.firsts, self.surnames)
+                    self.put(_set(span, canonical, 0.75))
+                    self.remember(span, canonical)
+                i = end
+            else:
+                i += 1
+
+    def roles(self) -> None:
+        """2. Roles and titles before capitalised words."""
+        for token in self.doc[:-1]:
+            word = token.lower_.rstrip(".")
+            if word not in ROLES and (token._.lm_lemma or "") not in ROLES:
+                continue
+            start = token.i + 1
+            if start < len(self.doc) and self.doc[start].text == "." and token.text[-1:] != ".":
+                start += 1
+            end = self.name_end(start, 3)
+            if end > start and self.replaceable(start, end, weak_places=False):
+                if lookup(self.doc[start], self.peoples):
                     continue
-                if ent.label_ in ("DATE", "ORG") or ent._.lm_canonical in metadata_people:
-                    return False  # the recording's own people come from its metadata
-                if ent.label_ == "LOC" and ent.ent_id_ and not (weak_places and len(ent) == 1):
-                    return False
-                weak = ent._.lm_confidence <= 0.6 or (ent.ent_id_ and len(ent) == 1)
-                if (ent.start < i or ent.end > end) and not weak:
-                    return False
-            return True
-
-        def put(span: Span) -> None:
-            nonlocal ents
-            ents = [e for e in ents if e.end <= span.start or e.start >= span.end]
-            ents.append(span)
-
-        def name_end(i: int, limit: int = 4) -> int:
-            """End of a run of capitalised words from i (particles and I./II. inside)."""
-            end = i
-            while end < len(doc) and end - i < limit:
-                token = doc[end]
                 if (
-                    _title(token)
-                    or (end > i and _is_roman(token))
-                    or (
-                        end > i
-                        and token.lower_ in PARTICLES
-                        and end + 1 < len(doc)
-                        and _title(doc[end + 1])
-                    )
+                    end < len(self.doc)
+                    and self.doc[end].is_lower
+                    and _ORG_ADJECTIVE.search(self.doc[end - 1].lower_)
                 ):
-                    end += 1
-                else:
-                    break
-            return end
+                    continue  # "predsednik Slovenske akademije": an adjective, no name
+                span = Span(self.doc, start, end, label="PER")
+                canonical = _canonical(span, self.firsts, self.surnames)
+                self.put(_set(span, canonical, 0.7))
+                self.remember(span, canonical)
 
-        def remember(span: Span, canonical: str) -> None:
-            if len(span) >= 2 and _title(span[-1]):
-                full, bases = name_keys(canonical.split()[-1])
-                for key in full | {span[-1].lower_}:
-                    memory[0].setdefault(key, canonical)
-                for key in bases | word_stems(span[-1].text):
-                    memory[1].setdefault(key, canonical)
-
-        firsts = first_name_index()
-        surnames, common_surnames = name_list("surnames.txt")
-        peoples, _ = name_list("demonyms.txt")
-
-        # 1. A first name and the capitalised words after it.
-        if on["first_name_chain"]:
-            i = 0
-            while i < len(doc):
-                token = doc[i]
-                end = name_end(i) if _title(token) and lookup(token, firsts) else i
-                if end - i >= 2:
-                    if replaceable(i, end):
-                        span = Span(doc, i, end, label="PER")
-                        canonical = _canonical(span, firsts, surnames)
-                        put(_set(span, canonical, 0.75))
-                        remember(span, canonical)
-                    i = end
-                else:
-                    i += 1
-
-        # 2. Roles and titles before capitalised words.
-        if on["roles"]:
-            for token in doc[:-1]:
-                word = token.lower_.rstrip(".")
-                if word not in ROLES and (token._.lm_lemma or "") not in ROLES:
-                    continue
-                start = token.i + 1
-                if start < len(doc) and doc[start].text == "." and token.text[-1:] != ".":
-                    start += 1
-                end = name_end(start, 3)
-                if end > start and replaceable(start, end, weak_places=False):
-                    if lookup(doc[start], peoples):
-                        continue
-                    if (
-                        end < len(doc)
-                        and doc[end].is_lower
-                        and _ORG_ADJECTIVE.search(doc[end - 1].lower_)
-                    ):
-                        continue  # "predsednik Slovenske akademije": an adjective, no name
-                    span = Span(doc, start, end, label="PER")
-                    canonical = _canonical(span, firsts, surnames)
-                    put(_set(span, canonical, 0.7))
-                    remember(span, canonical)
-
-        # 3. Surnames the document has already named in full, known surnames, first names
-        #    alone and names of peoples.
-        for token in doc:
+    def single_words(self) -> None:
+        """3. Surnames the document has already named in full, known surnames, first
+        names alone and names of peoples (each rule switched on or off by itself)."""
+        for token in self.doc:
             i = token.i
-            if not _title(token) or (owner(i) is not None and not replaceable(i, i + 1)):
+            if not _title(token) or (self.owner(i) is not None and not self.replaceable(i, i + 1)):
                 continue
-            if (holder := owner(i)) is not None and holder.label_ == "PER":
+            if (holder := self.owner(i)) is not None and holder.label_ == "PER":
                 continue
-            initial = token.is_sent_start or (i > 0 and doc[i - 1].text in '»«"„“(-–—:')
+            initial = token.is_sent_start or (i > 0 and self.doc[i - 1].text in '»«"„“(-–—:')
             found = None
-            if on["document_memory"] and (hit := lookup(token, memory)):
+            if self.rules["document_memory"] and (hit := lookup(token, self.memory)):
                 found = (hit, 0.7)
-            elif on["surnames"] and (hit := lookup(token, surnames)):
-                if not (initial and hit in common_surnames):
+            elif self.rules["surnames"] and (hit := lookup(token, self.surnames)):
+                if not (initial and hit in self.common_surnames):
                     found = (hit, 0.65)
-            elif (on["peoples"] and (hit := lookup(token, peoples))) or (
-                on["first_names"]
-                and (hit := lookup(token, firsts))
+            elif (self.rules["peoples"] and (hit := lookup(token, self.peoples))) or (
+                self.rules["first_names"]
+                and (hit := lookup(token, self.firsts))
                 and not (initial and hit.casefold() in COMMON_FIRST_NAMES)
-                and not ((holder := owner(i)) is not None and holder.ent_id_)
+                and not ((holder := self.owner(i)) is not None and holder.ent_id_)
             ):
                 found = (hit, 0.6)
             if found:
-                put(_set(Span(doc, i, i + 1, label="PER"), found[0], found[1]))
+                self.put(_set(Span(self.doc, i, i + 1, label="PER"), found[0], found[1]))
 
-        # 4. Organisations.
-        if on["organisations"]:
-            for span in _organisations(doc, ents):
-                overlapping = [e for e in ents if e.start < span.end and span.start < e.end]
-                n = len(span)
-                if any(
-                    e.label_ == "ORG" and (len(e) > n or (len(e) == n and e.ent_id_))
-                    for e in overlapping
-                ):
-                    continue  # a longer name, or the gazetteer's own
-                if any(e.label_ == "DATE" for e in overlapping):
-                    continue
-                put(_set(span, _head_canonical(span), 0.65))
-        if on["organisation_kinds"]:
-            # "podjetje Petrol", "časnik Delo", "stranka SDS": a lower-case kind of
-            # organisation names the capitalised words after it (they are the name).
-            for token in doc[:-1]:
-                if not token.is_lower or (token._.lm_lemma or "") not in ORG_KINDS:
-                    continue
-                start = token.i + 1
-                end = name_end(start, 3)
-                if end == start and doc[start].is_upper and doc[start].is_alpha:
-                    end = start + 1
-                if end == start or not replaceable(start, end):
-                    continue
-                if lookup(doc[start], firsts) and end - start >= 2:
-                    continue  # "društvo Janez Novak"? a person is likelier
-                overlapping = [e for e in ents if e.start < end and start < e.end]
-                if any(e.label_ == "ORG" for e in overlapping):
-                    continue
-                span = Span(doc, start, end, label="ORG")
-                put(_set(span, span.text, 0.6))
-        if on["acronyms"] and not _shouting(doc):
-            for token in doc:
-                text, i = token.text, token.i
-                # "respiratorni sincicijski virus (RSV)": the short form of a common noun.
-                explained = i >= 2 and doc[i - 1].text == "(" and doc[i - 2].is_lower
-                if (
-                    token.is_upper
-                    and token.is_alpha
-                    and 2 <= len(text) <= 6
-                    and text not in NOT_ACRONYMS
-                    and owner(i) is None
-                    and not explained
-                ):
-                    span = Span(doc, i, i + 1, label="ORG")
-                    put(_set(span, span.text, 0.55))
-            for token in doc[:-1]:
-                # "NK Triglav", "FC Barcelona": a club, not the mountain or the city.
-                end = name_end(token.i + 1, 2)
-                if token.text in CLUBS and end > token.i + 1:
-                    span = Span(doc, token.i, end, label="ORG")
-                    put(_set(span, span.text, 0.7))
+    def organisations(self) -> None:
+        """4. Organisations the module-level rules find (longer names and dates win)."""
+        for span in _organisations(self.doc, self.ents):
+            overlapping = [e for e in self.ents if e.start < span.end and span.start < e.end]
+            n = len(span)
+            if any(
+                e.label_ == "ORG" and (len(e) > n or (len(e) == n and e.ent_id_))
+                for e in overlapping
+            ):
+                continue  # a longer name, or the gazetteer's own
+            if any(e.label_ == "DATE" for e in overlapping):
+                continue
+            self.put(_set(span, _head_canonical(span), 0.65))
 
-        # 5. Places: a capitalised adjective with a place noun ("na Debelem rtiču"); a
-        #    capitalised adjective alone is no place ("Albanskemu", "Dalíjevih").
-        if on["adjective_places"]:
-            for ent in list(ents):
-                if ent.label_ != "LOC" or ent.ent_id_ or ent._.lm_confidence > 0.5:
-                    continue
-                if set(doc[ent.start]._.lm_forms or ()) & NOT_PLACES:
-                    ents = [e for e in ents if e is not ent]  # "vera v Boga"
-                    continue
-                last = doc[ent.end - 1]
-                nxt = doc[ent.end] if ent.end < len(doc) else None
-                geo = nxt is not None and nxt.is_lower and _geo(nxt)
-                if not geo and not _ADJECTIVE.search(last.lower_):
-                    continue
-                if nxt is not None and nxt.is_lower and (nxt._.lm_lemma or "") in GEO_NOUNS:
-                    span = Span(doc, ent.start, ent.end + 1, label="LOC")
-                    put(_set(span, " ".join(t.text for t in span), 0.55))
-                elif nxt is not None and nxt.is_lower:
-                    ents = [e for e in ents if e is not ent]
-            for token in doc[:-1]:
-                nxt = doc[token.i + 1]
-                own = owner(token.i)
-                weak = own is not None and own.label_ == "LOC" and not own.ent_id_
-                if not _title(token) or (own is not None and not weak):
-                    continue
-                if owner(nxt.i) is not None and not _geo(token):
-                    continue
-                if (
-                    (not token.is_sent_start or _POSSESSIVE.search(token.lower_))
-                    and (_ORG_ADJECTIVE.search(token.lower_) or _POSSESSIVE.search(token.lower_))
-                    and nxt.is_lower
-                    and _geo(nxt)
-                ):
-                    # "Rdeči trg", "na Debelem rtiču", "Vasarijev koridor"
-                    span = Span(doc, token.i, token.i + 2, label="LOC")
-                    put(_set(span, span.text, 0.55))
-                elif _geo(token) and _title(nxt) and not _verb(nxt):
-                    # "Gorovje Khangai", "Trg Franceta Prešerna": the person a place is
-                    # named after is part of its name.
-                    end = name_end(nxt.i, 3)
-                    inside = [owner(k) for k in range(nxt.i, end)]
-                    if all(
-                        e is None or (e.label_ == "PER" and e.start >= nxt.i and e.end <= end)
-                        for e in inside
-                    ):
-                        span = Span(doc, token.i, end, label="LOC")
-                        put(_set(span, _head_canonical(span), 0.55))
-        if on["place_kinds"]:
-            # "v mestu Biel", "soteska Golubac": a lower-case kind of place names the
-            # capitalised words after it.
-            for token in doc[:-1]:
-                kind = _geo(token) or (token._.lm_lemma or "") in PLACE_KINDS
-                if not token.is_lower or not kind:
-                    continue
-                start = token.i + 1
-                end = name_end(start, 2)
-                if end == start or not replaceable(start, end):
-                    continue
-                held = [owner(k) for k in range(start, end)]
-                if any(e is not None and e.label_ != "PER" for e in held):
-                    continue
-                if lookup(doc[start], firsts) or lookup(doc[start], surnames):
-                    continue  # "vas Janeza Novaka"? the owner, not the village
-                span = Span(doc, start, end, label="LOC")
-                put(_set(span, span.text, 0.55))
+    def organisation_kinds(self) -> None:
+        # "podjetje Petrol", "časnik Delo", "stranka SDS": a lower-case kind of
+        # organisation names the capitalised words after it (they are the name).
+        for token in self.doc[:-1]:
+            if not token.is_lower or (token._.lm_lemma or "") not in ORG_KINDS:
+                continue
+            start = token.i + 1
+            end = self.name_end(start, 3)
+            if end == start and self.doc[start].is_upper and self.doc[start].is_alpha:
+                end = start + 1
+            if end == start or not self.replaceable(start, end):
+                continue
+            if lookup(self.doc[start], self.firsts) and end - start >= 2:
+                continue  # "društvo Janez Novak"? a person is likelier
+            overlapping = [e for e in self.ents if e.start < end and start < e.end]
+            if any(e.label_ == "ORG" for e in overlapping):
+                continue
+            span = Span(self.doc, start, end, label="ORG")
+            self.put(_set(span, span.text, 0.6))
 
+    def acronyms(self) -> None:
+        """Short upper-case names and clubs ("NK Triglav"), except in a shouting text."""
+        if _shouting(self.doc):
+            return
+        for token in self.doc:
+            text, i = token.text, token.i
+            # "respiratorni sincicijski virus (RSV)": the short form of a common noun.
+            explained = i >= 2 and self.doc[i - 1].text == "(" and self.doc[i - 2].is_lower
+            if (
+                token.is_upper
+                and token.is_alpha
+                and 2 <= len(text) <= 6
+                and text not in NOT_ACRONYMS
+                and self.owner(i) is None
+                and not explained
+            ):
+                span = Span(self.doc, i, i + 1, label="ORG")
+                self.put(_set(span, span.text, 0.55))
+        for token in self.doc[:-1]:
+            # "NK Triglav", "FC Barcelona": a club, not the mountain or the city.
+            end = self.name_end(token.i + 1, 2)
+            if token.text in CLUBS and end > token.i + 1:
+                span = Span(self.doc, token.i, end, label="ORG")
+                self.put(_set(span, span.text, 0.7))
+
+    def adjective_places(self) -> None:
+        """5. Places: a capitalised adjective with a place noun ("na Debelem rtiču"); a
+        capitalised adjective alone is no place ("Albanskemu", "Dalíjevih")."""
+        for ent in list(self.ents):
+            if ent.label_ != "LOC" or ent.ent_id_ or ent._.lm_confidence > 0.5:
+                continue
+            if set(self.doc[ent.start]._.lm_forms or ()) & NOT_PLACES:
+                self.ents = [e for e in self.ents if e is not ent]  # "vera v Boga"
+                continue
+            last = self.doc[ent.end - 1]
+            nxt = self.doc[ent.end] if ent.end < len(self.doc) else None
+            geo = nxt is not None and nxt.is_lower and _geo(nxt)
+            if not geo and not _ADJECTIVE.search(last.lower_):
+                continue
+            if nxt is not None and nxt.is_lower and (nxt._.lm_lemma or "") in GEO_NOUNS:
+                span = Span(self.doc, ent.start, ent.end + 1, label="LOC")
+                self.put(_set(span, " ".join(t.text for t in span), 0.55))
+            elif nxt is not None and nxt.is_lower:
+                self.ents = [e for e in self.ents if e is not ent]
+        for token in self.doc[:-1]:
+            nxt = self.doc[token.i + 1]
+            own = self.owner(token.i)
+            weak = own is not None and own.label_ == "LOC" and not own.ent_id_
+            if not _title(token) or (own is not None and not weak):
+                continue
+            if self.owner(nxt.i) is not None and not _geo(token):
+                continue
+            if (
+                (not token.is_sent_start or _POSSESSIVE.search(token.lower_))
+                and (_ORG_ADJECTIVE.search(token.lower_) or _POSSESSIVE.search(token.lower_))
+                and nxt.is_lower
+                and _geo(nxt)
+            ):
+                # "Rdeči trg", "na Debelem rtiču", "Vasarijev koridor"
+                span = Span(self.doc, token.i, token.i + 2, label="LOC")
+                self.put(_set(span, span.text, 0.55))
+            elif _geo(token) and _title(nxt) and not _verb(nxt):
+                # "Gorovje Khangai", "Trg Franceta Prešerna": the person a place is
+                # named after is part of its name.
+                end = self.name_end(nxt.i, 3)
+                inside = [self.owner(k) for k in range(nxt.i, end)]
+                if all(
+                    e is None or (e.label_ == "PER" and e.start >= nxt.i and e.end <= end)
+                    for e in inside
+                ):
+                    span = Span(self.doc, token.i, end, label="LOC")
+                    self.put(_set(span, _head_canonical(span), 0.55))
+
+    def place_kinds(self) -> None:
+        # "v mestu Biel", "soteska Golubac": a lower-case kind of place names the
+        # capitalised words after it.
+        for token in self.doc[:-1]:
+            kind = _geo(token) or (token._.lm_lemma or "") in PLACE_KINDS
+            if not token.is_lower or not kind:
+                continue
+            start = token.i + 1
+            end = self.name_end(start, 2)
+            if end == start or not self.replaceable(start, end):
+                continue
+            held = [self.owner(k) for k in range(start, end)]
+            if any(e is not None and e.label_ != "PER" for e in held):
+                continue
+            if lookup(self.doc[start], self.firsts) or lookup(self.doc[start], self.surnames):
+                continue  # "vas Janeza Novaka"? the owner, not the village
+            span = Span(self.doc, start, end, label="LOC")
+            self.put(_set(span, span.text, 0.55))
+
+    def finish(self) -> Doc:
+        """The document with the new entities (unchanged when no rule changed any)."""
+        doc, ents = self.doc, self.ents
         # A new span's entity id falls back to its root token's, which may still be the one
         # word place it replaced ("France" -> Francija): clear the tokens' ids first.
-        if [id(e) for e in ents] == [id(e) for e in original]:
+        if [id(e) for e in ents] == [id(e) for e in self.original]:
             return doc  # nothing changed: setting the entities again costs time
         for token in doc:
             token.ent_id = 0
@@ -492,6 +515,12 @@ class SlovenianNames:
 RULES = (
     "first_name_chain", "roles", "document_memory", "surnames", "peoples", "first_names",
     "organisations", "organisation_kinds", "acronyms", "adjective_places", "place_kinds",
+)  # fmt: skip
+# The methods of _NameRun in the order they run; "single_words" applies document_memory,
+# surnames, peoples and first_names, each switched on or off by itself.
+RULE_STEPS = (
+    "first_name_chain", "roles", "single_words", "organisations", "organisation_kinds",
+    "acronyms", "adjective_places", "place_kinds",
 )  # fmt: skip
 
 

@@ -177,16 +177,33 @@ def _tag_one(
     spotter: FuzzyPlaceSpotter,
     topic_index: dict[str, str],
 ) -> int:
-    db = archive.db
+    """Tag one transcript: analyse every segment first (no writes), then store it all in one
+    transaction. Returns the number of tags."""
     segments = list(
-        db.query(
+        archive.db.query(
             "SELECT id, start, end, text, words, flags FROM segments WHERE transcript_id = ? "
             "ORDER BY position",
             [transcript["id"]],
         )
     )
     people = archive.people_names(transcript["recording_id"])
-    rows, lemmas = [], {}
+    rows, lemmas = _analyse(transcript, segments, people, pipeline, spotter, topic_index)
+    _store_tags(archive, transcript, pipeline.version, gazetteer, rows, lemmas)
+    return len(rows)
+
+
+def _analyse(
+    transcript: dict[str, Any],
+    segments: list[dict[str, Any]],
+    people: list[str],
+    pipeline: LanguagePipeline,
+    spotter: FuzzyPlaceSpotter,
+    topic_index: dict[str, str],
+) -> tuple[list[dict[str, Any]], dict[int, str]]:
+    """(entity rows, each segment's lemmas): the words of untrusted segments are indexed
+    for search but give no tags."""
+    rows: list[dict[str, Any]] = []
+    lemmas: dict[int, str] = {}
     context: dict[str, Any] = {}
     for segment in segments:
         doc = run_pipeline(pipeline, segment["text"] or "", people, context)
@@ -210,8 +227,22 @@ def _tag_one(
                     "start_seconds": _seconds_at(segment, entity["start_char"]),
                 }
             )
+    return rows, lemmas
+
+
+def _store_tags(
+    archive: Archive,
+    transcript: dict[str, Any],
+    version: str,
+    gazetteer: Gazetteer,
+    rows: list[dict[str, Any]],
+    lemmas: dict[int, str],
+) -> None:
+    """Replace the transcript's machine tags and lemmas, all or nothing; tags people added
+    stay."""
+    db = archive.db
     with db.atomic():
-        ids = [s["id"] for s in segments]
+        ids = list(lemmas)
         if ids:
             marks = ",".join("?" * len(ids))
             db.execute(
@@ -234,9 +265,8 @@ def _tag_one(
             db.table("entities").insert_all(rows, alter=False)
         db.execute(
             "UPDATE transcripts SET tagged_version = ?, tagged_at = ? WHERE id = ?",
-            [pipeline.version, utc_now(), transcript["id"]],
+            [version, utc_now(), transcript["id"]],
         )
-    return len(rows)
 
 
 def _decade(value: str | None) -> int | None:
