@@ -113,6 +113,7 @@ def init(
         console.print(f"kept     {kept} (already there)", highlight=False)
 
 
+# Long: its typer options (metadata fields) are the signature; the body calls ingest.add and prints.
 @app.command()
 @friendly_errors
 def add(
@@ -366,6 +367,7 @@ def show(
         console.print(f"[dim]{_timecode(segment['start'])}[/dim] {text}{warning}", highlight=False)
 
 
+# Long: its 24 typer options are the signature; the body builds settings, calls the library, prints.
 @app.command()
 @friendly_errors
 def transcribe(
@@ -830,6 +832,8 @@ def serve(
     raise typer.Exit(status)
 
 
+# Long: its typer options and four modes (queue, status, apply, export), each one library call and
+# its printout.
 @app.command()
 @friendly_errors
 def review(

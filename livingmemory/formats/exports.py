@@ -82,6 +82,7 @@ def index_points(archive: Archive, recording_id: int, offset: float = 0.0) -> li
     return points
 
 
+# Long: JSON and OHMS add the interview's metadata to the same redacted document.
 def export_recording(
     archive: Archive, recording_id: int, fmt: str, *, interview_time: bool = False
 ) -> str:

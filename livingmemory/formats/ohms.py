@@ -68,6 +68,7 @@ def _semicolons(values: Iterable[Any] | None) -> str:
     return ";".join(str(value) for value in (values or []) if value not in (None, ""))
 
 
+# Long: one statement per OHMS element, in the order the OHMS schema lists them.
 def ohms_xml(
     interview: dict[str, Any],
     doc: TranscriptDocument,
@@ -188,6 +189,7 @@ def _split(value: str) -> list[str]:
     return [part.strip() for part in value.split(";") if part.strip()]
 
 
+# Long: one statement per OHMS element read back, in the order the OHMS schema lists them.
 def parse_ohms(xml: str) -> dict[str, Any]:
     """The main fields of an OHMS record, its index points and its transcript cues.
 

@@ -118,6 +118,8 @@ def add_recording(
                      result.info, sidecar)  # fmt: skip
 
 
+# Long: the copy, the transaction and each failure's undo belong in one try (each except undoes what
+# the try did).
 def _place(
     archive: Archive,
     path: Path,

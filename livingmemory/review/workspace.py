@@ -424,6 +424,7 @@ def parse_lines(data: Any) -> list[Line]:
     return lines
 
 
+# Long: write, apply, then carry the reviewed marks and flags over: the editor's one save.
 def save_transcript(
     archive: Archive,
     recording_id: int,

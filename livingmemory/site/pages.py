@@ -527,6 +527,7 @@ def filter_options(conn: sqlite3.Connection) -> dict[str, list[str]]:
     }
 
 
+# Long: the page's bounded queries and their grouping, read top to bottom like the page.
 def entity_page(conn: sqlite3.Connection, label: str, name: str) -> dict[str, Any]:
     """Interviews and moments about one place, person, organisation or topic."""
     mentioned = _rows(

@@ -154,6 +154,8 @@ async def _send_small(send, status: int, headers: dict[str, str], body: bytes) -
     await send({"type": "http.response.body", "body": body})
 
 
+# Long: the HTTP checks of RFC 9110 (method, permission, name, range) in the order a response must
+# apply them.
 async def serve_audio(request, send, datasette) -> None:
     """``GET``/``HEAD /-/audio/<name>`` with single-range support (RFC 9110 section 14).
 

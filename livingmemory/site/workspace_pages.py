@@ -430,6 +430,8 @@ def _safe_filename(name: str) -> str:
     return name[:200] or "posnetek"
 
 
+# Long: the multipart parser's callbacks share the upload's state (open file, token check, size), so
+# they live together.
 async def stream_form(
     request, folder: Path, limit: int, token: str | None
 ) -> tuple[dict[str, str], list[Path]]:

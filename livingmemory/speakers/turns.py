@@ -143,6 +143,7 @@ def diarize_segments(
     return Assignment(named, labels, result.model, result.seconds, [i for i, _ in pairs])
 
 
+# Long: the three naming passes (stored voices, roles, numbers) share the choices made so far.
 def label_voices(
     result: Any, segments: list[Segment], people: list[Person], threshold: float
 ) -> list[SpeakerLabel]:

@@ -570,6 +570,8 @@ def _verb(token: Token) -> bool:
     return lemma.endswith(("ti", "či")) and lemma != token.lower_
 
 
+# Long: one scan over the tokens with the two organisation patterns side by side (they share the
+# head-word walk).
 def _organisations(doc: Doc, ents: list[Span]) -> list[Span]:
     """Head + genitive or "za" phrase, and capitalised adjective + head."""
     spans = []

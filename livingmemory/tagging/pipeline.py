@@ -295,6 +295,8 @@ def run_pipeline(
     return doc
 
 
+# Long: one row layout for every kind of tag (entities, approximate places, topics), so they stay
+# comparable.
 def doc_entities(
     doc: Doc,
     language: str,

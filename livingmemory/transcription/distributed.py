@@ -254,6 +254,8 @@ def connect(cluster: str, workers: int = 0, threads: int = 0) -> ClusterConnecti
     return ClusterConnection(client, None, threads or 0, len(counts))
 
 
+# Long: submitting and collecting share the loop's state (queue, futures in flight, window, claims)
+# and its clean-up.
 def transcribe_on_cluster(
     archive: Archive,
     ids: Iterable[int] | None = None,
