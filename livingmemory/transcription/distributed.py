@@ -48,11 +48,10 @@ from livingmemory.transcription.pipeline import (
     Progress,
     RecordingOutcome,
     TranscribeSettings,
-    _Silent,
     commit_one,
     decode_one,
-    pending_recordings,
     prepare,
+    start_batch,
 )
 
 INSTALL_HINT = "pip install 'livingmemory[cluster]' (Dask distributed)"
@@ -273,9 +272,7 @@ def transcribe_on_cluster(
     ``window`` recordings (default: twice the workers) are in flight, so memory stays bounded
     with ``send_audio`` and an interruption wastes little work.
     """
-    settings = settings or TranscribeSettings()
-    progress = progress or _Silent()
-    rows = pending_recordings(archive, ids, force=settings.force)
+    settings, progress, rows = start_batch(archive, ids, settings, progress)
     batch = Batch()
     if not rows:
         return batch

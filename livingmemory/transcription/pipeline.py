@@ -206,9 +206,7 @@ def transcribe_recordings(
     progress: Progress | None = None,
 ) -> Batch:
     """Transcribe pending recordings, committing each one as soon as it is done."""
-    settings = settings or TranscribeSettings()
-    progress = progress or _Silent()
-    rows = pending_recordings(archive, ids, force=settings.force)
+    settings, progress, rows = start_batch(archive, ids, settings, progress)
     batch = Batch()
     if not rows:
         return batch
@@ -432,6 +430,18 @@ def prepare(archive: Archive, row: dict[str, Any], settings: TranscribeSettings)
         archive, row["id"], mono, settings.diarization
     )
     return prompt, words
+
+
+def start_batch(
+    archive: Archive,
+    ids: Iterable[int] | None,
+    settings: TranscribeSettings | None,
+    progress: Progress | None,
+) -> tuple[TranscribeSettings, Progress, list[dict[str, Any]]]:
+    """The defaults filled in, and the recordings still to transcribe: how every transcribe
+    run starts, on this machine or on a cluster."""
+    settings = settings or TranscribeSettings()
+    return settings, progress or _Silent(), pending_recordings(archive, ids, force=settings.force)
 
 
 def _transcribe_one(
