@@ -313,14 +313,11 @@ def _lemma_text(text: str | None, languages: Iterable[str]) -> str:
 def _metadata_rows(source: _Source, ids: list[int] | None) -> list[tuple[Any, ...]]:
     """(id, title, place, narrators, interviewers, language) of recordings (all, or ``ids``)."""
     if source.archive:
-        people = (
-            "(SELECT group_concat(name, '; ') FROM (SELECT p.name FROM recording_people rp "
-            "JOIN people p ON p.id = rp.person_id WHERE rp.recording_id = r.id AND rp.role = "
-            "'{role}' ORDER BY rp.position))"
-        )
+        from livingmemory.archive.store import people_names_sql
+
         sql = (
-            f"SELECT r.id, r.title, r.place, {people.format(role='narrator')}, "
-            f"{people.format(role='interviewer')}, r.language FROM recordings r"
+            f"SELECT r.id, r.title, r.place, {people_names_sql('narrator')}, "
+            f"{people_names_sql('interviewer')}, r.language FROM recordings r"
         )
     else:
         sql = (

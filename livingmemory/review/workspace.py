@@ -30,7 +30,7 @@ from typing import Any, cast
 import yaml
 
 from livingmemory.archive.files import atomic_write_text
-from livingmemory.archive.store import Archive, utc_now
+from livingmemory.archive.store import Archive, people_names_sql, utc_now
 from livingmemory.errors import InputError, LivingMemoryError
 from livingmemory.ingest.metadata import ACCESS_ALIASES, Person, RecordingMetadata
 from livingmemory.site.publish import PUBLIC_DB, public_dir
@@ -302,10 +302,7 @@ def interviews(
             f"""
             SELECT r.id, r.title, r.access, r.duration, r.recorded_date, r.place, r.language,
               r.review_status, r.added_at, r.added_by, r.language_status,
-              (SELECT group_concat(name, '; ') FROM (
-                 SELECT p.name FROM recording_people rp JOIN people p ON p.id = rp.person_id
-                  WHERE rp.recording_id = r.id AND rp.role = 'narrator'
-                  ORDER BY rp.position)) AS narrators,
+              {people_names_sql("narrator")} AS narrators,
               (SELECT j.status || ':' || j.progress FROM jobs j WHERE j.recording_id = r.id
                  AND j.status IN ('queued', 'running') ORDER BY j.id DESC LIMIT 1) AS job,
               (SELECT j.message FROM jobs j WHERE j.recording_id = r.id
