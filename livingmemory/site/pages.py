@@ -36,6 +36,7 @@ import jinja2
 import yaml
 from markupsafe import Markup, escape
 
+from livingmemory.archive.files import sha256_file
 from livingmemory.timecodes import clock
 
 PUBLIC_DATABASE = "public"
@@ -766,10 +767,9 @@ def environment() -> jinja2.Environment:
 @lru_cache(maxsize=16)
 def static_version(name: str) -> str:
     """A short hash of a static file, so browsers fetch a changed stylesheet or script."""
-    import hashlib
 
     path = Path(__file__).resolve().parents[1] / "static" / name
-    return hashlib.sha256(path.read_bytes()).hexdigest()[:8] if path.is_file() else "0"
+    return sha256_file(path)[:8] if path.is_file() else "0"
 
 
 def request_lang(request: Any) -> tuple[str, bool]:
