@@ -465,7 +465,7 @@ def prepare_openai_checkpoints(names: list[str]) -> None:
     """Convert (once, cached) outside the measured processes, so no child pays for it."""
     code = (
         "import sys\n"
-        "from livingmemory import models\n"
+        "from livingmemory.transcription import models\n"
         "for name in sys.argv[1:]:\n"
         "    print(models.openai_checkpoint(models.resolve(name, allow_download=False)),"
         " file=sys.stderr)\n"

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import sys
+import warnings
 from collections.abc import Callable
 from dataclasses import replace
 from functools import wraps
@@ -20,7 +21,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from livingmemory import __version__
+from livingmemory import __version__, plugins
 from livingmemory.archive.store import DEFAULT_ARCHIVE, current_user, init_archive, open_archive
 from livingmemory.errors import LivingMemoryError, readable, write_text
 from livingmemory.ingest.metadata import ACCESS_LEVELS, DEFAULT_ACCESS, Person, RecordingMetadata
@@ -56,6 +57,24 @@ ArchiveOption = Annotated[
     ),
 ]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")]
+
+
+def _load_plugins() -> plugins.Plugins:
+    """The plug-ins, loaded once (their engines, languages and formats appear in the help);
+    one that cannot load is one yellow line on stderr, never a traceback."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", plugins.PluginWarning)
+        loaded = plugins.get()
+    for problem in loaded.problems:
+        err_console.print(f"[yellow]Warning:[/yellow] {escape(problem)}", highlight=False)
+    return loaded
+
+
+def _names(registry: dict[str, Any], condition: Callable[[Any], Any] = bool) -> str:
+    return ", ".join(name for name, item in registry.items() if condition(item.value))
+
+
+_PLUGINS = _load_plugins()
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -376,7 +395,11 @@ def transcribe(
         typer.Argument(help="Recordings to transcribe (default: every one without a transcript)."),
     ] = None,
     engine: Annotated[
-        str, typer.Option(help="faster-whisper (fast, default) or openai-whisper (reference).")
+        str,
+        typer.Option(
+            help=f"One of: {_names(_PLUGINS.engines)} (faster-whisper is fast, the default; "
+            "openai-whisper the reference)."
+        ),
     ] = "faster-whisper",
     model: Annotated[
         str,
@@ -641,6 +664,8 @@ class _TranscribeProgress:
             )
 
 
+# Long: its typer options (cluster, workers, force...) are the signature; the body calls the
+# library and prints.
 @app.command()
 @friendly_errors
 def tag(
@@ -649,6 +674,16 @@ def tag(
         typer.Argument(help="Recordings to tag (default: every transcript not yet tagged)."),
     ] = None,
     force: Annotated[bool, typer.Option(help="Tag again even if nothing changed.")] = False,
+    cluster: Annotated[
+        Optional[str],  # noqa: UP045
+        typer.Option(
+            help="Tag on Dask workers: 'local' (one worker per core) or a scheduler "
+            "address (tcp://host:8786). This process stays the only writer."
+        ),
+    ] = None,
+    workers: Annotated[
+        int, typer.Option(min=0, help="Workers for --cluster local (0: sized to the machine).")
+    ] = 0,
     archive_path: ArchiveOption = DEFAULT_ARCHIVE,
     as_json: JsonOption = False,
 ) -> None:
@@ -659,7 +694,7 @@ def tag(
     """
     from rich.progress import Progress
 
-    from livingmemory.tagging.pipeline import tag_transcripts
+    from livingmemory.tagging.pipeline import TagBatch, tag_transcripts
 
     class Reporter:
         def __init__(self, bar: Progress) -> None:
@@ -681,11 +716,28 @@ def tag(
         open_archive(archive_path) as archive,
         Progress(console=err_console, disable=as_json) as bar,
     ):
-        batch = tag_transcripts(archive, recording_ids, force=force, progress=Reporter(bar))
+        if cluster:
+            from livingmemory.tagging.cluster import tag_on_cluster
+            from livingmemory.transcription.distributed import check_address
+
+            check_address(cluster)
+            clustered = tag_on_cluster(
+                archive, recording_ids, force=force, progress=Reporter(bar), cluster=cluster,
+                workers=workers,
+            )  # fmt: skip
+            failed: list[tuple[int, str]] = clustered.failed
+            batch: TagBatch = clustered
+        else:
+            failed = []
+            batch = tag_transcripts(archive, recording_ids, force=force, progress=Reporter(bar))
+    for recording_id, message in failed:
+        err_console.print(f"#{recording_id} not tagged: {message}", highlight=False)
     if as_json:
         print(json.dumps([{"recording_id": r, "entities": n} for r, n in batch.tagged]))
     elif not batch.tagged:
         console.print("Nothing to tag: every transcript is tagged by the current pipeline.")
+    if failed:
+        raise typer.Exit(1)
 
 
 @app.command()
@@ -925,7 +977,10 @@ def import_transcript(
     file: Annotated[Path, typer.Argument(help="WebVTT, SRT, Transcriber .trs, JSON or text.")],
     fmt: Annotated[
         Optional[str],  # noqa: UP045
-        typer.Option("--format", help="vtt, srt, trs, json, txt (default: by extension)."),
+        typer.Option(
+            "--format",
+            help=f"{_names(_PLUGINS.formats, lambda f: f.loads)} (default: by extension).",
+        ),
     ] = None,
     author: Annotated[Optional[str], typer.Option(help="Who transcribed it.")] = None,  # noqa: UP045
     archive_path: ArchiveOption = DEFAULT_ARCHIVE,
@@ -948,7 +1003,12 @@ def export(
         typer.Argument(help="The recording to export (or --all)."),
     ] = None,
     fmt: Annotated[
-        str, typer.Option("--format", help="vtt, srt, txt, json or ohms (OHMS XML).")
+        str,
+        typer.Option(
+            "--format",
+            help=f"One of: {_names(_PLUGINS.formats, lambda f: f.export or f.dumps)} "
+            "(ohms: OHMS XML).",
+        ),
     ] = "vtt",
     output: Annotated[
         Optional[Path],  # noqa: UP045
@@ -1137,7 +1197,13 @@ def entities(
     source: Annotated[
         str, typer.Argument(help="A text file, or JSON lines with a 'text' field; - reads stdin.")
     ] = "-",
-    language: Annotated[str, typer.Option(help="Language of the text (sl, en, de, hr...).")] = "sl",
+    language: Annotated[
+        str,
+        typer.Option(
+            help=f"Language of the text: {_names(_PLUGINS.languages)}; others get the generic "
+            "pipeline."
+        ),
+    ] = "sl",
     topics: Annotated[bool, typer.Option(help="Also list topics (both languages' names).")] = True,
     as_json: JsonOption = False,
 ) -> None:
@@ -1361,5 +1427,30 @@ def speakers_command(
             "" if similarity is None else f"{similarity:.2f}",
             "" if row["seconds"] is None else f"{row['seconds']:.1f}",
             str(row["segments"]),
+        )
+    console.print(table)
+
+
+@app.command("plugins")
+@friendly_errors
+def list_plugins(as_json: JsonOption = False) -> None:
+    """List the plug-ins, built-in and installed, and the transcription engines, tagging
+    languages and exchange formats each one registers.
+
+    A package adds its own with an entry point in the 'livingmemory' group (see README).
+    """
+    rows = plugins.get().describe()
+    if as_json:
+        print(json.dumps(rows, ensure_ascii=False, indent=2))
+        return
+    table = Table(title="Plug-ins", title_justify="left")
+    table.add_column("plug-in", no_wrap=True)
+    for column in ("package", "engines", "languages", "formats"):
+        table.add_column(column)
+    for row in rows:
+        table.add_row(
+            row["name"],
+            row["package"] or "built-in",
+            *(", ".join(row[kind]) for kind in ("engines", "languages", "formats")),
         )
     console.print(table)

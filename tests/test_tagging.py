@@ -807,7 +807,9 @@ SERIALISE = [
 
 
 def test_slovenian_pipeline_survives_to_disk_and_spacy_load(sl_nlp, tmp_path: Path) -> None:
-    import livingmemory.tagging  # noqa: F401  (registers the factories)
+    from livingmemory.tagging import register_components
+
+    register_components()  # what a fresh process does before spacy.load
 
     sl_nlp.to_disk(tmp_path / "pipeline")
     loaded = spacy.load(tmp_path / "pipeline")

@@ -9,13 +9,19 @@ Plain functions over two dataclasses, with no archive or database access::
 
 Malformed input raises :class:`livingmemory.errors.InputError` with a one-line message naming
 the source (``"<vtt>"`` or the file) and, where it can, the line.
+
+Which formats exist is up to the plug-ins (:mod:`livingmemory.plugins`): each built-in format
+module registers a :class:`~livingmemory.plugins.Format` through the ``register_formats`` hook,
+as an outside package would, and every function here reads that registry.
 """
 
 from __future__ import annotations
 
 import re
 from pathlib import Path
+from typing import TYPE_CHECKING
 
+from livingmemory import plugins
 from livingmemory.errors import InputError
 from livingmemory.formats._core import Cue, TranscriptDocument, parse_timecode, timecode
 from livingmemory.formats.dublincore import dublin_core_csv, parse_dublin_core_csv
@@ -25,6 +31,9 @@ from livingmemory.formats.srt import dumps_srt, loads_srt
 from livingmemory.formats.text import dumps_text, loads_text
 from livingmemory.formats.trs import loads_trs
 from livingmemory.formats.vtt import dumps_vtt, loads_vtt
+
+if TYPE_CHECKING:
+    from livingmemory.plugins import Format
 
 __all__ = [
     "FORMATS",
@@ -38,6 +47,7 @@ __all__ = [
     "dumps_srt",
     "dumps_text",
     "dumps_vtt",
+    "export_formats",
     "loads",
     "loads_json",
     "loads_srt",
@@ -49,20 +59,44 @@ __all__ = [
     "parse_ohms",
     "parse_timecode",
     "read_file",
+    "readable_formats",
+    "registered_formats",
     "timecode",
+    "writable_formats",
 ]
 
-FORMATS = ("vtt", "srt", "txt", "json", "trs")  # readers
-WRITABLE_FORMATS = ("vtt", "srt", "txt", "json")
 
-_READERS = {
-    "vtt": loads_vtt,
-    "srt": loads_srt,
-    "txt": loads_text,
-    "json": loads_json,
-    "trs": loads_trs,
-}
-_WRITERS = {"vtt": dumps_vtt, "srt": dumps_srt, "txt": dumps_text, "json": dumps_json}
+def registered_formats() -> dict[str, Format]:
+    """Every registered format by name, in registration order (built-ins first)."""
+    return {name: item.value for name, item in plugins.get().formats.items()}
+
+
+def readable_formats() -> tuple[str, ...]:
+    """Formats that can be read (``import-transcript``, ``review --apply``)."""
+    return tuple(name for name, f in registered_formats().items() if f.loads is not None)
+
+
+def writable_formats() -> tuple[str, ...]:
+    """Formats a bare :class:`TranscriptDocument` can be written in."""
+    return tuple(name for name, f in registered_formats().items() if f.dumps is not None)
+
+
+def export_formats() -> tuple[str, ...]:
+    """Formats a recording can be exported in (``export --format``)."""
+    return tuple(
+        name for name, f in registered_formats().items() if f.export or f.dumps is not None
+    )
+
+
+def __getattr__(name: str) -> tuple[str, ...]:
+    # The tuples of earlier versions, now read from the plug-ins on each access.
+    if name == "FORMATS":
+        return readable_formats()
+    if name == "WRITABLE_FORMATS":
+        return writable_formats()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
 _ENCODING_RE = re.compile(rb"""^\s*<\?xml[^>]*\sencoding\s*=\s*["']([A-Za-z0-9._-]+)["']""")
 
 
@@ -71,35 +105,44 @@ def _format_name(fmt: str) -> str:
 
 
 def dumps(doc: TranscriptDocument, fmt: str) -> str:
-    """The document as text in ``fmt`` (one of :data:`WRITABLE_FORMATS`)."""
-    name = _format_name(fmt)
-    if name not in _WRITERS:
+    """The document as text in ``fmt`` (one of :func:`writable_formats`)."""
+    writer = registered_formats().get(_format_name(fmt))
+    if writer is None or writer.dumps is None:
         raise InputError(
-            f"<{fmt}>", f"cannot write this format (writable: {', '.join(WRITABLE_FORMATS)})"
+            f"<{fmt}>", f"cannot write this format (writable: {', '.join(writable_formats())})"
         )
-    return _WRITERS[name](doc)
+    return writer.dumps(doc)
 
 
 def loads(text: str, fmt: str, source: str | Path | None = None) -> TranscriptDocument:
-    """Parse ``text`` in ``fmt`` (one of :data:`FORMATS`); errors name ``source`` or ``<fmt>``."""
+    """Parse ``text`` in ``fmt`` (one of :func:`readable_formats`); errors name ``source`` or
+    ``<fmt>``."""
     name = _format_name(fmt)
-    if name not in _READERS:
+    reader = registered_formats().get(name)
+    if reader is None or reader.loads is None:
         raise InputError(
-            source or f"<{fmt}>", f"unknown transcript format (readable: {', '.join(FORMATS)})"
+            source or f"<{fmt}>",
+            f"unknown transcript format (readable: {', '.join(readable_formats())})",
         )
-    return _READERS[name](text, source or f"<{name}>")
+    return reader.loads(text, source or f"<{name}>")
 
 
 def detect_format(path: Path) -> str:
-    """The format name from the file extension (``.vtt .srt .txt .json .trs``)."""
-    name = _format_name(Path(path).suffix)
-    if name not in _READERS:
+    """The readable format whose file name ending ``path`` has (the longest that fits)."""
+    filename = Path(path).name.lower()
+    endings = {name: f.extension.lower() for name, f in registered_formats().items() if f.loads}
+    fits = [
+        (len(ending), name)
+        for name, ending in endings.items()
+        if filename.endswith(ending) and len(filename) > len(ending)
+    ]
+    if not fits:
         raise InputError(
             path,
             f"unknown transcript file type {Path(path).suffix or '(no extension)'!r} "
-            f"(expected {', '.join('.' + f for f in FORMATS)})",
+            f"(expected {', '.join(dict.fromkeys(endings.values()))})",
         )
-    return name
+    return max(fits)[1]
 
 
 def read_file(path: Path) -> TranscriptDocument:

@@ -3,23 +3,29 @@
 Each export is built from the recording's current transcript (human corrections included)
 and its tags: OHMS index points carry keywords (people, places, organisations), subjects
 (topics) and GPS from the gazetteer; the Dublin Core catalogue lists the public recordings.
+
+The formats are plug-ins (:mod:`livingmemory.plugins`): a format's ``export`` function gets an
+:class:`ExportContext`, whose document and tags already leave redacted passages out.
 """
 
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from livingmemory.archive.store import Archive
 from livingmemory.errors import LivingMemoryError, write_text
-from livingmemory.formats import dublin_core_csv, dumps, dumps_json, ohms_xml
+from livingmemory.formats import TranscriptDocument, dublin_core_csv, export_formats
+from livingmemory.formats import registered_formats as _registered_formats
 from livingmemory.review.redaction import overlaps, public_title, redaction_spans, visible_segments
 from livingmemory.review.revisions import part_offset, transcript_document
 from livingmemory.site.publish import publishable
 
-EXPORT_FORMATS = ("vtt", "srt", "txt", "json", "ohms")
-EXTENSIONS = {"vtt": ".vtt", "srt": ".srt", "txt": ".txt", "json": ".json", "ohms": ".xml"}
+if TYPE_CHECKING:
+    from livingmemory.plugins import Format
+
 INDEX_POINT_SECONDS = 120.0  # one OHMS index point per two minutes of interview
 
 
@@ -82,80 +88,79 @@ def index_points(archive: Archive, recording_id: int, offset: float = 0.0) -> li
     return points
 
 
-# Long: JSON and OHMS add the interview's metadata to the same redacted document.
+@dataclass(frozen=True)
+class ExportContext:
+    """What a format's ``export`` sees of one recording.
+
+    Exports leave the archive, so they are public outputs: ``document`` and every method
+    here leave redacted passages out (with their words and tags).
+    """
+
+    archive: Archive
+    recording: dict[str, Any]
+    document: TranscriptDocument  # the current transcript, redacted
+    offset: float = 0.0  # added to times: the part's start in a multi-part interview
+
+    def entities(self) -> list[dict[str, Any]]:
+        """Tags of the current transcript, in time order, with ``segment_id``, label, text,
+        canonical, value, confidence, source, start_seconds and the place's coordinates."""
+        return _entities(self.archive, self.recording["id"])
+
+    def words(self) -> dict[int, list[dict[str, Any]]]:
+        """Word timings by segment id, for the segments in :attr:`document`."""
+        cue_ids = {cue.id for cue in self.document.cues}
+        return {
+            row["id"]: json.loads(row["words"])
+            for row in self.archive.db.query(
+                "SELECT id, words FROM segments WHERE recording_id = ? AND words IS NOT NULL",
+                [self.recording["id"]],
+            )
+            if f"seg-{row['id']}" in cue_ids
+        }
+
+    def index_points(self) -> list[dict[str, Any]]:
+        """The transcript in two-minute stretches, each with its tags (see :func:`index_points`)."""
+        return index_points(self.archive, self.recording["id"], self.offset)
+
+    def people(self, role: str) -> list[str]:
+        """Names of the recording's people in ``role`` (narrator, interviewer...)."""
+        return self.archive.people_names(self.recording["id"], role)
+
+    def title(self) -> str:
+        """The public title (never a bare file name)."""
+        return public_title(self.recording)
+
+
+def _export_format(fmt: str) -> Format:
+    format_ = _registered_formats().get(fmt)
+    if format_ is None or (format_.export is None and format_.dumps is None):
+        raise LivingMemoryError(f"unknown format {fmt!r} (use {', '.join(export_formats())})")
+    return format_
+
+
 def export_recording(
     archive: Archive, recording_id: int, fmt: str, *, interview_time: bool = False
 ) -> str:
-    """One recording's transcript in ``fmt`` (see :data:`EXPORT_FORMATS`).
+    """One recording's transcript in ``fmt`` (see :func:`livingmemory.formats.export_formats`).
 
     Exports leave the archive, so they are public outputs: redacted passages are left out
     (with their words and tags) and a title that is only the file name is replaced.
     """
-    if fmt not in EXPORT_FORMATS:
-        raise LivingMemoryError(f"unknown format {fmt!r} (use {', '.join(EXPORT_FORMATS)})")
+    format_ = _export_format(fmt)
     recording = archive.recording(recording_id)
     document = transcript_document(
         archive, recording_id, interview_time=interview_time, redact=True
     )
     offset = part_offset(archive, recording) if interview_time else 0.0
-    if fmt == "json":
-        extras: dict[str, dict[str, Any]] = {}
-        words = {
-            r["id"]: json.loads(r["words"])
-            for r in archive.db.query(
-                "SELECT id, words FROM segments WHERE recording_id = ? AND words IS NOT NULL",
-                [recording_id],
-            )
-        }
-        for entity in _entities(archive, recording_id):
-            key = f"seg-{entity['segment_id']}"
-            extras.setdefault(key, {}).setdefault("entities", []).append(
-                {
-                    k: entity[k]
-                    for k in (
-                        "label",
-                        "text",
-                        "canonical",
-                        "value",
-                        "confidence",
-                        "source",
-                        "start_seconds",
-                    )
-                }
-            )
-        for segment_id, segment_words in words.items():
-            key = f"seg-{segment_id}"
-            if any(c.id == key for c in document.cues):
-                extras.setdefault(key, {})["words"] = segment_words
-        return dumps_json(document, extras)
-    if fmt == "ohms":
-        entities = _entities(archive, recording_id)
-        interview = {
-            "id": str(recording_id),
-            "title": public_title(recording),
-            "date": recording["recorded_date"],
-            "duration": recording["duration"],
-            "interviewees": archive.people_names(recording_id, "narrator"),
-            "interviewers": archive.people_names(recording_id, "interviewer"),
-            "keywords": list(
-                dict.fromkeys(
-                    e["canonical"] for e in entities if e["label"] in ("PER", "LOC", "ORG")
-                )
-            ),
-            "subjects": list(
-                dict.fromkeys(e["canonical"] for e in entities if e["label"] == "TOPIC")
-            ),
-            "language": recording["language"],
-            "description": recording["place"] and f"Recorded in {recording['place']}",
-        }
-        return ohms_xml(interview, document, index_points(archive, recording_id, offset))
-    return dumps(document, fmt)
+    if format_.export is not None:
+        return format_.export(ExportContext(archive, recording, document, offset))
+    assert format_.dumps is not None  # _export_format checked
+    return format_.dumps(document)
 
 
 def export_all(archive: Archive, fmt: str, output: Path) -> list[Path]:
     """Every *public* recording with a transcript, one file each, into ``output``."""
-    if fmt not in EXPORT_FORMATS:
-        raise LivingMemoryError(f"unknown format {fmt!r} (use {', '.join(EXPORT_FORMATS)})")
+    format_ = _export_format(fmt)
     try:
         output.mkdir(parents=True, exist_ok=True)
     except OSError as error:
@@ -164,7 +169,7 @@ def export_all(archive: Archive, fmt: str, output: Path) -> list[Path]:
     for recording in publishable(archive):
         if archive.current_transcript(recording["id"]) is None:
             continue
-        path = output / f"recording-{recording['id']}{EXTENSIONS[fmt]}"
+        path = output / f"recording-{recording['id']}{format_.extension}"
         write_text(path, export_recording(archive, recording["id"], fmt))
         written.append(path)
     return written
@@ -197,3 +202,12 @@ def catalogue(archive: Archive) -> str:
             }
         )
     return dublin_core_csv(rows)
+
+
+def __getattr__(name: str) -> Any:
+    # The constants of earlier versions, now read from the plug-ins on each access.
+    if name == "EXPORT_FORMATS":
+        return export_formats()
+    if name == "EXTENSIONS":
+        return {key: f.extension for key, f in _registered_formats().items()}
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -9,12 +9,17 @@ from __future__ import annotations
 import json
 import math
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from livingmemory.errors import InputError
 from livingmemory.formats._core import Cue, TranscriptDocument, check_cues
+from livingmemory.plugins import Format, Register, hookimpl
+
+if TYPE_CHECKING:
+    from livingmemory.formats.exports import ExportContext
 
 CUE_KEYS = ("start", "end", "text", "speaker", "id")
+ENTITY_KEYS = ("label", "text", "canonical", "value", "confidence", "source", "start_seconds")
 
 
 def _seconds(value: float) -> float:
@@ -108,3 +113,29 @@ def loads_json(text: str, source: str | Path = "<json>") -> TranscriptDocument:
             )
         )
     return TranscriptDocument(cues=check_cues(cues, source), notes=notes)
+
+
+def export_json(context: ExportContext) -> str:
+    """A recording as JSON: each cue with its tags and word timings (redacted ones left out)."""
+    extras: dict[str, dict[str, Any]] = {}
+    for entity in context.entities():
+        extras.setdefault(f"seg-{entity['segment_id']}", {}).setdefault("entities", []).append(
+            {key: entity[key] for key in ENTITY_KEYS}
+        )
+    for segment_id, words in context.words().items():
+        extras.setdefault(f"seg-{segment_id}", {})["words"] = words
+    return dumps_json(context.document, extras)
+
+
+@hookimpl
+def register_formats(register: Register[Format]) -> None:
+    register(
+        Format(
+            ".json",
+            "JSON: cues with their words and tags",
+            loads=loads_json,
+            dumps=dumps_json,
+            export=export_json,
+        ),
+        "json",
+    )

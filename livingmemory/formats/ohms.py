@@ -13,12 +13,16 @@ import math
 import re
 import xml.etree.ElementTree as ET
 from collections.abc import Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from livingmemory.errors import InputError
 from livingmemory.formats._core import Cue, TranscriptDocument
 from livingmemory.formats.vtt import dumps_vtt, loads_vtt
+from livingmemory.plugins import Format, Register, hookimpl
 from livingmemory.timecodes import hms
+
+if TYPE_CHECKING:
+    from livingmemory.formats.exports import ExportContext
 
 OHMS_NAMESPACE = "https://www.weareavp.com/nunncenter/ohms"
 OHMS_VERSION = "5.4"
@@ -263,3 +267,30 @@ def parse_ohms(xml: str) -> dict[str, Any]:
         "notes": notes,
         "transcript_text": "" if cues or notes else transcript,
     }
+
+
+def export_ohms(context: ExportContext) -> str:
+    """A recording as an OHMS record: its metadata, keywords and subjects from its tags, the
+    transcript, and an index point per two minutes (redacted passages left out)."""
+    recording = context.recording
+    entities = context.entities()
+    interview = {
+        "id": str(recording["id"]),
+        "title": context.title(),
+        "date": recording["recorded_date"],
+        "duration": recording["duration"],
+        "interviewees": context.people("narrator"),
+        "interviewers": context.people("interviewer"),
+        "keywords": list(
+            dict.fromkeys(e["canonical"] for e in entities if e["label"] in ("PER", "LOC", "ORG"))
+        ),
+        "subjects": list(dict.fromkeys(e["canonical"] for e in entities if e["label"] == "TOPIC")),
+        "language": recording["language"],
+        "description": recording["place"] and f"Recorded in {recording['place']}",
+    }
+    return ohms_xml(interview, context.document, context.index_points())
+
+
+@hookimpl
+def register_formats(register: Register[Format]) -> None:
+    register(Format(".xml", "OHMS XML record (export only)", export=export_ohms), "ohms")

@@ -23,6 +23,7 @@ from livingmemory.formats._core import (
     text_lines,
     timecode,
 )
+from livingmemory.plugins import Format, Register, hookimpl
 
 _FORMATTING_RE = re.compile(r"</?(?:i|b|u|font)(?:\s[^>]*)?>", re.IGNORECASE)
 
@@ -86,3 +87,8 @@ def loads_srt(text: str, source: str | Path = "<srt>") -> TranscriptDocument:
             speaker, body[0] = split_speaker(body[0])
         cues.append(Cue(start=start, end=end, text="\n".join(body), speaker=speaker))
     return TranscriptDocument(cues=check_cues(cues, source), notes={})
+
+
+@hookimpl
+def register_formats(register: Register[Format]) -> None:
+    register(Format(".srt", "SubRip subtitles", loads=loads_srt, dumps=dumps_srt), "srt")

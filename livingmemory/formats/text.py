@@ -40,6 +40,7 @@ from livingmemory.formats._core import (
     timecode,
     unescape_note,
 )
+from livingmemory.plugins import Format, Register, hookimpl
 
 LAST_CUE_SECONDS = 5.0  # length given to a last cue that has no end mark
 
@@ -132,3 +133,8 @@ def loads_text(text: str, source: str | Path = "<txt>") -> TranscriptDocument:
         end = entries[index + 1][1] if index + 1 < len(entries) else start + LAST_CUE_SECONDS
         cues.append(Cue(start=start, end=end, text="\n".join(body), speaker=speaker))
     return TranscriptDocument(cues=cues, notes=notes)
+
+
+@hookimpl
+def register_formats(register: Register[Format]) -> None:
+    register(Format(".txt", "timecoded plain text", loads=loads_text, dumps=dumps_text), "txt")

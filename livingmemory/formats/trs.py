@@ -25,6 +25,7 @@ from pathlib import Path
 
 from livingmemory.errors import InputError
 from livingmemory.formats._core import Cue, TranscriptDocument, check_cues, shorten
+from livingmemory.plugins import Format, Register, hookimpl
 
 _DECLARATION_RE = re.compile(r"\s*<\?xml[^>]*\?>")
 _XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
@@ -112,3 +113,8 @@ def loads_trs(text: str, source: str | Path = "<trs>") -> TranscriptDocument:
     if sections and sections[-1]:
         notes["duration"] = sections[-1]
     return TranscriptDocument(cues=check_cues(cues, source), notes=notes)
+
+
+@hookimpl
+def register_formats(register: Register[Format]) -> None:
+    register(Format(".trs", "Transcriber XML (read only)", loads=loads_trs), "trs")

@@ -36,6 +36,7 @@ from livingmemory.formats._core import (
     timecode,
     unescape_note,
 )
+from livingmemory.plugins import Format, Register, hookimpl
 
 NOTE_PREFIX = "livingmemory"
 
@@ -167,3 +168,8 @@ def loads_vtt(text: str, source: str | Path = "<vtt>") -> TranscriptDocument:
         speaker, cue_text = _cue_text([line for _, line in payload])
         cues.append(Cue(start=start, end=end, text=cue_text, speaker=speaker, id=cue_id))
     return TranscriptDocument(cues=check_cues(cues, source), notes=notes)
+
+
+@hookimpl
+def register_formats(register: Register[Format]) -> None:
+    register(Format(".vtt", "WebVTT captions", loads=loads_vtt, dumps=dumps_vtt), "vtt")

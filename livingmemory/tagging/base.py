@@ -1,28 +1,25 @@
-"""What a language pipeline module provides, and the registry that finds one by language.
+"""The registry that finds a language's tagging pipeline, and what a built one holds.
 
-A language is a module in this package with ``NAME``, ``VERSION`` and ``build(gazetteer)``
-returning a spaCy ``Language`` whose ``doc.ents`` carry LOC/ORG/PER/DATE entities. Adding a
-language means adding a module and one line in :data:`PIPELINES`; nothing else changes.
-Languages without a module use :mod:`livingmemory.tagging.generic` (with a warning).
+A language is a plug-in (:mod:`livingmemory.plugins`): a module whose ``register_languages``
+hook registers a :class:`~livingmemory.plugins.LanguageTagger` for one or more ISO codes. The
+built-ins are modules in this package listed in ``plugins.DEFAULT_PLUGINS``; adding a language
+is one module and that one line, and an outside package does the same through an entry point.
+Languages nobody registered use :mod:`livingmemory.tagging.generic` (with a warning).
 """
 
 from __future__ import annotations
 
-import importlib
 import warnings
 from dataclasses import dataclass
-from types import ModuleType
+from typing import TYPE_CHECKING
 
-from spacy.language import Language
-
+from livingmemory import plugins
 from livingmemory.tagging.gazetteer import Gazetteer
 
-PIPELINES = {
-    "sl": "livingmemory.tagging.slovenian",
-    "en": "livingmemory.tagging.english",
-    "de": "livingmemory.tagging.generic",
-    "hr": "livingmemory.tagging.generic",
-}
+if TYPE_CHECKING:
+    from spacy.language import Language
+
+    from livingmemory.plugins import LanguageTagger
 
 
 @dataclass
@@ -33,28 +30,39 @@ class LanguagePipeline:
     nlp: Language
 
 
-def _module(language: str) -> tuple[ModuleType, bool]:
-    path = PIPELINES.get(language)
-    if path is None:
-        return importlib.import_module("livingmemory.tagging.generic"), False
-    return importlib.import_module(path), True
+def language_codes() -> list[str]:
+    """The languages a plug-in registered a tagging pipeline for, sorted."""
+    return sorted(plugins.get().languages)
+
+
+def _tagger(language: str) -> tuple[LanguageTagger, bool]:
+    registered = plugins.get().languages.get(language)
+    if registered is None:
+        from livingmemory.tagging import generic
+
+        return generic.TAGGER, False
+    return registered.value, True
 
 
 def pipeline_for(language: str | None, gazetteer: Gazetteer) -> LanguagePipeline:
     """The tagging pipeline for ``language`` (an ISO code), built around ``gazetteer``."""
+    from livingmemory.tagging import register_components
+
     language = language or "xx"
-    module, known = _module(language)
+    tagger, known = _tagger(language)
     if not known:
         warnings.warn(
-            f"no tagging pipeline for language {language!r}: using the generic one "
+            f"no tagging pipeline for language {language!r} "
+            f"(registered: {', '.join(language_codes())}): using the generic one "
             "(gazetteer, dates by year, people and organisation rules)",
             stacklevel=2,
         )
-    nlp = module.build(language, gazetteer)
-    version = f"{module.VERSION}+gaz.{gazetteer.fingerprint()}"
-    return LanguagePipeline(language, f"{module.NAME}-{language}", version, nlp)
+    register_components()  # the extensions and components every pipeline may use
+    nlp = tagger.build(language, gazetteer)
+    version = f"{tagger.version}+gaz.{gazetteer.fingerprint()}"
+    return LanguagePipeline(language, f"{tagger.name}-{language}", version, nlp)
 
 
 def pipeline_version(language: str | None, gazetteer: Gazetteer) -> str:
-    module, _ = _module(language or "xx")
-    return f"{module.VERSION}+gaz.{gazetteer.fingerprint()}"
+    tagger, _ = _tagger(language or "xx")
+    return f"{tagger.version}+gaz.{gazetteer.fingerprint()}"

@@ -382,7 +382,13 @@ ORG_HEADS = {
 }  # fmt: skip
 _STOP = {"in", "v", "na", "je", "so", "pa", "ki", "da", "z", "s", "za", "se", "and", "the",
          "und", "der", "die", "das"}  # fmt: skip
-_COMPANY = re.compile(r"\b((?:[A-ZČŠŽ][\w-]*\s+){1,4})(d\.\s?d\.|d\.\s?o\.\s?o\.)", re.UNICODE)
+# Company forms of Slovenian law: d.d., d.o.o., d.n.o., k.d., s.p. ("Gradis d.d.",
+# "Krka, d. d.", "Mizarstvo Kralj s.p."), after up to four capitalised words.
+_COMPANY = re.compile(
+    r"\b((?:[A-ZČŠŽ][\w&-]*\s+){0,3}[A-ZČŠŽ][\w&-]*),?\s+"
+    r"(d\.\s?d\.|d\.\s?o\.\s?o\.|d\.\s?n\.\s?o\.|k\.\s?d\.|s\.\s?p\.)",
+    re.UNICODE,
+)
 
 
 class OrganisationRule:
@@ -445,7 +451,15 @@ def gazetteer_patterns(entries: Iterable[Any], language: str) -> list[dict[str, 
             # Names are Slovenian spellings: lemmatise them as Slovenian whatever the text's
             # language (German lemmatisation turned "Kamen" into "kommen", Italian "Sava"
             # into "sare"); texts in other languages still match the plain and folded words.
-            forms = [sorted(word_forms(w, "sl")) for w in words]
+            # An acronym is not inflected by lemmagen's rules: "EU" lemmatised to "e" and
+            # matched a lone "E" ("razreda E"), "NSi" to "ns". Its own spelling only (its case
+            # forms, "EU-ja", "NLB-ju", still lemmatise to it on the text's side).
+            forms = [
+                sorted({w.casefold(), fold(w.casefold())})
+                if sum(c.isupper() for c in w) >= 2
+                else sorted(word_forms(w, "sl"))
+                for w in words
+            ]
             patterns.append(
                 {
                     "label": entry.label,
@@ -458,6 +472,15 @@ def gazetteer_patterns(entries: Iterable[Any], language: str) -> list[dict[str, 
                 }
             )
     return patterns
+
+
+_CASE_SUFFIX = re.compile(r"^([^\W\d_]{2,6})-[^\W\d_]{1,3}$")
+
+
+def _acronym_text(text: str) -> bool:
+    """Capitals, also with a case ending after a hyphen: "NLB", "EU-ju", "SDS-a"."""
+    found = _CASE_SUFFIX.match(text)
+    return (found.group(1) if found else text).isupper()
 
 
 class GazetteerMatcher:
@@ -495,7 +518,7 @@ class GazetteerMatcher:
                         continue
                     if pattern["capitalised"] and doc[i].is_lower:
                         continue
-                    if pattern.get("upper") and not doc[i].is_upper:
+                    if pattern.get("upper") and not _acronym_text(doc[i].text):
                         continue
                     if all(keys[i + k] & sets[k] for k in range(n)):
                         found = (n, pattern)

@@ -8,15 +8,16 @@ match, so places get their canonical name and coordinates.
 
 from __future__ import annotations
 
-from typing import cast
-
-import spacy
-from spacy.language import Language
-from spacy.tokens import Doc, Span
+from typing import TYPE_CHECKING, cast
 
 from livingmemory.errors import MissingDependencyError
-from livingmemory.tagging import components
-from livingmemory.tagging.gazetteer import Gazetteer
+from livingmemory.plugins import LanguageTagger, Register, hookimpl
+
+if TYPE_CHECKING:
+    from spacy.language import Language
+    from spacy.tokens import Doc, Span
+
+    from livingmemory.tagging.gazetteer import Gazetteer
 
 NAME = "en_core_web_sm-rules"
 VERSION = "2"
@@ -25,6 +26,8 @@ LABELS = {"GPE": "LOC", "LOC": "LOC", "FAC": "LOC", "PERSON": "PER", "ORG": "ORG
 
 
 def load_model() -> Language:
+    import spacy
+
     for name in MODELS:
         try:
             return spacy.load(name)
@@ -36,7 +39,6 @@ def load_model() -> Language:
     )
 
 
-@Language.component("lm_map_english_labels")
 def map_labels(doc: Doc) -> Doc:
     """Keep the entity types the archive uses, renamed to its labels."""
     ents: list[Span] = []
@@ -57,6 +59,12 @@ def map_labels(doc: Doc) -> Doc:
 
 
 def build(language: str, gazetteer: Gazetteer) -> Language:
+    from spacy.language import Language
+
+    from livingmemory.tagging import components
+
+    if not Language.has_factory("lm_map_english_labels"):
+        Language.component("lm_map_english_labels", func=map_labels)
     nlp = load_model()
     nlp.add_pipe("lm_lemmagen", config={"language": "en", "overwrite": False})
     nlp.add_pipe("lm_map_english_labels")
@@ -65,3 +73,8 @@ def build(language: str, gazetteer: Gazetteer) -> Language:
     nlp.add_pipe("lm_dates", config={"language": "en"})
     nlp.add_pipe("lm_persons", config={"capitalised_pairs": False})  # the model finds names
     return nlp
+
+
+@hookimpl
+def register_languages(register: Register[LanguageTagger]) -> None:
+    register(LanguageTagger(NAME, VERSION, build), "en")

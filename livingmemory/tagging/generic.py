@@ -4,13 +4,14 @@ people and organisation rules."""
 
 from __future__ import annotations
 
-from typing import cast
+from typing import TYPE_CHECKING, cast
 
-import spacy
-from spacy.language import Language
+from livingmemory.plugins import LanguageTagger, Register, hookimpl
 
-from livingmemory.tagging import components
-from livingmemory.tagging.gazetteer import Gazetteer
+if TYPE_CHECKING:
+    from spacy.language import Language
+
+    from livingmemory.tagging.gazetteer import Gazetteer
 
 NAME = "generic-rules"
 VERSION = "2"
@@ -18,6 +19,10 @@ NOUNS_CAPITALISED = {"de", "lb"}
 
 
 def build(language: str, gazetteer: Gazetteer) -> Language:
+    import spacy
+
+    from livingmemory.tagging import components
+
     try:
         nlp = spacy.blank(language)
     except (ImportError, KeyError, ValueError):
@@ -33,3 +38,13 @@ def build(language: str, gazetteer: Gazetteer) -> Language:
     nlp.add_pipe("lm_organisations", config={"heads": not nouns_capitalised})
     nlp.add_pipe("lm_persons", config={"capitalised_pairs": not nouns_capitalised})
     return nlp
+
+
+#: Also the pipeline of every language no plug-in registered (see ``tagging.base``).
+TAGGER = LanguageTagger(NAME, VERSION, build)
+
+
+@hookimpl
+def register_languages(register: Register[LanguageTagger]) -> None:
+    for language in ("de", "hr"):
+        register(TAGGER, language)

@@ -16,9 +16,14 @@ rule families each measured on the SSJ gold document ssj619 (``benchmarks/taggin
 * **names of peoples** (``data/demonyms.txt``: Nemci, Grki, Gorenjci) are PER, as Slovenian
   NER gold data marks them;
 * **organisations**: heads (Vlada, Ministrstvo, Zavod, Društvo, Občina, Univerza...) with a
-  capitalised genitive ("Vlada Republike Slovenije", over the LOC inside it) or a "za"
-  phrase ("Ministrstvo za kmetijstvo in gozdarstvo"); capitalised adjective + head
-  ("Državni zbor", "Evropska unija"); acronyms in capitals not known as places ("NSF").
+  capitalised genitive ("Vlada Republike Slovenije", over the LOC inside it), a "za"
+  phrase ("Ministrstvo za kmetijstvo, gozdarstvo in prehrano"), a seat ("Univerza v
+  Mariboru") or, for a head capitalised inside a sentence, a genitive plural ("Zveze
+  borcev"); capitalised adjective + head ("Državni zbor", "Kokrški odred"); a kind before
+  a name ("podjetje Petrol"; "Podjetje Akrapovič ..." names Akrapovič); a definition
+  ("Wham! je bil angleški glasbeni duet"); acronyms in capitals not known as places ("NSF",
+  "SDS-a") unless they name a type ("zasloni IPS"), a term ("angl. MEMS") or a headline;
+  and a name starts with a capital ("državni zbor" written small is no ORG).
 
 Matching inflected names uses stems: a name list entry matches a word when the word minus a
 Slovenian case ending equals the entry (or the entry without its fleeting vowel:
@@ -36,6 +41,7 @@ from spacy.language import Language
 from spacy.tokens import Doc, Span, Token
 from spacy.util import filter_spans
 
+from livingmemory.tagging import components
 from livingmemory.tagging.components import first_names
 
 # Case endings of nouns and names, longest first (stems must keep 3 letters).
@@ -77,6 +83,17 @@ ORG_HEADS = {
     "parlament", "senat", "odbor", "banka", "tovarna", "zadruga", "šola", "gimnazija",
     "klub", "sindikat", "bolnišnica", "muzej", "podjetje", "železarna", "cerkev",
     "komite", "služba", "direkcija", "delegacija", "konzulat", "veleposlaništvo",
+    # works and shops of Gorenjska's life stories: "Gorenjska predilnica", "Tiskarna Kranj"
+    "predilnica", "tkalnica", "tiskarna", "pivovarna", "mlekarna", "elektrarna", "opekarna",
+    "cementarna", "steklarna", "livarna", "usnjarna", "gumarna", "pošta", "lekarna",
+    "holding", "koncern", "korporacija",
+    # foundations and communities: "Nacionalna znanstvena fundacija", "Krajevna skupnost"
+    "fundacija", "ustanova", "skupnost", "gibanje", "koalicija", "zavezništvo",
+    # armies and the partisan units of the war years: "Prešernova brigada", "Kokrški odred"
+    "brigada", "divizija", "bataljon", "odred", "korpus", "polk", "mornarica", "letalstvo",
+    "štab", "poveljstvo", "enota",
+    # choirs and bands: "Oktet Lipa", "Ansambel bratov Avsenik"
+    "oktet", "kvartet", "kvintet", "ansambel",
 }  # fmt: skip
 # Lower-case kinds of organisation before a name ("podjetje Petrol", "časnik Delo").
 ORG_KINDS = {"podjetje", "družba", "časnik", "časopis", "revija", "stranka", "banka", "klub",
@@ -84,7 +101,45 @@ ORG_KINDS = {"podjetje", "družba", "časnik", "časopis", "revija", "stranka", 
              "dnevnik", "televizija", "ansambel", "skupina", "orkester", "firma", "koncern",
              "korporacija", "organizacija", "združenje", "društvo", "sindikat", "holding",
              "zavod", "bend", "glasbena", "moštvo", "ekipa", "zadruga", "pivovarna",
-             "vinarna", "mlekarna", "letalska", "prevoznik", "zveza"}  # fmt: skip
+             "vinarna", "mlekarna", "letalska", "prevoznik", "zveza", "zbor", "oktet",
+             "kvartet", "kvintet", "zasedba", "fundacija", "univerza", "inštitut", "radio",
+             "mesečnik", "portal"}  # fmt: skip
+# Kinds that stand before a name in apposition, not inside it: "Podjetje Petrol je ..." names
+# Petrol; "Društvo upokojencev" and "Radio Ognjišče" are names with their head.
+APPOSITION_KINDS = {"podjetje", "družba", "časnik", "časopis", "revija", "klub", "trgovina",
+                    "tednik", "dnevnik", "skupina", "firma", "koncern", "korporacija",
+                    "holding", "bend", "moštvo", "ekipa", "prevoznik", "zasedba", "mesečnik",
+                    "portal"}  # fmt: skip
+# Nouns that define their subject as an organisation ("X je slovensko podjetje").
+DEFINING_KINDS = (
+    APPOSITION_KINDS
+    | {
+        "stranka",
+        "banka",
+        "zavarovalnica",
+        "agencija",
+        "založba",
+        "organizacija",
+        "združenje",
+        "društvo",
+        "zveza",
+        "duet",
+        "duo",
+        "trio",
+        "ansambel",
+        "orkester",
+        "univerza",
+        "inštitut",
+        "fundacija",
+        "sindikat",
+        "zadruga",
+        "tovarna",
+        "proizvajalec",
+        "izdajatelj",
+        "televizija",
+        "radio",
+    }
+) - {"skupina"}
 # Heads that take a "za" phrase: "Ministrstvo za kmetijstvo in gozdarstvo".
 ZA_HEADS = {"ministrstvo", "zavod", "inštitut", "institut", "urad", "agencija", "komisija",
             "društvo", "sklad", "center", "fakulteta", "svet", "zveza", "odbor", "služba",
@@ -112,7 +167,27 @@ NOT_ACRONYMS = {"DNK", "RNK", "TV", "OK", "PC", "CD", "DVD", "HIV", "AIDS", "WC"
                 "DA", "NE", "JA", "II", "III", "IV", "VI", "VII", "VIII", "IX", "XI", "XII",
                 "ST", "SV", "DR", "MR", "LP", "MM", "CM", "KG", "KW", "MW", "BDP", "DDV",
                 "STOVL", "VTOL", "ZDA", "SFRJ", "FLRJ", "ZSSR", "SSSR", "NDH", "BIH", "STO",
-                "ČSSR", "RS", "EUR", "USD", "SIT", "AM", "FM", "PM", "NN"}  # fmt: skip
+                "ČSSR", "RS", "EUR", "USD", "SIT", "AM", "FM", "PM", "NN",
+                # units, degrees, medical and computing terms, championships: no body
+                "KV", "KB", "MB", "GB", "TB", "PS", "KS", "CCM", "MBA", "EMŠO", "DNA", "RNA",
+                "PCR", "EEG", "CT", "IQ", "HTML", "XML", "HTTP", "URL", "WWW", "PHP", "SQL",
+                "CPU", "RAM", "ROM", "LED", "OLED", "SP", "EP", "OI", "MMS", "IT", "IKT", "AI",
+                "PPS", "TEL", "FAX", "NB", "OP", "PR", "SOS"}  # fmt: skip
+# Lower-case nouns for kinds of thing: capitals after them designate a model, a type or a
+# standard ("zasloni IPS", "holesterol LDL", "jezik HTML", "sistem MESMA"), not a body.
+THING_KINDS = {"sistem", "zaslon", "jezik", "holesterol", "razred", "tip", "model", "format",
+               "standard", "protokol", "programje", "tolmač", "prevajalnik",
+               "procesor", "čip", "vmesnik", "datoteka", "virus", "gen", "vitamin", "motor",
+               "serija", "različica", "verzija", "oznaka", "kratica", "letalo", "tank",
+               "raketa", "vozilo", "avtomobil", "računalnik", "telefon", "naprava",
+               "tehnologija", "koda", "vrsta", "enota", "sorta", "znak", "simbol", "tabela",
+               "priključek", "kabel", "baterija", "zdravilo", "cepivo", "hormon", "encim",
+               "receptor", "protein", "beljakovina", "molekula", "kategorija", "stopnja",
+               "metoda", "test", "postopek", "igra", "album", "pesem",
+               "film", "modul", "paket", "orožje", "puška", "top"}  # fmt: skip
+# Words that announce a term's short form ("(angl. MEMS)"), not a name.
+TERM_MARKERS = {"angl", "ang", "nem", "lat", "fr", "franc", "it", "ital", "gr", "kratica",
+                "okrajšava", "okrajšano", "skrajšano", "krajše", "oz", "tj"}  # fmt: skip
 # Capitalised adjectives: clearly so ("Albanskemu", "Dalíjevih", "Poslovnem"), and the
 # looser shapes allowed before an organisation's head ("Državni zbor", "Narodna galerija").
 _ADJECTIVE = re.compile(
@@ -123,6 +198,16 @@ _NAME_ADJECTIVE = re.compile(r"(?:sk|šk|čk)(?:i|a|o|e)$")
 _ORG_ADJECTIVE = re.compile(r"(?:sk|šk|čk|n|j|č|ž|š|v|t|l|r|d)(?:i|a|o|e)$|" + _ADJECTIVE.pattern)
 _STOP = {"in", "v", "na", "je", "so", "pa", "ki", "da", "z", "s", "za", "se", "ter", "ali",
          "bo", "bi", "sta", "ni", "od", "do", "iz", "pri", "po", "o", "k", "h", "kot"}  # fmt: skip
+# Prepositions, particles and adverbs: never inside an organisation's name after its head.
+_NOT_IN_NAMES = {"pod", "nad", "pred", "med", "ob", "brez", "proti", "skozi", "zaradi", "čez",
+                 "okoli", "blizu", "razen", "glede", "kljub", "poleg", "preko", "mimo", "zoper",
+                 "predvsem", "samo", "tudi", "še", "že", "le", "zelo", "bolj", "najbolj",
+                 "vedno", "ne", "niti", "vse", "zdaj", "potem", "takrat", "tam", "tu"}  # fmt: skip
+# Present-tense verbs that look like adjectives ("prenavljajo", "delajo", "gradijo").
+_VERB_ENDINGS = ("ajo", "ejo", "ijo", "ojo", "ujo", "amo", "imo", "emo")
+_BREAKS = _STOP | _NOT_IN_NAMES
+# Heads whose seat follows with "v": "Univerza v Mariboru", "Okrožno sodišče v Kranju".
+SEAT_HEADS = {"univerza", "sodišče"}
 
 
 def _read_list(name: str) -> list[str]:
@@ -248,6 +333,11 @@ class _NameRun:
         self.memory: NameIndex = context.setdefault("surnames", ({}, {}))
         self.original = list(doc.ents)
         self.ents = list(self.original)
+        if rules["organisation_capitals"] and not _shouting(doc):
+            # The name of an organisation starts with a capital letter (Slovenski pravopis):
+            # "državni zbor", "slovenska vlada", "evropske komisije" written small are
+            # descriptions, not names, and Slovenian NER gold leaves them out.
+            self.ents = [e for e in self.ents if e.label_ != "ORG" or not doc[e.start].is_lower]
         self.rules = rules
         self.metadata_people = set(doc.user_data.get("people", ()))
         self.firsts = first_name_index()
@@ -348,8 +438,8 @@ class _NameRun:
                 self.remember(span, canonical)
 
     def single_words(self) -> None:
-        """3. Surnames the document has already named in full, known surnames, first
-        names alone and names of peoples (each rule switched on or off by itself)."""
+        """3. Surnames the document has already named in full, known surnames, first names
+        alone and names of peoples."""
         for token in self.doc:
             i = token.i
             if not _title(token) or (self.owner(i) is not None and not self.replaceable(i, i + 1)):
@@ -374,7 +464,7 @@ class _NameRun:
                 self.put(_set(Span(self.doc, i, i + 1, label="PER"), found[0], found[1]))
 
     def organisations(self) -> None:
-        """4. Organisations the module-level rules find (longer names and dates win)."""
+        """4. Organisations."""
         for span in _organisations(self.doc, self.ents):
             overlapping = [e for e in self.ents if e.start < span.end and span.start < e.end]
             n = len(span)
@@ -391,37 +481,79 @@ class _NameRun:
         # "podjetje Petrol", "časnik Delo", "stranka SDS": a lower-case kind of
         # organisation names the capitalised words after it (they are the name).
         for token in self.doc[:-1]:
-            if not token.is_lower or (token._.lm_lemma or "") not in ORG_KINDS:
+            # lower-case, or opening a sentence ("Skupina Koki je ...", "Revija Zdravje")
+            initial = bool(token.is_sent_start) and token.is_title
+            if not (token.is_lower or initial):
                 continue
+            kinds = set(token._.lm_forms or ()) & ORG_KINDS
+            if not kinds or not (token.is_lower or kinds & APPOSITION_KINDS):
+                continue
+            if _plural_genitive(token):
+                continue  # "klubov Madžarske": clubs of a country, not a club's name
             start = token.i + 1
             end = self.name_end(start, 3)
             if end == start and self.doc[start].is_upper and self.doc[start].is_alpha:
                 end = start + 1
-            if end == start or not self.replaceable(start, end):
+            if end == start:
                 continue
-            if lookup(self.doc[start], self.firsts) and end - start >= 2:
-                continue  # "društvo Janez Novak"? a person is likelier
-            overlapping = [e for e in self.ents if e.start < end and start < e.end]
-            if any(e.label_ == "ORG" for e in overlapping):
+            # "Podjetje Akrapovič izdeluje ...": the name without its kind, over the
+            # head rule's "Podjetje Akrapovič".
+            whole = next((e for e in self.ents if e.start == token.i and e.end == end), None)
+            if not (initial and whole is not None and whole.label_ == "ORG"):
+                whole = None
+            elif whole.ent_id_:
+                continue  # a known name that starts with the kind
+            kept = self.ents
+            if whole is not None:
+                self.ents = [e for e in self.ents if e is not whole]
+            if (
+                not self.replaceable(start, end)
+                or (
+                    lookup(self.doc[start], self.firsts) and end - start >= 2
+                )  # "društvo Janez Novak"
+                or lookup(self.doc[start], self.peoples)  # "skupina Nemcev": people, not a band
+                or any(e.label_ == "ORG" for e in self.ents if e.start < end and start < e.end)
+            ):
+                self.ents = kept
                 continue
             span = Span(self.doc, start, end, label="ORG")
             self.put(_set(span, span.text, 0.6))
 
+    def organisation_definitions(self) -> None:
+        if _shouting(self.doc):
+            return
+        # "Wham! je bil angleški glasbeni duet", "Akrapovič je slovensko podjetje": the
+        # subject of a definition whose noun is a kind of organisation is one.
+        for token in self.doc:
+            if not token.is_sent_start or not token.is_alpha or token.is_lower:
+                continue
+            # to the end of the text: the sentencizer ends a sentence at "Wham!"
+            defined = _defined_organisation(self.doc, token.i, len(self.doc))
+            if defined is None:
+                continue
+            overlapping = [e for e in self.ents if e.start < defined.end and defined.start < e.end]
+            if any(
+                e.label_ == "DATE" or (e.ent_id_ and (e.label_ == "ORG" or len(e) > 1))
+                for e in overlapping
+            ):
+                continue  # a date, a known organisation, a known place of two words
+            self.put(_set(defined, defined.text, 0.7))
+
     def acronyms(self) -> None:
-        """Short upper-case names and clubs ("NK Triglav"), except in a shouting text."""
         if _shouting(self.doc):
             return
         for token in self.doc:
             text, i = token.text, token.i
-            # "respiratorni sincicijski virus (RSV)": the short form of a common noun.
-            explained = i >= 2 and self.doc[i - 1].text == "(" and self.doc[i - 2].is_lower
+            # "SDS-a", "NLB-ju": an acronym with its case ending (not "AH-64")
+            suffixed = components._CASE_SUFFIX.match(text)
+            bare = suffixed.group(1) if suffixed else text
             if (
-                token.is_upper
-                and token.is_alpha
-                and 2 <= len(text) <= 6
-                and text not in NOT_ACRONYMS
+                bare.isupper()
+                and bare.isalpha()
+                and 2 <= len(bare) <= 6
+                and bare not in NOT_ACRONYMS
                 and self.owner(i) is None
-                and not explained
+                and not _acronym_of_a_thing(self.doc, i)
             ):
                 span = Span(self.doc, i, i + 1, label="ORG")
                 self.put(_set(span, span.text, 0.55))
@@ -514,14 +646,24 @@ class _NameRun:
 
 RULES = (
     "first_name_chain", "roles", "document_memory", "surnames", "peoples", "first_names",
-    "organisations", "organisation_kinds", "acronyms", "adjective_places", "place_kinds",
+    "organisations", "organisation_kinds", "organisation_definitions", "acronyms",
+    "organisation_capitals",
+    "adjective_places", "place_kinds",
 )  # fmt: skip
 # The methods of _NameRun in the order they run; "single_words" applies document_memory,
-# surnames, peoples and first_names, each switched on or off by itself.
+# surnames, peoples and first_names, each switched on or off by itself; organisation_capitals
+# filters the entities a run starts from.
 RULE_STEPS = (
-    "first_name_chain", "roles", "single_words", "organisations", "organisation_kinds",
-    "acronyms", "adjective_places", "place_kinds",
-)  # fmt: skip
+    "first_name_chain",
+    "roles",
+    "single_words",
+    "organisations",
+    "organisation_kinds",
+    "organisation_definitions",
+    "acronyms",
+    "adjective_places",
+    "place_kinds",
+)
 
 
 def _canonical(span: Span, firsts: NameIndex, surnames: NameIndex) -> str:
@@ -556,8 +698,7 @@ def _geo(token: Token) -> bool:
 
 
 def _shouting(doc: Doc) -> bool:
-    letters = [t for t in doc if t.is_alpha and len(t) > 1]
-    return bool(letters) and sum(t.is_upper for t in letters) > len(letters) / 2
+    return components._shouting(doc)  # cached on the doc: several rules ask
 
 
 def _head(token: Token) -> str | None:
@@ -570,8 +711,96 @@ def _verb(token: Token) -> bool:
     return lemma.endswith(("ti", "či")) and lemma != token.lower_
 
 
-# Long: one scan over the tokens with the two organisation patterns side by side (they share the
-# head-word walk).
+# Words that open a sentence capitalised without being a name.
+_FUNCTION_WORDS = {"ko", "ker", "res", "kdo", "kaj", "to", "ta", "te", "ti", "tak", "taka",
+                   "tako", "vsak", "vsaka", "kdaj", "kje", "kako", "zakaj", "če", "ali", "a",
+                   "toda", "vendar", "zato", "torej", "nato", "danes", "včeraj", "jutri",
+                   "letos", "lani", "sedaj", "kar", "prav", "morda", "mogoče", "nekoč",
+                   "sicer", "naša", "naše", "naš", "moja", "moj", "njegova", "njena", "ena",
+                   "en", "eno", "edina", "prva", "druga", "nova", "stara", "največja",
+                   "taisti", "tudi", "saj", "ampak", "medtem", "čeprav", "ne", "ni", "kot",
+                   "ja", "no", "pač", "vsi", "vse", "oba", "obe"}  # fmt: skip
+_NO_SUBJECT = _FUNCTION_WORDS | _BREAKS
+# Copulas that open a definition: "X je (bil) ...", "X so (bili) ...".
+_COPULAS = {"je", "so", "sta"}
+_WAS = {"bil", "bila", "bilo", "bili", "bile", "postal", "postala", "postalo", "postali"}
+
+
+def _defined_organisation(doc: Doc, start: int, end: int) -> Span | None:
+    """The capitalised subject at the start of a sentence that defines it as a kind of
+    organisation: "Wham! je bil angleški glasbeni duet" -> Wham!, "Akrapovič je slovensko
+    podjetje" -> Akrapovič. A "!" glued to the name and followed by a lower-case word cannot
+    end the sentence, so it belongs to the name ("Wham!", "Yahoo!")."""
+    k = start
+    while k < end and k - start < 4 and (_title(doc[k]) or (doc[k].is_upper and doc[k].is_alpha)):
+        k += 1
+    if k == start or k >= end or doc[start].lower_ in _NO_SUBJECT:
+        return None  # "Res je agencija ...", "Ko je produkcijska firma ...": no subject
+    name_stop = k
+    if doc[k].text == "!" and not doc[k - 1].whitespace_ and doc[k].whitespace_:
+        k += 1
+        name_stop = k
+    if doc[k].lower_ not in _COPULAS:
+        return None
+    k += 1
+    if k < end and doc[k].lower_ in _WAS:
+        k += 1
+    adjectives = 0
+    while k < end and adjectives < 3 and doc[k].is_lower and _ORG_ADJECTIVE.search(doc[k].lower_):
+        if set(doc[k]._.lm_forms or ()) & (DEFINING_KINDS | {"skupina"}):
+            break
+        k += 1
+        adjectives += 1
+    if k >= end or not doc[k].is_lower:
+        return None
+    kinds = set(doc[k]._.lm_forms or ())
+    musical = any(t.lower_.startswith("glasben") for t in doc[k - adjectives : k])
+    if not (kinds & DEFINING_KINDS or ("skupina" in kinds and musical)):
+        return None  # "glasbena skupina" is a band; "etnična skupina" is not
+    if _plural_genitive(doc[k]):
+        return None
+    return Span(doc, start, name_stop, label="ORG")
+
+
+def _genitive_word(token: Token) -> bool:
+    """A lower-case word that may belong to a name's genitive: no verb, function word or
+    preposition."""
+    return (
+        token.is_lower
+        and token.is_alpha
+        and token.lower_ not in _BREAKS
+        and not _verb(token)
+        and not token.lower_.endswith(_VERB_ENDINGS)
+    )
+
+
+def _plural_genitive(token: Token) -> bool:
+    """A noun in the genitive plural ("klubov", "društev", "strank", "podjetij"): a kind
+    in the plural names the members of a group, not one organisation."""
+    lower, lemma = token.lower_, token._.lm_lemma or token.lower_
+    if lower == lemma:
+        return False
+    return lower.endswith(("ov", "ev", "ij")) or (lemma[-1:] in ("a", "o") and lower == lemma[:-1])
+
+
+def _acronym_of_a_thing(doc: Doc, i: int) -> bool:
+    """Capitals at ``doc[i]`` that are no organisation's short name: the short form of a
+    common noun ("respiratorni sincicijski virus (RSV)", "(angl. MEMS)"), a type after a
+    kind of thing ("zasloni IPS", "holesterol LDL"), or a word of a headline or speaker
+    label typed in capitals ("STRAH PRED PODRAŽITVIJO", "JAZ: ...")."""
+    before = [t for t in doc[max(0, i - 3) : i] if t.text not in "(.)"]
+    if i >= 2 and doc[i - 1].text == "(" and doc[i - 2].is_lower:
+        return True
+    if before and before[-1].lower_.rstrip(".") in TERM_MARKERS:
+        return True
+    if i >= 1 and set(doc[i - 1]._.lm_forms or ()) & THING_KINDS:
+        return True
+    for k in (i - 1, i + 1):
+        if 0 <= k < len(doc) and doc[k].is_alpha and doc[k].is_upper and len(doc[k]) > 1:
+            return True  # two words in capitals: a headline, not an acronym
+    return bool(doc[i].is_sent_start) and i + 1 < len(doc) and doc[i + 1].text == ":"
+
+
 def _organisations(doc: Doc, ents: list[Span]) -> list[Span]:
     """Head + genitive or "za" phrase, and capitalised adjective + head."""
     spans = []
@@ -580,76 +809,38 @@ def _organisations(doc: Doc, ents: list[Span]) -> list[Span]:
         token = doc[i]
         head = _head(token)
         start = i
+        # At the start of a sentence a capital proves nothing: an adjective + head there is
+        # a name when the adjective is made from a name ("Slovenska vojska") or a name
+        # follows the head ("Krajevna skupnost Naklo", "Okrožno sodišče v Kranju"), not in
+        # "Tovrstna uprava je ...".
+        needs_name = False
         if (
             head is None
             and _title(token)
             and not _verb(token)
-            and (_ORG_ADJECTIVE if not token.is_sent_start else _NAME_ADJECTIVE).search(
-                token.lower_
-            )
+            and _ORG_ADJECTIVE.search(token.lower_)
         ):
-            # "Državni zbor", "Evropska unija", "Slovenska akademija": adjective + head; at
-            # the start of a sentence only an adjective made from a name ("Slovenska
-            # vojska", not "Tovrstna uprava").
-            j = i + 1
-            while (
-                not token.is_sent_start
-                and j < len(doc)
-                and j - i <= 2
-                and doc[j].is_lower
-                and _ORG_ADJECTIVE.search(doc[j].lower_)
-                and not _head(doc[j])
-            ):
-                j += 1
-            if j < len(doc) and doc[j].is_lower and _head(doc[j]):
-                head, i = _head(doc[j]), j
-            else:
+            found = _adjective_head(doc, i, ents)
+            if found is None:
                 i += 1
                 continue
+            i, head, needs_name = found
         elif head is None or not _title(token):
             i += 1
             continue
-        end = i + 1
-        # A "za" phrase: lower-case words up to a verb, a function word or punctuation.
-        if head in ZA_HEADS and end < len(doc) and doc[end].lower_ == "za":
-            k = end + 1
-            while k < len(doc) and k - end <= 6:
-                word = doc[k]
-                if word.lower_ == "in" and k + 1 < len(doc) and doc[k + 1].is_alpha:
-                    if _verb(doc[k + 1]) or doc[k + 1].lower_ in _STOP:
-                        break
-                    k += 1
-                    continue
-                if not word.is_alpha or word.lower_ in _STOP or _verb(word):
-                    break
-                k += 1
-            if k > end + 1 and doc[k - 1].lower_ != "in":
-                end = k
-        # Capitalised words (a genitive: "Republike Slovenije"); a lower-case word only when
-        # a capitalised one follows ("Društvo upokojencev Jesenice").
-        while end < len(doc) and end - start <= 7:
-            nxt = doc[end]
-            if not nxt.is_alpha or nxt.lower_ in _STOP or _verb(nxt):
-                break
-            if _title(nxt) or (nxt.is_upper and len(nxt) > 1):
-                end += 1
-                continue
-            # Up to two lower-case words before a capitalised one ("Društvo kmečkih žena
-            # Cerklje"); without one they are the sentence, not the name.
-            ahead = end
-            while (
-                ahead < len(doc)
-                and ahead - end < 2
-                and doc[ahead].is_lower
-                and (
-                    doc[ahead].is_alpha and doc[ahead].lower_ not in _STOP and not _verb(doc[ahead])
-                )
-            ):
-                ahead += 1
-            if ahead > end and ahead < len(doc) and _title(doc[ahead]):
-                end = ahead
-                continue
-            break
+        end = _za_phrase_end(doc, i + 1) if head in ZA_HEADS else i + 1
+        # "Univerza v Mariboru", "Okrožno sodišče v Kranju": the seat is part of the name.
+        if (
+            head in SEAT_HEADS
+            and end == i + 1
+            and end + 1 < len(doc)
+            and doc[end].lower_ == "v"
+            and _title(doc[end + 1])
+        ):
+            end += 2
+        end = _name_words_end(doc, i, start, end)
+        if needs_name and end == i + 1:
+            end = start  # nothing named after the head: no span
         if end - start >= 2:
             # Extension values live on the doc by offsets: set them only once the span is
             # kept, or a gazetteer match with the same offsets would lose its own.
@@ -658,6 +849,130 @@ def _organisations(doc: Doc, ents: list[Span]) -> list[Span]:
         else:
             i += 1
     return spans
+
+
+def _adjective_head(doc: Doc, i: int, ents: list[Span]) -> tuple[int, str, bool] | None:
+    """ "Državni zbor", "Evropska unija", "Slovenska akademija": a capitalised adjective at
+    ``i`` (and up to two more) before a head; (the head's index, the head, whether a name
+    must follow it), or None."""
+    token = doc[i]
+    if any(e.label_ == "LOC" and e.ent_id_ and e.start == e.end - 1 == i for e in ents):
+        return None  # "v Krškem": a town whose name is an adjective
+    needs_name = bool(token.is_sent_start) and not _NAME_ADJECTIVE.search(token.lower_)
+    j = i + 1
+    while (
+        j < len(doc)
+        and j - i <= 2
+        and doc[j].is_lower
+        and _ORG_ADJECTIVE.search(doc[j].lower_)
+        and not doc[j].lower_.endswith(_VERB_ENDINGS)
+        and not _head(doc[j])
+    ):
+        j += 1
+    if j < len(doc) and doc[j].is_lower and (head := _head(doc[j])):
+        return j, head, needs_name
+    return None
+
+
+def _za_phrase_end(doc: Doc, end: int) -> int:
+    """The end of a "za" phrase after an organisation's head at ``end - 1``, or ``end``."""
+    # A "za" phrase: lower-case words up to a verb, a function word or punctuation;
+    # a list inside it ("Ministrstvo za kmetijstvo, gozdarstvo in prehrano") only when
+    # "in" closes it.
+    if end < len(doc) and doc[end].lower_ == "za":
+        k, comma = end + 1, None
+        while k < len(doc) and k - end <= 8:
+            word = doc[k]
+            if word.lower_ == "in" and k + 1 < len(doc) and doc[k + 1].is_alpha:
+                if _verb(doc[k + 1]) or doc[k + 1].lower_ in _BREAKS:
+                    break
+                k, comma = k + 1, None
+                continue
+            if (
+                word.text == ","
+                and comma is None
+                and k + 1 < len(doc)
+                and doc[k + 1].is_lower
+                and doc[k + 1].is_alpha
+                and not _verb(doc[k + 1])
+                and doc[k + 1].lower_ not in _BREAKS
+            ):
+                comma = k
+                k += 1
+                continue
+            if (
+                not word.is_alpha
+                or word.lower_ in _BREAKS
+                or _verb(word)
+                or not word.is_lower  # capitalised words: the genitive loop below
+            ):
+                break
+            k += 1
+        if comma is not None:
+            k = comma  # a list that no "in" closed: the name ends before the comma
+        if k > end + 1 and doc[k - 1].lower_ != "in":
+            end = k
+    return end
+
+
+def _name_words_end(doc: Doc, i: int, start: int, end: int) -> int:
+    """The end of the words that belong to a name whose head is ``doc[i]`` (from ``start``):
+    a capitalised genitive, lower-case words before a capitalised one, or a genitive plural."""
+    token = doc[start]
+    # Capitalised words (a genitive: "Republike Slovenije"); a lower-case word only when
+    # a capitalised one follows ("Društvo upokojencev Jesenice").
+    firsts = first_name_index()
+    while end < len(doc) and end - start <= 7:
+        nxt = doc[end]
+        if not nxt.is_alpha or nxt.lower_ in _STOP or _verb(nxt):
+            break
+        if (
+            _title(nxt)
+            and end + 1 < len(doc)
+            and _title(doc[end + 1])
+            and end > i + 1
+            and lookup(nxt, firsts)
+        ):
+            # A person after a complete name is someone there, not part of it:
+            # "direktorja Uprave za zračno plovbo Matjaža Sonca" (but "Gimnazija
+            # Franceta Prešerna" and "Osnovna šola France Prešeren", right after the
+            # head, are named after the poet).
+            break
+        if _title(nxt) or (nxt.is_upper and len(nxt) > 1):
+            end += 1
+            continue
+        # Up to two lower-case words before a capitalised one ("Društvo kmečkih žena
+        # Cerklje"); without one they are the sentence, not the name. Prepositions
+        # start a phrase about the organisation ("Orkester pod vodstvom Uweja ...").
+        ahead = end
+        while (
+            ahead < len(doc)
+            and ahead - end < 2
+            and doc[ahead].is_lower
+            and doc[ahead].is_alpha
+            and doc[ahead].lower_ not in _BREAKS
+            and not _verb(doc[ahead])
+        ):
+            ahead += 1
+        if ahead > end and ahead < len(doc) and _title(doc[ahead]):
+            end = ahead
+            continue
+        break
+    initial = token.is_sent_start or (i > 0 and doc[i - 1].text in '»«"„“(-–—:')
+    if end == i + 1 and start == i and not initial and end + 1 < len(doc):
+        # A capitalised head inside a sentence is a name's even with only lower-case
+        # words after it, when they are a genitive plural: "član Zveze borcev",
+        # "Društvo upokojencev", "Društvo kmečkih žena".
+        first, second = doc[end], doc[end + 1]
+        if _genitive_word(first) and first.lower_.endswith(("ov", "ev")):
+            end += 1
+        elif (
+            _genitive_word(first)
+            and first.lower_.endswith(("ih", "ega"))
+            and _genitive_word(second)
+        ):
+            end += 2
+    return end
 
 
 @Language.factory("lm_sl_names", default_config={"rules": {}})

@@ -169,41 +169,44 @@ def _seconds_at(segment: dict[str, Any], char: int) -> float:
     return round(segment["start"] + share * (segment["end"] - segment["start"]), 2)
 
 
-def _tag_one(
-    archive: Archive,
-    transcript: dict[str, Any],
-    pipeline: LanguagePipeline,
-    gazetteer: Gazetteer,
-    spotter: FuzzyPlaceSpotter,
-    topic_index: dict[str, str],
-) -> int:
-    """Tag one transcript: analyse every segment first (no writes), then store it all in one
-    transaction. Returns the number of tags."""
-    segments = list(
+@dataclass
+class TagResult:
+    """What tagging one transcript found: machine tags and index lemmas, not yet stored.
+
+    Computing it needs no archive (a cluster worker can do it); storing it is
+    :func:`commit_tags`, done by the one process that writes the archive.
+    """
+
+    transcript_id: int
+    recording_id: int
+    pipeline_version: str
+    segment_ids: list[int]
+    lemmas: dict[int, str]
+    rows: list[dict[str, Any]]
+
+
+def transcript_segments(archive: Archive, transcript_id: int) -> list[dict[str, Any]]:
+    """The segments the tagger reads, in order."""
+    return list(
         archive.db.query(
             "SELECT id, start, end, text, words, flags FROM segments WHERE transcript_id = ? "
             "ORDER BY position",
-            [transcript["id"]],
+            [transcript_id],
         )
     )
-    people = archive.people_names(transcript["recording_id"])
-    rows, lemmas = _analyse(transcript, segments, people, pipeline, spotter, topic_index)
-    _store_tags(archive, transcript, pipeline.version, gazetteer, rows, lemmas)
-    return len(rows)
 
 
-def _analyse(
+def analyse(
     transcript: dict[str, Any],
     segments: list[dict[str, Any]],
-    people: list[str],
+    people: Iterable[str],
     pipeline: LanguagePipeline,
     spotter: FuzzyPlaceSpotter,
     topic_index: dict[str, str],
-) -> tuple[list[dict[str, Any]], dict[int, str]]:
-    """(entity rows, each segment's lemmas): the words of untrusted segments are indexed
-    for search but give no tags."""
-    rows: list[dict[str, Any]] = []
-    lemmas: dict[int, str] = {}
+) -> TagResult:
+    """Tag one transcript's segments (pure: reads nothing, writes nothing)."""
+    people = list(people)
+    rows, lemmas = [], {}
     context: dict[str, Any] = {}
     for segment in segments:
         doc = run_pipeline(pipeline, segment["text"] or "", people, context)
@@ -221,28 +224,23 @@ def _analyse(
         }
         for entity in doc_entities(doc, pipeline.language, spotter, topic_index, people):
             rows.append(
-                {
-                    **base,
-                    **entity,
-                    "start_seconds": _seconds_at(segment, entity["start_char"]),
-                }
+                {**base, **entity, "start_seconds": _seconds_at(segment, entity["start_char"])}
             )
-    return rows, lemmas
+    return TagResult(
+        transcript_id=transcript["id"],
+        recording_id=transcript["recording_id"],
+        pipeline_version=pipeline.version,
+        segment_ids=[s["id"] for s in segments],
+        lemmas=lemmas,
+        rows=rows,
+    )
 
 
-def _store_tags(
-    archive: Archive,
-    transcript: dict[str, Any],
-    version: str,
-    gazetteer: Gazetteer,
-    rows: list[dict[str, Any]],
-    lemmas: dict[int, str],
-) -> None:
-    """Replace the transcript's machine tags and lemmas, all or nothing; tags people added
-    stay."""
+def commit_tags(archive: Archive, result: TagResult, gazetteer: Gazetteer) -> int:
+    """Store one transcript's tags in one transaction: machine tags replaced, human ones kept."""
     db = archive.db
     with db.atomic():
-        ids = list(lemmas)
+        ids = result.segment_ids
         if ids:
             marks = ",".join("?" * len(ids))
             db.execute(
@@ -253,10 +251,11 @@ def _store_tags(
         db.execute(
             "DELETE FROM entities WHERE source = 'machine' AND recording_id = ? AND segment_id IN "
             "(SELECT s.id FROM segments s WHERE s.recording_id = ? AND s.transcript_id != ?)",
-            [transcript["recording_id"], transcript["recording_id"], transcript["id"]],
+            [result.recording_id, result.recording_id, result.transcript_id],
         )
-        for segment_id, lemma_text in lemmas.items():
+        for segment_id, lemma_text in result.lemmas.items():
             db.execute("UPDATE segments SET lemmas = ? WHERE id = ?", [lemma_text, segment_id])
+        rows = [dict(row) for row in result.rows]
         for row in rows:
             entry = gazetteer.get(row["canonical"]) if row["label"] in ("LOC", "ORG") else None
             if entry is not None:
@@ -265,8 +264,23 @@ def _store_tags(
             db.table("entities").insert_all(rows, alter=False)
         db.execute(
             "UPDATE transcripts SET tagged_version = ?, tagged_at = ? WHERE id = ?",
-            [version, utc_now(), transcript["id"]],
+            [result.pipeline_version, utc_now(), result.transcript_id],
         )
+    return len(rows)
+
+
+def _tag_one(
+    archive: Archive,
+    transcript: dict[str, Any],
+    pipeline: LanguagePipeline,
+    gazetteer: Gazetteer,
+    spotter: FuzzyPlaceSpotter,
+    topic_index: dict[str, str],
+) -> int:
+    segments = transcript_segments(archive, transcript["id"])
+    people = archive.people_names(transcript["recording_id"])
+    result = analyse(transcript, segments, people, pipeline, spotter, topic_index)
+    return commit_tags(archive, result, gazetteer)
 
 
 def _decade(value: str | None) -> int | None:

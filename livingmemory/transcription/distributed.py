@@ -181,7 +181,7 @@ def _total_memory() -> int:
         return 0
 
 
-def _require_distributed() -> Any:
+def require_distributed() -> Any:
     try:
         import distributed
     except ImportError:
@@ -214,7 +214,7 @@ def start_local_cluster(plan: ClusterPlan) -> ClusterConnection:
 
     import dask
 
-    distributed = _require_distributed()
+    distributed = require_distributed()
     with dask.config.set(
         {"distributed.nanny.pre-spawn-environ": {"MALLOC_TRIM_THRESHOLD_": 65536}}
     ):
@@ -238,7 +238,7 @@ def check_address(cluster: str) -> None:
 
 def connect(cluster: str, workers: int = 0, threads: int = 0) -> ClusterConnection:
     """``local`` starts a LocalCluster sized to this machine; an address joins a scheduler."""
-    distributed = _require_distributed()
+    distributed = require_distributed()
     if cluster == "local":
         plan = ClusterPlan.for_machine(workers, threads)
         return start_local_cluster(plan)
@@ -282,7 +282,7 @@ def transcribe_on_cluster(
         connection = connect(cluster, workers, settings.threads)
     else:
         connection = cluster
-    distributed = _require_distributed()
+    distributed = require_distributed()
     try:
         progress.begin(sum(r["duration"] for r in rows), len(rows))
         window = window or 2 * max(1, connection.workers)

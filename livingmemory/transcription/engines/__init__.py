@@ -1,44 +1,38 @@
 """Transcription engines, found by name.
 
-Built-in engines live in this package; others can be installed as plugins that declare an
-entry point in the ``livingmemory.engines`` group pointing at a class satisfying
+Every engine is registered by a plug-in (:mod:`livingmemory.plugins`) through the
+``register_engines`` hook: the built-ins by the modules of this package (listed in
+``plugins.DEFAULT_PLUGINS``), others by installed packages with an entry point in the
+``livingmemory`` group. An engine is a class satisfying
 :class:`~livingmemory.transcription.engines.base.Engine`.
 """
 
 from __future__ import annotations
 
-from importlib import import_module
-from importlib.metadata import entry_points
-
+from livingmemory import plugins
 from livingmemory.errors import LivingMemoryError, MissingDependencyError
 from livingmemory.transcription.engines.base import Engine
 
 DEFAULT_ENGINE = "faster-whisper"
-_BUILTIN = {
-    "faster-whisper": "livingmemory.transcription.engines.faster_whisper:FasterWhisperEngine",
-    "openai-whisper": "livingmemory.transcription.engines.openai_whisper:OpenAIWhisperEngine",
-}
 
 
 def engine_names() -> list[str]:
-    plugins = [ep.name for ep in entry_points(group="livingmemory.engines")]
-    return sorted({*_BUILTIN, *plugins})
+    """The registered engines, sorted."""
+    return sorted(plugins.get().engines)
 
 
 def get_engine(name: str) -> type[Engine]:
     """The engine class called ``name``; a clear error if unknown or not installed."""
-    if name in _BUILTIN:
-        module, _, attribute = _BUILTIN[name].partition(":")
-        engine = getattr(import_module(module), attribute)
-    else:
-        matches = [ep for ep in entry_points(group="livingmemory.engines") if ep.name == name]
-        if not matches:
-            raise LivingMemoryError(
-                f"unknown engine {name!r} (available: {', '.join(engine_names())})"
-            )
-        engine = matches[0].load()
+    registered = plugins.get().engines.get(name)
+    if registered is None:
+        raise LivingMemoryError(f"unknown engine {name!r} (available: {', '.join(engine_names())})")
+    engine = registered.value
     if not engine.available():
+        if registered.plugin in plugins.DEFAULT_PLUGINS:
+            raise MissingDependencyError(
+                f"engine {name!r} is not installed: pip install 'livingmemory[transcribe]'"
+            )
         raise MissingDependencyError(
-            f"engine {name!r} is not installed: pip install 'livingmemory[transcribe]'"
+            f"engine {name!r} (plug-in {registered.plugin}) is missing what it needs to run"
         )
     return engine

@@ -15,9 +15,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol, runtime_checkable
 
-import numpy as np
+if TYPE_CHECKING:  # NumPy only in annotations: plug-ins load without it
+    import numpy as np
 
-if TYPE_CHECKING:
     from livingmemory.transcription.models import ResolvedModel
 
 SAMPLE_RATE = 16_000

@@ -15,9 +15,8 @@ from collections.abc import Iterator
 from importlib import metadata
 from typing import TYPE_CHECKING, Any, ClassVar
 
-import numpy as np
-
 from livingmemory.errors import LivingMemoryError
+from livingmemory.plugins import Register, hookimpl
 from livingmemory.transcription.engines.base import (
     DecodeOptions,
     Segment,
@@ -26,7 +25,10 @@ from livingmemory.transcription.engines.base import (
     default_batch_size,
 )
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # NumPy only in annotations: plug-ins load without it
+    import numpy as np
+
+    from livingmemory.transcription.engines.base import Engine
     from livingmemory.transcription.models import ResolvedModel
 
 
@@ -208,3 +210,8 @@ def _convert(segment: object) -> Segment:
         temperature=float(segment.temperature or 0.0),  # type: ignore[attr-defined]
         words=words,
     )
+
+
+@hookimpl
+def register_engines(register: Register[type[Engine]]) -> None:
+    register(FasterWhisperEngine, FasterWhisperEngine.name)

@@ -13,11 +13,13 @@ from collections.abc import Iterator
 from importlib import metadata
 from typing import TYPE_CHECKING, ClassVar
 
-import numpy as np
-
+from livingmemory.plugins import Register, hookimpl
 from livingmemory.transcription.engines.base import DecodeOptions, Segment, TranscriptionInfo, Word
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # NumPy only in annotations: plug-ins load without it
+    import numpy as np
+
+    from livingmemory.transcription.engines.base import Engine
     from livingmemory.transcription.models import ResolvedModel
 
 
@@ -124,3 +126,8 @@ def _convert(segment: dict) -> Segment:
         temperature=float(segment.get("temperature", 0.0)),
         words=words,
     )
+
+
+@hookimpl
+def register_engines(register: Register[type[Engine]]) -> None:
+    register(OpenAIWhisperEngine, OpenAIWhisperEngine.name)
