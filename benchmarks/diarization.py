@@ -47,6 +47,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+from rapidfuzz.distance import Levenshtein
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -118,16 +119,6 @@ def normalise(text: str) -> list[str]:
     return re.sub(r"[^\w\s]", " ", text).split()
 
 
-def edits(reference: list[str], hypothesis: list[str]) -> int:
-    previous = list(range(len(hypothesis) + 1))
-    for i, r in enumerate(reference, 1):
-        current = [i]
-        for j, h in enumerate(hypothesis, 1):
-            current.append(min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (r != h)))
-        previous = current
-    return previous[-1]
-
-
 def cp_wer(reference: list[tuple[str, str]], hypothesis: list[tuple[str, str]]) -> float:
     """Concatenated minimum-permutation WER: speakers' words joined, best speaker mapping."""
     from scipy.optimize import linear_sum_assignment
@@ -146,7 +137,7 @@ def cp_wer(reference: list[tuple[str, str]], hypothesis: list[tuple[str, str]]) 
         for j in range(size):
             r = ref[r_names[i]] if i < len(r_names) else []
             h = hyp[h_names[j]] if j < len(h_names) else []
-            cost[i, j] = edits(r, h)
+            cost[i, j] = Levenshtein.distance(r, h)
     rows, cols = linear_sum_assignment(cost)
     total = sum(len(words) for words in ref.values())
     return float(cost[rows, cols].sum() / max(total, 1))
@@ -155,7 +146,7 @@ def cp_wer(reference: list[tuple[str, str]], hypothesis: list[tuple[str, str]]) 
 def plain_wer(reference: list[tuple[str, str]], hypothesis: list[tuple[str, str]]) -> float:
     ref = [w for _, t in reference for w in normalise(t)]
     hyp = [w for _, t in hypothesis for w in normalise(t)]
-    return edits(ref, hyp) / max(len(ref), 1)
+    return Levenshtein.distance(ref, hyp) / max(len(ref), 1)
 
 
 # -- runs --------------------------------------------------------------------------------------

@@ -245,7 +245,7 @@ def precision_recall() -> dict[str, float]:
         path = Path(folder) / "archive.db"
         init_archive(path)
         with open_archive(path) as archive:
-            from conftest import insert_recording, insert_transcript
+            from support import insert_recording, insert_transcript
 
             rid = insert_recording(archive, title="Spomini iz Gorenjske")
             keys = list(SENTENCES)

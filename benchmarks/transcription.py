@@ -78,6 +78,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from rapidfuzz.distance import Levenshtein
+
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_SHARED = ROOT.parent / "shared" / "data" / "speech"
 SAMPLE_RATE = 16_000
@@ -170,22 +172,12 @@ def normalise(text: str, language: str) -> list[str]:
     return words
 
 
-def levenshtein(reference: list[str] | str, hypothesis: list[str] | str) -> int:
-    """Edit distance (substitutions, insertions, deletions all cost 1)."""
-    previous = list(range(len(hypothesis) + 1))
-    for i, ref in enumerate(reference, 1):
-        current = [i]
-        for j, hyp in enumerate(hypothesis, 1):
-            current.append(min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (ref != hyp)))
-        previous = current
-    return previous[-1]
-
-
 def error_rates(reference: str, hypothesis: str, language: str) -> dict[str, float | int]:
     ref_words, hyp_words = normalise(reference, language), normalise(hypothesis, language)
     ref_chars, hyp_chars = " ".join(ref_words), " ".join(hyp_words)
-    word_edits = levenshtein(ref_words, hyp_words)
-    char_edits = levenshtein(ref_chars, hyp_chars)
+    # The edit counts (WER's and CER's numerators) are summed over clips, so counts, not rates.
+    word_edits = Levenshtein.distance(ref_words, hyp_words)
+    char_edits = Levenshtein.distance(ref_chars, hyp_chars)
     return {
         "wer": word_edits / max(1, len(ref_words)),
         "cer": char_edits / max(1, len(ref_chars)),

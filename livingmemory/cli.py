@@ -10,6 +10,7 @@ import json
 import sys
 import warnings
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from functools import wraps
 from pathlib import Path
 from types import TracebackType
@@ -21,9 +22,10 @@ from rich.markup import escape
 from rich.table import Table
 
 from livingmemory import __version__, plugins
-from livingmemory.archive.store import DEFAULT_ARCHIVE, init_archive, open_archive
+from livingmemory.archive.store import DEFAULT_ARCHIVE, current_user, init_archive, open_archive
 from livingmemory.errors import LivingMemoryError, readable, write_text
 from livingmemory.ingest.metadata import ACCESS_LEVELS, DEFAULT_ACCESS, Person, RecordingMetadata
+from livingmemory.timecodes import clock, hms
 
 if TYPE_CHECKING:
     from rich.progress import TaskID
@@ -186,6 +188,7 @@ def init(
         console.print(f"kept     {kept} (already there)", highlight=False)
 
 
+# Long: its typer options (metadata fields) are the signature; the body calls ingest.add and prints.
 @app.command()
 @friendly_errors
 def add(
@@ -337,16 +340,11 @@ def _result_json(result: Any) -> dict[str, Any]:
 
 
 def _timecode(seconds: float) -> str:
-    whole = int(seconds)
-    return f"[{whole // 3600:02d}:{whole % 3600 // 60:02d}:{whole % 60:02d}]"
+    return f"[{hms(seconds)}]"
 
 
 def _duration(seconds: float | None) -> str:
-    if seconds is None:
-        return ""
-    whole = round(seconds)
-    hours, rest = divmod(whole, 3600)
-    return f"{hours}:{rest // 60:02d}:{rest % 60:02d}" if hours else f"{rest // 60}:{rest % 60:02d}"
+    return "" if seconds is None else clock(seconds, pad_minutes=False, nearest=True)
 
 
 @app.command("list")
@@ -444,6 +442,7 @@ def show(
         console.print(f"[dim]{_timecode(segment['start'])}[/dim] {text}{warning}", highlight=False)
 
 
+# Long: its 24 typer options are the signature; the body builds settings, calls the library, prints.
 @app.command()
 @friendly_errors
 def transcribe(
@@ -512,14 +511,15 @@ def transcribe(
         typer.Option("--mix", help="Always mix stereo down to one channel."),
     ] = False,
     min_language_probability: Annotated[
-        float,
+        Optional[float],  # noqa: UP045
         typer.Option(
             min=0.0,
             max=1.0,
             help="Detected languages below this probability are not trusted: the recording "
-            "is marked 'language uncertain' and left untranscribed.",
+            "is marked 'language uncertain' and left untranscribed (default: 0.5, from "
+            "Thresholds in transcription/quality.py).",
         ),
-    ] = 0.5,
+    ] = None,
     force: Annotated[
         bool, typer.Option(help="Transcribe again; earlier transcripts are kept.")
     ] = False,
@@ -582,11 +582,12 @@ def transcribe(
         vad=vad,
         word_timestamps=word_timestamps,
         per_channel=_channel_choice(per_channel, mix),
-        min_language_probability=min_language_probability,
         force=force,
         diarization=DiarizeSettings(diarize, speakers, min_speakers, max_speakers),
         batched=bool(batched),
     )
+    if min_language_probability is not None:
+        settings = replace(settings, min_language_probability=min_language_probability)
     if cluster:
         from livingmemory.transcription.distributed import check_address
 
@@ -721,6 +722,8 @@ class _TranscribeProgress:
             )
 
 
+# Long: its typer options (cluster, workers, force...) are the signature; the body calls the
+# library and prints.
 @app.command()
 @friendly_errors
 def tag(
@@ -874,10 +877,14 @@ def publish(
     embargoed interviews, consent and internal notes are left out of the file entirely.
     Redacted passages are cut from text, search and audio. Run it again after any change.
     """
+    from livingmemory.review.revisions import recordings_needing_attention
     from livingmemory.site.publish import publish as run_publish
 
     with open_archive(archive_path) as archive:
         result = run_publish(archive)
+        published = set(result.recordings)
+        attention = recordings_needing_attention(archive)
+        unchecked = [r for r in attention if r["recording_id"] in published]
     if as_json:
         print(json.dumps({**result.__dict__, "database": str(result.database)}))
         return
@@ -887,6 +894,12 @@ def publish(
         f"segment(s) redacted)",
         highlight=False,
     )
+    for row in unchecked:  # published, as asked; but a volunteer should look first
+        err_console.print(
+            f"[yellow]Warning:[/yellow] #{row['recording_id']} is public but needs a check: "
+            f"{row['reason']} (livingmemory review --queue)",
+            highlight=False,
+        )
 
 
 @app.command()
@@ -917,7 +930,9 @@ def redact(
 @friendly_errors
 def serve(
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(min=1, max=65535, help="Port to listen on.")] = 8001,
+    port: Annotated[
+        int, typer.Option(min=0, max=65535, help="Port to listen on (0: any free port).")
+    ] = 8001,
     private: Annotated[
         bool,
         typer.Option(
@@ -946,6 +961,8 @@ def serve(
     raise typer.Exit(status)
 
 
+# Long: its typer options and four modes (queue, status, apply, export), each one library call and
+# its printout.
 @app.command()
 @friendly_errors
 def review(
@@ -980,7 +997,6 @@ def review(
     """Correct transcripts safely: export one for editing (WebVTT, speakers as <v Name>),
     apply the edited file back (every change becomes a revision; machine text is kept), see
     the review queue, or set a recording's review status."""
-    from livingmemory.ingest.add import _current_user
     from livingmemory.review import revisions as rv
 
     with open_archive(archive_path) as archive:
@@ -1012,7 +1028,7 @@ def review(
             console.print(f"recording #{recording_id}: {status}", highlight=False)
         if apply:
             result = rv.attach_transcript(
-                archive, recording_id, apply, author=author or _current_user(), note=note
+                archive, recording_id, apply, author=author or current_user(), note=note
             )
             if result.already_applied:
                 console.print(f"recording #{recording_id}: {apply} is already applied; "
@@ -1329,7 +1345,6 @@ def edit(
 ) -> None:
     """Change a recording's metadata or access; every change is recorded (who, when, old and
     new value). Withdrawn consent: '--access restricted', then 'publish' removes it."""
-    from livingmemory.ingest.add import _current_user
     from livingmemory.review.workspace import edit_recording
 
     changes = {
@@ -1345,7 +1360,7 @@ def edit(
         "notes": notes,
     }
     with open_archive(archive_path) as archive:
-        done = edit_recording(archive, recording_id, changes, author=author or _current_user())
+        done = edit_recording(archive, recording_id, changes, author=author or current_user())
     for change in done:
         console.print(f"#{recording_id} {change.field}: {change.old!r} -> {change.new!r}",
                       highlight=False)  # fmt: skip
@@ -1516,23 +1531,14 @@ def list_plugins(as_json: JsonOption = False) -> None:
     if as_json:
         print(json.dumps(rows, ensure_ascii=False, indent=2))
         return
+    # Three columns, so it reads in an 80-column terminal: built-ins without the package prefix.
     table = Table(title="Plug-ins", title_justify="left")
     table.add_column("plug-in", no_wrap=True)
-    for column in ("package", "engines", "languages", "formats"):
-        table.add_column(column)
+    table.add_column("registers")
+    table.add_column("package")
     for row in rows:
-        table.add_row(
-            row["name"],
-            row["package"] or "built-in",
-            *(", ".join(row[kind]) for kind in ("engines", "languages", "formats")),
-        )
+        kinds = (("engines", "engine"), ("languages", "language"), ("formats", "format"))
+        registers = "; ".join(f"{word} {', '.join(row[k])}" for k, word in kinds if row[k])
+        name = row["name"] if row["package"] else row["name"].removeprefix("livingmemory.")
+        table.add_row(name, registers, row["package"] or "built-in")
     console.print(table)
-
-
-def run() -> None:  # pragma: no cover - console entry point alias
-    app(prog_name="livingmemory")
-
-
-if __name__ == "__main__":  # pragma: no cover
-    run()
-    sys.exit()

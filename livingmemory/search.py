@@ -39,6 +39,7 @@ from pathlib import Path
 from typing import Any
 
 from livingmemory.errors import LivingMemoryError
+from livingmemory.timecodes import hms
 from livingmemory.words import LEMMAGEN_LANGUAGES, fold, lemmatize_word
 
 _WORD = re.compile(r"\w+", re.UNICODE)
@@ -93,7 +94,7 @@ class Hit:
 
     @property
     def timecode(self) -> str:
-        return timecode(self.start)
+        return hms(self.start)
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready mapping: every field plus ``timecode`` and ``interview_start``."""
@@ -102,11 +103,6 @@ class Hit:
         data["timecode"] = self.timecode
         data["interview_start"] = self.interview_start
         return data
-
-
-def timecode(seconds: float) -> str:
-    whole = int(seconds)
-    return f"{whole // 3600:02d}:{whole % 3600 // 60:02d}:{whole % 60:02d}"
 
 
 # -- the query -------------------------------------------------------------------------------
@@ -317,14 +313,11 @@ def _lemma_text(text: str | None, languages: Iterable[str]) -> str:
 def _metadata_rows(source: _Source, ids: list[int] | None) -> list[tuple[Any, ...]]:
     """(id, title, place, narrators, interviewers, language) of recordings (all, or ``ids``)."""
     if source.archive:
-        people = (
-            "(SELECT group_concat(name, '; ') FROM (SELECT p.name FROM recording_people rp "
-            "JOIN people p ON p.id = rp.person_id WHERE rp.recording_id = r.id AND rp.role = "
-            "'{role}' ORDER BY rp.position))"
-        )
+        from livingmemory.archive.store import people_names_sql
+
         sql = (
-            f"SELECT r.id, r.title, r.place, {people.format(role='narrator')}, "
-            f"{people.format(role='interviewer')}, r.language FROM recordings r"
+            f"SELECT r.id, r.title, r.place, {people_names_sql('narrator')}, "
+            f"{people_names_sql('interviewer')}, r.language FROM recordings r"
         )
     else:
         sql = (

@@ -30,6 +30,7 @@ from livingmemory.archive.store import open_archive  # noqa: E402
 from livingmemory.demo import run_demo  # noqa: E402
 from livingmemory.review.revisions import attach_transcript  # noqa: E402
 from livingmemory.tagging.pipeline import tag_transcripts  # noqa: E402
+from livingmemory.timecodes import timecode  # noqa: E402
 
 DOCS = REPO / "docs"
 EXAMPLES = REPO / "recordings" / "examples"
@@ -56,8 +57,7 @@ def vtt(text: str, duration: float, speaker: str) -> str:
     cues, start = ["WEBVTT", ""], 0.0
     for sentence in sentences:
         end = min(duration, start + duration * len(sentence) / total)
-        stamp = lambda t: f"{int(t // 3600):02d}:{int(t % 3600 // 60):02d}:{t % 60:06.3f}"  # noqa: E731
-        cues += [f"{stamp(start)} --> {stamp(end)}", f"<v {speaker}>{sentence}", ""]
+        cues += [f"{timecode(start)} --> {timecode(end)}", f"<v {speaker}>{sentence}", ""]
         start = end
     return "\n".join(cues)
 

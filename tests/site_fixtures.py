@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from conftest import add_json, insert_transcript
+from support import add_json, insert_transcript
 
 from livingmemory.archive.store import init_archive, open_archive
 from livingmemory.site.publish import PUBLIC_DB, PUBLIC_DIR, publish

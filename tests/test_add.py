@@ -7,7 +7,7 @@ import datetime as dt
 from pathlib import Path
 
 import pytest
-from conftest import (
+from support import (
     ALL_FORMATS,
     FORMATS,
     add_json,

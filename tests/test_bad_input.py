@@ -15,7 +15,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from conftest import (
+from support import (
     MONO_FORMATS,
     add_json,
     copy_audio,

@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import REPO, add_json, insert_transcript
+from support import REPO, add_json, insert_transcript
 
 from livingmemory.archive.store import init_archive, open_archive
 from livingmemory.site.publish import publish

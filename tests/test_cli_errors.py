@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from conftest import run_cli, snapshot
+from support import run_cli, snapshot
 
 
 @pytest.mark.parametrize(

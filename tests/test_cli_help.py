@@ -8,7 +8,7 @@ import sys
 from importlib.metadata import version
 
 import pytest
-from conftest import REPO, run_cli
+from support import REPO, run_cli
 
 import livingmemory
 

@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import REPO, db_rows, run_cli, tone_files
+from support import REPO, db_rows, run_cli, tone_files
 
 import livingmemory.ingest.add as ingest
 import livingmemory.transcription.pipeline as transcribe_module

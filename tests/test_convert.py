@@ -9,7 +9,6 @@ synthetic speech exactly as faster-whisper does with the original.
 
 from __future__ import annotations
 
-import hashlib
 import itertools
 import json
 import math
@@ -19,6 +18,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from support import sha256
 
 from livingmemory.errors import LivingMemoryError
 from livingmemory.transcription import ct2
@@ -269,9 +269,9 @@ def test_sidecar_records_the_source(tiny_en: Path, converted_tiny: Path) -> None
     from livingmemory.transcription.convert import conversion_is_current, sidecar_path
 
     record = json.loads(sidecar_path(converted_tiny).read_text(encoding="utf-8"))
-    source_hash = hashlib.sha256((tiny_en / "model.bin").read_bytes()).hexdigest()
+    source_hash = sha256(tiny_en / "model.bin")
     assert record["source_model_bin_sha256"] == source_hash
-    assert record["checkpoint_sha256"] == hashlib.sha256(converted_tiny.read_bytes()).hexdigest()
+    assert record["checkpoint_sha256"] == sha256(converted_tiny)
     assert conversion_is_current(tiny_en, converted_tiny)
 
 

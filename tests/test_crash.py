@@ -19,7 +19,7 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import REPO, db_rows, insert_transcript, run_cli, tone_files
+from support import REPO, db_rows, insert_transcript, run_cli, tone_files
 
 from livingmemory.archive.store import init_archive, open_archive, utc_now
 from livingmemory.site.publish import AUDIO_DIR, PUBLIC_DB, PUBLIC_DIR

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from conftest import REPO, list_json, run_cli, show_json, snapshot
+from support import REPO, list_json, run_cli, show_json, snapshot
 
 EXAMPLES = REPO / "livingmemory" / "data" / "examples"
 

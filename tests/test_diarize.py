@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 import pytest
-from conftest import db_rows, insert_recording, insert_transcript, run_cli
+from support import db_rows, insert_recording, insert_transcript, run_cli
 
 from livingmemory.archive.store import open_archive
 from livingmemory.errors import LivingMemoryError

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import add_json, db_rows, run_cli, snapshot
+from support import add_json, db_rows, run_cli, snapshot
 
 from livingmemory.archive.store import init_archive, open_archive
 from livingmemory.transcription.pipeline import (

@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 import yaml
-from conftest import (
+from support import (
     SHARED,
     copy_audio,
     db_rows,

@@ -3,7 +3,6 @@ reported in one line, and never published (nor a traceback)."""
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import sqlite3
@@ -11,7 +10,7 @@ import wave
 from pathlib import Path
 
 import pytest
-from conftest import run_cli
+from support import run_cli, sha256
 
 from livingmemory.archive.store import init_archive, open_archive, utc_now
 from livingmemory.site.publish import PUBLIC_DB, PUBLIC_DIR
@@ -32,7 +31,7 @@ def _store(archive_db: Path, name: str, seed: int, access: str = "public") -> in
             archive.db["recordings"]
             .insert(
                 {"title": f"Posnetek {seed}", "file_path": f"recordings/{name}",
-                 "original_filename": name, "sha256": hashlib.sha256(path.read_bytes()).hexdigest(),
+                 "original_filename": name, "sha256": sha256(path),
                  "size_bytes": path.stat().st_size, "format": "wav", "duration": 1.0,
                  "access": access, "added_at": utc_now()}
             )

@@ -13,9 +13,9 @@ import wave
 from pathlib import Path
 
 import pytest
-from conftest import db_rows, run_cli, snapshot
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from support import db_rows, run_cli, snapshot
 
 from livingmemory.errors import LivingMemoryError
 from livingmemory.formats import loads
@@ -293,7 +293,7 @@ def test_fuzzed_command_lines_never_traceback(
 def fuzz_archive(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """An archive with one transcribed recording; the fuzzer runs in its own working folder
     so relative ``--output`` names land there, not in the project."""
-    from conftest import insert_recording, insert_transcript
+    from support import insert_recording, insert_transcript
 
     from livingmemory.archive.store import init_archive, open_archive
     from livingmemory.search import search

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from conftest import SHARED
+from support import SHARED
 
 from livingmemory.errors import InputError
 from livingmemory.tagging import slovenian

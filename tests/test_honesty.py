@@ -19,7 +19,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 import pytest
-from conftest import add_json, db_rows, list_json, run_cli
+from support import add_json, db_rows, list_json, run_cli
 
 from livingmemory.archive.audio import distinct_channels, load_audio
 from livingmemory.archive.store import open_archive
@@ -63,7 +63,6 @@ class ScriptedEngine:
     """Stands in for Whisper: says what the test scripts, and records how it was asked."""
 
     name: ClassVar[str] = "scripted"
-    formats: ClassVar[tuple[str, ...]] = ("ctranslate2",)
     script: ClassVar[Script] = staticmethod(lambda audio, options: [])
     detections: ClassVar[list[tuple[str, float]]] = [("sl", 0.9)]
     calls: ClassVar[list[DecodeOptions]] = []
@@ -475,3 +474,19 @@ def test_workspace_list_shows_language_uncertain_and_names_not_heard(
     assert rows[unsure]["state"] == "language_uncertain"
     assert rows[unsure]["state_sl"] == "jezik negotov"
     assert rows[unheard]["names_not_heard"] and not rows[unsure]["names_not_heard"]
+
+
+def test_publish_names_public_recordings_still_waiting_for_a_check(
+    archive_db: Path, needing_attention: tuple[int, int]
+) -> None:
+    _, unheard = needing_attention
+    made_public = run_cli(
+        "edit", unheard, "--access", "public", "--consent", "signed form", "--archive", archive_db
+    )
+    assert made_public.exit_code == 0, str(made_public)
+    result = run_cli("publish", "--archive", archive_db)
+    assert result.exit_code == 0, str(result)
+    assert "published 1 recording(s)" in result.stdout
+    [warning] = result.error_lines
+    assert warning.startswith("Warning:") and f"#{unheard} is public" in warning
+    assert "nobody named" in warning

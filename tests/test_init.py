@@ -6,7 +6,7 @@ import sqlite3
 from pathlib import Path
 
 import pytest
-from conftest import db_rows, list_json, run_cli, snapshot
+from support import db_rows, list_json, run_cli, snapshot
 
 from livingmemory.archive import schema
 

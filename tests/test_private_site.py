@@ -19,7 +19,7 @@ from pathlib import Path
 from urllib.parse import urlencode
 
 import pytest
-from conftest import REPO, insert_recording
+from support import REPO, insert_recording
 
 from livingmemory.archive.store import open_archive
 from livingmemory.site.guard import LoginThrottle, _harden_cookies

@@ -10,7 +10,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from conftest import MONO_FORMATS, add_json, copy_audio, db_rows, run_cli
+from support import MONO_FORMATS, add_json, copy_audio, db_rows, run_cli
 
 from livingmemory.archive.store import open_archive
 from livingmemory.site.plugin import AUDIO_TYPES

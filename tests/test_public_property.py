@@ -14,7 +14,6 @@ no Whisper): one example takes a fraction of a second.
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import sqlite3
 import tempfile
 import wave
@@ -23,6 +22,7 @@ from pathlib import Path
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from support import sha256
 
 from livingmemory.archive.store import init_archive, open_archive, utc_now
 from livingmemory.formats.exports import EXPORT_FORMATS, catalogue, export_all, export_recording
@@ -92,7 +92,7 @@ def _build(root: Path, recordings: list[dict]) -> tuple[Path, Planted]:
             planted.secret.add(stem)
             audio = archive.recordings_dir / f"{stem}.wav"
             _wav(audio, number)
-            digest = hashlib.sha256(audio.read_bytes()).hexdigest()
+            digest = sha256(audio)
             title = stem if spec["title_is_file_name"] else marker("Title")
             if not spec["title_is_file_name"]:
                 bucket.add(title)

@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import add_json, copy_audio, db_rows, insert_transcript, run_cli
+from support import add_json, copy_audio, db_rows, insert_transcript, run_cli
 
 import livingmemory.site.publish as publish_module
 from livingmemory.archive.store import init_archive, open_archive

@@ -7,7 +7,7 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import db_rows, run_cli
+from support import db_rows, run_cli
 from test_fixity import _store
 
 import livingmemory.site.publish as publish_module

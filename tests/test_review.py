@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import (
+from support import (
     db_rows,
     entity_rows,
     insert_recording,

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 import sqlite_utils
-from conftest import db_rows, list_json, run_cli, sha256, show_json
+from support import db_rows, list_json, run_cli, sha256, show_json
 
 from livingmemory.archive import schema
 from livingmemory.archive.store import open_archive

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 import sqlite_utils
-from conftest import (
+from support import (
     db_rows,
     insert_recording,
     insert_transcript,

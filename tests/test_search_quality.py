@@ -15,8 +15,8 @@ from typing import Any
 import httpx
 import pytest
 import yaml
-from conftest import insert_recording, insert_transcript, run_cli
 from search_cases import CASES, SENTENCES, score
+from support import insert_recording, insert_transcript, run_cli
 
 from livingmemory.archive.store import init_archive, open_archive, utc_now
 from livingmemory.search import MATCH_KINDS, search

@@ -13,7 +13,7 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-from conftest import run_cli
+from support import run_cli
 
 psutil = pytest.importorskip("psutil")
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from conftest import add_json, ffprobe, sha256, show_json
+from support import add_json, ffprobe, sha256, show_json
 
 pytestmark = pytest.mark.shared
 

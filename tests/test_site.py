@@ -16,9 +16,9 @@ from typing import Any
 
 import httpx
 import pytest
-from conftest import add_json, db_rows, insert_transcript, run_cli
 from datasette.app import Datasette
 from datasette_auth_passwords.utils import hash_password
+from support import add_json, db_rows, insert_transcript, run_cli
 
 from livingmemory.archive.store import init_archive, open_archive
 from livingmemory.site.publish import AUDIO_DIR, PUBLIC_DB, PUBLIC_DIR, publish

@@ -20,8 +20,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import REPO
 from site_fixtures import SL_LINES, build_site
+from support import REPO
 from test_browser import CHROMIUM, chromium_browser, free_port, stop_group, wait_until_up
 
 ARTIFACTS = REPO / "test-artifacts"

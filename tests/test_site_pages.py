@@ -58,6 +58,8 @@ def test_home_has_search_and_links_to_each_public_interview(
     assert response.status_code == 200
     html = response.text
     assert '<html lang="sl">' in html
+    assert "<title>Živi spomin</title>" in html  # the site's name once, not "X · X"
+    assert "· Živi spomin</title>" in get(ds, "/iskanje").text  # other pages: "page · site"
     assert re.search(r'<form[^>]+role="search"[^>]+action="/iskanje"', html)
     assert '<input id="q" type="search" name="q"' in html
     for key in ("sl", "en"):

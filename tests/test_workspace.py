@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import add_json, db_rows, run_cli, snapshot
+from support import add_json, db_rows, run_cli, snapshot
 
 from livingmemory.archive.store import open_archive
 from livingmemory.errors import LivingMemoryError

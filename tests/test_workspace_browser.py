@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import REPO, add_json, db_rows, run_cli
+from support import REPO, add_json, db_rows, run_cli
 from test_browser import CHROMIUM, chromium_browser, free_port, stop_group, wait_until_up
 
 from livingmemory.archive.store import init_archive, open_archive

@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 
 import pytest
-from conftest import add_json, copy_audio, db_rows, run_cli, show_json
+from support import add_json, copy_audio, db_rows, run_cli, show_json
 
 from livingmemory.archive.store import open_archive
 from livingmemory.site.publish import publish

@@ -1,14 +1,14 @@
-"""Audio files: what they are, whether they are whole, and their fingerprint.
+"""Audio files: what they are and whether they are whole.
 
 Volunteers bring whatever their recorder made (WAV, FLAC, MP3, M4A/AAC, OGG/Opus, stereo or
 mono). Before a file enters the archive we ask ffprobe what it is (through pydub's choice of
 prober), decode it completely once with ffmpeg to prove it is not corrupt or truncated, and
-hash it, so that a damaged copy is caught while the volunteer still has the original.
+hash it (:func:`livingmemory.archive.files.sha256_file`), so that a damaged copy is caught
+while the volunteer still has the original.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 import re
 import shutil
@@ -28,7 +28,6 @@ from livingmemory.errors import InputError, MissingDependencyError
 if TYPE_CHECKING:
     import numpy as np
 
-CHUNK = 1 << 20
 INSTALL_HINT = "install it with 'sudo apt-get install ffmpeg' (or your system's package manager)"
 
 
@@ -67,14 +66,6 @@ def require_ffmpeg() -> tuple[str, str]:
             raise MissingDependencyError(f"{name} was not found: {INSTALL_HINT}")
         found.append(path)
     return found[0], found[1]
-
-
-def sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        while block := handle.read(CHUNK):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def _first_error_line(stderr: str) -> str:

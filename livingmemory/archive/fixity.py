@@ -10,16 +10,14 @@ refused rather than published (or crashing half-way).
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from livingmemory.archive.files import sha256_file
 from livingmemory.archive.store import Archive
 from livingmemory.errors import LivingMemoryError
-
-CHUNK = 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -35,21 +33,13 @@ class Problem:
         return f"{prefix}{self.where}: {self.problem}"
 
 
-def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        while block := handle.read(CHUNK):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def recording_problem(archive: Archive, recording: dict[str, Any]) -> str | None:
     """What is wrong with one stored recording's file, or ``None`` when it is intact."""
     path = archive.root / recording["file_path"]
     try:
         if not path.is_file():
             return "missing (restore it from a backup)"
-        actual = file_sha256(path)
+        actual = sha256_file(path)
     except OSError as error:
         return f"cannot be read ({error.strerror or error})"
     if actual != recording["sha256"]:

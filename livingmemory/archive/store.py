@@ -8,6 +8,8 @@ upgrades the schema (after taking a backup), and answers the questions the CLI a
 from __future__ import annotations
 
 import datetime as dt
+import getpass
+import os
 import sqlite3
 from dataclasses import dataclass, field
 from importlib import resources
@@ -27,6 +29,33 @@ BUSY_TIMEOUT_MS = 10_000
 
 def utc_now() -> str:
     return dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+
+
+def current_user() -> str | None:
+    """Who is making a change from this machine, for the rows that record who did what.
+
+    The one rule for ``add``, ``edit``, the review queue, speaker renames and redactions:
+    ``LIVINGMEMORY_USER`` when set (a shared volunteer laptop names the person, not the
+    account), else the login name, else ``None`` (no user database, e.g. in a container).
+    The web workspace does not use this: there the logged-in volunteer is the author.
+    """
+    try:
+        return os.environ.get("LIVINGMEMORY_USER") or getpass.getuser()
+    except (KeyError, OSError):
+        return None
+
+
+def people_names_sql(role: str, recording: str = "r.id") -> str:
+    """SQL for the names in ``role`` of the recording ``recording`` (an SQL expression),
+    ``'; '``-joined in the volunteer's order: :meth:`Archive.people_names` as a scalar
+    subquery, for lists of many recordings in one indexed query."""
+    if role not in ("narrator", "interviewer", "other"):
+        raise ValueError(f"no such role: {role!r}")
+    return (
+        "(SELECT group_concat(name, '; ') FROM (SELECT p.name FROM recording_people rp "
+        f"JOIN people p ON p.id = rp.person_id WHERE rp.recording_id = {recording} "
+        f"AND rp.role = '{role}' ORDER BY rp.position))"
+    )
 
 
 class Archive:
@@ -74,13 +103,9 @@ class Archive:
             raise ArchiveError(f"there is no recording #{recording_id} in {self.path}")
         columns = [c.name for c in self.db["recordings"].columns] + ["state", "warnings"]
         record = dict(zip(columns, row, strict=True))
-        record["people"] = list(
-            self.db.query(
-                "SELECT p.id, p.name, p.birth_year, p.home_place, rp.role FROM recording_people rp "
-                "JOIN people p ON p.id = rp.person_id WHERE rp.recording_id = ? "
-                "ORDER BY rp.role = 'interviewer', rp.position",
-                [recording_id],
-            )
+        # Narrators first: the interview is theirs (a stable sort keeps each role's order).
+        record["people"] = sorted(
+            self.people(recording_id), key=lambda p: p["role"] == "interviewer"
         )
         record["transcripts"] = self.db["transcripts"].count_where(
             "recording_id = ?", [recording_id]
@@ -89,22 +114,26 @@ class Archive:
         record["entities"] = self.db["entities"].count_where("recording_id = ?", [recording_id])
         return record
 
-    def people_names(self, recording_id: int, role: str | None = None) -> list[str]:
-        """Names of the people in a recording (in one ``role``, or all: interviewers first,
-        then narrators), in the order the volunteer gave them."""
+    def people(self, recording_id: int, role: str | None = None) -> list[dict[str, Any]]:
+        """The people in a recording (in one ``role``, or all: interviewers first, then
+        narrators), in the order the volunteer gave them: id, name, birth_year, home_place,
+        role. The one query for who is in a recording (CLI, exports, publish, speakers)."""
         where = "rp.recording_id = ?"
         params: list[int | str] = [recording_id]
         if role:
             where += " AND rp.role = ?"
             params.append(role)
-        return [
-            row["name"]
-            for row in self.db.query(
-                "SELECT p.name FROM recording_people rp JOIN people p ON p.id = rp.person_id "
-                f"WHERE {where} ORDER BY rp.role, rp.position",
+        return list(
+            self.db.query(
+                "SELECT p.id, p.name, p.birth_year, p.home_place, rp.role FROM recording_people rp "
+                f"JOIN people p ON p.id = rp.person_id WHERE {where} ORDER BY rp.role, rp.position",
                 params,
             )
-        ]
+        )
+
+    def people_names(self, recording_id: int, role: str | None = None) -> list[str]:
+        """Names of :meth:`people`, in the same order."""
+        return [person["name"] for person in self.people(recording_id, role)]
 
     def current_segments(self, recording_id: int) -> list[dict[str, Any]]:
         """Segments of the recording's current transcript (the newest human one if people

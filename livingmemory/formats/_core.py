@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from livingmemory.errors import InputError
+from livingmemory.timecodes import timecode
 
 
 @dataclass(frozen=True)
@@ -35,19 +36,6 @@ class TranscriptDocument:
 
 
 # -- timecodes ----------------------------------------------------------------------------
-
-
-def timecode(seconds: float, sep: str = ".") -> str:
-    """``HH:MM:SS.mmm`` (``sep=","`` for SRT); hours grow past 99 rather than wrap."""
-    if not math.isfinite(seconds):
-        raise ValueError(f"not a finite time: {seconds!r}")
-    total_ms = round(seconds * 1000)
-    if total_ms < 0:
-        raise ValueError(f"negative time: {seconds!r}")
-    hours, rest = divmod(total_ms, 3_600_000)
-    minutes, rest = divmod(rest, 60_000)
-    secs, millis = divmod(rest, 1000)
-    return f"{hours:02d}:{minutes:02d}:{secs:02d}{sep}{millis:03d}"
 
 
 _TIMECODE_RE = re.compile(r"(?:(\d+):)?(\d{1,2}):(\d{2})(?:[.,](\d{1,3}))?")

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from livingmemory.errors import InputError
+from livingmemory.timecodes import hms
 
 # Column -> the row keys it is filled from (the first present wins).
 COLUMNS: dict[str, tuple[str, ...]] = {
@@ -38,8 +39,7 @@ DEFAULT_TYPE = "Sound"
 def _extent(value: Any) -> str:
     """Seconds as ``H:MM:SS``; text as given."""
     if isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value):
-        whole = round(value)
-        return f"{whole // 3600}:{whole % 3600 // 60:02d}:{whole % 60:02d}"
+        return hms(value, pad_hours=False, nearest=True)
     return str(value)
 
 

@@ -19,6 +19,7 @@ from livingmemory.errors import InputError
 from livingmemory.formats._core import Cue, TranscriptDocument
 from livingmemory.formats.vtt import dumps_vtt, loads_vtt
 from livingmemory.plugins import Format, Register, hookimpl
+from livingmemory.timecodes import hms
 
 if TYPE_CHECKING:
     from livingmemory.formats.exports import ExportContext
@@ -52,11 +53,6 @@ def _add_each(parent: ET.Element, tag: str, values: Iterable[Any] | None) -> Non
         _add(parent, tag, value)
 
 
-def _hms(seconds: float) -> str:
-    whole = round(seconds)
-    return f"{whole // 3600}:{whole % 3600 // 60:02d}:{whole % 60:02d}"
-
-
 def _duration(interview: dict[str, Any], doc: TranscriptDocument) -> str:
     value = interview.get("duration")
     if value is None or value == "":
@@ -68,7 +64,7 @@ def _duration(interview: dict[str, Any], doc: TranscriptDocument) -> str:
         except ValueError:
             return text  # already "0:28:06" or similar
     if isinstance(value, int | float) and math.isfinite(value) and value >= 0:
-        return _hms(value)
+        return hms(value, pad_hours=False, nearest=True)
     return ""
 
 
@@ -76,6 +72,7 @@ def _semicolons(values: Iterable[Any] | None) -> str:
     return ";".join(str(value) for value in (values or []) if value not in (None, ""))
 
 
+# Long: one statement per OHMS element, in the order the OHMS schema lists them.
 def ohms_xml(
     interview: dict[str, Any],
     doc: TranscriptDocument,
@@ -196,6 +193,7 @@ def _split(value: str) -> list[str]:
     return [part.strip() for part in value.split(";") if part.strip()]
 
 
+# Long: one statement per OHMS element read back, in the order the OHMS schema lists them.
 def parse_ohms(xml: str) -> dict[str, Any]:
     """The main fields of an OHMS record, its index points and its transcript cues.
 

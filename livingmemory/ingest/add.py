@@ -10,12 +10,10 @@ leaves the archive exactly as it was, and a batch keeps the recordings that succ
 from __future__ import annotations
 
 import errno
-import getpass
 import glob
-import hashlib
 import os
 import re
-import secrets
+import shutil
 import sqlite3
 import unicodedata
 from collections.abc import Callable, Iterable
@@ -23,9 +21,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import cast
 
-from livingmemory.archive.audio import CHUNK, AudioInfo, probe, sha256_file, verify_complete
-from livingmemory.archive.concurrency import process_alive, write_transaction
-from livingmemory.archive.store import Archive, utc_now
+from livingmemory.archive.audio import AudioInfo, probe, verify_complete
+from livingmemory.archive.concurrency import write_transaction
+from livingmemory.archive.files import CHUNK, partial_path, remove_stale_partials, sha256_file
+from livingmemory.archive.store import Archive, current_user, utc_now
 from livingmemory.errors import InputError, LivingMemoryError, readable
 from livingmemory.ingest.metadata import (
     Person,
@@ -111,7 +110,7 @@ def add_recording(
     sha256 = sha256_file(path)
     existing = archive.find_by_sha256(sha256)
     if existing:
-        _remove_stale_partials(archive.root / existing["file_path"])
+        remove_stale_partials(archive.root / existing["file_path"])
         return _duplicate(path, existing)
     verify_complete(path, info)
     result = _place(archive, path, metadata, source, info, sha256)
@@ -119,6 +118,8 @@ def add_recording(
                      result.info, sidecar)  # fmt: skip
 
 
+# Long: the copy, the transaction and each failure's undo belong in one try (each except undoes what
+# the try did).
 def _place(
     archive: Archive,
     path: Path,
@@ -132,8 +133,8 @@ def _place(
     final = archive.recordings_dir / stable_name(path, sha256)
     archive.recordings_dir.mkdir(parents=True, exist_ok=True)
     # Unique per process and attempt: two adds of the same file must not share a partial copy.
-    partial = final.with_name(f".{final.name}.{os.getpid()}-{secrets.token_hex(4)}.partial")
-    _remove_stale_partials(final)
+    partial = partial_path(final)
+    remove_stale_partials(final)
     placed = False
     try:
         copied = False
@@ -216,26 +217,13 @@ def expand_paths(paths: Iterable[Path]) -> tuple[list[Path], list[Path]]:
             and path.is_file()
             and any(
                 sibling.is_file() and sibling.suffix.lower() not in SIDECAR_SUFFIXES
-                for sibling in path.parent.glob(f"{_glob_escape(path.stem)}.*")
+                for sibling in path.parent.glob(f"{glob.escape(path.stem)}.*")
             )
         ):
             sidecars.append(path)
         else:
             audio.append(path)
     return list(dict.fromkeys(audio)), sidecars
-
-
-def _glob_escape(text: str) -> str:
-    return re.sub(r"([*?\[])", r"[\1]", text)
-
-
-def _remove_stale_partials(final: Path) -> None:
-    """Partial copies of ``final`` left by an add that was killed (its process is gone)."""
-    final.with_name(f".{final.name}.partial").unlink(missing_ok=True)  # older releases' name
-    for stale in final.parent.glob(f".{glob.escape(final.name)}.*.partial"):
-        pid = stale.name[len(final.name) + 2 :].split("-", 1)[0]
-        if pid.isdigit() and not process_alive(int(pid)):
-            stale.unlink(missing_ok=True)
 
 
 def _duplicate(path: Path, existing: dict) -> AddResult:
@@ -254,20 +242,16 @@ def stable_name(path: Path, sha256: str) -> str:
 
 def _copy_verified(source: Path, target: Path, sha256: str) -> None:
     """Copy ``source`` to ``target``, fsync it, and prove the copy has the same SHA-256."""
-    digest = hashlib.sha256()
     try:
         with source.open("rb") as reader, target.open("wb") as writer:
-            while block := reader.read(CHUNK):
-                writer.write(block)
+            shutil.copyfileobj(reader, writer, CHUNK)
             writer.flush()
             os.fsync(writer.fileno())
-        with target.open("rb") as check:
-            while block := check.read(CHUNK):
-                digest.update(block)
+        copied = sha256_file(target)
     except BaseException:
         target.unlink(missing_ok=True)
         raise
-    if digest.hexdigest() != sha256:
+    if copied != sha256:
         target.unlink(missing_ok=True)
         raise InputError(
             source, "the copy in the archive differs from the original (file changed?)"
@@ -313,21 +297,26 @@ def _insert(
             metadata.consent_notes,
             metadata.notes,
             utc_now(),
-            metadata.added_by or _current_user(),
+            metadata.added_by or current_user(),
             metadata.interview,
             metadata.part,
         ],
     )
-    recording_id = cursor.lastrowid
-    for role, people in (("narrator", metadata.narrators), ("interviewer", metadata.interviewers)):
-        for position, person in enumerate(people):
-            person_id = _person_id(archive, person)
-            db.execute(
-                "INSERT OR IGNORE INTO recording_people (recording_id, person_id, role, position) "
-                "VALUES (?, ?, ?, ?)",
-                [recording_id, person_id, role, position],
-            )
-    return cast(int, recording_id)  # an INSERT always sets lastrowid
+    recording_id = cast(int, cursor.lastrowid)  # an INSERT always sets lastrowid
+    link_people(archive, recording_id, "narrator", metadata.narrators)
+    link_people(archive, recording_id, "interviewer", metadata.interviewers)
+    return recording_id
+
+
+def link_people(archive: Archive, recording_id: int, role: str, people: Iterable[Person]) -> None:
+    """Record ``people`` in ``role`` in a recording, in the order given (inside the caller's
+    transaction; ``edit`` deletes the role's old rows first)."""
+    for position, person in enumerate(people):
+        archive.db.execute(
+            "INSERT OR IGNORE INTO recording_people (recording_id, person_id, role, position) "
+            "VALUES (?, ?, ?, ?)",
+            [recording_id, _person_id(archive, person), role, position],
+        )
 
 
 def _person_id(archive: Archive, person: Person) -> int:
@@ -354,10 +343,3 @@ def _person_id(archive: Archive, person: Person) -> int:
         [person.name, person.birth_year, person.home_place],
     )
     return cast(int, cursor.lastrowid)  # an INSERT always sets lastrowid
-
-
-def _current_user() -> str | None:
-    try:
-        return os.environ.get("LIVINGMEMORY_USER") or getpass.getuser()
-    except (KeyError, OSError):
-        return None

@@ -64,10 +64,3 @@ def normalize_language(value: str) -> str:
     near = difflib.get_close_matches(text, [*LANGUAGES, *_BY_NAME], n=3, cutoff=0.6)
     hint = f" (did you mean {', '.join(near)}?)" if near else " (use a code such as sl, en, de)"
     raise LivingMemoryError(f"unknown language {value!r}{hint}")
-
-
-def language_name(code: str | None) -> str:
-    """English name of a language code, or the code itself when unknown."""
-    if not code:
-        return ""
-    return LANGUAGES.get(code, code)

@@ -347,6 +347,7 @@ def _inside(folder: Path, cell: str) -> bool:
     return target == folder or folder in target.parents
 
 
+# Long: the dialect, the header check and the per-row errors of one spreadsheet, in reading order.
 def read_csv(path: Path) -> list[CsvEntry]:
     """Rows of a volunteer spreadsheet; ``file`` is relative to the CSV's folder.
 

@@ -179,58 +179,13 @@ def attach_transcript(
     matched: set[int] = set()
     changed = 0
     with archive.db.atomic():
-        archive.db.execute(
-            "UPDATE transcripts SET is_current = 0 WHERE recording_id = ? AND source = 'human'",
-            [recording_id],
-        )
-        # an insert of one row always sets last_pk
-        transcript_id = cast(
-            int,
-            archive.db.table("transcripts")
-            .insert(
-                {
-                    "recording_id": recording_id,
-                    "source": "human",
-                    "engine": "review",
-                    "language": (current or {}).get("language") or recording["language"],
-                    "options": json.dumps({"file": path.name, "author": author, "note": note}),
-                    "started_at": now,
-                    "finished_at": now,
-                    "audio_seconds": recording["duration"],
-                    "is_current": 1,
-                }
-            )
-            .last_pk,
-        )
+        transcript_id = _new_human_transcript(archive, recording, current, path, author, note, now)
         for position, cue in enumerate(sorted(document.cues, key=lambda c: (c.start, c.end))):
             segment = _base_segment(cue, base)
-            segment_id = cast(
-                int,
-                archive.db.table("segments")
-                .insert(
-                    {
-                        "transcript_id": transcript_id,
-                        "recording_id": recording_id,
-                        "position": position,
-                        "start": round(cue.start, 3),
-                        "end": round(cue.end, 3),
-                        "text": cue.text,
-                        "speaker": cue.speaker,
-                        "based_on": segment["id"] if segment else None,
-                        "suspect": 0,
-                    }
-                )
-                .last_pk,
-            )
+            segment_id = _insert_cue(archive, recording_id, transcript_id, position, cue, segment)
             if segment:
                 matched.add(segment["id"])
-            same = segment is not None and (
-                segment["text"] == cue.text
-                and (segment["speaker"] or None) == (cue.speaker or None)
-                and abs(segment["start"] - cue.start) < 0.01
-                and abs(segment["end"] - cue.end) < 0.01
-            )
-            if not same:
+            if not _unchanged(segment, cue):
                 changed += 1
                 _revision(archive, recording_id, transcript_id, segment_id, segment, cue,
                           author, now, note, path)  # fmt: skip
@@ -244,6 +199,80 @@ def attach_transcript(
             [recording_id],
         )
     return ApplyResult(transcript_id, len(document.cues), changed, len(deleted))
+
+
+def _new_human_transcript(
+    archive: Archive,
+    recording: dict[str, Any],
+    current: dict[str, Any] | None,
+    path: Path,
+    author: str | None,
+    note: str | None,
+    now: str,
+) -> int:
+    """A new current human transcript (the earlier human one stops being current)."""
+    archive.db.execute(
+        "UPDATE transcripts SET is_current = 0 WHERE recording_id = ? AND source = 'human'",
+        [recording["id"]],
+    )
+    return cast(  # an insert of one row always sets last_pk
+        int,
+        archive.db.table("transcripts")
+        .insert(
+            {
+                "recording_id": recording["id"],
+                "source": "human",
+                "engine": "review",
+                "language": (current or {}).get("language") or recording["language"],
+                "options": json.dumps({"file": path.name, "author": author, "note": note}),
+                "started_at": now,
+                "finished_at": now,
+                "audio_seconds": recording["duration"],
+                "is_current": 1,
+            }
+        )
+        .last_pk,
+    )
+
+
+def _insert_cue(
+    archive: Archive,
+    recording_id: int,
+    transcript_id: int,
+    position: int,
+    cue: Cue,
+    segment: dict[str, Any] | None,
+) -> int:
+    """One cue as a segment of the human transcript, linked to the machine segment it
+    corrects (``based_on``)."""
+    return cast(
+        int,
+        archive.db.table("segments")
+        .insert(
+            {
+                "transcript_id": transcript_id,
+                "recording_id": recording_id,
+                "position": position,
+                "start": round(cue.start, 3),
+                "end": round(cue.end, 3),
+                "text": cue.text,
+                "speaker": cue.speaker,
+                "based_on": segment["id"] if segment else None,
+                "suspect": 0,
+            }
+        )
+        .last_pk,
+    )
+
+
+def _unchanged(segment: dict[str, Any] | None, cue: Cue) -> bool:
+    """The cue says what the segment said, by the same speaker, at the same times (10 ms)."""
+    return segment is not None and (
+        segment["text"] == cue.text
+        and (segment["speaker"] or None) == (cue.speaker or None)
+        and abs(segment["start"] - cue.start) < 0.01
+        and abs(segment["end"] - cue.end) < 0.01
+    )
 
 
 def _revision(
@@ -302,34 +331,38 @@ def review_queue(archive: Archive, limit: int = 20) -> list[dict[str, Any]]:
     """Segments most in need of a human: suspect flags, low confidence, unsure tags.
 
     Score: 2 per suspect flag, up to 2 more for low average log-probability, 1 per tag the
-    tagger was unsure of (fuzzy matches and guesses below 0.6 confidence). Segments whose
+    tagger was unsure of (below ``Thresholds.unsure_tag_confidence``). Segments whose
     words were not heard at all (prompt echoes, loops:
     :data:`~livingmemory.transcription.quality.UNTRUSTED_FLAGS`) come before everything else.
     """
-    from livingmemory.transcription.quality import untrusted  # numpy: an extra, needed only here
+    # numpy: an extra, needed only here
+    from livingmemory.transcription.quality import THRESHOLDS, untrusted
+
+    low = THRESHOLDS.low_avg_logprob
 
     rows = archive.db.query(
         """
         SELECT s.id AS segment_id, s.recording_id, r.title, s.start, s.end, s.text, s.flags,
                s.avg_logprob,
                (SELECT count(*) FROM entities e WHERE e.segment_id = s.id
-                  AND e.source = 'machine' AND e.confidence < 0.6) AS unsure_tags
+                  AND e.source = 'machine' AND e.confidence < ?) AS unsure_tags
         FROM segments s
         JOIN current_transcripts c ON c.transcript_id = s.transcript_id
         JOIN recordings r ON r.id = s.recording_id
         WHERE r.review_status != 'complete'
-        """
+        """,
+        [THRESHOLDS.unsure_tag_confidence],
     )
     scored = []
     for row in rows:
         flags = json.loads(row["flags"]) if row["flags"] else []
         logprob = row["avg_logprob"]
         score = 2 * len(flags) + row["unsure_tags"] + (10 if untrusted(flags) else 0)
-        if logprob is not None and logprob < -0.5:
-            score += min(2.0, (-0.5 - logprob) * 2)
+        if logprob is not None and logprob < low:
+            score += min(2.0, (low - logprob) * 2)
         if score > 0:
             reasons = flags + (["unsure tags"] if row["unsure_tags"] else [])
-            if logprob is not None and logprob < -0.5 and "low_confidence" not in flags:
+            if logprob is not None and logprob < low and "low_confidence" not in flags:
                 reasons.append(f"avg log-probability {logprob:.2f}")
             scored.append({**row, "flags": flags, "reasons": reasons, "score": round(score, 2)})
     scored.sort(key=lambda r: (-r["score"], r["recording_id"], r["start"]))

@@ -29,7 +29,8 @@ from typing import Any, cast
 
 import yaml
 
-from livingmemory.archive.store import Archive, utc_now
+from livingmemory.archive.files import atomic_write_text
+from livingmemory.archive.store import Archive, people_names_sql, utc_now
 from livingmemory.errors import InputError, LivingMemoryError
 from livingmemory.ingest.metadata import ACCESS_ALIASES, Person, RecordingMetadata
 from livingmemory.site.publish import PUBLIC_DB, public_dir
@@ -117,6 +118,17 @@ def edit_recording(
         role: tuple(Person(p["name"]) for p in record["people"] if p["role"] == role)
         for role in ("narrator", "interviewer")
     }
+    metadata = _edited_metadata(record, people, changes)
+    done = _changes(record, people, metadata)
+    if done:
+        _store_changes(archive, recording_id, metadata, done, author=author, source=source)
+    return done
+
+
+def _edited_metadata(
+    record: dict[str, Any], people: dict[str, tuple[Person, ...]], changes: dict[str, str | None]
+) -> RecordingMetadata:
+    """The recording's metadata with ``changes`` applied, validated like ``add``'s."""
     current = RecordingMetadata(
         title=record["title"],
         narrators=people["narrator"],
@@ -144,13 +156,19 @@ def edit_recording(
         wanted["embargo_until"] = None
     if changes.get("title") == "":
         wanted["title"] = record["title"]  # a recording always has a title
-    label = f"#{recording_id}"
+    label = f"#{record['id']}"
     metadata = RecordingMetadata(**wanted).validate(label)
     if metadata.access != record["access"] or metadata.consent_notes != record["consent_notes"]:
         # Checked when access or consent change, so a typo in an older public interview
         # without a note can still be fixed.
         require_consent(metadata, label)
+    return metadata
 
+
+def _changes(
+    record: dict[str, Any], people: dict[str, tuple[Person, ...]], metadata: RecordingMetadata
+) -> list[Change]:
+    """The fields whose value differs (an empty text and none count as the same)."""
     new_values = {
         "title": metadata.title,
         "narrators": _names(metadata.narrators),
@@ -168,14 +186,24 @@ def edit_recording(
         "narrators": _names(people["narrator"]),
         "interviewers": _names(people["interviewer"]),
     }
-    done = [
+    return [
         Change(name, old_values[name], new_values[name])
         for name in EDITABLE
         if (old_values[name] or None) != (new_values[name] or None)
     ]
-    if not done:
-        return []
-    from livingmemory.ingest.add import _person_id
+
+
+def _store_changes(
+    archive: Archive,
+    recording_id: int,
+    metadata: RecordingMetadata,
+    done: list[Change],
+    *,
+    author: str | None,
+    source: str,
+) -> None:
+    """Write the changed fields and one ``edits`` row each, in one transaction."""
+    from livingmemory.ingest.add import link_people
 
     now = utc_now()
     with archive.db.atomic():
@@ -186,12 +214,7 @@ def edit_recording(
                     "DELETE FROM recording_people WHERE recording_id = ? AND role = ?",
                     [recording_id, role],
                 )
-                for position, person in enumerate(getattr(metadata, change.field)):
-                    archive.db.execute(
-                        "INSERT OR IGNORE INTO recording_people "
-                        "(recording_id, person_id, role, position) VALUES (?, ?, ?, ?)",
-                        [recording_id, _person_id(archive, person), role, position],
-                    )
+                link_people(archive, recording_id, role, getattr(metadata, change.field))
             else:
                 archive.db.execute(
                     f"UPDATE recordings SET {change.field} = ? WHERE id = ?",
@@ -208,7 +231,6 @@ def edit_recording(
                     "source": source,
                 }
             )
-    return done
 
 
 def edit_history(archive: Archive, recording_id: int) -> list[dict[str, Any]]:
@@ -280,10 +302,7 @@ def interviews(
             f"""
             SELECT r.id, r.title, r.access, r.duration, r.recorded_date, r.place, r.language,
               r.review_status, r.added_at, r.added_by, r.language_status,
-              (SELECT group_concat(name, '; ') FROM (
-                 SELECT p.name FROM recording_people rp JOIN people p ON p.id = rp.person_id
-                  WHERE rp.recording_id = r.id AND rp.role = 'narrator'
-                  ORDER BY rp.position)) AS narrators,
+              {people_names_sql("narrator")} AS narrators,
               (SELECT j.status || ':' || j.progress FROM jobs j WHERE j.recording_id = r.id
                  AND j.status IN ('queued', 'running') ORDER BY j.id DESC LIMIT 1) AS job,
               (SELECT j.message FROM jobs j WHERE j.recording_id = r.id
@@ -402,6 +421,7 @@ def parse_lines(data: Any) -> list[Line]:
     return lines
 
 
+# Long: write, apply, then carry the reviewed marks and flags over: the editor's one save.
 def save_transcript(
     archive: Archive,
     recording_id: int,
@@ -674,11 +694,6 @@ def run_jobs(archive: Archive, jobs: list[dict[str, Any]], settings: Any = None)
     return dict(progress.finished_ids)
 
 
-def run_job(archive: Archive, job: dict[str, Any], settings: Any = None) -> str:
-    """One queued recording (see :func:`run_jobs`)."""
-    return run_jobs(archive, [job], settings)[job["recording_id"]]
-
-
 def work_queue(
     archive: Archive,
     *,
@@ -749,11 +764,7 @@ def set_password(root: Path, name: str, password: str) -> Path:
     users = load_users(root)
     users[name] = hash_password(password)
     path = users_path(root)
-    partial = path.with_name(f".{path.name}.partial")
-    partial.write_text(yaml.safe_dump(users, allow_unicode=True), encoding="utf-8")
-    partial.chmod(0o600)
-    os.replace(partial, path)
-    return path
+    return atomic_write_text(path, yaml.safe_dump(users, allow_unicode=True), mode=0o600)
 
 
 def check_login(

@@ -36,6 +36,9 @@ import jinja2
 import yaml
 from markupsafe import Markup, escape
 
+from livingmemory.archive.files import sha256_file
+from livingmemory.timecodes import clock
+
 PUBLIC_DATABASE = "public"
 TEMPLATES = Path(__file__).resolve().parents[1] / "templates"
 LANG_COOKIE = "lm_lang"
@@ -262,14 +265,6 @@ def language_name(code: str | None, lang: str) -> str:
 
 
 # -- formatting -------------------------------------------------------------------------
-
-
-def clock(seconds: float | None) -> str:
-    """``mm:ss``, or ``h:mm:ss`` from an hour on: how time codes are read aloud and cited."""
-    total = int(seconds or 0)
-    hours, rest = divmod(total, 3600)
-    minutes, secs = divmod(rest, 60)
-    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes:02d}:{secs:02d}"
 
 
 def length(seconds: float | None, lang: str) -> str:
@@ -533,6 +528,7 @@ def filter_options(conn: sqlite3.Connection) -> dict[str, list[str]]:
     }
 
 
+# Long: the page's bounded queries and their grouping, read top to bottom like the page.
 def entity_page(conn: sqlite3.Connection, label: str, name: str) -> dict[str, Any]:
     """Interviews and moments about one place, person, organisation or topic."""
     mentioned = _rows(
@@ -771,10 +767,9 @@ def environment() -> jinja2.Environment:
 @lru_cache(maxsize=16)
 def static_version(name: str) -> str:
     """A short hash of a static file, so browsers fetch a changed stylesheet or script."""
-    import hashlib
 
     path = Path(__file__).resolve().parents[1] / "static" / name
-    return hashlib.sha256(path.read_bytes()).hexdigest()[:8] if path.is_file() else "0"
+    return sha256_file(path)[:8] if path.is_file() else "0"
 
 
 def request_lang(request: Any) -> tuple[str, bool]:

@@ -30,6 +30,7 @@ from markupsafe import Markup, escape
 
 from livingmemory.site import pages as site_pages
 from livingmemory.site.guard import asgi_wrapper  # noqa: F401  (login throttle, cookie, paths)
+from livingmemory.timecodes import hms
 
 PLUGIN_NAME = "livingmemory"
 STATIC_DIR = Path(__file__).resolve().parents[1] / "static"
@@ -153,6 +154,8 @@ async def _send_small(send, status: int, headers: dict[str, str], body: bytes) -
     await send({"type": "http.response.body", "body": body})
 
 
+# Long: the HTTP checks of RFC 9110 (method, permission, name, range) in the order a response must
+# apply them.
 async def serve_audio(request, send, datasette) -> None:
     """``GET``/``HEAD /-/audio/<name>`` with single-range support (RFC 9110 section 14).
 
@@ -243,12 +246,6 @@ def register_routes(datasette):
 # -- play button ------------------------------------------------------------------------
 
 
-def format_timestamp(seconds: float) -> str:
-    """``HH:MM:SS`` (whole seconds, rounded down) for a start time in seconds."""
-    total = int(seconds)
-    return f"{total // 3600:02d}:{total % 3600 // 60:02d}:{total % 60:02d}"
-
-
 def play_button(value: Any, datasette) -> Markup | None:
     """A play button for a ``/-/audio/<file>#t=<seconds>`` value, else ``None``."""
     if not isinstance(value, str):
@@ -264,8 +261,8 @@ def play_button(value: Any, datasette) -> Markup | None:
     ).format(
         escape(src),
         escape(start),
-        escape(format_timestamp(float(start))),
-        escape(format_timestamp(float(start))),
+        escape(hms(float(start))),
+        escape(hms(float(start))),
     )
 
 

@@ -27,10 +27,12 @@ import sqlite_utils
 
 from livingmemory.archive.audio import ff_input, require_ffmpeg
 from livingmemory.archive.concurrency import process_alive
+from livingmemory.archive.files import partial_path
 from livingmemory.archive.fixity import check_source
-from livingmemory.archive.store import Archive, utc_now
+from livingmemory.archive.store import Archive, current_user, utc_now
 from livingmemory.errors import LivingMemoryError
 from livingmemory.review.redaction import (
+    Span,
     hidden_speakers,
     overlaps,
     public_speaker,
@@ -43,6 +45,8 @@ PUBLIC_DIR = "public"
 PUBLIC_DB = "public.db"
 AUDIO_DIR = "recordings"
 AUDIO_ROUTE = "/-/audio/"
+# What of a person is public: their notes (and anything added later) never are.
+PUBLIC_PERSON = ("id", "name", "birth_year", "home_place")
 
 
 @dataclass
@@ -69,21 +73,6 @@ def publishable(archive: Archive, today: dt.date | None = None) -> list[dict[str
             [today_iso],
         )
     )
-
-
-def _people(archive: Archive, recording_id: int, role: str) -> list[dict[str, Any]]:
-    return list(
-        archive.db.query(
-            "SELECT p.id, p.name, p.birth_year, p.home_place FROM recording_people rp "
-            "JOIN people p ON p.id = rp.person_id WHERE rp.recording_id = ? AND rp.role = ? "
-            "ORDER BY rp.position",
-            [recording_id, role],
-        )
-    )
-
-
-def _current_transcript(archive: Archive, recording_id: int) -> dict[str, Any] | None:
-    return archive.current_transcript(recording_id)
 
 
 # Public audio by codec: (extension, ffmpeg muxer, encoder when a redaction re-encodes it).
@@ -118,7 +107,7 @@ def public_codec(recording: dict[str, Any]) -> tuple[str, str, str, bool]:
 def _publish_audio(
     source: Path,
     target: Path,
-    spans: list[tuple[float, float]],
+    spans: list[Span],
     recording: dict[str, Any],
     *,
     overwrite: bool = False,
@@ -140,7 +129,7 @@ def _publish_audio(
         return
     ffmpeg, _ = require_ffmpeg()
     _, muxer, encoder, can_copy = public_codec(recording)
-    partial = target.with_name(f".{target.name}.{os.getpid()}.partial")
+    partial = partial_path(target)
     command = [ffmpeg, "-nostdin", "-v", "error", "-y", "-i", ff_input(source),
                "-map", "0:a:0", "-map_metadata", "-1", "-map_chapters", "-1",
                "-fflags", "+bitexact", "-flags:a", "+bitexact"]  # fmt: skip
@@ -312,8 +301,28 @@ def _copy_recording(
     _publish_audio(source, audio_dir / name, spans, recording, overwrite=regenerate, staged=staged)
     keep_audio.add(name)
     audio_url = AUDIO_ROUTE + name
-    narrators = _people(archive, recording["id"], "narrator")
-    interviewers = _people(archive, recording["id"], "interviewer")
+    _insert_recording(archive, public, recording, audio_url, len(spans))
+    transcript = archive.current_transcript(recording["id"])
+    if transcript is not None:
+        _copy_transcript(archive, public, recording["id"], transcript, spans, audio_url, result)
+    result.recordings.append(recording["id"])
+
+
+def _insert_recording(
+    archive: Archive,
+    public: sqlite_utils.Database,
+    recording: dict[str, Any],
+    audio_url: str,
+    redacted_passages: int,
+) -> None:
+    """The public row of a recording, and its people (only the columns in PUBLIC_PERSON)."""
+    narrators, interviewers = (
+        [{column: person[column] for column in PUBLIC_PERSON} for person in people]
+        for people in (
+            archive.people(recording["id"], "narrator"),
+            archive.people(recording["id"], "interviewer"),
+        )
+    )
     date = recording["recorded_date"]
     public.table("recordings").insert(
         {
@@ -327,7 +336,7 @@ def _copy_recording(
             "language": recording["language"],
             "duration": recording["duration"],
             "audio_url": audio_url,
-            "redacted_passages": len(spans),
+            "redacted_passages": redacted_passages,
         }
     )
     for role, people in (("narrator", narrators), ("interviewer", interviewers)):
@@ -336,13 +345,21 @@ def _copy_recording(
             public.table("recording_people").insert(
                 {"recording_id": recording["id"], "person_id": person["id"], "role": role}
             )
-    transcript = _current_transcript(archive, recording["id"])
-    if transcript is None:
-        result.recordings.append(recording["id"])
-        return
+
+
+def _copy_transcript(
+    archive: Archive,
+    public: sqlite_utils.Database,
+    recording_id: int,
+    transcript: dict[str, Any],
+    spans: list[Span],
+    audio_url: str,
+    result: PublishResult,
+) -> None:
+    """The current transcript's segments outside redacted passages, and only their tags."""
     kept: set[int] = set()
     segments = []
-    hidden = hidden_speakers(archive, recording["id"], transcript)
+    hidden = hidden_speakers(archive, recording_id, transcript)
     for segment in archive.db.query(
         "SELECT id, start, end, speaker, text, lemmas, suspect FROM segments "
         "WHERE transcript_id = ? ORDER BY position",
@@ -355,7 +372,7 @@ def _copy_recording(
         segments.append(
             {
                 **public_speaker(segment, hidden),
-                "recording_id": recording["id"],
+                "recording_id": recording_id,
                 "play": f"{audio_url}#t={segment['start']:g}",
             }
         )
@@ -367,14 +384,14 @@ def _copy_recording(
         "SELECT e.id, e.segment_id, e.label, e.text, e.canonical, e.value, e.decade, "
         "e.start_seconds, e.confidence, e.method, e.place_id FROM entities e "
         "WHERE e.recording_id = ?",
-        [recording["id"]],
+        [recording_id],
     ):
         if entity["segment_id"] not in kept:
             continue
         entities.append(
             {
                 **entity,
-                "recording_id": recording["id"],
+                "recording_id": recording_id,
                 "play": f"{audio_url}#t={entity['start_seconds'] or 0:g}",
             }
         )
@@ -383,7 +400,6 @@ def _copy_recording(
     public.table("entities").insert_all(entities, batch_size=500)
     for place_id in sorted(places):
         public.table("places").upsert(archive.db.table("places").get(place_id), pk="id")
-    result.recordings.append(recording["id"])
 
 
 def _create_schema(public: sqlite_utils.Database) -> None:
@@ -460,5 +476,5 @@ def redact(
     with archive.db.atomic():
         return archive.db.table("redactions").insert(
             {"recording_id": recording_id, "start": start, "end": end, "reason": reason,
-             "added_at": utc_now(), "added_by": os.environ.get("LIVINGMEMORY_USER")}
+             "added_at": utc_now(), "added_by": current_user()}
         ).last_pk  # type: ignore[return-value]  # fmt: skip

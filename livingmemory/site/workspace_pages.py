@@ -36,6 +36,7 @@ from livingmemory.archive.store import Archive, open_archive
 from livingmemory.errors import LivingMemoryError
 from livingmemory.ingest.metadata import ACCESS_LEVELS, SIDECAR_SUFFIXES, Person, RecordingMetadata
 from livingmemory.review import workspace as ws
+from livingmemory.timecodes import hms, minutes_seconds
 
 PLUGIN_NAME = "livingmemory"
 TEMPLATES = Path(__file__).resolve().parents[1] / "templates" / "workspace"
@@ -64,11 +65,9 @@ _env = Environment(
     trim_blocks=True,
     lstrip_blocks=True,
 )
-_env.filters["duration"] = lambda s: (
-    "" if s is None else f"{int(s) // 3600}:{int(s) % 3600 // 60:02d}:{int(s) % 60:02d}"
-)
+_env.filters["duration"] = lambda s: "" if s is None else hms(s, pad_hours=False)
 _env.filters["when"] = lambda iso: (iso or "").replace("T", " ")[:16]
-_env.filters["timecode"] = lambda s: f"{int(s) // 60:02d}:{int(s) % 60:02d}"
+_env.filters["timecode"] = minutes_seconds
 
 T = TypeVar("T")
 
@@ -431,6 +430,8 @@ def _safe_filename(name: str) -> str:
     return name[:200] or "posnetek"
 
 
+# Long: the multipart parser's callbacks share the upload's state (open file, token check, size), so
+# they live together.
 async def stream_form(
     request, folder: Path, limit: int, token: str | None
 ) -> tuple[dict[str, str], list[Path]]:

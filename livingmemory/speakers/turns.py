@@ -20,13 +20,12 @@ the public database from a whitelist of tables that does not include them).
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, field, replace
 from typing import Any, cast
 
 import numpy as np
 
-from livingmemory.archive.store import Archive, utc_now
+from livingmemory.archive.store import Archive, current_user, utc_now
 from livingmemory.errors import LivingMemoryError
 from livingmemory.transcription.engines.base import Segment
 
@@ -143,6 +142,7 @@ def diarize_segments(
     return Assignment(named, labels, result.model, result.seconds, [i for i, _ in pairs])
 
 
+# Long: the three naming passes (stored voices, roles, numbers) share the choices made so far.
 def label_voices(
     result: Any, segments: list[Segment], people: list[Person], threshold: float
 ) -> list[SpeakerLabel]:
@@ -255,11 +255,7 @@ def people_for(archive: Archive, recording_id: int) -> list[Person]:
     }
     return [
         Person(row["id"], row["name"], row["role"], *prints.get(row["id"], (None, None)))
-        for row in archive.db.query(
-            "SELECT p.id, p.name, rp.role FROM recording_people rp JOIN people p "
-            "ON p.id = rp.person_id WHERE rp.recording_id = ? ORDER BY rp.role, rp.position",
-            [recording_id],
-        )
+        for row in archive.people(recording_id)
     ]
 
 
@@ -456,7 +452,7 @@ def rename_speaker(
                 "transcript_id": transcript["id"],
                 "old_speaker": old,
                 "new_speaker": new,
-                "author": os.environ.get("LIVINGMEMORY_USER"),
+                "author": current_user(),
                 "created_at": utc_now(),
                 "note": f"speakers: {'merged' if merge else 'renamed'} ({changed} segments)",
             }

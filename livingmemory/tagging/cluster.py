@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -35,7 +35,12 @@ from livingmemory.tagging.pipeline import (
     transcript_segments,
     transcripts_to_tag,
 )
-from livingmemory.transcription.distributed import ClusterConnection, connect, require_distributed
+from livingmemory.transcription.distributed import (
+    ClusterConnection,
+    as_they_finish,
+    connect,
+    require_distributed,
+)
 
 
 @dataclass(frozen=True)
@@ -126,35 +131,24 @@ def tag_on_cluster(
     connection = connect(cluster, workers, 1) if isinstance(cluster, str) else cluster
     try:
         shared = connection.client.scatter(gazetteer, broadcast=True)
-        window = window or 4 * max(1, connection.workers)
-        queue: Iterator[dict[str, Any]] = iter(todo)
-        in_flight: dict[Any, dict[str, Any]] = {}
-        completed = distributed.as_completed()
 
-        def submit_next() -> None:
-            row = next(queue, None)
-            if row is None:
-                return
+        def submit(row: dict[str, Any]) -> Any:
             request = TagRequest(
                 transcript=dict(row),
                 language=row["language"] or row["recording_language"] or "xx",
                 segments=transcript_segments(archive, row["id"]),
                 people=list(archive.people_names(row["recording_id"])),
             )
-            future = connection.client.submit(
+            return connection.client.submit(
                 tag_task,
                 request,
                 shared,
                 pure=False,
                 key=f"livingmemory-tag-{row['id']}-{os.urandom(4).hex()}",
             )
-            in_flight[future] = row
-            completed.add(future)
 
-        for _ in range(window):
-            submit_next()
-        for future in completed:
-            row = in_flight.pop(future)
+        window = window or 4 * max(1, connection.workers)
+        for row, future in as_they_finish(distributed, todo, submit, window):
             result = _result(future, row, distributed)
             if isinstance(result, TagFailure):
                 batch.failed.append((row["recording_id"], result.message))
@@ -163,7 +157,6 @@ def tag_on_cluster(
                 batch.tagged.append((row["recording_id"], count))
                 if progress:
                     progress.advance(row, count)
-            submit_next()
     finally:
         if isinstance(cluster, str):
             connection.close()

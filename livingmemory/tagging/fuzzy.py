@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from rapidfuzz.distance import Levenshtein
 from spacy.tokens import Doc
 
 from livingmemory.tagging.components import fold
@@ -68,21 +69,6 @@ def max_distance(length: int) -> int:
     return 2
 
 
-def levenshtein(a: str, b: str, bound: int) -> int:
-    """Edit distance, giving up (returning bound + 1) once it must exceed ``bound``."""
-    if abs(len(a) - len(b)) > bound:
-        return bound + 1
-    previous = list(range(len(b) + 1))
-    for i, ca in enumerate(a, 1):
-        current = [i]
-        for j, cb in enumerate(b, 1):
-            current.append(min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (ca != cb)))
-        if min(current) > bound:
-            return bound + 1
-        previous = current
-    return previous[-1]
-
-
 class FuzzyPlaceSpotter:
     def __init__(self, gazetteer: Gazetteer) -> None:
         self.targets: list[tuple[str, str]] = []  # (folded form, canonical)
@@ -106,7 +92,8 @@ class FuzzyPlaceSpotter:
                 if candidate.endswith(e) and len(candidate) - len(e) >= 5
             ]
             for form in (candidate, *stems):
-                distance = levenshtein(form, folded, bound)
+                # bound + 1 as soon as the distance must exceed the bound
+                distance = Levenshtein.distance(form, folded, score_cutoff=bound)
                 if distance <= bound and (best is None or distance < best[1]):
                     best = (canonical, distance)
         return best

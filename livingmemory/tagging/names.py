@@ -316,300 +316,327 @@ class SlovenianNames:
         self.rules.update(rules or {})
 
     def __call__(self, doc: Doc) -> Doc:
+        run = _NameRun(doc, self.rules)
+        for step in RULE_STEPS:
+            if step == "single_words" or self.rules[step]:
+                getattr(run, step)()
+        return run.finish()
+
+
+class _NameRun:
+    """The rules applied to one document: its entities so far (``ents``, replaced as rules
+    put better spans), the surnames it has named in full, and one method per rule family."""
+
+    def __init__(self, doc: Doc, rules: dict[str, bool]) -> None:
+        self.doc = doc
         context: dict[str, Any] = doc.user_data.setdefault("lm_context", {})
-        memory: NameIndex = context.setdefault("surnames", ({}, {}))
-        original = list(doc.ents)
-        ents = list(original)
-        on = self.rules
-        metadata_people = set(doc.user_data.get("people", ()))
-        if on["organisation_capitals"] and not _shouting(doc):
+        self.memory: NameIndex = context.setdefault("surnames", ({}, {}))
+        self.original = list(doc.ents)
+        self.ents = list(self.original)
+        if rules["organisation_capitals"] and not _shouting(doc):
             # The name of an organisation starts with a capital letter (Slovenski pravopis):
             # "državni zbor", "slovenska vlada", "evropske komisije" written small are
             # descriptions, not names, and Slovenian NER gold leaves them out.
-            ents = [e for e in ents if e.label_ != "ORG" or not doc[e.start].is_lower]
+            self.ents = [e for e in self.ents if e.label_ != "ORG" or not doc[e.start].is_lower]
+        self.rules = rules
+        self.metadata_people = set(doc.user_data.get("people", ()))
+        self.firsts = first_name_index()
+        self.surnames, self.common_surnames = name_list("surnames.txt")
+        self.peoples, _ = name_list("demonyms.txt")
 
-        def owner(i: int) -> Span | None:
-            return next((e for e in ents if e.start <= i < e.end), None)
+    def owner(self, i: int) -> Span | None:
+        return next((e for e in self.ents if e.start <= i < e.end), None)
 
-        def replaceable(i: int, end: int, weak_places: bool = True) -> bool:
-            """Tokens i..end are free, or held only by guesses a name rule may override:
-            low-confidence rule entities, one-word gazetteer places, capitalised pairs."""
-            for k in range(i, end):
-                ent = owner(k)
-                if ent is None:
+    def replaceable(self, i: int, end: int, weak_places: bool = True) -> bool:
+        """Tokens i..end are free, or held only by guesses a name rule may override:
+        low-confidence rule entities, one-word gazetteer places, capitalised pairs."""
+        for k in range(i, end):
+            ent = self.owner(k)
+            if ent is None:
+                continue
+            if ent.label_ in ("DATE", "ORG") or ent._.lm_canonical in self.metadata_people:
+                return False  # the recording's own people come from its metadata
+            if ent.label_ == "LOC" and ent.ent_id_ and not (weak_places and len(ent) == 1):
+                return False
+            weak = ent._.lm_confidence <= 0.6 or (ent.ent_id_ and len(ent) == 1)
+            if (ent.start < i or ent.end > end) and not weak:
+                return False
+        return True
+
+    def put(self, span: Span) -> None:
+        self.ents = [e for e in self.ents if e.end <= span.start or e.start >= span.end]
+        self.ents.append(span)
+
+    def name_end(self, i: int, limit: int = 4) -> int:
+        """End of a run of capitalised words from i (particles and I./II. inside)."""
+        end = i
+        while end < len(self.doc) and end - i < limit:
+            token = self.doc[end]
+            if (
+                _title(token)
+                or (end > i and _is_roman(token))
+                or (
+                    end > i
+                    and token.lower_ in PARTICLES
+                    and end + 1 < len(self.doc)
+                    and _title(self.doc[end + 1])
+                )
+            ):
+                end += 1
+            else:
+                break
+        return end
+
+    def remember(self, span: Span, canonical: str) -> None:
+        if len(span) >= 2 and _title(span[-1]):
+            full, bases = name_keys(canonical.split()[-1])
+            for key in full | {span[-1].lower_}:
+                self.memory[0].setdefault(key, canonical)
+            for key in bases | word_stems(span[-1].text):
+                self.memory[1].setdefault(key, canonical)
+
+    # -- the rule families, in the order they run ----------------------------------------
+
+    def first_name_chain(self) -> None:
+        """1. A first name and the capitalised words after it."""
+        i = 0
+        while i < len(self.doc):
+            token = self.doc[i]
+            end = self.name_end(i) if _title(token) and lookup(token, self.firsts) else i
+            if end - i >= 2:
+                if self.replaceable(i, end):
+                    span = Span(self.doc, i, end, label="PER")
+                    canonical = _canonical(span, self.firsts, self.surnames)
+                    self.put(_set(span, canonical, 0.75))
+                    self.remember(span, canonical)
+                i = end
+            else:
+                i += 1
+
+    def roles(self) -> None:
+        """2. Roles and titles before capitalised words."""
+        for token in self.doc[:-1]:
+            word = token.lower_.rstrip(".")
+            if word not in ROLES and (token._.lm_lemma or "") not in ROLES:
+                continue
+            start = token.i + 1
+            if start < len(self.doc) and self.doc[start].text == "." and token.text[-1:] != ".":
+                start += 1
+            end = self.name_end(start, 3)
+            if end > start and self.replaceable(start, end, weak_places=False):
+                if lookup(self.doc[start], self.peoples):
                     continue
-                if ent.label_ in ("DATE", "ORG") or ent._.lm_canonical in metadata_people:
-                    return False  # the recording's own people come from its metadata
-                if ent.label_ == "LOC" and ent.ent_id_ and not (weak_places and len(ent) == 1):
-                    return False
-                weak = ent._.lm_confidence <= 0.6 or (ent.ent_id_ and len(ent) == 1)
-                if (ent.start < i or ent.end > end) and not weak:
-                    return False
-            return True
-
-        def put(span: Span) -> None:
-            nonlocal ents
-            ents = [e for e in ents if e.end <= span.start or e.start >= span.end]
-            ents.append(span)
-
-        def name_end(i: int, limit: int = 4) -> int:
-            """End of a run of capitalised words from i (particles and I./II. inside)."""
-            end = i
-            while end < len(doc) and end - i < limit:
-                token = doc[end]
                 if (
-                    _title(token)
-                    or (end > i and _is_roman(token))
-                    or (
-                        end > i
-                        and token.lower_ in PARTICLES
-                        and end + 1 < len(doc)
-                        and _title(doc[end + 1])
-                    )
+                    end < len(self.doc)
+                    and self.doc[end].is_lower
+                    and _ORG_ADJECTIVE.search(self.doc[end - 1].lower_)
                 ):
-                    end += 1
-                else:
-                    break
-            return end
+                    continue  # "predsednik Slovenske akademije": an adjective, no name
+                span = Span(self.doc, start, end, label="PER")
+                canonical = _canonical(span, self.firsts, self.surnames)
+                self.put(_set(span, canonical, 0.7))
+                self.remember(span, canonical)
 
-        def remember(span: Span, canonical: str) -> None:
-            if len(span) >= 2 and _title(span[-1]):
-                full, bases = name_keys(canonical.split()[-1])
-                for key in full | {span[-1].lower_}:
-                    memory[0].setdefault(key, canonical)
-                for key in bases | word_stems(span[-1].text):
-                    memory[1].setdefault(key, canonical)
-
-        firsts = first_name_index()
-        surnames, common_surnames = name_list("surnames.txt")
-        peoples, _ = name_list("demonyms.txt")
-
-        # 1. A first name and the capitalised words after it.
-        if on["first_name_chain"]:
-            i = 0
-            while i < len(doc):
-                token = doc[i]
-                end = name_end(i) if _title(token) and lookup(token, firsts) else i
-                if end - i >= 2:
-                    if replaceable(i, end):
-                        span = Span(doc, i, end, label="PER")
-                        canonical = _canonical(span, firsts, surnames)
-                        put(_set(span, canonical, 0.75))
-                        remember(span, canonical)
-                    i = end
-                else:
-                    i += 1
-
-        # 2. Roles and titles before capitalised words.
-        if on["roles"]:
-            for token in doc[:-1]:
-                word = token.lower_.rstrip(".")
-                if word not in ROLES and (token._.lm_lemma or "") not in ROLES:
-                    continue
-                start = token.i + 1
-                if start < len(doc) and doc[start].text == "." and token.text[-1:] != ".":
-                    start += 1
-                end = name_end(start, 3)
-                if end > start and replaceable(start, end, weak_places=False):
-                    if lookup(doc[start], peoples):
-                        continue
-                    if (
-                        end < len(doc)
-                        and doc[end].is_lower
-                        and _ORG_ADJECTIVE.search(doc[end - 1].lower_)
-                    ):
-                        continue  # "predsednik Slovenske akademije": an adjective, no name
-                    span = Span(doc, start, end, label="PER")
-                    canonical = _canonical(span, firsts, surnames)
-                    put(_set(span, canonical, 0.7))
-                    remember(span, canonical)
-
-        # 3. Surnames the document has already named in full, known surnames, first names
-        #    alone and names of peoples.
-        for token in doc:
+    def single_words(self) -> None:
+        """3. Surnames the document has already named in full, known surnames, first names
+        alone and names of peoples."""
+        for token in self.doc:
             i = token.i
-            if not _title(token) or (owner(i) is not None and not replaceable(i, i + 1)):
+            if not _title(token) or (self.owner(i) is not None and not self.replaceable(i, i + 1)):
                 continue
-            if (holder := owner(i)) is not None and holder.label_ == "PER":
+            if (holder := self.owner(i)) is not None and holder.label_ == "PER":
                 continue
-            initial = token.is_sent_start or (i > 0 and doc[i - 1].text in '»«"„“(-–—:')
+            initial = token.is_sent_start or (i > 0 and self.doc[i - 1].text in '»«"„“(-–—:')
             found = None
-            if on["document_memory"] and (hit := lookup(token, memory)):
+            if self.rules["document_memory"] and (hit := lookup(token, self.memory)):
                 found = (hit, 0.7)
-            elif on["surnames"] and (hit := lookup(token, surnames)):
-                if not (initial and hit in common_surnames):
+            elif self.rules["surnames"] and (hit := lookup(token, self.surnames)):
+                if not (initial and hit in self.common_surnames):
                     found = (hit, 0.65)
-            elif (on["peoples"] and (hit := lookup(token, peoples))) or (
-                on["first_names"]
-                and (hit := lookup(token, firsts))
+            elif (self.rules["peoples"] and (hit := lookup(token, self.peoples))) or (
+                self.rules["first_names"]
+                and (hit := lookup(token, self.firsts))
                 and not (initial and hit.casefold() in COMMON_FIRST_NAMES)
-                and not ((holder := owner(i)) is not None and holder.ent_id_)
+                and not ((holder := self.owner(i)) is not None and holder.ent_id_)
             ):
                 found = (hit, 0.6)
             if found:
-                put(_set(Span(doc, i, i + 1, label="PER"), found[0], found[1]))
+                self.put(_set(Span(self.doc, i, i + 1, label="PER"), found[0], found[1]))
 
-        # 4. Organisations.
-        if on["organisations"]:
-            for span in _organisations(doc, ents):
-                overlapping = [e for e in ents if e.start < span.end and span.start < e.end]
-                n = len(span)
-                if any(
-                    e.label_ == "ORG" and (len(e) > n or (len(e) == n and e.ent_id_))
-                    for e in overlapping
-                ):
-                    continue  # a longer name, or the gazetteer's own
-                if any(e.label_ == "DATE" for e in overlapping):
-                    continue
-                put(_set(span, _head_canonical(span), 0.65))
-        if on["organisation_kinds"]:
-            # "podjetje Petrol", "časnik Delo", "stranka SDS": a lower-case kind of
-            # organisation names the capitalised words after it (they are the name).
-            for token in doc[:-1]:
-                # lower-case, or opening a sentence ("Skupina Koki je ...", "Revija Zdravje")
-                initial = bool(token.is_sent_start) and token.is_title
-                if not (token.is_lower or initial):
-                    continue
-                kinds = set(token._.lm_forms or ()) & ORG_KINDS
-                if not kinds or not (token.is_lower or kinds & APPOSITION_KINDS):
-                    continue
-                if _plural_genitive(token):
-                    continue  # "klubov Madžarske": clubs of a country, not a club's name
-                start = token.i + 1
-                end = name_end(start, 3)
-                if end == start and doc[start].is_upper and doc[start].is_alpha:
-                    end = start + 1
-                if end == start:
-                    continue
-                # "Podjetje Akrapovič izdeluje ...": the name without its kind, over the
-                # head rule's "Podjetje Akrapovič".
-                whole = next((e for e in ents if e.start == token.i and e.end == end), None)
-                if not (initial and whole is not None and whole.label_ == "ORG"):
-                    whole = None
-                elif whole.ent_id_:
-                    continue  # a known name that starts with the kind
-                kept = ents
-                if whole is not None:
-                    ents = [e for e in ents if e is not whole]
-                if (
-                    not replaceable(start, end)
-                    or (lookup(doc[start], firsts) and end - start >= 2)  # "društvo Janez Novak"
-                    or lookup(doc[start], peoples)  # "skupina Nemcev": people, not a band
-                    or any(e.label_ == "ORG" for e in ents if e.start < end and start < e.end)
-                ):
-                    ents = kept
-                    continue
-                span = Span(doc, start, end, label="ORG")
-                put(_set(span, span.text, 0.6))
-        if on["organisation_definitions"] and not _shouting(doc):
-            # "Wham! je bil angleški glasbeni duet", "Akrapovič je slovensko podjetje": the
-            # subject of a definition whose noun is a kind of organisation is one.
-            for token in doc:
-                if not token.is_sent_start or not token.is_alpha or token.is_lower:
-                    continue
-                # to the end of the text: the sentencizer ends a sentence at "Wham!"
-                defined = _defined_organisation(doc, token.i, len(doc))
-                if defined is None:
-                    continue
-                overlapping = [e for e in ents if e.start < defined.end and defined.start < e.end]
-                if any(
-                    e.label_ == "DATE" or (e.ent_id_ and (e.label_ == "ORG" or len(e) > 1))
-                    for e in overlapping
-                ):
-                    continue  # a date, a known organisation, a known place of two words
-                put(_set(defined, defined.text, 0.7))
-        if on["acronyms"] and not _shouting(doc):
-            for token in doc:
-                text, i = token.text, token.i
-                # "SDS-a", "NLB-ju": an acronym with its case ending (not "AH-64")
-                suffixed = components._CASE_SUFFIX.match(text)
-                bare = suffixed.group(1) if suffixed else text
-                if (
-                    bare.isupper()
-                    and bare.isalpha()
-                    and 2 <= len(bare) <= 6
-                    and bare not in NOT_ACRONYMS
-                    and owner(i) is None
-                    and not _acronym_of_a_thing(doc, i)
-                ):
-                    span = Span(doc, i, i + 1, label="ORG")
-                    put(_set(span, span.text, 0.55))
-            for token in doc[:-1]:
-                # "NK Triglav", "FC Barcelona": a club, not the mountain or the city.
-                end = name_end(token.i + 1, 2)
-                if token.text in CLUBS and end > token.i + 1:
-                    span = Span(doc, token.i, end, label="ORG")
-                    put(_set(span, span.text, 0.7))
+    def organisations(self) -> None:
+        """4. Organisations."""
+        for span in _organisations(self.doc, self.ents):
+            overlapping = [e for e in self.ents if e.start < span.end and span.start < e.end]
+            n = len(span)
+            if any(
+                e.label_ == "ORG" and (len(e) > n or (len(e) == n and e.ent_id_))
+                for e in overlapping
+            ):
+                continue  # a longer name, or the gazetteer's own
+            if any(e.label_ == "DATE" for e in overlapping):
+                continue
+            self.put(_set(span, _head_canonical(span), 0.65))
 
-        # 5. Places: a capitalised adjective with a place noun ("na Debelem rtiču"); a
-        #    capitalised adjective alone is no place ("Albanskemu", "Dalíjevih").
-        if on["adjective_places"]:
-            for ent in list(ents):
-                if ent.label_ != "LOC" or ent.ent_id_ or ent._.lm_confidence > 0.5:
-                    continue
-                if set(doc[ent.start]._.lm_forms or ()) & NOT_PLACES:
-                    ents = [e for e in ents if e is not ent]  # "vera v Boga"
-                    continue
-                last = doc[ent.end - 1]
-                nxt = doc[ent.end] if ent.end < len(doc) else None
-                geo = nxt is not None and nxt.is_lower and _geo(nxt)
-                if not geo and not _ADJECTIVE.search(last.lower_):
-                    continue
-                if nxt is not None and nxt.is_lower and (nxt._.lm_lemma or "") in GEO_NOUNS:
-                    span = Span(doc, ent.start, ent.end + 1, label="LOC")
-                    put(_set(span, " ".join(t.text for t in span), 0.55))
-                elif nxt is not None and nxt.is_lower:
-                    ents = [e for e in ents if e is not ent]
-            for token in doc[:-1]:
-                nxt = doc[token.i + 1]
-                own = owner(token.i)
-                weak = own is not None and own.label_ == "LOC" and not own.ent_id_
-                if not _title(token) or (own is not None and not weak):
-                    continue
-                if owner(nxt.i) is not None and not _geo(token):
-                    continue
-                if (
-                    (not token.is_sent_start or _POSSESSIVE.search(token.lower_))
-                    and (_ORG_ADJECTIVE.search(token.lower_) or _POSSESSIVE.search(token.lower_))
-                    and nxt.is_lower
-                    and _geo(nxt)
-                ):
-                    # "Rdeči trg", "na Debelem rtiču", "Vasarijev koridor"
-                    span = Span(doc, token.i, token.i + 2, label="LOC")
-                    put(_set(span, span.text, 0.55))
-                elif _geo(token) and _title(nxt) and not _verb(nxt):
-                    # "Gorovje Khangai", "Trg Franceta Prešerna": the person a place is
-                    # named after is part of its name.
-                    end = name_end(nxt.i, 3)
-                    inside = [owner(k) for k in range(nxt.i, end)]
-                    if all(
-                        e is None or (e.label_ == "PER" and e.start >= nxt.i and e.end <= end)
-                        for e in inside
-                    ):
-                        span = Span(doc, token.i, end, label="LOC")
-                        put(_set(span, _head_canonical(span), 0.55))
-        if on["place_kinds"]:
-            # "v mestu Biel", "soteska Golubac": a lower-case kind of place names the
-            # capitalised words after it.
-            for token in doc[:-1]:
-                kind = _geo(token) or (token._.lm_lemma or "") in PLACE_KINDS
-                if not token.is_lower or not kind:
-                    continue
-                start = token.i + 1
-                end = name_end(start, 2)
-                if end == start or not replaceable(start, end):
-                    continue
-                held = [owner(k) for k in range(start, end)]
-                if any(e is not None and e.label_ != "PER" for e in held):
-                    continue
-                if lookup(doc[start], firsts) or lookup(doc[start], surnames):
-                    continue  # "vas Janeza Novaka"? the owner, not the village
-                span = Span(doc, start, end, label="LOC")
-                put(_set(span, span.text, 0.55))
+    def organisation_kinds(self) -> None:
+        # "podjetje Petrol", "časnik Delo", "stranka SDS": a lower-case kind of
+        # organisation names the capitalised words after it (they are the name).
+        for token in self.doc[:-1]:
+            # lower-case, or opening a sentence ("Skupina Koki je ...", "Revija Zdravje")
+            initial = bool(token.is_sent_start) and token.is_title
+            if not (token.is_lower or initial):
+                continue
+            kinds = set(token._.lm_forms or ()) & ORG_KINDS
+            if not kinds or not (token.is_lower or kinds & APPOSITION_KINDS):
+                continue
+            if _plural_genitive(token):
+                continue  # "klubov Madžarske": clubs of a country, not a club's name
+            start = token.i + 1
+            end = self.name_end(start, 3)
+            if end == start and self.doc[start].is_upper and self.doc[start].is_alpha:
+                end = start + 1
+            if end == start:
+                continue
+            # "Podjetje Akrapovič izdeluje ...": the name without its kind, over the
+            # head rule's "Podjetje Akrapovič".
+            whole = next((e for e in self.ents if e.start == token.i and e.end == end), None)
+            if not (initial and whole is not None and whole.label_ == "ORG"):
+                whole = None
+            elif whole.ent_id_:
+                continue  # a known name that starts with the kind
+            kept = self.ents
+            if whole is not None:
+                self.ents = [e for e in self.ents if e is not whole]
+            if (
+                not self.replaceable(start, end)
+                or (
+                    lookup(self.doc[start], self.firsts) and end - start >= 2
+                )  # "društvo Janez Novak"
+                or lookup(self.doc[start], self.peoples)  # "skupina Nemcev": people, not a band
+                or any(e.label_ == "ORG" for e in self.ents if e.start < end and start < e.end)
+            ):
+                self.ents = kept
+                continue
+            span = Span(self.doc, start, end, label="ORG")
+            self.put(_set(span, span.text, 0.6))
 
+    def organisation_definitions(self) -> None:
+        if _shouting(self.doc):
+            return
+        # "Wham! je bil angleški glasbeni duet", "Akrapovič je slovensko podjetje": the
+        # subject of a definition whose noun is a kind of organisation is one.
+        for token in self.doc:
+            if not token.is_sent_start or not token.is_alpha or token.is_lower:
+                continue
+            # to the end of the text: the sentencizer ends a sentence at "Wham!"
+            defined = _defined_organisation(self.doc, token.i, len(self.doc))
+            if defined is None:
+                continue
+            overlapping = [e for e in self.ents if e.start < defined.end and defined.start < e.end]
+            if any(
+                e.label_ == "DATE" or (e.ent_id_ and (e.label_ == "ORG" or len(e) > 1))
+                for e in overlapping
+            ):
+                continue  # a date, a known organisation, a known place of two words
+            self.put(_set(defined, defined.text, 0.7))
+
+    def acronyms(self) -> None:
+        if _shouting(self.doc):
+            return
+        for token in self.doc:
+            text, i = token.text, token.i
+            # "SDS-a", "NLB-ju": an acronym with its case ending (not "AH-64")
+            suffixed = components._CASE_SUFFIX.match(text)
+            bare = suffixed.group(1) if suffixed else text
+            if (
+                bare.isupper()
+                and bare.isalpha()
+                and 2 <= len(bare) <= 6
+                and bare not in NOT_ACRONYMS
+                and self.owner(i) is None
+                and not _acronym_of_a_thing(self.doc, i)
+            ):
+                span = Span(self.doc, i, i + 1, label="ORG")
+                self.put(_set(span, span.text, 0.55))
+        for token in self.doc[:-1]:
+            # "NK Triglav", "FC Barcelona": a club, not the mountain or the city.
+            end = self.name_end(token.i + 1, 2)
+            if token.text in CLUBS and end > token.i + 1:
+                span = Span(self.doc, token.i, end, label="ORG")
+                self.put(_set(span, span.text, 0.7))
+
+    def adjective_places(self) -> None:
+        """5. Places: a capitalised adjective with a place noun ("na Debelem rtiču"); a
+        capitalised adjective alone is no place ("Albanskemu", "Dalíjevih")."""
+        for ent in list(self.ents):
+            if ent.label_ != "LOC" or ent.ent_id_ or ent._.lm_confidence > 0.5:
+                continue
+            if set(self.doc[ent.start]._.lm_forms or ()) & NOT_PLACES:
+                self.ents = [e for e in self.ents if e is not ent]  # "vera v Boga"
+                continue
+            last = self.doc[ent.end - 1]
+            nxt = self.doc[ent.end] if ent.end < len(self.doc) else None
+            geo = nxt is not None and nxt.is_lower and _geo(nxt)
+            if not geo and not _ADJECTIVE.search(last.lower_):
+                continue
+            if nxt is not None and nxt.is_lower and (nxt._.lm_lemma or "") in GEO_NOUNS:
+                span = Span(self.doc, ent.start, ent.end + 1, label="LOC")
+                self.put(_set(span, " ".join(t.text for t in span), 0.55))
+            elif nxt is not None and nxt.is_lower:
+                self.ents = [e for e in self.ents if e is not ent]
+        for token in self.doc[:-1]:
+            nxt = self.doc[token.i + 1]
+            own = self.owner(token.i)
+            weak = own is not None and own.label_ == "LOC" and not own.ent_id_
+            if not _title(token) or (own is not None and not weak):
+                continue
+            if self.owner(nxt.i) is not None and not _geo(token):
+                continue
+            if (
+                (not token.is_sent_start or _POSSESSIVE.search(token.lower_))
+                and (_ORG_ADJECTIVE.search(token.lower_) or _POSSESSIVE.search(token.lower_))
+                and nxt.is_lower
+                and _geo(nxt)
+            ):
+                # "Rdeči trg", "na Debelem rtiču", "Vasarijev koridor"
+                span = Span(self.doc, token.i, token.i + 2, label="LOC")
+                self.put(_set(span, span.text, 0.55))
+            elif _geo(token) and _title(nxt) and not _verb(nxt):
+                # "Gorovje Khangai", "Trg Franceta Prešerna": the person a place is
+                # named after is part of its name.
+                end = self.name_end(nxt.i, 3)
+                inside = [self.owner(k) for k in range(nxt.i, end)]
+                if all(
+                    e is None or (e.label_ == "PER" and e.start >= nxt.i and e.end <= end)
+                    for e in inside
+                ):
+                    span = Span(self.doc, token.i, end, label="LOC")
+                    self.put(_set(span, _head_canonical(span), 0.55))
+
+    def place_kinds(self) -> None:
+        # "v mestu Biel", "soteska Golubac": a lower-case kind of place names the
+        # capitalised words after it.
+        for token in self.doc[:-1]:
+            kind = _geo(token) or (token._.lm_lemma or "") in PLACE_KINDS
+            if not token.is_lower or not kind:
+                continue
+            start = token.i + 1
+            end = self.name_end(start, 2)
+            if end == start or not self.replaceable(start, end):
+                continue
+            held = [self.owner(k) for k in range(start, end)]
+            if any(e is not None and e.label_ != "PER" for e in held):
+                continue
+            if lookup(self.doc[start], self.firsts) or lookup(self.doc[start], self.surnames):
+                continue  # "vas Janeza Novaka"? the owner, not the village
+            span = Span(self.doc, start, end, label="LOC")
+            self.put(_set(span, span.text, 0.55))
+
+    def finish(self) -> Doc:
+        """The document with the new entities (unchanged when no rule changed any)."""
+        doc, ents = self.doc, self.ents
         # A new span's entity id falls back to its root token's, which may still be the one
         # word place it replaced ("France" -> Francija): clear the tokens' ids first.
-        if [id(e) for e in ents] == [id(e) for e in original]:
+        if [id(e) for e in ents] == [id(e) for e in self.original]:
             return doc  # nothing changed: setting the entities again costs time
         for token in doc:
             token.ent_id = 0
@@ -623,6 +650,20 @@ RULES = (
     "organisation_capitals",
     "adjective_places", "place_kinds",
 )  # fmt: skip
+# The methods of _NameRun in the order they run; "single_words" applies document_memory,
+# surnames, peoples and first_names, each switched on or off by itself; organisation_capitals
+# filters the entities a run starts from.
+RULE_STEPS = (
+    "first_name_chain",
+    "roles",
+    "single_words",
+    "organisations",
+    "organisation_kinds",
+    "organisation_definitions",
+    "acronyms",
+    "adjective_places",
+    "place_kinds",
+)
 
 
 def _canonical(span: Span, firsts: NameIndex, surnames: NameIndex) -> str:
@@ -779,66 +820,15 @@ def _organisations(doc: Doc, ents: list[Span]) -> list[Span]:
             and not _verb(token)
             and _ORG_ADJECTIVE.search(token.lower_)
         ):
-            # "Državni zbor", "Evropska unija", "Slovenska akademija": adjective + head.
-            if any(e.label_ == "LOC" and e.ent_id_ and e.start == e.end - 1 == i for e in ents):
-                i += 1  # "v Krškem": a town whose name is an adjective
-                continue
-            needs_name = bool(token.is_sent_start) and not _NAME_ADJECTIVE.search(token.lower_)
-            j = i + 1
-            while (
-                j < len(doc)
-                and j - i <= 2
-                and doc[j].is_lower
-                and _ORG_ADJECTIVE.search(doc[j].lower_)
-                and not doc[j].lower_.endswith(_VERB_ENDINGS)
-                and not _head(doc[j])
-            ):
-                j += 1
-            if j < len(doc) and doc[j].is_lower and _head(doc[j]):
-                head, i = _head(doc[j]), j
-            else:
+            found = _adjective_head(doc, i, ents)
+            if found is None:
                 i += 1
                 continue
+            i, head, needs_name = found
         elif head is None or not _title(token):
             i += 1
             continue
-        end = i + 1
-        # A "za" phrase: lower-case words up to a verb, a function word or punctuation;
-        # a list inside it ("Ministrstvo za kmetijstvo, gozdarstvo in prehrano") only when
-        # "in" closes it.
-        if head in ZA_HEADS and end < len(doc) and doc[end].lower_ == "za":
-            k, comma = end + 1, None
-            while k < len(doc) and k - end <= 8:
-                word = doc[k]
-                if word.lower_ == "in" and k + 1 < len(doc) and doc[k + 1].is_alpha:
-                    if _verb(doc[k + 1]) or doc[k + 1].lower_ in _BREAKS:
-                        break
-                    k, comma = k + 1, None
-                    continue
-                if (
-                    word.text == ","
-                    and comma is None
-                    and k + 1 < len(doc)
-                    and doc[k + 1].is_lower
-                    and doc[k + 1].is_alpha
-                    and not _verb(doc[k + 1])
-                    and doc[k + 1].lower_ not in _BREAKS
-                ):
-                    comma = k
-                    k += 1
-                    continue
-                if (
-                    not word.is_alpha
-                    or word.lower_ in _BREAKS
-                    or _verb(word)
-                    or not word.is_lower  # capitalised words: the genitive loop below
-                ):
-                    break
-                k += 1
-            if comma is not None:
-                k = comma  # a list that no "in" closed: the name ends before the comma
-            if k > end + 1 and doc[k - 1].lower_ != "in":
-                end = k
+        end = _za_phrase_end(doc, i + 1) if head in ZA_HEADS else i + 1
         # "Univerza v Mariboru", "Okrožno sodišče v Kranju": the seat is part of the name.
         if (
             head in SEAT_HEADS
@@ -848,59 +838,7 @@ def _organisations(doc: Doc, ents: list[Span]) -> list[Span]:
             and _title(doc[end + 1])
         ):
             end += 2
-        # Capitalised words (a genitive: "Republike Slovenije"); a lower-case word only when
-        # a capitalised one follows ("Društvo upokojencev Jesenice").
-        firsts = first_name_index()
-        while end < len(doc) and end - start <= 7:
-            nxt = doc[end]
-            if not nxt.is_alpha or nxt.lower_ in _STOP or _verb(nxt):
-                break
-            if (
-                _title(nxt)
-                and end + 1 < len(doc)
-                and _title(doc[end + 1])
-                and end > i + 1
-                and lookup(nxt, firsts)
-            ):
-                # A person after a complete name is someone there, not part of it:
-                # "direktorja Uprave za zračno plovbo Matjaža Sonca" (but "Gimnazija
-                # Franceta Prešerna" and "Osnovna šola France Prešeren", right after the
-                # head, are named after the poet).
-                break
-            if _title(nxt) or (nxt.is_upper and len(nxt) > 1):
-                end += 1
-                continue
-            # Up to two lower-case words before a capitalised one ("Društvo kmečkih žena
-            # Cerklje"); without one they are the sentence, not the name. Prepositions
-            # start a phrase about the organisation ("Orkester pod vodstvom Uweja ...").
-            ahead = end
-            while (
-                ahead < len(doc)
-                and ahead - end < 2
-                and doc[ahead].is_lower
-                and doc[ahead].is_alpha
-                and doc[ahead].lower_ not in _BREAKS
-                and not _verb(doc[ahead])
-            ):
-                ahead += 1
-            if ahead > end and ahead < len(doc) and _title(doc[ahead]):
-                end = ahead
-                continue
-            break
-        initial = token.is_sent_start or (i > 0 and doc[i - 1].text in '»«"„“(-–—:')
-        if end == i + 1 and start == i and not initial and end + 1 < len(doc):
-            # A capitalised head inside a sentence is a name's even with only lower-case
-            # words after it, when they are a genitive plural: "član Zveze borcev",
-            # "Društvo upokojencev", "Društvo kmečkih žena".
-            first, second = doc[end], doc[end + 1]
-            if _genitive_word(first) and first.lower_.endswith(("ov", "ev")):
-                end += 1
-            elif (
-                _genitive_word(first)
-                and first.lower_.endswith(("ih", "ega"))
-                and _genitive_word(second)
-            ):
-                end += 2
+        end = _name_words_end(doc, i, start, end)
         if needs_name and end == i + 1:
             end = start  # nothing named after the head: no span
         if end - start >= 2:
@@ -911,6 +849,130 @@ def _organisations(doc: Doc, ents: list[Span]) -> list[Span]:
         else:
             i += 1
     return spans
+
+
+def _adjective_head(doc: Doc, i: int, ents: list[Span]) -> tuple[int, str, bool] | None:
+    """ "Državni zbor", "Evropska unija", "Slovenska akademija": a capitalised adjective at
+    ``i`` (and up to two more) before a head; (the head's index, the head, whether a name
+    must follow it), or None."""
+    token = doc[i]
+    if any(e.label_ == "LOC" and e.ent_id_ and e.start == e.end - 1 == i for e in ents):
+        return None  # "v Krškem": a town whose name is an adjective
+    needs_name = bool(token.is_sent_start) and not _NAME_ADJECTIVE.search(token.lower_)
+    j = i + 1
+    while (
+        j < len(doc)
+        and j - i <= 2
+        and doc[j].is_lower
+        and _ORG_ADJECTIVE.search(doc[j].lower_)
+        and not doc[j].lower_.endswith(_VERB_ENDINGS)
+        and not _head(doc[j])
+    ):
+        j += 1
+    if j < len(doc) and doc[j].is_lower and (head := _head(doc[j])):
+        return j, head, needs_name
+    return None
+
+
+def _za_phrase_end(doc: Doc, end: int) -> int:
+    """The end of a "za" phrase after an organisation's head at ``end - 1``, or ``end``."""
+    # A "za" phrase: lower-case words up to a verb, a function word or punctuation;
+    # a list inside it ("Ministrstvo za kmetijstvo, gozdarstvo in prehrano") only when
+    # "in" closes it.
+    if end < len(doc) and doc[end].lower_ == "za":
+        k, comma = end + 1, None
+        while k < len(doc) and k - end <= 8:
+            word = doc[k]
+            if word.lower_ == "in" and k + 1 < len(doc) and doc[k + 1].is_alpha:
+                if _verb(doc[k + 1]) or doc[k + 1].lower_ in _BREAKS:
+                    break
+                k, comma = k + 1, None
+                continue
+            if (
+                word.text == ","
+                and comma is None
+                and k + 1 < len(doc)
+                and doc[k + 1].is_lower
+                and doc[k + 1].is_alpha
+                and not _verb(doc[k + 1])
+                and doc[k + 1].lower_ not in _BREAKS
+            ):
+                comma = k
+                k += 1
+                continue
+            if (
+                not word.is_alpha
+                or word.lower_ in _BREAKS
+                or _verb(word)
+                or not word.is_lower  # capitalised words: the genitive loop below
+            ):
+                break
+            k += 1
+        if comma is not None:
+            k = comma  # a list that no "in" closed: the name ends before the comma
+        if k > end + 1 and doc[k - 1].lower_ != "in":
+            end = k
+    return end
+
+
+def _name_words_end(doc: Doc, i: int, start: int, end: int) -> int:
+    """The end of the words that belong to a name whose head is ``doc[i]`` (from ``start``):
+    a capitalised genitive, lower-case words before a capitalised one, or a genitive plural."""
+    token = doc[start]
+    # Capitalised words (a genitive: "Republike Slovenije"); a lower-case word only when
+    # a capitalised one follows ("Društvo upokojencev Jesenice").
+    firsts = first_name_index()
+    while end < len(doc) and end - start <= 7:
+        nxt = doc[end]
+        if not nxt.is_alpha or nxt.lower_ in _STOP or _verb(nxt):
+            break
+        if (
+            _title(nxt)
+            and end + 1 < len(doc)
+            and _title(doc[end + 1])
+            and end > i + 1
+            and lookup(nxt, firsts)
+        ):
+            # A person after a complete name is someone there, not part of it:
+            # "direktorja Uprave za zračno plovbo Matjaža Sonca" (but "Gimnazija
+            # Franceta Prešerna" and "Osnovna šola France Prešeren", right after the
+            # head, are named after the poet).
+            break
+        if _title(nxt) or (nxt.is_upper and len(nxt) > 1):
+            end += 1
+            continue
+        # Up to two lower-case words before a capitalised one ("Društvo kmečkih žena
+        # Cerklje"); without one they are the sentence, not the name. Prepositions
+        # start a phrase about the organisation ("Orkester pod vodstvom Uweja ...").
+        ahead = end
+        while (
+            ahead < len(doc)
+            and ahead - end < 2
+            and doc[ahead].is_lower
+            and doc[ahead].is_alpha
+            and doc[ahead].lower_ not in _BREAKS
+            and not _verb(doc[ahead])
+        ):
+            ahead += 1
+        if ahead > end and ahead < len(doc) and _title(doc[ahead]):
+            end = ahead
+            continue
+        break
+    initial = token.is_sent_start or (i > 0 and doc[i - 1].text in '»«"„“(-–—:')
+    if end == i + 1 and start == i and not initial and end + 1 < len(doc):
+        # A capitalised head inside a sentence is a name's even with only lower-case
+        # words after it, when they are a genitive plural: "član Zveze borcev",
+        # "Društvo upokojencev", "Društvo kmečkih žena".
+        first, second = doc[end], doc[end + 1]
+        if _genitive_word(first) and first.lower_.endswith(("ov", "ev")):
+            end += 1
+        elif (
+            _genitive_word(first)
+            and first.lower_.endswith(("ih", "ega"))
+            and _genitive_word(second)
+        ):
+            end += 2
+    return end
 
 
 @Language.factory("lm_sl_names", default_config={"rules": {}})

@@ -73,7 +73,6 @@ class TagProgress(Protocol):
 @dataclass
 class TagBatch:
     tagged: list[tuple[int, int]] = field(default_factory=list)  # (recording, entities)
-    skipped: int = 0
 
 
 VOCABULARY_FILE = "vocabulary.yml"
@@ -310,6 +309,8 @@ def run_pipeline(
     return doc
 
 
+# Long: one row layout for every kind of tag (entities, approximate places, topics), so they stay
+# comparable.
 def doc_entities(
     doc: Doc,
     language: str,

@@ -31,15 +31,13 @@ from __future__ import annotations
 import base64
 import contextlib
 import gzip
-import hashlib
 import json
-import os
 import re
-import tempfile
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from livingmemory.archive.files import atomic_output, atomic_write_text, sha256_file
 from livingmemory.errors import InputError, LivingMemoryError, MissingDependencyError
 from livingmemory.transcription import ct2
 
@@ -79,7 +77,7 @@ def convert_ct2_to_openai(model_dir: Path, output: Path) -> Path:
     if header.spec_name != "WhisperSpec":
         kind = header.spec_name or "an unnamed model"
         raise InputError(model_bin, f"is {kind}, not a CTranslate2 Whisper model")
-    source_sha256 = _sha256(model_bin)
+    source_sha256 = sha256_file(model_bin)
     config = _read_config(model_dir / "config.json")
     variables = ct2.load_variables(model_bin)  # validates the file first
 
@@ -102,20 +100,20 @@ def convert_ct2_to_openai(model_dir: Path, output: Path) -> Path:
         },
     }
     output.parent.mkdir(parents=True, exist_ok=True)
-    _write_atomically(output, lambda file: torch.save(checkpoint, file))
+    with atomic_output(output) as file:  # never half a checkpoint a later run takes as done
+        torch.save(checkpoint, file)
     sidecar = {
         "converter_version": CONVERTER_VERSION,
         "source_model_dir": str(model_dir.resolve()),
         "source_model_bin_sha256": source_sha256,
         "source_model_bin_bytes": model_bin.stat().st_size,
         "source_spec": f"{header.spec_name} revision {header.spec_revision}",
-        "checkpoint_sha256": _sha256(output),
+        "checkpoint_sha256": sha256_file(output),
         "dtype": np.dtype(out_dtype).name,
         "dims": dims,
         "alignment_heads": [list(pair) for pair in alignment_heads],
     }
-    text = json.dumps(sidecar, indent=2) + "\n"
-    _write_atomically(sidecar_path(output), lambda file: file.write(text.encode("utf-8")))
+    atomic_write_text(sidecar_path(output), json.dumps(sidecar, indent=2) + "\n")
     return output
 
 
@@ -135,8 +133,8 @@ def conversion_is_current(model_dir: Path, checkpoint: Path) -> bool:
         record = json.loads(sidecar_path(checkpoint).read_text(encoding="utf-8"))
         return (
             record.get("converter_version") == CONVERTER_VERSION
-            and record.get("source_model_bin_sha256") == _sha256(model_bin)
-            and record.get("checkpoint_sha256") == _sha256(checkpoint)
+            and record.get("source_model_bin_sha256") == sha256_file(model_bin)
+            and record.get("checkpoint_sha256") == sha256_file(checkpoint)
         )
     except (OSError, ValueError, AttributeError):
         return False
@@ -198,154 +196,196 @@ def _openai_state_dict(
     The arrays are float16 when every stored array is float16, float32 otherwise (quantised
     weights are dequantised to float32).
     """
-    np = _require("numpy")
-    used: set[str] = set()
+    mapper = _StateDictMapper(variables, source)
+    dims = mapper.dims()
+    mapper.check_architecture()
+    mapper.map_encoder(dims["n_audio_layer"])
+    mapper.map_decoder(dims["n_text_layer"])
+    mapper.check_projection()
+    mapper.check_all_used()
+    return mapper.state, dims
 
-    def fail(problem: str) -> LivingMemoryError:
-        return InputError(source, problem)
 
-    def raw(name: str) -> numpy.ndarray:
-        if name not in variables:
-            raise fail(f"has no variable {name}; not a Whisper model this converter knows")
-        used.add(name)
-        return variables[name]
+class _StateDictMapper:
+    """One conversion: reads CTranslate2 variables by name, writes openai-whisper keys, and
+    remembers which variables it used so that anything left over is refused, not dropped."""
 
-    def weight(name: str) -> numpy.ndarray:
-        value = raw(name)
+    def __init__(self, variables: dict[str, numpy.ndarray], source: Path) -> None:
+        self.np = _require("numpy")
+        self.variables, self.source = variables, source
+        self.used: set[str] = set()
+        self.state: dict[str, numpy.ndarray] = {}
+        # Keep float16 weights as they are (no precision to gain); widen anything else to float32.
+        stored = {value.dtype.name for value in variables.values() if value.ndim}
+        self.out_dtype = self.np.float16 if stored == {"float16"} else self.np.float32
+
+    def fail(self, problem: str) -> LivingMemoryError:
+        return InputError(self.source, problem)
+
+    # -- reading variables -------------------------------------------------------------
+
+    def raw(self, name: str) -> numpy.ndarray:
+        if name not in self.variables:
+            raise self.fail(f"has no variable {name}; not a Whisper model this converter knows")
+        self.used.add(name)
+        return self.variables[name]
+
+    def weight(self, name: str) -> numpy.ndarray:
+        value = self.raw(name)
         scale_name = f"{name}_scale"
         if value.dtype.kind in "iu":
-            if scale_name not in variables:
-                raise fail(f"{name} is quantised ({value.dtype}) but {scale_name} is missing")
-            scale = raw(scale_name).astype(np.float32)
+            if scale_name not in self.variables:
+                raise self.fail(f"{name} is quantised ({value.dtype}) but {scale_name} is missing")
+            scale = self.raw(scale_name).astype(self.np.float32)
             if scale.ndim:  # one scale per output row
                 scale = scale.reshape((-1,) + (1,) * (value.ndim - 1))
-            return (value.astype(np.float32) / scale).astype(out_dtype, copy=False)
-        return value.astype(out_dtype, copy=False)
+            return (value.astype(self.np.float32) / scale).astype(self.out_dtype, copy=False)
+        return value.astype(self.out_dtype, copy=False)
 
-    def scalar(name: str, default: int | None = None) -> int | None:
-        if name not in variables:
+    def scalar(self, name: str, default: int | None = None) -> int | None:
+        if name not in self.variables:
             return default
-        return int(raw(name))
+        return int(self.raw(name))
 
-    # Keep float16 weights as they are (no precision to gain); widen anything else to float32.
-    stored = {value.dtype.name for value in variables.values() if value.ndim}
-    out_dtype = np.float16 if stored == {"float16"} else np.float32
+    # -- checks --------------------------------------------------------------------------
 
-    layers: dict[str, set[int]] = {"encoder": set(), "decoder": set()}
-    for name in variables:
-        match = _LAYER.match(name)
-        if match:
-            layers[match.group(1)].add(int(match.group(2)))
-    for side, found in layers.items():
-        if not found or found != set(range(len(found))):
-            raise fail(f"has no complete set of {side} layers; not a Whisper model")
+    def dims(self) -> dict[str, int]:
+        """openai-whisper's ``ModelDimensions``, read from the shapes and the layer names."""
+        layers: dict[str, set[int]] = {"encoder": set(), "decoder": set()}
+        for name in self.variables:
+            match = _LAYER.match(name)
+            if match:
+                layers[match.group(1)].add(int(match.group(2)))
+        for side, found in layers.items():
+            if not found or found != set(range(len(found))):
+                raise self.fail(f"has no complete set of {side} layers; not a Whisper model")
+        conv1 = self.weight("encoder/conv1/weight")
+        embedding = self.embedding = self.weight("decoder/embeddings/weight")
+        audio_state, text_state = conv1.shape[0], embedding.shape[1]
+        encoder_heads, decoder_heads = (
+            self.scalar("encoder/num_heads"),
+            self.scalar("decoder/num_heads"),
+        )
+        return {
+            "n_mels": int(conv1.shape[1]),
+            "n_vocab": int(embedding.shape[0]),
+            "n_audio_ctx": int(self.raw("encoder/position_encodings/encodings").shape[0]),
+            "n_audio_state": int(audio_state),
+            "n_audio_head": _heads(encoder_heads, audio_state, "encoder", self.fail),
+            "n_audio_layer": len(layers["encoder"]),
+            "n_text_ctx": int(self.raw("decoder/position_encodings/encodings").shape[0]),
+            "n_text_state": int(text_state),
+            "n_text_head": _heads(decoder_heads, text_state, "decoder", self.fail),
+            "n_text_layer": len(layers["decoder"]),
+        }
 
-    conv1 = weight("encoder/conv1/weight")
-    embedding = weight("decoder/embeddings/weight")
-    audio_state, text_state = conv1.shape[0], embedding.shape[1]
-    dims = {
-        "n_mels": int(conv1.shape[1]),
-        "n_vocab": int(embedding.shape[0]),
-        "n_audio_ctx": int(raw("encoder/position_encodings/encodings").shape[0]),
-        "n_audio_state": int(audio_state),
-        "n_audio_head": _heads(scalar("encoder/num_heads"), audio_state, "encoder", fail),
-        "n_audio_layer": len(layers["encoder"]),
-        "n_text_ctx": int(raw("decoder/position_encodings/encodings").shape[0]),
-        "n_text_state": int(text_state),
-        "n_text_head": _heads(scalar("decoder/num_heads"), text_state, "decoder", fail),
-        "n_text_layer": len(layers["decoder"]),
-    }
+    def check_architecture(self) -> None:
+        """openai-whisper's architecture is fixed: refuse CTranslate2 options it cannot express."""
+        for name, expected in (
+            ("decoder/activation", _CT2_GELU),
+            ("decoder/pre_norm", 1),
+            ("decoder/scale_embeddings", 0),
+            ("decoder/alibi", 0),
+            ("decoder/start_from_zero_embedding", 0),
+        ):
+            value = self.scalar(name, expected)
+            if value != expected:
+                raise self.fail(f"has {name} = {value}; openai-whisper needs {expected}")
+        for name in ("decoder/alignment_heads", "decoder/alignment_layer"):
+            self.scalar(name)  # runtime defaults for CTranslate2; the real heads are in config.json
+        for name in self.variables:
+            if name.startswith("decoder/alibi"):
+                self.used.add(name)
 
-    # openai-whisper's architecture is fixed: refuse CTranslate2 options it cannot express.
-    for name, expected in (
-        ("decoder/activation", _CT2_GELU),
-        ("decoder/pre_norm", 1),
-        ("decoder/scale_embeddings", 0),
-        ("decoder/alibi", 0),
-        ("decoder/start_from_zero_embedding", 0),
-    ):
-        value = scalar(name, expected)
-        if value != expected:
-            raise fail(f"has {name} = {value}; openai-whisper needs {expected}")
-    for name in ("decoder/alignment_heads", "decoder/alignment_layer"):
-        scalar(name)  # runtime defaults for CTranslate2; the real heads are in config.json
-    for name in variables:
-        if name.startswith("decoder/alibi"):
-            used.add(name)
+    def check_projection(self) -> None:
+        """openai-whisper computes logits with the token embedding; the projection must be
+        the same."""
+        np, variables = self.np, self.variables
+        embedding = self.state["decoder.token_embedding.weight"]
+        if variables.get("decoder/projection/weight") is not variables["decoder/embeddings/weight"]:
+            projection = self.weight(
+                "decoder/projection/weight"
+            )  # stored separately: must be equal
+            if projection.shape != embedding.shape or not np.array_equal(projection, embedding):
+                raise self.fail("has an output projection that differs from the token embedding")
+        self.used.add("decoder/projection/weight")
+        if "decoder/projection/bias" in variables and np.any(
+            self.weight("decoder/projection/bias")
+        ):
+            raise self.fail("has an output projection bias, which openai-whisper cannot represent")
 
-    state: dict[str, numpy.ndarray] = {}
+    def check_all_used(self) -> None:
+        unused = sorted(
+            name
+            for name in set(self.variables) - self.used
+            if self.variables[name].ndim and not name.endswith("_scale")
+        )
+        if unused:
+            more = f" and {len(unused) - 1} more" if len(unused) > 1 else ""
+            raise self.fail(f"has variable {unused[0]}{more} that openai-whisper has no place for")
 
-    def linear(src: str, dst: str, bias: bool = True) -> None:
-        state[f"{dst}.weight"] = weight(f"{src}/weight")
+    # -- writing the state dict ----------------------------------------------------------
+
+    def linear(self, src: str, dst: str, bias: bool = True) -> None:
+        self.state[f"{dst}.weight"] = self.weight(f"{src}/weight")
         if bias:
-            state[f"{dst}.bias"] = weight(f"{src}/bias")
+            self.state[f"{dst}.bias"] = self.weight(f"{src}/bias")
 
-    def layer_norm(src: str, dst: str) -> None:
-        state[f"{dst}.weight"] = weight(f"{src}/gamma")
-        state[f"{dst}.bias"] = weight(f"{src}/beta")
+    def layer_norm(self, src: str, dst: str) -> None:
+        self.state[f"{dst}.weight"] = self.weight(f"{src}/gamma")
+        self.state[f"{dst}.bias"] = self.weight(f"{src}/beta")
 
-    def split(src: str, dsts: Sequence[str]) -> None:
+    def split(self, src: str, dsts: Sequence[str]) -> None:
         """Split a fused projection; the key projection (named ``key``) loses its bias."""
-        fused_weight, fused_bias = weight(f"{src}/weight"), weight(f"{src}/bias")
+        fused_weight, fused_bias = self.weight(f"{src}/weight"), self.weight(f"{src}/bias")
         if fused_weight.shape[0] % len(dsts):
-            raise fail(f"{src}/weight has {fused_weight.shape[0]} rows; cannot split them")
+            raise self.fail(f"{src}/weight has {fused_weight.shape[0]} rows; cannot split them")
         for dst, part, part_bias in zip(
             dsts,
-            np.split(fused_weight, len(dsts)),
-            np.split(fused_bias, len(dsts)),
+            self.np.split(fused_weight, len(dsts)),
+            self.np.split(fused_bias, len(dsts)),
             strict=True,
         ):
-            state[f"{dst}.weight"] = part
+            self.state[f"{dst}.weight"] = part
             if not dst.endswith(".key"):
-                state[f"{dst}.bias"] = part_bias
+                self.state[f"{dst}.bias"] = part_bias
 
-    def block(src: str, dst: str, cross: bool) -> None:
+    def block(self, src: str, dst: str, cross: bool) -> None:
         attn = f"{dst}.attn"
-        split(f"{src}/self_attention/linear_0", [f"{attn}.query", f"{attn}.key", f"{attn}.value"])
-        linear(f"{src}/self_attention/linear_1", f"{attn}.out")
-        layer_norm(f"{src}/self_attention/layer_norm", f"{dst}.attn_ln")
+        self.split(
+            f"{src}/self_attention/linear_0", [f"{attn}.query", f"{attn}.key", f"{attn}.value"]
+        )
+        self.linear(f"{src}/self_attention/linear_1", f"{attn}.out")
+        self.layer_norm(f"{src}/self_attention/layer_norm", f"{dst}.attn_ln")
         if cross:
-            linear(f"{src}/attention/linear_0", f"{dst}.cross_attn.query")
-            split(f"{src}/attention/linear_1", [f"{dst}.cross_attn.key", f"{dst}.cross_attn.value"])
-            linear(f"{src}/attention/linear_2", f"{dst}.cross_attn.out")
-            layer_norm(f"{src}/attention/layer_norm", f"{dst}.cross_attn_ln")
-        linear(f"{src}/ffn/linear_0", f"{dst}.mlp.0")
-        linear(f"{src}/ffn/linear_1", f"{dst}.mlp.2")
-        layer_norm(f"{src}/ffn/layer_norm", f"{dst}.mlp_ln")
+            self.linear(f"{src}/attention/linear_0", f"{dst}.cross_attn.query")
+            self.split(
+                f"{src}/attention/linear_1", [f"{dst}.cross_attn.key", f"{dst}.cross_attn.value"]
+            )
+            self.linear(f"{src}/attention/linear_2", f"{dst}.cross_attn.out")
+            self.layer_norm(f"{src}/attention/layer_norm", f"{dst}.cross_attn_ln")
+        self.linear(f"{src}/ffn/linear_0", f"{dst}.mlp.0")
+        self.linear(f"{src}/ffn/linear_1", f"{dst}.mlp.2")
+        self.layer_norm(f"{src}/ffn/layer_norm", f"{dst}.mlp_ln")
 
-    state["encoder.positional_embedding"] = weight("encoder/position_encodings/encodings")
-    linear("encoder/conv1", "encoder.conv1")
-    linear("encoder/conv2", "encoder.conv2")
-    for index in range(dims["n_audio_layer"]):
-        block(f"encoder/layer_{index}", f"encoder.blocks.{index}", cross=False)
-    layer_norm("encoder/layer_norm", "encoder.ln_post")
+    def map_encoder(self, layers: int) -> None:
+        self.state["encoder.positional_embedding"] = self.weight(
+            "encoder/position_encodings/encodings"
+        )
+        self.linear("encoder/conv1", "encoder.conv1")
+        self.linear("encoder/conv2", "encoder.conv2")
+        for index in range(layers):
+            self.block(f"encoder/layer_{index}", f"encoder.blocks.{index}", cross=False)
+        self.layer_norm("encoder/layer_norm", "encoder.ln_post")
 
-    state["decoder.token_embedding.weight"] = embedding
-    state["decoder.positional_embedding"] = weight("decoder/position_encodings/encodings")
-    for index in range(dims["n_text_layer"]):
-        block(f"decoder/layer_{index}", f"decoder.blocks.{index}", cross=True)
-    layer_norm("decoder/layer_norm", "decoder.ln")
-
-    # openai-whisper computes logits with the token embedding; the projection must be the same.
-    if variables.get("decoder/projection/weight") is not variables["decoder/embeddings/weight"]:
-        projection = weight("decoder/projection/weight")  # stored separately: must be equal
-        if projection.shape != embedding.shape or not np.array_equal(projection, embedding):
-            raise fail("has an output projection that differs from the token embedding")
-    used.add("decoder/projection/weight")
-    if "decoder/projection/bias" in variables and np.any(weight("decoder/projection/bias")):
-        raise fail("has an output projection bias, which openai-whisper cannot represent")
-    scalar("encoder/num_heads")
-    scalar("decoder/num_heads")
-
-    unused = sorted(
-        name
-        for name in set(variables) - used
-        if variables[name].ndim and not name.endswith("_scale")
-    )
-    if unused:
-        more = f" and {len(unused) - 1} more" if len(unused) > 1 else ""
-        raise fail(f"has variable {unused[0]}{more} that openai-whisper has no place for")
-    return state, dims
+    def map_decoder(self, layers: int) -> None:
+        self.state["decoder.token_embedding.weight"] = self.embedding  # read by dims()
+        self.state["decoder.positional_embedding"] = self.weight(
+            "decoder/position_encodings/encodings"
+        )
+        for index in range(layers):
+            self.block(f"decoder/layer_{index}", f"decoder.blocks.{index}", cross=True)
+        self.layer_norm("decoder/layer_norm", "decoder.ln")
 
 
 def _heads(
@@ -419,34 +459,6 @@ def _read_config(path: Path) -> dict[str, Any]:
     if not isinstance(config, dict):
         raise InputError(path, "is not a JSON object")
     return config
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as file:
-        for block in iter(lambda: file.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
-def _write_atomically(path: Path, write: Callable[[Any], object]) -> None:
-    """Write ``path`` through a temporary file in the same folder, then rename it into place.
-
-    A crash or a full disk leaves either the old file or none, never half a checkpoint that a
-    later run would take for a finished one.
-    """
-    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(handle, "wb") as file:
-            write(file)
-            file.flush()
-            os.fsync(file.fileno())
-        os.chmod(temporary, 0o644)  # mkstemp makes it private; a model cache is not secret
-        os.replace(temporary, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(temporary)
-        raise
 
 
 def _require(module: str) -> Any:

@@ -31,10 +31,10 @@ from __future__ import annotations
 import os
 import tempfile
 import threading
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from livingmemory.archive.concurrency import claim_for_transcription, release
 from livingmemory.archive.store import Archive
@@ -48,12 +48,13 @@ from livingmemory.transcription.pipeline import (
     Progress,
     RecordingOutcome,
     TranscribeSettings,
-    _Silent,
     commit_one,
     decode_one,
-    pending_recordings,
     prepare,
+    start_batch,
 )
+
+T = TypeVar("T")
 
 INSTALL_HINT = "pip install 'livingmemory[cluster]' (Dask distributed)"
 #: Memory one worker needs for a base model and an hour of 16 kHz audio, with room to spare.
@@ -254,6 +255,39 @@ def connect(cluster: str, workers: int = 0, threads: int = 0) -> ClusterConnecti
     return ClusterConnection(client, None, threads or 0, len(counts))
 
 
+def as_they_finish(
+    distributed: Any,
+    items: Iterable[T],
+    submit: Callable[[T], Any | None],
+    window: int,
+) -> Iterator[tuple[T, Any]]:
+    """``(item, future)`` as each submitted task finishes, with at most ``window`` in flight.
+
+    The next item is submitted only when one finishes, so memory stays bounded on a large
+    backlog and an interruption loses little. ``submit`` returns the future, or None for an
+    item it passed over (it records why itself). Transcription and tagging on a cluster share
+    this loop.
+    """
+    queue = iter(items)
+    in_flight: dict[Any, T] = {}
+    completed = distributed.as_completed()
+
+    def submit_next() -> None:
+        for item in queue:
+            future = submit(item)
+            if future is not None:
+                in_flight[future] = item
+                completed.add(future)
+                return
+
+    for _ in range(window):
+        submit_next()
+    for future in completed:
+        item = in_flight.pop(future)
+        yield item, future
+        submit_next()
+
+
 def transcribe_on_cluster(
     archive: Archive,
     ids: Iterable[int] | None = None,
@@ -271,62 +305,36 @@ def transcribe_on_cluster(
     ``window`` recordings (default: twice the workers) are in flight, so memory stays bounded
     with ``send_audio`` and an interruption wastes little work.
     """
-    settings = settings or TranscribeSettings()
-    progress = progress or _Silent()
-    rows = pending_recordings(archive, ids, force=settings.force)
+    settings, progress, rows = start_batch(archive, ids, settings, progress)
     batch = Batch()
     if not rows:
         return batch
     get_engine(settings.engine)  # an unknown or missing engine is one clear line, here
     models.resolve(settings.model)
-    if isinstance(cluster, str):
-        connection = connect(cluster, workers, settings.threads)
-    else:
-        connection = cluster
+    connection = (
+        connect(cluster, workers, settings.threads) if isinstance(cluster, str) else cluster
+    )
     distributed = require_distributed()
     try:
         progress.begin(sum(r["duration"] for r in rows), len(rows))
-        window = window or 2 * max(1, connection.workers)
-        queue: Iterator[dict[str, Any]] = iter(rows)
-        in_flight: dict[Any, dict[str, Any]] = {}
-        completed = distributed.as_completed()
 
-        def submit_next() -> None:
-            row = next(queue, None)
-            while row is not None and not claim_for_transcription(
-                archive, row, force=settings.force
-            ):
+        def submit(row: dict[str, Any]) -> Any | None:
+            if not claim_for_transcription(archive, row, force=settings.force):
                 outcome = RecordingOutcome(row["id"], "skipped", "another transcribe run took it")
                 batch.outcomes.append(outcome)
                 progress.finished(outcome)
-                row = next(queue, None)
-            if row is None:
-                return
-            prompt, words = prepare(archive, row, settings)
-            path = archive.root / row["file_path"]
-            request = DecodeRequest(
-                row=dict(row),
-                prompt=prompt,
-                word_timestamps=words,
-                path=None if send_audio else str(path.resolve()),
-                data=path.read_bytes() if send_audio else None,
-                suffix=path.suffix or ".wav",
-            )
-            future = connection.client.submit(
+                return None
+            return connection.client.submit(
                 decode_task,
-                request,
+                _decode_request(archive, row, settings, send_audio),
                 settings,
                 connection.threads,
                 pure=False,
                 key=f"livingmemory-decode-{row['id']}-{os.urandom(4).hex()}",
             )
-            in_flight[future] = row
-            completed.add(future)
 
-        for _ in range(window):
-            submit_next()
-        for future in completed:
-            row = in_flight.pop(future)
+        window = window or 2 * max(1, connection.workers)
+        for row, future in as_they_finish(distributed, rows, submit, window):
             progress.recording(row)
             try:
                 outcome = _collect(archive, row, settings, future, distributed)
@@ -335,12 +343,28 @@ def transcribe_on_cluster(
             progress.advance(row["duration"])
             batch.outcomes.append(outcome)
             progress.finished(outcome)
-            submit_next()
     finally:
         if isinstance(cluster, str):
             connection.close()
     batch.outcomes.sort(key=lambda o: o.recording_id)
     return batch
+
+
+def _decode_request(
+    archive: Archive, row: dict[str, Any], settings: TranscribeSettings, send_audio: bool
+) -> DecodeRequest:
+    """What a worker needs to decode one recording: its path on the shared folder, or (with
+    ``send_audio``) the file's bytes."""
+    prompt, words = prepare(archive, row, settings)
+    path = archive.root / row["file_path"]
+    return DecodeRequest(
+        row=dict(row),
+        prompt=prompt,
+        word_timestamps=words,
+        path=None if send_audio else str(path.resolve()),
+        data=path.read_bytes() if send_audio else None,
+        suffix=path.suffix or ".wav",
+    )
 
 
 def _collect(

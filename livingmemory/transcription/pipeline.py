@@ -34,6 +34,7 @@ from livingmemory.transcription import models
 from livingmemory.transcription.engines import DEFAULT_ENGINE, get_engine
 from livingmemory.transcription.engines.base import SAMPLE_RATE, DecodeOptions, Engine, Segment
 from livingmemory.transcription.quality import (
+    THRESHOLDS,
     DroppedSpan,
     dropped_spans,
     flag_segments,
@@ -43,10 +44,6 @@ from livingmemory.transcription.quality import (
 )
 
 EXPECTED_LANGUAGES = ("sl", "en", "de", "hr")
-# Detection below this is a guess: measured, Slovenian clips were taken for English at
-# p = 0.009 and 0.023 and transcribed as "Thank you, Marija Košir." (README: the language
-# table of benchmarks/honesty.py).
-MIN_LANGUAGE_PROBABILITY = 0.5
 
 
 @dataclass(frozen=True)
@@ -74,7 +71,7 @@ class TranscribeSettings:
     channel_roles: tuple[str, ...] = ("interviewer", "narrator")
     compute_type: str = "default"
     threads: int = 0
-    min_language_probability: float = MIN_LANGUAGE_PROBABILITY
+    min_language_probability: float = THRESHOLDS.min_language_probability
     batched: bool = False  # faster-whisper's batched pipeline (README: measured, not default)
     batch_size: int = 0  # 0: chosen for the machine
     # issue 15: who is speaking (livingmemory/speakers/turns.py)
@@ -209,9 +206,7 @@ def transcribe_recordings(
     progress: Progress | None = None,
 ) -> Batch:
     """Transcribe pending recordings, committing each one as soon as it is done."""
-    settings = settings or TranscribeSettings()
-    progress = progress or _Silent()
-    rows = pending_recordings(archive, ids, force=settings.force)
+    settings, progress, rows = start_batch(archive, ids, settings, progress)
     batch = Batch()
     if not rows:
         return batch
@@ -437,6 +432,18 @@ def prepare(archive: Archive, row: dict[str, Any], settings: TranscribeSettings)
     return prompt, words
 
 
+def start_batch(
+    archive: Archive,
+    ids: Iterable[int] | None,
+    settings: TranscribeSettings | None,
+    progress: Progress | None,
+) -> tuple[TranscribeSettings, Progress, list[dict[str, Any]]]:
+    """The defaults filled in, and the recordings still to transcribe: how every transcribe
+    run starts, on this machine or on a cluster."""
+    settings = settings or TranscribeSettings()
+    return settings, progress or _Silent(), pending_recordings(archive, ids, force=settings.force)
+
+
 def _transcribe_one(
     archive: Archive,
     row: dict[str, Any],
@@ -474,33 +481,11 @@ def commit_one(
     that got a finished machine transcript in the meantime (another run, a duplicate result
     from a cluster) is skipped, so nothing is stored twice.
     """
-    plan, decoded = result.plan, result.decoded
-    if decoded is None or result.options is None:
-        candidates = result.language_candidates
-        with archive.db.atomic():
-            _mark_language_uncertain(archive, row, candidates)
-        guesses = ", ".join(f"{code} {p:.2f}" for code, p in candidates[:3])
-        return RecordingOutcome(
-            row["id"],
-            "uncertain",
-            f"language uncertain ({guesses}): not transcribed in a guess; set the recording's "
-            "language, or pass --language",
-            language=None,
-        )
+    plan = result.plan
+    if result.decoded is None or result.options is None:
+        return _uncertain(archive, row, result.language_candidates)
     language = result.language
-    # -- issue 15: who is speaking (mono; livingmemory/speakers/turns.py) --------------------------
-    mono = plan.channels == (None,)
-    assignment = None
-    if mono and speakers_module.wanted(archive, row["id"], mono, settings.diarization):
-        audio = result.audio
-        if audio is None:  # decoded elsewhere: read the recording here
-            audio = load_audio(archive.root / row["file_path"], channel=plan.channels[0])
-        assignment = speakers_module.for_recording(
-            archive, row, mono, audio, decoded, settings.diarization
-        )
-    if assignment is not None:
-        decoded = assignment.decoded
-    # -- end issue 15 ------------------------------------------------------------------------
+    decoded, assignment = _assign_speakers(archive, row, settings, result, result.decoded)
     speakers = {
         ch: _speaker(archive, row["id"], settings.channel_roles[ch])
         for ch in plan.channels
@@ -511,31 +496,7 @@ def commit_one(
         [s.text for _, s, flags in decoded.segments if not untrusted(flags)], expected
     )
     warnings = ["names_not_heard"] if expected and not any(heard.values()) else []
-    candidates = result.language_candidates
-    run = {
-        "recording_id": row["id"],
-        "source": "machine",
-        "engine": result.engine,
-        "engine_version": result.engine_version,
-        "model": result.model,
-        "model_sha256": result.model_sha256,
-        "compute_type": result.compute_type,
-        "language": language,
-        "language_probability": result.language_probability,
-        "language_source": result.language_source,
-        "language_candidates": json.dumps(candidates) if candidates else None,
-        "options": json.dumps(replace(result.options, initial_prompt=None).as_dict()),
-        "prompt": result.prompt,
-        "channels": json.dumps({str(k): v for k, v in speakers.items()}) if speakers else "mix",
-        "started_at": result.started_at,
-        "finished_at": utc_now(),
-        "audio_seconds": row["duration"],
-        "wall_seconds": round(result.wall_seconds, 3),
-        "is_current": 1,
-        "suspect_segments": sum(1 for _, _, f in decoded.segments if f),
-        "warnings": json.dumps(warnings) if warnings else None,
-        "checks": json.dumps({"names_heard": heard, "channels": plan.reason}, ensure_ascii=False),
-    }
+    run = _run_row(row, result, decoded, speakers, warnings, heard)
     transcript_id = _commit(archive, row, run, decoded, speakers, assignment, force=settings.force)
     if transcript_id is None:
         return RecordingOutcome(
@@ -553,6 +514,83 @@ def commit_one(
         warnings,
         plan.reason,
     )
+
+
+def _uncertain(
+    archive: Archive, row: dict[str, Any], candidates: list[tuple[str, float]]
+) -> RecordingOutcome:
+    """Nothing is transcribed in a guessed language: the recording is marked instead."""
+    with archive.db.atomic():
+        _mark_language_uncertain(archive, row, candidates)
+    guesses = ", ".join(f"{code} {p:.2f}" for code, p in candidates[:3])
+    return RecordingOutcome(
+        row["id"],
+        "uncertain",
+        f"language uncertain ({guesses}): not transcribed in a guess; set the recording's "
+        "language, or pass --language",
+        language=None,
+    )
+
+
+def _assign_speakers(
+    archive: Archive,
+    row: dict[str, Any],
+    settings: TranscribeSettings,
+    result: DecodedRecording,
+    decoded: Decoded,
+) -> tuple[Decoded, speakers_module.Assignment | None]:
+    """Who is speaking (issue 15; livingmemory/speakers/turns.py): for a mono recording
+    when wanted, the segments split at speaker turns and named; else as decoded."""
+    plan = result.plan
+    mono = plan.channels == (None,)
+    if not (mono and speakers_module.wanted(archive, row["id"], mono, settings.diarization)):
+        return decoded, None
+    audio = result.audio
+    if audio is None:  # decoded elsewhere: read the recording here
+        audio = load_audio(archive.root / row["file_path"], channel=plan.channels[0])
+    assignment = speakers_module.for_recording(
+        archive, row, mono, audio, decoded, settings.diarization
+    )
+    return (decoded, None) if assignment is None else (assignment.decoded, assignment)
+
+
+def _run_row(
+    row: dict[str, Any],
+    result: DecodedRecording,
+    decoded: Decoded,
+    speakers: dict[int, str],
+    warnings: list[str],
+    heard: dict[str, bool],
+) -> dict[str, Any]:
+    """The ``transcripts`` row of a finished machine run: what ran, on what, and what it found."""
+    assert result.options is not None  # an undecoded recording is marked uncertain instead
+    candidates = result.language_candidates
+    return {
+        "recording_id": row["id"],
+        "source": "machine",
+        "engine": result.engine,
+        "engine_version": result.engine_version,
+        "model": result.model,
+        "model_sha256": result.model_sha256,
+        "compute_type": result.compute_type,
+        "language": result.language,
+        "language_probability": result.language_probability,
+        "language_source": result.language_source,
+        "language_candidates": json.dumps(candidates) if candidates else None,
+        "options": json.dumps(replace(result.options, initial_prompt=None).as_dict()),
+        "prompt": result.prompt,
+        "channels": json.dumps({str(k): v for k, v in speakers.items()}) if speakers else "mix",
+        "started_at": result.started_at,
+        "finished_at": utc_now(),
+        "audio_seconds": row["duration"],
+        "wall_seconds": round(result.wall_seconds, 3),
+        "is_current": 1,
+        "suspect_segments": sum(1 for _, _, f in decoded.segments if f),
+        "warnings": json.dumps(warnings) if warnings else None,
+        "checks": json.dumps(
+            {"names_heard": heard, "channels": result.plan.reason}, ensure_ascii=False
+        ),
+    }
 
 
 def _commit(

@@ -46,10 +46,21 @@ class Thresholds:
     to each segment, unlike faster-whisper's avg_logprob and no_speech_prob, which are
     reported once per 30 s window and so cannot single out a bad segment.
 
+    ``min_language_probability``: a detected language below this is a guess (measured:
+    Slovenian clips were taken for English at p = 0.009 and 0.023 and transcribed as "Thank
+    you, Marija Košir."; README, the language table of ``benchmarks/honesty.py``); the
+    recording is marked "language uncertain" and left untranscribed.
+
+    ``low_avg_logprob`` and ``unsure_tag_confidence``: the review queue's extra points for a
+    segment with a low average log-probability, and for each machine tag below this
+    confidence (fuzzy matches; the rules' guesses are stored at 0.6 and are not counted).
+
+    ``max_foreign_script_share``: letters outside the Latin script above this share mark a
+    transcript in a Latin-script language as ``wrong_script``.
+
     Whisper's own thresholds (log-probability, no-speech probability, compression ratio) are
     decoding settings and live in :class:`~livingmemory.transcription.engines.base.DecodeOptions`;
-    the flags
-    use the same values the decoder used.
+    the flags use the same values the decoder used.
     """
 
     min_word_probability: float = 0.6
@@ -58,6 +69,10 @@ class Thresholds:
     max_repeated_ngrams: float = 0.3
     high_temperature: float = 0.6
     prompt_echo_share: float = 0.5
+    min_language_probability: float = 0.5
+    low_avg_logprob: float = -0.5
+    unsure_tag_confidence: float = 0.6
+    max_foreign_script_share: float = 0.3
 
 
 THRESHOLDS = Thresholds()
@@ -113,7 +128,9 @@ def is_short_loop(text: str) -> bool:
     return len(set(words)) / len(words) <= 0.34
 
 
-def echoes_prompt(text: str, prompt: str | None, share: float = 0.5) -> bool:
+def echoes_prompt(
+    text: str, prompt: str | None, share: float = THRESHOLDS.prompt_echo_share
+) -> bool:
     """True when the segment is mostly words of the prompt it was decoded with.
 
     Whisper continues its prompt; with a list of names as the prompt, the base model has
@@ -260,7 +277,7 @@ def _foreign_script(text: str) -> bool:
     if not letters:
         return False
     non_latin = sum(1 for c in letters if "LATIN" not in unicodedata.name(c, "LATIN"))
-    return non_latin / len(letters) > 0.3
+    return non_latin / len(letters) > THRESHOLDS.max_foreign_script_share
 
 
 def dropped_spans(

@@ -79,6 +79,8 @@ class DecodeOptions:
     language: str | None = None
     beam_size: int = 5
     initial_prompt: str | None = None
+    # Never set by the package (README: names as hotwords invented names); kept for the
+    # prompt-policy table that benchmarks/honesty.py measures and the README reports.
     hotwords: str | None = None
     vad: bool = False
     word_timestamps: bool = False
@@ -130,8 +132,6 @@ class Engine(Protocol):
     """A loaded model that can transcribe audio arrays."""
 
     name: ClassVar[str]
-    #: Model formats this engine loads: "ctranslate2" and/or "openai".
-    formats: ClassVar[tuple[str, ...]]
     #: The precision the loaded model runs at (int8, float32...), stored with each run.
     compute_type: str
 

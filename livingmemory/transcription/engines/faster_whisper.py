@@ -39,7 +39,6 @@ COMPUTE_TYPES = {"default", "auto", "int8", "int8_float32", "int8_float16", "int
 
 class FasterWhisperEngine:
     name: ClassVar[str] = "faster-whisper"
-    formats: ClassVar[tuple[str, ...]] = ("ctranslate2",)
     default_compute_type: ClassVar[str] = "int8"
 
     @classmethod

@@ -25,7 +25,6 @@ if TYPE_CHECKING:  # NumPy only in annotations: plug-ins load without it
 
 class OpenAIWhisperEngine:
     name: ClassVar[str] = "openai-whisper"
-    formats: ClassVar[tuple[str, ...]] = ("openai",)
     default_compute_type: ClassVar[str] = "float32"
 
     @classmethod
