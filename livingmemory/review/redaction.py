@@ -52,26 +52,26 @@ def visible_segments(
 def hidden_speakers(
     archive: Archive, recording_id: int, transcript: dict[str, Any] | None = None
 ) -> set[str]:
-    """Speaker names on the current machine transcript that belong to people of *other*
-    recordings: not shown in public.
+    """Speaker names on the current machine transcript that a stored voice of someone outside
+    this recording put there: not shown in public.
 
-    Diarization names only the recording's own people, but an archive labelled by an older
-    version may carry a name matched from another interview's stored voice, someone who may
-    be known only from a restricted one. A name a person gave (``speakers --rename``, the
-    editor, a human transcript) is the team's decision and stays.
+    Diarization now names only the recording's own people, but an archive labelled by an
+    earlier version may carry a name matched from another interview's stored voice, someone
+    who may be known only from a restricted one. A name a person gave (``speakers --rename``,
+    the editor, a human transcript) is the team's decision and stays. The rule reads only
+    this recording's own rows, so an incremental publish sees every change that moves it.
     """
     transcript = transcript or archive.current_transcript(recording_id)
     if transcript is None or transcript["source"] != "machine":
         return set()
     rows = archive.db.query(
-        "SELECT DISTINCT s.speaker FROM segments s JOIN people p ON p.name = s.speaker "
-        "WHERE s.transcript_id = :t AND p.id NOT IN "
-        "(SELECT person_id FROM recording_people WHERE recording_id = :r) "
-        "AND s.speaker NOT IN (SELECT label FROM speaker_voices WHERE transcript_id = :t "
+        "SELECT label FROM speaker_voices WHERE transcript_id = :t AND method = 'voice' "
+        "AND person_id NOT IN (SELECT person_id FROM recording_people WHERE recording_id = :r) "
+        "AND label NOT IN (SELECT label FROM speaker_voices WHERE transcript_id = :t "
         "AND method = 'manual')",
         {"t": transcript["id"], "r": recording_id},
     )
-    return {row["speaker"] for row in rows}
+    return {row["label"] for row in rows}
 
 
 def public_speaker(segment: dict[str, Any], hidden: set[str]) -> dict[str, Any]:
