@@ -374,6 +374,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--ssj", type=Path, default=DEFAULT_SSJ)
     parser.add_argument("--keep", type=Path, help="build the archives here and keep them")
     parser.add_argument("--no-publish", action="store_true")
+    parser.add_argument(
+        "--reuse", action="store_true", help="with --keep: use archives already built there"
+    )
+    parser.add_argument("--build-only", action="store_true", help="build, measure nothing")
     parser.add_argument("--json", type=Path)
     args = parser.parse_args(argv)
 
@@ -385,7 +389,15 @@ def main(argv: list[str] | None = None) -> int:
         for hours in args.sizes:
             log(f"building {hours} h")
             folder = base / f"{hours}h"
-            row = build(folder, hours, ranked)
+            facts = folder / "build.json"
+            if args.reuse and facts.is_file() and (folder / "archive.db").is_file():
+                row = json.loads(facts.read_text())
+                log(f"  reusing {folder}")
+            else:
+                row = build(folder, hours, ranked)
+                facts.write_text(json.dumps(row))
+            if args.build_only:
+                continue
             log(f"  built in {row['build_s']:.0f} s, {row['size_mb']:.0f} MB; searching")
             row["search"] = measure_search(folder / "archive.db", words, args.repeat)
             if not args.no_publish:
