@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import copy_audio, insert_transcript
+from conftest import copy_audio, insert_transcript, run_cli
 from test_publish import (  # the archive with every access level, and its helpers
     PUBLIC,
     RESTRICTED,
@@ -254,3 +254,18 @@ def test_random_change_sequences_match_a_full_publish(
         result = publish_incrementally(archive_dir)
         assert result.incremental, change
         assert_same_as_full(archive_dir, tmp_path / "full")
+
+
+def test_publish_cli_says_what_it_rewrote_and_full_rewrites_all(
+    archive_dir: Path, levels: dict[str, int]
+) -> None:
+    archive_db = archive_dir / "archive.db"
+    first = run_cli("publish", "--archive", archive_db, "--json")
+    assert first.exit_code == 0, str(first)
+    edit(archive_dir, "UPDATE recordings SET title = 'Spet nov' WHERE id = ?", [levels["public"]])
+    again = run_cli("publish", "--archive", archive_db)
+    assert again.exit_code == 0, str(again)
+    assert "1 changed, rewritten" in again.stdout
+    full = run_cli("publish", "--archive", archive_db, "--full", "--json")
+    assert full.exit_code == 0, str(full)
+    assert '"incremental": false' in full.stdout
