@@ -193,9 +193,11 @@ def publish(
     _remove_stale_temporaries(output.parent)
     manifest = None if full or regenerate else _load_manifest(archive, output)
     if manifest is not None:
-        return _publish_incremental(
+        done = _publish_incremental(
             archive, output, recordings, fingerprints, manifest, audio_dir, result
         )
+        if done is not None:
+            return done
     _check_sources(archive, recordings, audio_dir, hash_all=regenerate)
     handle, temp_name = tempfile.mkstemp(
         prefix=f"{TEMP_PREFIX}{os.getpid()}-", suffix=".db", dir=output.parent
@@ -270,7 +272,7 @@ def _audio_generation(database: Path) -> int:
         return 0
 
 
-_TEMP_RE = re.compile(rf"^{re.escape(TEMP_PREFIX)}(\d+)-.*\.db$")
+_TEMP_RE = re.compile(rf"^{re.escape(TEMP_PREFIX)}(\d+)-.*\.db(-journal)?$")
 STALE_TEMP_SECONDS = 3600.0
 
 
@@ -280,7 +282,7 @@ def _remove_stale_temporaries(folder: Path) -> None:
     One whose process still runs on this machine is another publish at work and stays; one
     without a pid in its name (older releases) goes once it is an hour old.
     """
-    for path in folder.glob(f"{TEMP_PREFIX}*.db"):
+    for path in folder.glob(f"{TEMP_PREFIX}*.db*"):
         match = _TEMP_RE.match(path.name)
         try:
             if match:
@@ -560,8 +562,11 @@ def _save_manifest(
     }
     path = _manifest_path(archive)
     partial = path.with_name(f"{path.name}.{os.getpid()}.partial")
-    partial.write_text(json.dumps(manifest, separators=(",", ":")), "utf-8")
-    os.replace(partial, path)
+    try:
+        partial.write_text(json.dumps(manifest, separators=(",", ":")), "utf-8")
+        os.replace(partial, path)
+    except OSError:  # the publish itself succeeded; the next one will simply be full
+        partial.unlink(missing_ok=True)
 
 
 def _fingerprints(archive: Archive, recordings: list[dict[str, Any]]) -> dict[int, str]:
@@ -628,7 +633,7 @@ def _publish_incremental(
     manifest: dict[str, Any],
     audio_dir: Path,
     result: PublishResult,
-) -> PublishResult:
+) -> PublishResult | None:
     """Rewrite only what changed since the last publish, with a full publish's guarantees.
 
     The previous database is copied beside itself; in the copy, the rows of every changed,
@@ -638,6 +643,9 @@ def _publish_incremental(
     are updated; then the copy is renamed over the old file, as in a full publish. When a
     recording left the public set or gained a redaction, the full-text index is optimized
     (rewritten), so no token of the withdrawn text stays in its older segments.
+
+    Returns None, having written nothing, when so much changed that a full publish is the
+    better way.
     """
     old: dict[int, list[Any]] = manifest["recordings"]
     current = {r["id"]: r for r in recordings}
@@ -650,8 +658,7 @@ def _publish_incremental(
         or not (audio_dir / old[rid][1]).is_file()
     ]
     if len(changed) + len(removed) > max(10, INCREMENTAL_SHARE * len(current)):
-        _forget_manifest(archive)
-        return publish(archive, output, full=True)
+        return None
     _check_sources(archive, [current[rid] for rid in changed], audio_dir, hash_all=False)
     places = _changed_places(archive, output)
     result.incremental = True
@@ -680,6 +687,7 @@ def _publish_incremental(
             and _audio_name(current[rid], redaction_spans(archive, rid)) != old[rid][1]
             for rid in changed
         )
+        places_before = set(conn.execute("SELECT id, name FROM places"))
         with public.atomic():
             touched = removed + [rid for rid in changed if rid in old]
             keys, tags, people, place_ids = _delete_recordings(conn, touched)
@@ -689,13 +697,15 @@ def _publish_incremental(
                     archive, public, current[rid], audio_dir, keep_audio, result, False, staged
                 )
             new_keys, new_tags = _index_recordings(conn, changed)
-            for row in places:  # a renamed place: both names' counts change
-                before = conn.execute("SELECT name FROM places WHERE id = ?", [row["id"]])
-                keys |= {("place", str(name)) for (name,) in before}
-                keys.add(("place", str(row["name"])))
+            for row in places:
                 public.table("places").upsert(row, pk="id")
             _update_search_tags(conn, tags, new_tags)
             _prune_people_and_places(conn, people, place_ids)
+            # Browse entries take their coordinates from places of the same name: recount
+            # those of places added, removed, renamed or moved.
+            places_after = set(conn.execute("SELECT id, name FROM places"))
+            keys |= {("place", str(name)) for _, name in places_before ^ places_after}
+            keys |= {("place", str(row["name"])) for row in places}
             from livingmemory.site_pages import refresh_browse
 
             refresh_browse(conn, keys | new_keys)
