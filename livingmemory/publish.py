@@ -245,6 +245,17 @@ def _retag_corrections(archive: Archive, ids: list[int]) -> None:
     publishing it as it is would silently drop that interview's tags."""
     from livingmemory.workspace import retag_recording, stale_tag_ids
 
+    # Only recordings with a tagged transcript and an untagged current one can be stale: one
+    # query instead of two per recording (seconds at 10,000 recordings, on every publish).
+    candidates = {
+        row[0]
+        for row in archive.db.execute(
+            "SELECT recording_id FROM transcripts WHERE tagged_version IS NULL AND "
+            "is_current = 1 AND finished_at IS NOT NULL INTERSECT SELECT recording_id FROM "
+            "transcripts WHERE tagged_version IS NOT NULL"
+        )
+    }
+    ids = [i for i in ids if i in candidates]
     for recording_id in stale_tag_ids(archive, ids):
         if retag_recording(archive, recording_id) is None:
             raise LivingMemoryError(

@@ -737,16 +737,35 @@ def _browse_insert(kind: str, where: str = "") -> str:
 
 
 def browse_keys(conn: Any, recording_ids: list[int]) -> set[tuple[str, str]]:
-    """The ``(kind, name)`` browse entries recordings ``recording_ids`` count towards."""
+    """The ``(kind, name)`` browse entries recordings ``recording_ids`` count towards.
+
+    :data:`BROWSE_LINKS` runs over temporary copies of just these recordings' rows (SQLite
+    reads a temporary table before a main one of the same name): the same rules, and no
+    full scan of a label's mentions, which the planner would pick for ``recording_id IN``.
+    """
     keys: set[tuple[str, str]] = set()
     marks = ",".join("?" * len(recording_ids))
-    for kind, sql in BROWSE_LINKS.items():
-        for (name,) in conn.execute(
-            f"SELECT DISTINCT l.name FROM ({sql}) l WHERE l.recording_id IN ({marks}) "
-            "AND l.name IS NOT NULL",
+    copies = {
+        "entities": f"recording_id IN ({marks})",
+        "recordings": f"id IN ({marks})",
+        "recording_people": f"recording_id IN ({marks})",
+        "people": f"id IN (SELECT person_id FROM main.recording_people WHERE recording_id IN "
+        f"({marks}))",
+    }
+    for table, where in copies.items():
+        conn.execute(
+            f"CREATE TEMP TABLE {table} AS SELECT * FROM main.{table} WHERE {where}",
             recording_ids,
-        ):
-            keys.add((kind, str(name)))
+        )
+    try:
+        for kind, sql in BROWSE_LINKS.items():
+            for (name,) in conn.execute(
+                f"SELECT DISTINCT l.name FROM ({sql}) l WHERE l.name IS NOT NULL"
+            ):
+                keys.add((kind, str(name)))
+    finally:
+        for table in copies:
+            conn.execute(f"DROP TABLE temp.{table}")
     return keys
 
 

@@ -275,3 +275,19 @@ def test_publish_cli_says_what_it_rewrote_and_full_rewrites_all(
     full = run_cli("publish", "--archive", archive_db, "--full", "--json")
     assert full.exit_code == 0, str(full)
     assert '"incremental": false' in full.stdout
+
+
+def test_a_corrected_transcript_is_tagged_again_before_it_is_published(
+    archive_dir: Path, levels: dict[str, int], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import livingmemory.workspace as workspace
+
+    tagged: list[int] = []
+    monkeypatch.setattr(workspace, "retag_recording", lambda _, rid: tagged.append(rid) or 1)
+    edit(archive_dir, "UPDATE transcripts SET tagged_version = 1", [])
+    publish_incrementally(archive_dir)
+    assert tagged == []  # every current transcript is tagged
+    with open_archive(archive_dir / "archive.db") as archive:
+        insert_transcript(archive, levels["past"], ["Popravljeno."], source="human")
+    publish_incrementally(archive_dir)
+    assert tagged == [levels["past"]]
