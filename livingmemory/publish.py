@@ -3,10 +3,13 @@
 Only recordings whose access level is public, or whose embargo has passed, go in, with their
 current transcript, tags, places and people. Restricted and embargoed interviews, consent
 notes, internal notes, source paths and the archive team's names are absent from the file,
-not hidden; the database is built from scratch each time (no free pages holding old rows).
-Redacted passages are cut from the text, the search index and the play links, and silenced
-in the published audio. The new database is written beside the old one and renamed over it,
-so a running site never sees half a database; audio files no longer public are then removed.
+not hidden: a full publish builds the database from scratch (no free pages holding old
+rows); an incremental one (the default once a manifest exists, see below) deletes a changed
+or withdrawn recording's rows with ``secure_delete`` (zeroed) and rewrites the full-text
+indexes when anything was withdrawn. Redacted passages are cut from the text, the search
+index and the play links, and silenced in the published audio. The new database is written
+beside the old one and renamed over it, so a running site never sees half a database; audio
+files no longer public are removed.
 """
 
 from __future__ import annotations
@@ -671,6 +674,8 @@ def _publish_incremental(
     if len(changed) + len(removed) > max(10, INCREMENTAL_SHARE * len(current)):
         return None
     _check_sources(archive, [current[rid] for rid in changed], audio_dir, hash_all=False)
+    for rid in current.keys() - set(changed):  # as a full publish does: present, not re-read
+        check_source(archive, current[rid], hash_file=False)
     places = _changed_places(archive, output)
     result.incremental = True
     result.rewritten = list(changed)

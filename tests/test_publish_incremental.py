@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 import random
+import re
 import shutil
 import sqlite3
 from pathlib import Path
@@ -21,6 +22,8 @@ from typing import Any
 import pytest
 from conftest import copy_audio, insert_transcript, run_cli
 from test_publish import (  # the archive with every access level, and its helpers
+    EMBARGO_FUTURE,
+    EMBARGO_PAST,
     PUBLIC,
     RESTRICTED,
     TODAY,
@@ -225,6 +228,12 @@ def test_random_change_sequences_match_a_full_publish(
     publish_incrementally(archive_dir)
     ids = sorted(levels.values())
     words = ["Kranj", "Bled", "Tržič", "Škofja Loka"]
+    markers = {  # the ASCII markers in each recording's title and text
+        key: tuple(re.findall(r"Q[A-Z]\d\d", values["title"] + " " + values["text"]))
+        for key, values in (("public", PUBLIC), ("restricted", RESTRICTED),
+                            ("past", EMBARGO_PAST), ("future", EMBARGO_FUTURE))
+    }  # fmt: skip
+    assert markers["restricted"] == ("QK41", "QK43")
     for _ in range(5):
         rid = rng.choice(ids)
         change = rng.choice(["access", "text", "tag", "untag", "redact", "speaker", "move", "home"])
@@ -260,6 +269,8 @@ def test_random_change_sequences_match_a_full_publish(
         result = publish_incrementally(archive_dir)
         assert result.incremental, change
         assert_same_as_full(archive_dir, tmp_path / "full")
+        withheld = [markers[key] for key, rid in levels.items() if rid not in result.recordings]
+        assert leaks(public_files(archive_dir), [m for pair in withheld for m in pair]) == []
 
 
 def test_publish_cli_says_what_it_rewrote_and_full_rewrites_all(
@@ -291,3 +302,20 @@ def test_a_corrected_transcript_is_tagged_again_before_it_is_published(
         insert_transcript(archive, levels["past"], ["Popravljeno."], source="human")
     publish_incrementally(archive_dir)
     assert tagged == [levels["past"]]
+
+
+def test_an_unchanged_recording_whose_file_is_missing_stops_the_publish(
+    archive_dir: Path, levels: dict[str, int]
+) -> None:
+    from test_publish import archive_file
+
+    from livingmemory.errors import LivingMemoryError
+
+    publish_incrementally(archive_dir)
+    before = public_files(archive_dir)
+    source = archive_file(archive_dir, levels["past"])
+    source.chmod(0o644)
+    source.unlink()
+    with pytest.raises(LivingMemoryError, match="missing"):
+        publish_incrementally(archive_dir)  # as a full publish would: nothing written
+    assert public_files(archive_dir) == before
