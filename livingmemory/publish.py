@@ -514,17 +514,22 @@ MANIFEST = ".publish-manifest.json"
 MANIFEST_FORMAT = 1
 # Above this share of recordings changed, a full publish is as quick and leaves a compact file.
 INCREMENTAL_SHARE = 0.25
-# Source files whose code shapes the public database: any change to them forces a full publish.
-_SHAPING = ("publish.py", "redaction.py", "search.py", "site_pages.py", "schema.py")
 
 
 def _code_version() -> str:
-    """What built the public file: the shaping modules' source, SQLite and the audio rules."""
+    """What built the public file: the source of the modules whose code shapes it (found from
+    the functions used, so it follows the modules wherever they live), SQLite, audio rules."""
+    import sys
+
+    from livingmemory.schema import _segment_tags_sql
+    from livingmemory.search import build_public_index
+
     digest = hashlib.sha256(f"{sqlite3.sqlite_version}|{AUDIO_GENERATION}".encode())
-    package = Path(__file__).resolve().parent
-    for name in _SHAPING:
-        path = package / name
-        digest.update(path.read_bytes() if path.is_file() else name.encode())
+    shaping = (publish, build_public_index, build_browse_index, redaction_spans, _segment_tags_sql)
+    for name in sorted({function.__module__ for function in shaping}):
+        source = getattr(sys.modules[name], "__file__", None)
+        digest.update(name.encode())
+        digest.update(Path(source).read_bytes() if source else b"")
     return digest.hexdigest()
 
 

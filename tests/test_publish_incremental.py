@@ -319,3 +319,19 @@ def test_an_unchanged_recording_whose_file_is_missing_stops_the_publish(
     with pytest.raises(LivingMemoryError, match="missing"):
         publish_incrementally(archive_dir)  # as a full publish would: nothing written
     assert public_files(archive_dir) == before
+
+
+def test_changed_publishing_code_gives_a_full_publish(
+    archive_dir: Path, levels: dict[str, int]
+) -> None:
+    import json
+
+    publish_incrementally(archive_dir)
+    assert publish_incrementally(archive_dir).incremental
+    manifest = archive_dir / publish_module.MANIFEST
+    data = json.loads(manifest.read_text("utf-8"))
+    assert data["code"] == publish_module._code_version()
+    data["code"] = "an older release"
+    manifest.write_text(json.dumps(data), "utf-8")
+    assert not publish_incrementally(archive_dir).incremental  # from scratch
+    assert publish_incrementally(archive_dir).incremental
