@@ -18,8 +18,14 @@ Measured, per size:
 * ``livingmemory.search.search`` in-process, p50/p95 over ``--repeat`` runs, for common words
   (ranks 20-40 of the vocabulary), rare words (seen about 50 times in 1,000 hours), and
   inflected place names (a locative form finding the lemma: "Kranju", "Škofji Loki");
-* ``livingmemory.site.publish.publish`` of the whole archive (every recording public), and again
-  after one recording's transcript changed.
+* ``livingmemory.site.publish.publish`` of the whole archive (every recording public), then again
+  after one recording's transcript changed (incremental: only that recording is rewritten),
+  and after one recording was made restricted (incremental too, but the full-text index is
+  then rewritten so no token of the withdrawn text stays in it);
+* on the published database, served in-process by Datasette with the package's plug-in (the
+  ASGI client, no network): the same searches through the ``search_transcripts`` canned
+  query's JSON, and the public site's pages (home, an interview, the most mentioned place's
+  page, search results for a common word), p50/p95 over ``--repeat`` requests each.
 
 The ratio per tenfold (1,000 h / 100 h) is printed for each figure.
 
@@ -27,6 +33,12 @@ Usage::
 
     .venv/bin/python benchmarks/scale.py                     # 100 and 1,000 hours
     .venv/bin/python benchmarks/scale.py --sizes 100,1000,10000 --keep /tmp/scale
+    .venv/bin/python benchmarks/scale.py --sizes 10000 --keep /tmp/scale --build-only  # first
+    .venv/bin/python benchmarks/scale.py --sizes 100,1000,10000 --keep /tmp/scale --reuse
+
+10,000 hours takes about 8 minutes to build and 13 to publish in full on a 2-core machine
+(about 2.7 GB for the archive and as much for the public database, in ``--keep`` or the
+temporary folder).
 """
 
 from __future__ import annotations
@@ -302,66 +314,228 @@ def measure_search(database: Path, words: dict[str, list[str]], repeat: int) -> 
     return found
 
 
+def _datasette(public_db: Path, archive_root: Path) -> Any:
+    """Datasette serving ``public_db`` as ``livingmemory serve`` does, with this checkout's
+    plug-in registered directly (not through the installed entry point)."""
+    sys._called_from_test = True  # type: ignore[attr-defined]  # datasette: no entry points
+    from datasette.app import Datasette
+    from datasette.plugins import pm
+
+    from livingmemory.archive.store import open_archive
+    from livingmemory.site import plugin
+    from livingmemory.site.serve import site_metadata
+
+    if not pm.is_registered(plugin):
+        pm.register(plugin, "livingmemory")
+    with open_archive(archive_root / "archive.db") as archive:
+        metadata = site_metadata(archive)
+    return Datasette(immutables=[str(public_db)], metadata=metadata)
+
+
+def measure_site(
+    public_db: Path, archive_root: Path, words: dict[str, list[str]], repeat: int
+) -> dict[str, Any]:
+    """Search through Datasette's JSON API and the public site's pages, p50/p95 ms."""
+    import asyncio
+    from urllib.parse import quote
+
+    ds = _datasette(public_db, archive_root)
+    conn = sqlite3.connect(f"file:{public_db}?mode=ro", uri=True)
+    try:
+        top_place = conn.execute(
+            "SELECT name FROM browse WHERE kind = 'place' ORDER BY mentions DESC LIMIT 1"
+        ).fetchone()[0]
+        middle = conn.execute("SELECT id FROM recordings ORDER BY id LIMIT 1 OFFSET "
+                              "(SELECT count(*) / 2 FROM recordings)").fetchone()[0]  # fmt: skip
+    finally:
+        conn.close()
+    common = words["common"][0]
+    pages = {
+        "home": "/",
+        "interview": f"/intervju/{middle}",
+        "place": f"/kraj/{quote(top_place, safe='')}",
+        "search page": f"/iskanje?q={quote(common)}",
+    }
+
+    async def timed(url: str) -> tuple[list[float], int, int]:
+        response = await ds.client.get(url)  # warm: first request, templates, caches
+        times = []
+        for _ in range(repeat):
+            clock = time.perf_counter()
+            response = await ds.client.get(url)
+            times.append(1000 * (time.perf_counter() - clock))
+        return times, response.status_code, len(response.content)
+
+    async def run() -> dict[str, Any]:
+        await ds.invoke_startup()
+        found: dict[str, Any] = {"datasette": {}, "pages": {}}
+        for kind, terms in words.items():
+            times: list[float] = []
+            hits = {}
+            for term in terms:
+                url = f"/public/search_transcripts.json?q={quote(term)}&_shape=array"
+                samples, status, _ = await timed(url)
+                assert status == 200, (url, status)
+                times += samples
+                hits[term] = len((await ds.client.get(url)).json())
+            found["datasette"][kind] = {
+                "p50_ms": statistics.median(times),
+                "p95_ms": percentile(times, 0.95),
+                "hits": hits,
+            }
+        for name, url in pages.items():
+            samples, status, size = await timed(url)
+            assert status == 200, (url, status)
+            found["pages"][name] = {
+                "p50_ms": statistics.median(samples),
+                "p95_ms": percentile(samples, 0.95),
+                "url": url,
+                "kb": size / 1000,
+            }
+        return found
+
+    return asyncio.run(run())
+
+
 def measure_publish(database: Path) -> dict[str, float]:
     from livingmemory.archive.store import open_archive
     from livingmemory.site.publish import publish
 
     with open_archive(database) as archive:
         clock = time.monotonic()
-        result = publish(archive)
+        result = publish(archive, full=True)  # from scratch, even over a kept archive
         full = time.monotonic() - clock
+        # The floor of an incremental publish: it copies the previous file before changing it.
+        spare = result.database.with_name(".scale-copy.db")
+        clock = time.monotonic()
+        shutil.copyfile(result.database, spare)
+        copy = time.monotonic() - clock
+        spare.unlink()
         with archive.db.atomic():
             archive.db.execute(
                 "UPDATE segments SET text = text || ' (popravek)' WHERE recording_id = 1 "
                 "AND position = 0"
             )
         clock = time.monotonic()
-        publish(archive)
+        changed = publish(archive)
         again = time.monotonic() - clock
+        assert changed.incremental and changed.rewritten == [1], changed.rewritten
+        last = max(result.recordings)
+        with archive.db.atomic():
+            archive.db.execute("UPDATE recordings SET access = 'restricted' WHERE id = ?", [last])
+        clock = time.monotonic()
+        withdrawn = publish(archive)
+        withdraw = time.monotonic() - clock
+        assert withdrawn.incremental and last not in withdrawn.recordings
+        with archive.db.atomic():  # as it was, for the site measurements
+            archive.db.execute("UPDATE recordings SET access = 'public' WHERE id = ?", [last])
+        clock = time.monotonic()
+        publish(archive)
+        restore = time.monotonic() - clock
     size = result.database.stat().st_size / 1e6
-    return {"publish_full_s": full, "publish_after_change_s": again, "public_mb": size}
+    return {
+        "publish_full_s": full,
+        "publish_after_change_s": again,
+        "publish_after_withdrawal_s": withdraw,
+        "publish_after_restore_s": restore,
+        "copy_public_db_s": copy,
+        "public_mb": size,
+    }
+
+
+def _pair(figure: dict[str, Any] | None) -> str:
+    return f"{figure['p50_ms']:.1f} / {figure['p95_ms']:.1f}" if figure else "-"
+
+
+def _ratio(large: float | None, small: float | None) -> str:
+    if not large or not small or large != large or small != small:  # missing or NaN
+        return "-"
+    return f"{large / small:.1f}x"
 
 
 def render(rows: list[dict[str, Any]], source: str, words: dict[str, list[str]]) -> str:
+    """Markdown tables: sizes, search, pages, publish, and the growth per tenfold."""
+    site = [r.get("site") or {"datasette": {}, "pages": {}} for r in rows]
+    pages = list(site[0]["pages"]) if site and site[0]["pages"] else []
     out = [
         f"Vocabulary: {source}. Queries: "
         + "; ".join(f"{kind}: {', '.join(terms)}" for kind, terms in words.items()),
         "",
-        "| hours | recordings | segments | entities | archive MB | build s | "
-        "search common p50/p95 ms | rare p50/p95 ms | inflected p50/p95 ms | publish s | "
-        "publish after one change s |",
-        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| hours | recordings | segments | entities | archive MB | public MB | build s |",
+        "|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for r in rows:
-        s = r["search"]
         out.append(
             f"| {r['hours']:,} | {r['recordings']:,} | {r['segments']:,} | {r['entities']:,} | "
-            f"{r['size_mb']:.0f} | {r['build_s']:.0f} | "
-            + " | ".join(f"{s[k]['p50_ms']:.1f} / {s[k]['p95_ms']:.1f}" for k in words)
-            + f" | {r['publish_full_s']:.1f} | {r['publish_after_change_s']:.1f} |"
+            f"{r['size_mb']:.0f} | {r.get('public_mb', float('nan')):.0f} | {r['build_s']:.0f} |"
         )
-    if len(rows) >= 2:
-        out += ["", "Growth per tenfold (each size over the one ten times smaller):", ""]
-        out += ["| sizes | segments | search common p95 | rare p95 | inflected p95 | publish |"]
-        out += ["|---|---:|---:|---:|---:|---:|"]
-        for small, large in itertools.pairwise(rows):
-            if large["hours"] != 10 * small["hours"]:
-                continue
-            ratio = [
-                large["search"][k]["p95_ms"] / max(1e-9, small["search"][k]["p95_ms"])
-                for k in words
-            ]
+    out += [
+        "",
+        "Search, p50 / p95 ms (in-process `search()`; Datasette `search_transcripts` JSON):",
+        "",
+    ]
+    out += ["| hours | " + " | ".join(f"{k} in-process" for k in words) + " | "
+            + " | ".join(f"{k} Datasette" for k in words) + " |"]  # fmt: skip
+    out += ["|---:|" + "---:|" * (2 * len(words))]
+    for r, x in zip(rows, site, strict=True):
+        out.append(
+            f"| {r['hours']:,} | "
+            + " | ".join(_pair(r["search"][k]) for k in words)
+            + " | "
+            + " | ".join(_pair(x["datasette"].get(k)) for k in words)
+            + " |"
+        )
+    if pages:
+        out += ["", "Public site pages through Datasette, p50 / p95 ms:", ""]
+        out += ["| hours | " + " | ".join(pages) + " |", "|---:|" + "---:|" * len(pages)]
+        for r, x in zip(rows, site, strict=True):
             out.append(
-                f"| {small['hours']:,} -> {large['hours']:,} h | "
-                f"{large['segments'] / small['segments']:.1f}x | "
-                + " | ".join(f"{x:.1f}x" for x in ratio)
-                + f" | {large['publish_full_s'] / max(1e-9, small['publish_full_s']):.1f}x |"
+                f"| {r['hours']:,} | " + " | ".join(_pair(x["pages"].get(n)) for n in pages) + " |"
+            )
+    out += ["", "Publish, seconds:", ""]
+    out += ["| hours | full | after one changed recording | after one made restricted | "
+            "copying public.db once (peer) |", "|---:|---:|---:|---:|---:|"]  # fmt: skip
+    for r in rows:
+        out.append(
+            f"| {r['hours']:,} | {r['publish_full_s']:.1f} | {r['publish_after_change_s']:.1f} | "
+            f"{r.get('publish_after_withdrawal_s', float('nan')):.1f} | "
+            f"{r.get('copy_public_db_s', float('nan')):.1f} |"
+        )
+    pairs = [(a, b, x, y) for (a, x), (b, y) in itertools.pairwise(zip(rows, site, strict=True))
+             if b["hours"] == 10 * a["hours"]]  # fmt: skip
+    if pairs:
+        out += [
+            "",
+            "Growth per tenfold (each size over the one ten times smaller), of p95 and seconds:",
+        ]
+        heads = ["segments", *(f"search {k}" for k in words), *(f"Datasette {k}" for k in words),
+                 *pages, "publish full", "after one change", "after one restricted"]  # fmt: skip
+        out += ["", "| sizes | " + " | ".join(heads) + " |", "|---|" + "---:|" * len(heads)]
+        for small, large, xs, xl in pairs:
+            cells = [f"{large['segments'] / small['segments']:.1f}x"]
+            cells += [_ratio(large["search"][k]["p95_ms"], small["search"][k]["p95_ms"])
+                      for k in words]  # fmt: skip
+            for group, names in (("datasette", list(words)), ("pages", pages)):
+                cells += [
+                    _ratio(
+                        (xl[group].get(n) or {}).get("p95_ms"),
+                        (xs[group].get(n) or {}).get("p95_ms"),
+                    )
+                    for n in names
+                ]
+            for key in ("publish_full_s", "publish_after_change_s", "publish_after_withdrawal_s"):
+                cells.append(_ratio(large.get(key), small.get(key)))
+            out.append(
+                f"| {small['hours']:,} -> {large['hours']:,} h | " + " | ".join(cells) + " |"
             )
     out += ["", "Hits per query: " + "; ".join(
         f"{r['hours']} h: " + ", ".join(
             f"{t} {n}" for k in words for t, n in r["search"][k]["hits"].items()
         ) for r in rows
     )]  # fmt: skip
+    if pages:
+        out += ["Pages: " + ", ".join(f"{n} {x['pages'][n]['url']} ({x['pages'][n]['kb']:.0f} kB)"
+                                      for n in pages for x in site[-1:])]  # fmt: skip
     return "\n".join(out)
 
 
@@ -374,6 +548,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--ssj", type=Path, default=DEFAULT_SSJ)
     parser.add_argument("--keep", type=Path, help="build the archives here and keep them")
     parser.add_argument("--no-publish", action="store_true")
+    parser.add_argument(
+        "--reuse", action="store_true", help="with --keep: use archives already built there"
+    )
+    parser.add_argument("--build-only", action="store_true", help="build, measure nothing")
     parser.add_argument("--json", type=Path)
     args = parser.parse_args(argv)
 
@@ -385,12 +563,24 @@ def main(argv: list[str] | None = None) -> int:
         for hours in args.sizes:
             log(f"building {hours} h")
             folder = base / f"{hours}h"
-            row = build(folder, hours, ranked)
+            facts = folder / "build.json"
+            if args.reuse and facts.is_file() and (folder / "archive.db").is_file():
+                row = json.loads(facts.read_text())
+                log(f"  reusing {folder}")
+            else:
+                row = build(folder, hours, ranked)
+                facts.write_text(json.dumps(row))
+            if args.build_only:
+                continue
             log(f"  built in {row['build_s']:.0f} s, {row['size_mb']:.0f} MB; searching")
             row["search"] = measure_search(folder / "archive.db", words, args.repeat)
             if not args.no_publish:
                 log("  publishing")
                 row |= measure_publish(folder / "archive.db")
+                log("  Datasette and the site's pages")
+                row["site"] = measure_site(
+                    folder / "public" / "public.db", folder, words, args.repeat
+                )
             else:
                 row |= {"publish_full_s": float("nan"), "publish_after_change_s": float("nan")}
             rows.append(row)

@@ -870,18 +870,22 @@ def _seconds(value: str) -> float:
 def publish(
     archive_path: ArchiveOption = DEFAULT_ARCHIVE,
     as_json: JsonOption = False,
+    full: Annotated[
+        bool, typer.Option("--full", help="Rewrite everything, not only what changed.")
+    ] = False,
 ) -> None:
     """Build the public database (public/public.db) and its audio for the public site.
 
     Only public recordings, and embargoed ones whose date has passed, go in; restricted and
     embargoed interviews, consent and internal notes are left out of the file entirely.
-    Redacted passages are cut from text, search and audio. Run it again after any change.
+    Redacted passages are cut from text, search and audio. Run it again after any change:
+    only recordings that changed since the last publish are rewritten.
     """
     from livingmemory.review.revisions import recordings_needing_attention
     from livingmemory.site.publish import publish as run_publish
 
     with open_archive(archive_path) as archive:
-        result = run_publish(archive)
+        result = run_publish(archive, full=full)
         published = set(result.recordings)
         attention = recordings_needing_attention(archive)
         unchecked = [r for r in attention if r["recording_id"] in published]
@@ -891,7 +895,8 @@ def publish(
     console.print(
         f"published {len(result.recordings)} recording(s), {result.segments} segments "
         f"to {result.database} ({result.withheld} withheld, {result.redacted_segments} "
-        f"segment(s) redacted)",
+        f"segment(s) redacted"
+        + (f"; {len(result.rewritten)} changed, rewritten)" if result.incremental else ")"),
         highlight=False,
     )
     for row in unchecked:  # published, as asked; but a volunteer should look first

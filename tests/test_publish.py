@@ -657,15 +657,15 @@ def test_a_failed_publish_leaves_the_previous_database_intact(
     real_copy = publish_module._copy_recording
     calls = []
 
-    def failing_copy(*args: Any, **kwargs: Any) -> None:
+    def failing_copy(*args: Any, **kwargs: Any) -> Any:
         calls.append(args[2]["id"])
         if len(calls) == 2:
             raise RuntimeError("disk full")
-        real_copy(*args, **kwargs)
+        return real_copy(*args, **kwargs)
 
     monkeypatch.setattr(publish_module, "_copy_recording", failing_copy)
-    with pytest.raises(RuntimeError, match="disk full"):
-        run_publish(archive_db)
+    with pytest.raises(RuntimeError, match="disk full"), open_archive(archive_db) as archive:
+        publish(archive, today=TODAY, full=True)  # a full rewrite: fails at the second
     assert len(calls) == 2
 
     folder = archive_dir / PUBLIC_DIR

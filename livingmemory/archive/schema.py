@@ -624,6 +624,30 @@ def _v11_voices(db: sqlite_utils.Database) -> None:
     )
 
 
+def _v12_publish_changes(db: sqlite_utils.Database) -> None:
+    """A change counter per recording for segments and entities (issue 17).
+
+    Incremental ``publish`` rewrites only recordings whose public rows may have changed. Most
+    of what feeds them (metadata, people, transcripts, redactions) is small enough to compare
+    on every publish, but segments and entities are millions of rows edited in place (tagging,
+    corrections, speaker names): these triggers bump the recording's counter on any change,
+    so publish never has to read them to know.
+    """
+    bump = (
+        "INSERT INTO publish_changes (recording_id, version) VALUES ({row}.recording_id, 1) "
+        "ON CONFLICT (recording_id) DO UPDATE SET version = version + 1;"
+    )
+    db.execute(
+        "CREATE TABLE publish_changes (recording_id INTEGER PRIMARY KEY, version INTEGER NOT NULL)"
+    )
+    columns = "start, end, speaker, text, lemmas, suspect, recording_id, transcript_id"
+    for table, update in (("segments", f"UPDATE OF {columns}"), ("entities", "UPDATE")):
+        for event, rows in (("INSERT", ("new",)), (update, ("old", "new")), ("DELETE", ("old",))):
+            body = " ".join(bump.format(row=row) for row in rows)
+            name = f"{table}_publish_{event.split()[0].lower()}"
+            db.execute(f"CREATE TRIGGER {name} AFTER {event} ON {table} BEGIN {body} END")
+
+
 Migration = Callable[[sqlite_utils.Database], None]
 # MIGRATIONS[n] upgrades an archive from version n to version n + 1. Append only.
 MIGRATIONS: list[Migration] = [
@@ -638,6 +662,7 @@ MIGRATIONS: list[Migration] = [
     _v9_search,
     _v10_claims,
     _v11_voices,
+    _v12_publish_changes,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 

@@ -694,6 +694,93 @@ INDEXES = {
 }
 
 
+# Where each browse entry's mentions and interviews come from: (name, recording_id, mention).
+BROWSE_LINKS = {
+    "place": """
+        SELECT canonical AS name, recording_id, 1 AS mention FROM entities
+         WHERE label = 'LOC' AND canonical IS NOT NULL
+        UNION ALL SELECT place, id, 0 FROM recordings WHERE place IS NOT NULL
+        UNION ALL SELECT p.home_place, rp.recording_id, 0 FROM people p
+          JOIN recording_people rp ON rp.person_id = p.id
+         WHERE p.home_place IS NOT NULL AND rp.role = 'narrator'""",
+    "person": """
+        SELECT canonical AS name, recording_id, 1 AS mention FROM entities
+         WHERE label = 'PER' AND canonical IS NOT NULL
+        UNION ALL SELECT p.name, rp.recording_id, 0 FROM people p
+          JOIN recording_people rp ON rp.person_id = p.id WHERE rp.role = 'narrator'""",
+    "organisation": """SELECT canonical AS name, recording_id, 1 AS mention FROM entities
+         WHERE label = 'ORG' AND canonical IS NOT NULL""",
+    "topic": """SELECT canonical AS name, recording_id, 1 AS mention FROM entities
+         WHERE label = 'TOPIC' AND canonical IS NOT NULL""",
+    "decade": """
+        SELECT CAST(decade AS TEXT) AS name, recording_id, 1 AS mention FROM entities
+         WHERE decade IS NOT NULL
+        UNION ALL SELECT substr(decade, 1, 4), id, 0 FROM recordings
+         WHERE decade IS NOT NULL""",
+}
+
+
+def _browse_insert(kind: str, where: str = "") -> str:
+    """The INSERT of ``kind``'s browse rows (those whose name ``where`` picks, or all)."""
+    return (
+        "INSERT INTO browse (kind, name, mentions, recordings, latitude, longitude) "
+        "SELECT ?, l.name, sum(l.mention), count(DISTINCT l.recording_id), "
+        "(SELECT latitude FROM places WHERE name = l.name AND ? = 'place' LIMIT 1), "
+        "(SELECT longitude FROM places WHERE name = l.name AND ? = 'place' LIMIT 1) "
+        f"FROM ({BROWSE_LINKS[kind]}) l WHERE trim(l.name) != '' {where} "
+        "GROUP BY l.name ORDER BY l.name"
+    )
+
+
+def browse_keys(conn: Any, recording_ids: list[int]) -> set[tuple[str, str]]:
+    """The ``(kind, name)`` browse entries recordings ``recording_ids`` count towards.
+
+    :data:`BROWSE_LINKS` runs over temporary copies of just these recordings' rows (SQLite
+    reads a temporary table before a main one of the same name): the same rules, and no
+    full scan of a label's mentions, which the planner would pick for ``recording_id IN``.
+    """
+    keys: set[tuple[str, str]] = set()
+    marks = ",".join("?" * len(recording_ids))
+    copies = {
+        "entities": f"recording_id IN ({marks})",
+        "recordings": f"id IN ({marks})",
+        "recording_people": f"recording_id IN ({marks})",
+        "people": f"id IN (SELECT person_id FROM main.recording_people WHERE recording_id IN "
+        f"({marks}))",
+    }
+    for table, where in copies.items():
+        conn.execute(
+            f"CREATE TEMP TABLE {table} AS SELECT * FROM main.{table} WHERE {where}",
+            recording_ids,
+        )
+    try:
+        for kind, sql in BROWSE_LINKS.items():
+            for (name,) in conn.execute(
+                f"SELECT DISTINCT l.name FROM ({sql}) l WHERE l.name IS NOT NULL"
+            ):
+                keys.add((kind, str(name)))
+    finally:
+        for table in copies:
+            conn.execute(f"DROP TABLE temp.{table}")
+    return keys
+
+
+def refresh_browse(conn: Any, keys: set[tuple[str, str]]) -> None:
+    """Recount the browse entries ``keys`` (after some recordings changed), with the same
+    rows :func:`build_browse_index` would give them: an entry nothing counts towards any
+    more disappears. Each name is looked up through the indexes, so a publish that changed
+    one interview recounts a few dozen entries instead of every mention in the archive."""
+    for kind in BROWSE_LINKS:
+        names = sorted(name for k, name in keys if k == kind)
+        for start in range(0, len(names), 200):
+            chunk = names[start : start + 200]
+            marks = ",".join("?" * len(chunk))
+            conn.execute(f"DELETE FROM browse WHERE kind = ? AND name IN ({marks})", [kind, *chunk])
+            conn.execute(
+                _browse_insert(kind, f"AND l.name IN ({marks})"), [kind, kind, kind, *chunk]
+            )
+
+
 def build_browse_index(conn: Any) -> None:
     """Indexes for the site's queries and the ``browse`` table the home page reads.
 
@@ -711,38 +798,8 @@ def build_browse_index(conn: Any) -> None:
         "CREATE TABLE browse (kind TEXT NOT NULL, name TEXT NOT NULL, mentions INTEGER NOT NULL,"
         " recordings INTEGER NOT NULL, latitude REAL, longitude REAL, PRIMARY KEY (kind, name))"
     )
-    links = {
-        "place": """
-            SELECT canonical AS name, recording_id, 1 AS mention FROM entities
-             WHERE label = 'LOC' AND canonical IS NOT NULL
-            UNION ALL SELECT place, id, 0 FROM recordings WHERE place IS NOT NULL
-            UNION ALL SELECT p.home_place, rp.recording_id, 0 FROM people p
-              JOIN recording_people rp ON rp.person_id = p.id
-             WHERE p.home_place IS NOT NULL AND rp.role = 'narrator'""",
-        "person": """
-            SELECT canonical AS name, recording_id, 1 AS mention FROM entities
-             WHERE label = 'PER' AND canonical IS NOT NULL
-            UNION ALL SELECT p.name, rp.recording_id, 0 FROM people p
-              JOIN recording_people rp ON rp.person_id = p.id WHERE rp.role = 'narrator'""",
-        "organisation": """SELECT canonical AS name, recording_id, 1 AS mention FROM entities
-             WHERE label = 'ORG' AND canonical IS NOT NULL""",
-        "topic": """SELECT canonical AS name, recording_id, 1 AS mention FROM entities
-             WHERE label = 'TOPIC' AND canonical IS NOT NULL""",
-        "decade": """
-            SELECT CAST(decade AS TEXT) AS name, recording_id, 1 AS mention FROM entities
-             WHERE decade IS NOT NULL
-            UNION ALL SELECT substr(decade, 1, 4), id, 0 FROM recordings
-             WHERE decade IS NOT NULL""",
-    }
-    for kind, sql in links.items():
-        execute(
-            f"INSERT INTO browse (kind, name, mentions, recordings, latitude, longitude) "
-            f"SELECT ?, l.name, sum(l.mention), count(DISTINCT l.recording_id), "
-            f"(SELECT latitude FROM places WHERE name = l.name AND ? = 'place' LIMIT 1), "
-            f"(SELECT longitude FROM places WHERE name = l.name AND ? = 'place' LIMIT 1) "
-            f"FROM ({sql}) l WHERE trim(l.name) != '' GROUP BY l.name ORDER BY l.name",
-            [kind, kind, kind],
-        )
+    for kind in BROWSE_LINKS:
+        execute(_browse_insert(kind), [kind, kind, kind])
     execute("CREATE INDEX IF NOT EXISTS idx_browse_kind ON browse (kind, recordings DESC)")
     conn.commit()
 

@@ -3,10 +3,13 @@
 Only recordings whose access level is public, or whose embargo has passed, go in, with their
 current transcript, tags, places and people. Restricted and embargoed interviews, consent
 notes, internal notes, source paths and the archive team's names are absent from the file,
-not hidden; the database is built from scratch each time (no free pages holding old rows).
-Redacted passages are cut from the text, the search index and the play links, and silenced
-in the published audio. The new database is written beside the old one and renamed over it,
-so a running site never sees half a database; audio files no longer public are then removed.
+not hidden: a full publish builds the database from scratch (no free pages holding old
+rows); an incremental one (the default once a manifest exists, see below) deletes a changed
+or withdrawn recording's rows with ``secure_delete`` (zeroed) and rewrites the full-text
+indexes when anything was withdrawn. Redacted passages are cut from the text, the search
+index and the play links, and silenced in the published audio. The new database is written
+beside the old one and renamed over it, so a running site never sees half a database; audio
+files no longer public are removed.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ import datetime as dt
 import hashlib
 import os
 import re
+import shutil
 import sqlite3
 import subprocess
 import tempfile
@@ -57,6 +61,9 @@ class PublishResult:
     segments: int = 0
     redacted_segments: int = 0
     removed_audio: int = 0
+    # Recordings whose rows were written this time (all of them in a full publish).
+    rewritten: list[int] = field(default_factory=list)
+    incremental: bool = False
 
 
 def public_dir(archive: Archive) -> Path:
@@ -156,9 +163,19 @@ def _publish_audio(
 
 
 def publish(
-    archive: Archive, output: Path | None = None, *, today: dt.date | None = None
+    archive: Archive,
+    output: Path | None = None,
+    *,
+    today: dt.date | None = None,
+    full: bool = False,
 ) -> PublishResult:
-    """Build the public database (and its audio folder) from the archive, atomically."""
+    """Build the public database (and its audio folder) from the archive, atomically.
+
+    When the previous publish to ``output`` left a manifest that still matches (same code,
+    same file), only recordings whose public rows may have changed are rewritten, in a copy
+    of the previous database that then replaces it (see :func:`_publish_incremental`);
+    ``full=True``, or anything unexpected, builds the whole database from scratch.
+    """
     output = Path(output) if output else public_dir(archive) / PUBLIC_DB
     output.parent.mkdir(parents=True, exist_ok=True)
     audio_dir = output.parent / AUDIO_DIR
@@ -167,24 +184,34 @@ def publish(
     _retag_corrections(archive, [r["id"] for r in recordings])
     total = archive.db["recordings"].count
     result = PublishResult(output, withheld=total - len(recordings))
+    fingerprints = _fingerprints(archive, recordings)
 
     # Copies made by a release that did not strip tags are made again (same names).
     regenerate = _audio_generation(output) < AUDIO_GENERATION
-    _check_sources(archive, recordings, audio_dir, hash_all=regenerate)
     _remove_stale_temporaries(output.parent)
+    manifest = None if full or regenerate else _load_manifest(archive, output)
+    if manifest is not None:
+        done = _publish_incremental(
+            archive, output, recordings, fingerprints, manifest, audio_dir, result
+        )
+        if done is not None:
+            return done
+    _check_sources(archive, recordings, audio_dir, hash_all=regenerate)
     handle, temp_name = tempfile.mkstemp(
         prefix=f"{TEMP_PREFIX}{os.getpid()}-", suffix=".db", dir=output.parent
     )
     os.close(handle)
     temp = Path(temp_name)
     staged: list[tuple[Path, Path]] = []
+    entries: dict[int, list[Any]] = {}
     try:
+        _forget_manifest(archive)
         public = sqlite_utils.Database(temp, recreate=True)
         _create_schema(public)
         keep_audio: set[str] = set()
         with public.atomic():
             for recording in recordings:
-                _copy_recording(
+                entries[recording["id"]] = _copy_recording(
                     archive, public, recording, audio_dir, keep_audio, result, regenerate, staged
                 )
         _finish(public)
@@ -206,6 +233,8 @@ def publish(
         for partial, _ in staged:
             partial.unlink(missing_ok=True)
         raise
+    _save_manifest(archive, output, fingerprints, entries)
+    result.rewritten = [r["id"] for r in recordings]
     return result
 
 
@@ -214,6 +243,17 @@ def _retag_corrections(archive: Archive, ids: list[int]) -> None:
     publishing it as it is would silently drop that interview's tags."""
     from livingmemory.review.workspace import retag_recording, stale_tag_ids
 
+    # Only recordings with a tagged transcript and an untagged current one can be stale: one
+    # query instead of two per recording (seconds at 10,000 recordings, on every publish).
+    candidates = {
+        row[0]
+        for row in archive.db.execute(
+            "SELECT recording_id FROM transcripts WHERE tagged_version IS NULL AND "
+            "is_current = 1 AND finished_at IS NOT NULL INTERSECT SELECT recording_id FROM "
+            "transcripts WHERE tagged_version IS NOT NULL"
+        )
+    }
+    ids = [i for i in ids if i in candidates]
     for recording_id in stale_tag_ids(archive, ids):
         if retag_recording(archive, recording_id) is None:
             raise LivingMemoryError(
@@ -241,7 +281,7 @@ def _audio_generation(database: Path) -> int:
         return 0
 
 
-_TEMP_RE = re.compile(rf"^{re.escape(TEMP_PREFIX)}(\d+)-.*\.db$")
+_TEMP_RE = re.compile(rf"^{re.escape(TEMP_PREFIX)}(\d+)-.*\.db(-journal)?$")
 STALE_TEMP_SECONDS = 3600.0
 
 
@@ -251,7 +291,7 @@ def _remove_stale_temporaries(folder: Path) -> None:
     One whose process still runs on this machine is another publish at work and stays; one
     without a pid in its name (older releases) goes once it is an hour old.
     """
-    for path in folder.glob(f"{TEMP_PREFIX}*.db"):
+    for path in folder.glob(f"{TEMP_PREFIX}*.db*"):
         match = _TEMP_RE.match(path.name)
         try:
             if match:
@@ -294,8 +334,11 @@ def _copy_recording(
     result: PublishResult,
     regenerate: bool = False,
     staged: list[tuple[Path, Path]] | None = None,
-) -> None:
+) -> list[Any]:
+    """Insert one recording's public rows and stage its audio; returns its manifest entry
+    ``[fingerprint placeholder, audio name, segments published, segments redacted]``."""
     spans = redaction_spans(archive, recording["id"])
+    redacted_before = result.redacted_segments
     name = _audio_name(recording, spans)
     source = archive.root / recording["file_path"]
     _publish_audio(source, audio_dir / name, spans, recording, overwrite=regenerate, staged=staged)
@@ -303,9 +346,13 @@ def _copy_recording(
     audio_url = AUDIO_ROUTE + name
     _insert_recording(archive, public, recording, audio_url, len(spans))
     transcript = archive.current_transcript(recording["id"])
+    segments = 0
     if transcript is not None:
-        _copy_transcript(archive, public, recording["id"], transcript, spans, audio_url, result)
+        segments = _copy_transcript(
+            archive, public, recording["id"], transcript, spans, audio_url, result
+        )
     result.recordings.append(recording["id"])
+    return ["", name, segments, result.redacted_segments - redacted_before]
 
 
 def _insert_recording(
@@ -355,8 +402,9 @@ def _copy_transcript(
     spans: list[Span],
     audio_url: str,
     result: PublishResult,
-) -> None:
-    """The current transcript's segments outside redacted passages, and only their tags."""
+) -> int:
+    """The current transcript's segments outside redacted passages, and only their tags;
+    returns how many segments were published."""
     kept: set[int] = set()
     segments = []
     hidden = hidden_speakers(archive, recording_id, transcript)
@@ -400,6 +448,7 @@ def _copy_transcript(
     public.table("entities").insert_all(entities, batch_size=500)
     for place_id in sorted(places):
         public.table("places").upsert(archive.db.table("places").get(place_id), pk="id")
+    return len(segments)
 
 
 def _create_schema(public: sqlite_utils.Database) -> None:
@@ -478,3 +527,443 @@ def redact(
             {"recording_id": recording_id, "start": start, "end": end, "reason": reason,
              "added_at": utc_now(), "added_by": current_user()}
         ).last_pk  # type: ignore[return-value]  # fmt: skip
+
+
+# -- incremental publishing ------------------------------------------------------------------
+#
+# A manifest beside the archive (never in the public folder: its fingerprints are hashes of
+# private fields) records what the last publish wrote: per recording a fingerprint of
+# everything that feeds its public rows, its audio copy's name and its segment counts, plus
+# the code that shaped the file and the file's identity. The next publish compares
+# fingerprints (a few small queries; segments and entities are covered by the change counters
+# that triggers keep in ``publish_changes``) and rewrites only the recordings that differ.
+
+MANIFEST = ".publish-manifest.json"
+MANIFEST_FORMAT = 1
+# Above this share of recordings changed, a full publish is as quick and leaves a compact file.
+INCREMENTAL_SHARE = 0.25
+
+
+def _code_version() -> str:
+    """What built the public file: the source of the modules whose code shapes it (found from
+    the functions used, so it follows the modules wherever they live), SQLite, audio rules."""
+    import sys
+
+    from livingmemory.archive.schema import _segment_tags_sql
+    from livingmemory.search import build_public_index
+
+    digest = hashlib.sha256(f"{sqlite3.sqlite_version}|{AUDIO_GENERATION}".encode())
+    shaping = (publish, build_public_index, build_browse_index, redaction_spans, _segment_tags_sql)
+    for name in sorted({function.__module__ for function in shaping}):
+        source = getattr(sys.modules[name], "__file__", None)
+        digest.update(name.encode())
+        digest.update(Path(source).read_bytes() if source else b"")
+    return digest.hexdigest()
+
+
+def _manifest_path(archive: Archive) -> Path:
+    return archive.root / MANIFEST
+
+
+def _file_identity(path: Path) -> list[int]:
+    stat = path.stat()
+    return [stat.st_ino, stat.st_size, stat.st_mtime_ns]
+
+
+def _forget_manifest(archive: Archive) -> None:
+    _manifest_path(archive).unlink(missing_ok=True)
+
+
+def _load_manifest(archive: Archive, output: Path) -> dict[str, Any] | None:
+    """The last publish's manifest if ``output`` is still the file it describes, else None."""
+    import json
+
+    try:
+        manifest = json.loads(_manifest_path(archive).read_text("utf-8"))
+        if (
+            manifest.get("format") != MANIFEST_FORMAT
+            or manifest.get("code") != _code_version()
+            or manifest.get("output") != str(output.resolve())
+            or manifest.get("database") != _file_identity(output)
+        ):
+            return None
+        manifest["recordings"] = {int(k): v for k, v in manifest["recordings"].items()}
+        return manifest
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return None
+
+
+def _save_manifest(
+    archive: Archive, output: Path, fingerprints: dict[int, str], entries: dict[int, list[Any]]
+) -> None:
+    import json
+
+    for recording_id, entry in entries.items():
+        entry[0] = fingerprints[recording_id]
+    manifest = {
+        "format": MANIFEST_FORMAT,
+        "code": _code_version(),
+        "output": str(output.resolve()),
+        "database": _file_identity(output),
+        "recordings": {str(k): v for k, v in sorted(entries.items())},
+    }
+    path = _manifest_path(archive)
+    partial = path.with_name(f"{path.name}.{os.getpid()}.partial")
+    try:
+        partial.write_text(json.dumps(manifest, separators=(",", ":")), "utf-8")
+        os.replace(partial, path)
+    except OSError:  # the publish itself succeeded; the next one will simply be full
+        partial.unlink(missing_ok=True)
+
+
+def _fingerprints(archive: Archive, recordings: list[dict[str, Any]]) -> dict[int, str]:
+    """Per publishable recording, a hash of everything its public rows come from.
+
+    Metadata, access and consent, the audio checksum (all in its ``recordings`` row), its
+    people, its transcripts (which one is current), its redactions, and the change counter
+    of its segments and entities. A handful of queries over small tables: no segment is read.
+    """
+    import json
+
+    parts: dict[int, list[Any]] = {r["id"]: [sorted(r.items())] for r in recordings}
+    queries = (
+        "SELECT rp.recording_id, rp.role, rp.position, p.* FROM recording_people rp "
+        "JOIN people p ON p.id = rp.person_id ORDER BY rp.recording_id, rp.role, rp.position, "
+        "p.id",
+        "SELECT recording_id, id, source, is_current, finished_at IS NOT NULL, tagged_version "
+        "FROM transcripts ORDER BY recording_id, id",
+        "SELECT recording_id, start, end FROM redactions ORDER BY recording_id, start, end",
+        "SELECT recording_id, version FROM publish_changes",
+    )
+    for sql in queries:
+        for row in archive.db.execute(sql).fetchall():
+            if row[0] in parts:
+                parts[row[0]].append(row[1:])
+    return {
+        recording_id: hashlib.sha256(
+            json.dumps(values, default=str, ensure_ascii=False).encode()
+        ).hexdigest()[:32]
+        for recording_id, values in parts.items()
+    }
+
+
+def _changed_places(archive: Archive, output: Path) -> list[dict[str, Any]]:
+    """Archive rows of places the public database lists with other values (a corrected
+    name or coordinates): the gazetteer is edited apart from any recording."""
+    conn = sqlite3.connect(f"file:{output}?mode=ro", uri=True)
+    conn.row_factory = sqlite3.Row
+    try:
+        published = {row["id"]: dict(row) for row in conn.execute("SELECT * FROM places")}
+    finally:
+        conn.close()
+    changed = []
+    ids = sorted(published)
+    for start in range(0, len(ids), 500):
+        chunk = ids[start : start + 500]
+        marks = ",".join("?" * len(chunk))
+        for row in archive.db.query(f"SELECT * FROM places WHERE id IN ({marks})", chunk):
+            old = published[row["id"]]
+            if any(row.get(key) != value for key, value in old.items()):
+                changed.append(row)
+    return changed
+
+
+def _marks(values: list[Any]) -> str:
+    return ",".join("?" * len(values))
+
+
+def _publish_incremental(
+    archive: Archive,
+    output: Path,
+    recordings: list[dict[str, Any]],
+    fingerprints: dict[int, str],
+    manifest: dict[str, Any],
+    audio_dir: Path,
+    result: PublishResult,
+) -> PublishResult | None:
+    """Rewrite only what changed since the last publish, with a full publish's guarantees.
+
+    The previous database is copied beside itself; in the copy, the rows of every changed,
+    withdrawn or deleted recording are deleted (``secure_delete``: their bytes are zeroed,
+    not left in free pages) and the changed ones inserted again exactly as a full publish
+    writes them; the search index, tag names, people, places and browse counts they touch
+    are updated; then the copy is renamed over the old file, as in a full publish. When a
+    recording left the public set or gained a redaction, the full-text index is optimized
+    (rewritten), so no token of the withdrawn text stays in its older segments.
+
+    Returns None, having written nothing, when so much changed that a full publish is the
+    better way.
+    """
+    old: dict[int, list[Any]] = manifest["recordings"]
+    current = {r["id"]: r for r in recordings}
+    removed = sorted(set(old) - set(current))
+    changed = [
+        rid
+        for rid in current
+        if rid not in old
+        or old[rid][0] != fingerprints[rid]
+        or not (audio_dir / old[rid][1]).is_file()
+    ]
+    if len(changed) + len(removed) > max(10, INCREMENTAL_SHARE * len(current)):
+        return None
+    _check_sources(archive, [current[rid] for rid in changed], audio_dir, hash_all=False)
+    for rid in current.keys() - set(changed):  # as a full publish does: present, not re-read
+        check_source(archive, current[rid], hash_file=False)
+    places = _changed_places(archive, output)
+    result.incremental = True
+    result.rewritten = list(changed)
+    entries = {rid: list(old[rid]) for rid in current if rid not in changed}
+    if not (removed or changed or places):
+        result.recordings = sorted(current)
+        result.segments = sum(entry[2] for entry in entries.values())
+        result.redacted_segments = sum(entry[3] for entry in entries.values())
+        return result
+
+    handle, temp_name = tempfile.mkstemp(
+        prefix=f"{TEMP_PREFIX}{os.getpid()}-", suffix=".db", dir=output.parent
+    )
+    os.close(handle)
+    temp = Path(temp_name)
+    staged: list[tuple[Path, Path]] = []
+    try:
+        shutil.copyfile(output, temp)
+        public = sqlite_utils.Database(temp)
+        conn = public.conn
+        conn.execute("PRAGMA secure_delete = ON")
+        withdrawn = bool(removed) or any(
+            rid in old
+            and "-r" in _audio_name(current[rid], redaction_spans(archive, rid))
+            and _audio_name(current[rid], redaction_spans(archive, rid)) != old[rid][1]
+            for rid in changed
+        )
+        places_before = set(conn.execute("SELECT id, name FROM places"))
+        with public.atomic():
+            touched = removed + [rid for rid in changed if rid in old]
+            keys, tags, people, place_ids = _delete_recordings(conn, touched)
+            keep_audio: set[str] = set()
+            for rid in changed:
+                entries[rid] = _copy_recording(
+                    archive, public, current[rid], audio_dir, keep_audio, result, False, staged
+                )
+            new_keys, new_tags = _index_recordings(conn, changed)
+            for row in places:
+                public.table("places").upsert(row, pk="id")
+            _update_search_tags(conn, tags, new_tags)
+            _prune_people_and_places(conn, people, place_ids)
+            # Browse entries take their coordinates from places of the same name: recount
+            # those of places added, removed, renamed or moved.
+            places_after = set(conn.execute("SELECT id, name FROM places"))
+            keys |= {("place", str(name)) for _, name in places_before ^ places_after}
+            keys |= {("place", str(row["name"])) for row in places}
+            from livingmemory.site.pages import refresh_browse
+
+            refresh_browse(conn, keys | new_keys)
+            targets = ["recording_search", "search_tags_fts"]
+            for table in [*targets, "segments_fts"] if withdrawn else targets:
+                conn.execute(f"INSERT INTO {table} ({table}) VALUES ('optimize')")
+        public.close()
+        keep_audio |= {entry[1] for entry in entries.values()}
+        mine = {partial.name for partial, _ in staged}
+        for stale in audio_dir.iterdir():
+            if stale.name not in keep_audio and stale.name not in mine:
+                stale.unlink()
+                result.removed_audio += not stale.name.startswith(".")
+        os.replace(temp, output)
+        for partial, target in staged:
+            os.replace(partial, target)
+    except BaseException:
+        temp.unlink(missing_ok=True)
+        Path(f"{temp}-journal").unlink(missing_ok=True)
+        for partial, _ in staged:
+            partial.unlink(missing_ok=True)
+        raise
+    _save_manifest(archive, output, fingerprints, entries)
+    result.recordings = sorted(current)
+    result.segments = sum(entry[2] for entry in entries.values())
+    result.redacted_segments = sum(entry[3] for entry in entries.values())
+    return result
+
+
+def _tag_sql() -> str:
+    from livingmemory.archive.schema import _tag_token
+
+    return _tag_token("e")
+
+
+def _delete_recordings(
+    conn: sqlite3.Connection, ids: list[int]
+) -> tuple[set[tuple[str, str]], set[tuple[Any, ...]], set[int], set[tuple[Any, ...]]]:
+    """Delete recordings ``ids``' rows from a public database; returns what they counted
+    towards (browse entries, tag names with the entity that made each, people, places) so
+    those can be recounted or removed."""
+    from livingmemory.site.pages import browse_keys
+
+    keys: set[tuple[str, str]] = set()
+    tags: set[tuple[Any, ...]] = set()
+    people: set[int] = set()
+    places: set[tuple[Any, ...]] = set()
+    for start in range(0, len(ids), 500):
+        chunk = ids[start : start + 500]
+        marks = _marks(chunk)
+        keys |= browse_keys(conn, chunk)
+        tags |= set(
+            conn.execute(
+                f"SELECT DISTINCT {_tag_sql()}, e.label, e.canonical, e.value FROM entities e "
+                f"WHERE e.recording_id IN ({marks}) AND e.canonical IS NOT NULL",
+                chunk,
+            )
+        )
+        people |= {
+            row[0]
+            for row in conn.execute(
+                f"SELECT person_id FROM recording_people WHERE recording_id IN ({marks})", chunk
+            )
+        }
+        places |= set(
+            conn.execute(
+                f"SELECT DISTINCT place_id, label, canonical FROM entities "
+                f"WHERE recording_id IN ({marks}) AND place_id IS NOT NULL",
+                chunk,
+            )
+        )
+        conn.execute(
+            "INSERT INTO segments_fts (segments_fts, rowid, text, lemmas, tags, tags_loose) "
+            "SELECT 'delete', id, text, lemmas, tags, tags_loose FROM segments "
+            f"WHERE recording_id IN ({marks})",
+            chunk,
+        )
+        for table, column in (
+            ("entities", "recording_id"),
+            ("segments", "recording_id"),
+            ("recording_people", "recording_id"),
+            ("recordings", "id"),
+            ("recording_search", "rowid"),
+        ):
+            conn.execute(f"DELETE FROM {table} WHERE {column} IN ({marks})", chunk)
+    return keys, tags, people, places
+
+
+def _index_recordings(
+    conn: sqlite3.Connection, ids: list[int]
+) -> tuple[set[tuple[str, str]], set[tuple[Any, ...]]]:
+    """Search rows for freshly inserted recordings ``ids``, as :func:`_finish` makes them for
+    all: segment tags, the full-text index, the metadata index. Returns their browse entries
+    and tag names."""
+    from livingmemory.archive.schema import _segment_tags_sql
+    from livingmemory.search import build_recording_index
+    from livingmemory.site.pages import browse_keys
+
+    keys: set[tuple[str, str]] = set()
+    tags: set[tuple[Any, ...]] = set()
+    for start in range(0, len(ids), 500):
+        chunk = ids[start : start + 500]
+        marks = _marks(chunk)
+        conn.execute(
+            _segment_tags_sql(
+                f"recording_id IN ({marks}) AND id IN "
+                f"(SELECT segment_id FROM entities WHERE recording_id IN ({marks}))",
+                "segments.id",
+            ),
+            chunk + chunk,
+        )
+        conn.execute(
+            "INSERT INTO segments_fts (rowid, text, lemmas, tags, tags_loose) "
+            f"SELECT id, text, lemmas, tags, tags_loose FROM segments WHERE recording_id IN "
+            f"({marks})",
+            chunk,
+        )
+        keys |= browse_keys(conn, chunk)
+        tags |= set(
+            conn.execute(
+                f"SELECT DISTINCT {_tag_sql()}, e.label, e.canonical, e.value FROM entities e "
+                f"WHERE e.recording_id IN ({marks}) AND e.canonical IS NOT NULL",
+                chunk,
+            )
+        )
+    if ids:
+        build_recording_index(conn, ids)
+    return keys, tags
+
+
+def _update_search_tags(
+    conn: sqlite3.Connection, old: set[tuple[Any, ...]], new: set[tuple[Any, ...]]
+) -> None:
+    """Add the tag names new rows brought; drop those no entity gives any more.
+
+    A name may stay because another entity with the same label and name (found through the
+    index) or any other entity (one scan, only for names that seem to be gone) gives it.
+    """
+    for name in sorted({row[0] for row in new}):
+        if conn.execute("SELECT 1 FROM search_tags WHERE name = ?", [name]).fetchone() is None:
+            rowid = conn.execute("INSERT INTO search_tags (name) VALUES (?)", [name]).lastrowid
+            conn.execute("INSERT INTO search_tags_fts (rowid, name) VALUES (?, ?)", [rowid, name])
+    new_names = {row[0] for row in new}
+    doubtful = set()
+    for name, label, canonical, value in old:
+        if name in new_names or name in doubtful:
+            continue
+        if conn.execute(
+            "SELECT 1 FROM entities WHERE label = ? AND canonical = ? AND (? != 'DATE' OR "
+            "value IS ?) LIMIT 1",
+            [label, canonical, label, value],
+        ).fetchone():
+            new_names.add(name)
+        else:
+            doubtful.add(name)
+    doubtful -= new_names
+    if not doubtful:
+        return
+    names = sorted(doubtful)
+    found = {
+        row[0]
+        for row in conn.execute(
+            f"SELECT DISTINCT {_tag_sql()} AS name FROM entities e WHERE e.canonical IS NOT NULL "
+            f"AND {_tag_sql()} IN ({_marks(names)})",
+            names,
+        )
+    }
+    for name in names:
+        if name in found:
+            continue
+        for (rowid,) in conn.execute("SELECT rowid FROM search_tags WHERE name = ?", [name]):
+            conn.execute(
+                "INSERT INTO search_tags_fts (search_tags_fts, rowid, name) VALUES "
+                "('delete', ?, ?)",
+                [rowid, name],
+            )
+            conn.execute("DELETE FROM search_tags WHERE rowid = ?", [rowid])
+
+
+def _prune_people_and_places(
+    conn: sqlite3.Connection, people: set[int], places: set[tuple[Any, ...]]
+) -> None:
+    """Remove people and places no published recording refers to any more."""
+    for person_id in sorted(people):
+        if not conn.execute(
+            "SELECT 1 FROM recording_people WHERE person_id = ? LIMIT 1", [person_id]
+        ).fetchone():
+            conn.execute("DELETE FROM people WHERE id = ?", [person_id])
+    doubtful = set()
+    kept = set()
+    for place_id, label, canonical in places:
+        if place_id in kept or place_id in doubtful:
+            continue
+        if conn.execute(
+            "SELECT 1 FROM entities WHERE label = ? AND canonical = ? AND place_id = ? LIMIT 1",
+            [label, canonical, place_id],
+        ).fetchone():
+            kept.add(place_id)
+        else:
+            doubtful.add(place_id)
+    doubtful -= kept
+    if doubtful:
+        ids = sorted(doubtful)
+        found = {
+            row[0]
+            for row in conn.execute(
+                f"SELECT DISTINCT place_id FROM entities WHERE place_id IN ({_marks(ids)})", ids
+            )
+        }
+        for place_id in ids:
+            if place_id not in found:
+                conn.execute("DELETE FROM places WHERE id = ?", [place_id])

@@ -1,0 +1,337 @@
+"""Incremental ``publish``: after a change, only what changed is rewritten, and the public
+output is exactly what a full publish of the same archive gives.
+
+Every check compares two publishes of the same archive state: the incremental one (in the
+test's archive, after earlier publishes) and a full one (in a copy of the archive, from
+scratch). "The same" means every table's rows (sorted), the schema (every table, index,
+view and trigger), the full-text indexes term by term (``fts5vocab``: each term with the
+row, column and position it comes from), and the published audio files' bytes. The archive
+is the ``levels`` one from ``test_publish.py``: one recording per access level, real audio.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import random
+import re
+import shutil
+import sqlite3
+from pathlib import Path
+from typing import Any
+
+import pytest
+from support import copy_audio, insert_transcript, run_cli
+from test_publish import (  # the archive with every access level, and its helpers
+    EMBARGO_FUTURE,
+    EMBARGO_PAST,
+    PUBLIC,
+    RESTRICTED,
+    TODAY,
+    add_place_entity,
+    add_recording,
+    add_segments,
+    leaks,
+    levels,
+    levels_template,
+    public_files,
+)
+
+import livingmemory.site.publish as publish_module
+from livingmemory.archive.store import open_archive
+from livingmemory.site.publish import PUBLIC_DB, PUBLIC_DIR, publish
+
+__all__ = ["levels", "levels_template"]  # fixtures used here (imported, so pytest sees them)
+
+FTS_SHADOWS = ("_data", "_idx", "_content", "_docsize", "_config")
+
+
+def public_content(archive_dir: Path) -> dict[str, Any]:
+    """Everything a visitor or a download could see of the public output, comparably."""
+    database = archive_dir / PUBLIC_DIR / PUBLIC_DB
+    conn = sqlite3.connect(database)
+    try:
+        master = sorted(conn.execute("SELECT type, name, tbl_name, sql FROM sqlite_master"))
+        virtual = {name for _, name, _, sql in master if sql and "VIRTUAL TABLE" in sql}
+        content: dict[str, Any] = {"schema": master}
+        for kind, name, _, _sql in master:
+            shadow = any(name == v + s for v in virtual for s in FTS_SHADOWS)
+            if kind != "table" or name in virtual or shadow or name.startswith("sqlite_"):
+                continue
+            content[name] = sorted(conn.execute(f"SELECT * FROM [{name}]"), key=repr)
+        for table in sorted(virtual):
+            check = conn.execute(f"INSERT INTO [{table}] ([{table}]) VALUES ('integrity-check')")
+            check.close()
+            conn.execute(
+                f"CREATE VIRTUAL TABLE temp.[v_{table}] USING fts5vocab(main, [{table}], instance)"
+            )
+            rows = conn.execute(f"SELECT term, doc, col, offset FROM temp.[v_{table}]")
+            if table == "search_tags_fts":  # its rowids are insertion order: compare by name
+                names = dict(conn.execute("SELECT rowid, name FROM search_tags"))
+                rows = ((term, names[doc], col, offset) for term, doc, col, offset in rows)
+            content[f"{table} (index)"] = sorted(rows, key=repr)
+        conn.rollback()
+    finally:
+        conn.close()
+    folder = archive_dir / PUBLIC_DIR / publish_module.AUDIO_DIR
+    content["audio"] = {p.name: p.read_bytes() for p in sorted(folder.iterdir())}
+    return content
+
+
+def publish_incrementally(
+    archive_dir: Path, today: dt.date = TODAY
+) -> publish_module.PublishResult:
+    with open_archive(archive_dir / "archive.db") as archive:
+        return publish(archive, today=today)
+
+
+def assert_same_as_full(archive_dir: Path, scratch: Path, today: dt.date = TODAY) -> None:
+    """A full publish of a copy of the archive gives the same public content."""
+    shutil.rmtree(scratch, ignore_errors=True)
+    shutil.copytree(archive_dir, scratch)
+    shutil.rmtree(scratch / PUBLIC_DIR)
+    (scratch / publish_module.MANIFEST).unlink(missing_ok=True)
+    with open_archive(scratch / "archive.db") as archive:
+        full = publish(archive, today=today, full=True)
+    assert not full.incremental
+    incremental, complete = public_content(archive_dir), public_content(scratch)
+    assert incremental.keys() == complete.keys()
+    for key in complete:
+        assert incremental[key] == complete[key], f"{key} differs from a full publish"
+
+
+def edit(archive_dir: Path, sql: str, params: list[Any]) -> None:
+    with open_archive(archive_dir / "archive.db") as archive:
+        archive.db.execute(sql, params)
+        archive.db.conn.commit()
+
+
+def test_one_changed_recording_is_all_that_is_rewritten(
+    archive_dir: Path, levels: dict[str, int], tmp_path: Path
+) -> None:
+    first = publish_incrementally(archive_dir)
+    assert not first.incremental  # nothing published before: a full publish
+    again = publish_incrementally(archive_dir)
+    assert again.incremental and again.rewritten == []
+    assert again.recordings == first.recordings and again.segments == first.segments
+
+    edit(archive_dir, "UPDATE segments SET text = 'Popravljeno besedilo.' WHERE recording_id = ? "
+         "AND position = 0", [levels["public"]])  # fmt: skip
+    result = publish_incrementally(archive_dir)
+    assert result.incremental and result.rewritten == [levels["public"]]
+    assert result.segments == first.segments
+    assert_same_as_full(archive_dir, tmp_path / "full")
+
+
+def test_every_kind_of_change_gives_what_a_full_publish_gives(
+    archive_dir: Path, levels: dict[str, int], tmp_path: Path, audio_files: dict[str, Path]
+) -> None:
+    archive_db = archive_dir / "archive.db"
+    publish_incrementally(archive_dir)
+    scratch = tmp_path / "full"
+    pub, past = levels["public"], levels["past"]
+
+    def step(expected: list[int] | None = None, today: dt.date = TODAY) -> None:
+        result = publish_incrementally(archive_dir, today)
+        assert result.incremental
+        if expected is not None:
+            assert sorted(result.rewritten) == sorted(expected)
+        assert_same_as_full(archive_dir, scratch, today)
+
+    # A change of consent (private: nothing public changes, but it is looked at again).
+    consent = "UPDATE recordings SET consent_notes = 'Preklicano delno' WHERE id = ?"
+    edit(archive_dir, consent, [pub])
+    step([pub])
+    # New tags: a place mentioned nowhere else (a new place row, tag name and browse entry).
+    segment = [r[0] for r in sqlite3.connect(archive_db).execute(
+        "SELECT id FROM segments WHERE recording_id = ? ORDER BY position", [pub])]  # fmt: skip
+    add_place_entity(archive_db, pub, segment[0], "na Bledu", "Bled", (46.37, 14.11))
+    step([pub])
+    # A transcript correction: a new human transcript becomes the current one.
+    with open_archive(archive_db) as archive:
+        insert_transcript(archive, pub, ["Dober dan vsem.", "Živeli smo v Kranju in Tržiču."],
+                          source="human", starts=[0.0, 2.0])  # fmt: skip
+    step([pub])
+    # A redaction of a passage (the audio is re-encoded with it silenced).
+    with open_archive(archive_db) as archive:
+        publish_module.redact(archive, pub, 2.0, 3.5, "prošnja")
+    step([pub])
+    # Metadata: a new title and a narrator's new name.
+    edit(archive_dir, "UPDATE recordings SET title = 'Nov naslov' WHERE id = ?", [past])
+    edit(archive_dir, "UPDATE people SET name = 'Franc Novi' WHERE id IN (SELECT person_id "
+         "FROM recording_people WHERE recording_id = ?)", [past])  # fmt: skip
+    step([past])
+    # The gazetteer: a place's coordinates corrected (no recording changed).
+    edit(archive_dir, "UPDATE places SET latitude = 46.25 WHERE name = 'Kranj'", [])
+    step([])
+    # A new public recording.
+    audio = copy_audio(audio_files["opus"], tmp_path / "volunteer", "nov-posnetek.opus")
+    new = add_recording(archive_db, audio, "--title", "Nova zgodba", "--access", "public",
+                        "--narrator", "Tone Novinec", "--place", "Bled")  # fmt: skip
+    ids = add_segments(archive_db, new, [(0.0, 1.5, "Na Bledu smo živeli.")])
+    add_place_entity(archive_db, new, ids[0], "na Bledu", "Bled", (46.37, 14.11))
+    step([new])
+    # An embargo that lifts: the recording appears with no change in the archive.
+    later = dt.date(2031, 6, 1)
+    step([levels["future"]], today=later)
+    # A recording turned restricted: it must be gone, with every trace of its text.
+    edit(archive_dir, "UPDATE recordings SET access = 'restricted' WHERE id = ?", [pub])
+    step([], today=later)
+    files = public_files(archive_dir)
+    assert leaks(files, [PUBLIC["title"], PUBLIC["narrator"], "QP50", "QP54", "QP55"]) == []
+    assert leaks(files, [RESTRICTED["title"], "QK43"]) == []
+    # A deleted recording (its segments and entities go with it).
+    edit(archive_dir, "DELETE FROM recordings WHERE id = ?", [new])
+    step([], today=later)
+    assert leaks(public_files(archive_dir), ["Nova zgodba", "Tone Novinec"]) == []
+
+
+def test_a_failed_incremental_publish_leaves_the_previous_output(
+    archive_dir: Path, levels: dict[str, int], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    publish_incrementally(archive_dir)
+    before = public_files(archive_dir)
+    edit(archive_dir, "UPDATE recordings SET access = 'restricted' WHERE id = ?", [levels["past"]])
+    edit(
+        archive_dir, "UPDATE recordings SET title = 'Drugi naslov' WHERE id = ?", [levels["public"]]
+    )
+
+    def failing(*args: Any, **kwargs: Any) -> Any:
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(publish_module, "_copy_recording", failing)
+    with pytest.raises(RuntimeError, match="disk full"):
+        publish_incrementally(archive_dir)
+    assert public_files(archive_dir) == before  # no temporary file, no audio removed
+    monkeypatch.undo()
+    result = publish_incrementally(archive_dir)
+    assert result.incremental and result.recordings == [levels["public"]]
+
+
+def test_a_replaced_public_database_or_full_gives_a_full_publish(
+    archive_dir: Path, levels: dict[str, int]
+) -> None:
+    publish_incrementally(archive_dir)
+    database = archive_dir / PUBLIC_DIR / PUBLIC_DB
+    database.write_bytes(database.read_bytes())  # the same bytes, but not the file published
+    assert not publish_incrementally(archive_dir).incremental
+    assert publish_incrementally(archive_dir).incremental
+    with open_archive(archive_dir / "archive.db") as archive:
+        assert not publish(archive, today=TODAY, full=True).incremental
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_random_change_sequences_match_a_full_publish(
+    archive_dir: Path, levels: dict[str, int], tmp_path: Path, seed: int
+) -> None:
+    rng = random.Random(seed)
+    archive_db = archive_dir / "archive.db"
+    publish_incrementally(archive_dir)
+    ids = sorted(levels.values())
+    words = ["Kranj", "Bled", "Tržič", "Škofja Loka"]
+    markers = {  # the ASCII markers in each recording's title and text
+        key: tuple(re.findall(r"Q[A-Z]\d\d", values["title"] + " " + values["text"]))
+        for key, values in (("public", PUBLIC), ("restricted", RESTRICTED),
+                            ("past", EMBARGO_PAST), ("future", EMBARGO_FUTURE))
+    }  # fmt: skip
+    assert markers["restricted"] == ("QK41", "QK43")
+    for _ in range(5):
+        rid = rng.choice(ids)
+        change = rng.choice(["access", "text", "tag", "untag", "redact", "speaker", "move", "home"])
+        if change == "access":
+            edit(archive_dir, "UPDATE recordings SET access = ?, embargo_until = NULL WHERE "
+                 "id = ?", [rng.choice(["public", "restricted"]), rid])  # fmt: skip
+        elif change == "text":
+            edit(archive_dir, "UPDATE segments SET text = text || ? WHERE recording_id = ?",
+                 [f" {rng.choice(words)}", rid])  # fmt: skip
+        elif change == "tag":
+            segment = (
+                sqlite3.connect(archive_db)
+                .execute("SELECT min(id) FROM segments WHERE recording_id = ?", [rid])
+                .fetchone()[0]
+            )
+            place = rng.choice(words)
+            add_place_entity(archive_db, rid, segment, place, place, (46.0, 14.0))
+        elif change == "untag":
+            edit(archive_dir, "DELETE FROM entities WHERE recording_id = ?", [rid])
+        elif change == "redact":
+            with open_archive(archive_db) as archive:
+                publish_module.redact(archive, rid, 0.0, 1.0)
+        elif change == "move":  # the gazetteer corrected: coordinates of a place
+            edit(archive_dir, "UPDATE places SET latitude = latitude + 0.01 WHERE name = ?",
+                 [rng.choice(words)])  # fmt: skip
+        elif change == "home":  # a narrator's home place (a browse entry of its own)
+            narrator = "SELECT person_id FROM recording_people WHERE recording_id = ?"
+            edit(archive_dir, f"UPDATE people SET home_place = ? WHERE id IN ({narrator})",
+                 [rng.choice(words), rid])  # fmt: skip
+        else:
+            edit(archive_dir, "UPDATE segments SET speaker = 'Govorec 2' WHERE recording_id = ?",
+                 [rid])  # fmt: skip
+        result = publish_incrementally(archive_dir)
+        assert result.incremental, change
+        assert_same_as_full(archive_dir, tmp_path / "full")
+        withheld = [markers[key] for key, rid in levels.items() if rid not in result.recordings]
+        assert leaks(public_files(archive_dir), [m for pair in withheld for m in pair]) == []
+
+
+def test_publish_cli_says_what_it_rewrote_and_full_rewrites_all(
+    archive_dir: Path, levels: dict[str, int]
+) -> None:
+    archive_db = archive_dir / "archive.db"
+    first = run_cli("publish", "--archive", archive_db, "--json")
+    assert first.exit_code == 0, str(first)
+    edit(archive_dir, "UPDATE recordings SET title = 'Spet nov' WHERE id = ?", [levels["public"]])
+    again = run_cli("publish", "--archive", archive_db)
+    assert again.exit_code == 0, str(again)
+    assert "1 changed, rewritten" in again.stdout
+    full = run_cli("publish", "--archive", archive_db, "--full", "--json")
+    assert full.exit_code == 0, str(full)
+    assert '"incremental": false' in full.stdout
+
+
+def test_a_corrected_transcript_is_tagged_again_before_it_is_published(
+    archive_dir: Path, levels: dict[str, int], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import livingmemory.review.workspace as workspace
+
+    tagged: list[int] = []
+    monkeypatch.setattr(workspace, "retag_recording", lambda _, rid: tagged.append(rid) or 1)
+    edit(archive_dir, "UPDATE transcripts SET tagged_version = 1", [])
+    publish_incrementally(archive_dir)
+    assert tagged == []  # every current transcript is tagged
+    with open_archive(archive_dir / "archive.db") as archive:
+        insert_transcript(archive, levels["past"], ["Popravljeno."], source="human")
+    publish_incrementally(archive_dir)
+    assert tagged == [levels["past"]]
+
+
+def test_an_unchanged_recording_whose_file_is_missing_stops_the_publish(
+    archive_dir: Path, levels: dict[str, int]
+) -> None:
+    from test_publish import archive_file
+
+    from livingmemory.errors import LivingMemoryError
+
+    publish_incrementally(archive_dir)
+    before = public_files(archive_dir)
+    source = archive_file(archive_dir, levels["past"])
+    source.chmod(0o644)
+    source.unlink()
+    with pytest.raises(LivingMemoryError, match="missing"):
+        publish_incrementally(archive_dir)  # as a full publish would: nothing written
+    assert public_files(archive_dir) == before
+
+
+def test_changed_publishing_code_gives_a_full_publish(
+    archive_dir: Path, levels: dict[str, int]
+) -> None:
+    import json
+
+    publish_incrementally(archive_dir)
+    assert publish_incrementally(archive_dir).incremental
+    manifest = archive_dir / publish_module.MANIFEST
+    data = json.loads(manifest.read_text("utf-8"))
+    assert data["code"] == publish_module._code_version()
+    data["code"] = "an older release"
+    manifest.write_text(json.dumps(data), "utf-8")
+    assert not publish_incrementally(archive_dir).incremental  # from scratch
+    assert publish_incrementally(archive_dir).incremental
