@@ -114,11 +114,19 @@ def test_one_changed_recording_is_all_that_is_rewritten(
     assert again.incremental and again.rewritten == []
     assert again.recordings == first.recordings and again.segments == first.segments
 
+    # A word published once, then corrected away: it must leave the file, full-text index
+    # included (FTS5 keeps deleted rows' words in its older segments until they are merged).
+    edit(archive_dir, "UPDATE segments SET text = 'Sosed Zaupnikovič je rekel.' WHERE "
+         "recording_id = ? AND position = 0", [levels["public"]])  # fmt: skip
+    publish_incrementally(archive_dir)
+    public_db = archive_dir / PUBLIC_DIR / PUBLIC_DB
+    assert "zaupnikovič".encode() in public_db.read_bytes().lower()
     edit(archive_dir, "UPDATE segments SET text = 'Popravljeno besedilo.' WHERE recording_id = ? "
          "AND position = 0", [levels["public"]])  # fmt: skip
     result = publish_incrementally(archive_dir)
     assert result.incremental and result.rewritten == [levels["public"]]
     assert result.segments == first.segments
+    assert b"zaupnikovi" not in public_db.read_bytes().lower()
     assert_same_as_full(archive_dir, tmp_path / "full")
 
 

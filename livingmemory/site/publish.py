@@ -6,10 +6,10 @@ notes, internal notes, source paths and the archive team's names are absent from
 not hidden: a full publish builds the database from scratch (no free pages holding old
 rows); an incremental one (the default once a manifest exists, see below) deletes a changed
 or withdrawn recording's rows with ``secure_delete`` (zeroed) and rewrites the full-text
-indexes when anything was withdrawn. Redacted passages are cut from the text, the search
-index and the play links, and silenced in the published audio. The new database is written
-beside the old one and renamed over it, so a running site never sees half a database; audio
-files no longer public are removed.
+indexes when a published recording was rewritten or withdrawn. Redacted passages are cut
+from the text, the search index and the play links, and silenced in the published audio.
+The new database is written beside the old one and renamed over it, so a running site never
+sees half a database; audio files no longer public are removed.
 """
 
 from __future__ import annotations
@@ -688,8 +688,8 @@ def _publish_incremental(
     not left in free pages) and the changed ones inserted again exactly as a full publish
     writes them; the search index, tag names, people, places and browse counts they touch
     are updated; then the copy is renamed over the old file, as in a full publish. When a
-    recording left the public set or gained a redaction, the full-text index is optimized
-    (rewritten), so no token of the withdrawn text stays in its older segments.
+    published recording was rewritten or withdrawn, the full-text index is optimized
+    (rewritten), so no token of its old text stays in the index's older segments.
 
     Returns None, having written nothing, when so much changed that a full publish is the
     better way.
@@ -730,15 +730,14 @@ def _publish_incremental(
         public = sqlite_utils.Database(temp)
         conn = public.conn
         conn.execute("PRAGMA secure_delete = ON")
-        withdrawn = bool(removed) or any(
-            rid in old
-            and "-r" in _audio_name(current[rid], redaction_spans(archive, rid))
-            and _audio_name(current[rid], redaction_spans(archive, rid)) != old[rid][1]
-            for rid in changed
-        )
+        touched = removed + [rid for rid in changed if rid in old]
+        # FTS5 marks deleted rows but keeps their words in its older index segments until
+        # they are merged (SQLite 3.40 has no FTS5 secure-delete): any published recording
+        # rewritten (withdrawn, redacted, or only corrected: a name taken out of the text)
+        # means the text index is rewritten too, or the old words stay in the public file.
+        withdrawn = bool(touched)
         places_before = set(conn.execute("SELECT id, name FROM places"))
         with public.atomic():
-            touched = removed + [rid for rid in changed if rid in old]
             keys, tags, people, place_ids = _delete_recordings(conn, touched)
             keep_audio: set[str] = set()
             for rid in changed:
