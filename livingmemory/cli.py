@@ -65,7 +65,8 @@ class _OneLineErrors(typer.core.TyperGroup):
             where = f" (see '{ctx.command_path} --help')" if ctx is not None else ""
             format_message = getattr(error, "format_message", None)
             message = format_message() if format_message else str(error)
-            err_console.print(f"[red]Error:[/red] {escape(message)}{where}", highlight=False)
+            if message.strip():  # bare 'livingmemory': the help was shown, nothing went wrong
+                err_console.print(f"[red]Error:[/red] {escape(message)}{where}", highlight=False)
             sys.exit(getattr(error, "exit_code", 2))
         except typer.Abort:
             if not standalone_mode:
@@ -105,6 +106,16 @@ ArchiveOption = Annotated[
     ),
 ]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")]
+ClusterOption = Annotated[
+    Optional[str],  # noqa: UP045
+    typer.Option(
+        help="Work on Dask workers: 'local' (one worker per core) or a scheduler address "
+        "(tcp://host:8786). This process stays the only archive writer."
+    ),
+]
+WorkersOption = Annotated[
+    int, typer.Option(min=0, help="Workers for --cluster local (0: sized to the machine).")
+]
 
 
 def _load_plugins() -> plugins.Plugins:
@@ -539,16 +550,8 @@ def transcribe(
         Optional[int],  # noqa: UP045
         typer.Option(min=1, help="Bounds on the number of voices (default: the people)."),
     ] = None,
-    cluster: Annotated[
-        Optional[str],  # noqa: UP045
-        typer.Option(
-            help="Decode on Dask workers: 'local' (one worker per core) or a scheduler "
-            "address (tcp://host:8786). This process stays the only archive writer."
-        ),
-    ] = None,
-    workers: Annotated[
-        int, typer.Option(min=0, help="Workers for --cluster local (0: sized to the machine).")
-    ] = 0,
+    cluster: ClusterOption = None,
+    workers: WorkersOption = 0,
     send_audio: Annotated[
         bool,
         typer.Option(help="With --cluster: send the audio to workers (no shared folder)."),
@@ -732,16 +735,8 @@ def tag(
         typer.Argument(help="Recordings to tag (default: every transcript not yet tagged)."),
     ] = None,
     force: Annotated[bool, typer.Option(help="Tag again even if nothing changed.")] = False,
-    cluster: Annotated[
-        Optional[str],  # noqa: UP045
-        typer.Option(
-            help="Tag on Dask workers: 'local' (one worker per core) or a scheduler "
-            "address (tcp://host:8786). This process stays the only writer."
-        ),
-    ] = None,
-    workers: Annotated[
-        int, typer.Option(min=0, help="Workers for --cluster local (0: sized to the machine).")
-    ] = 0,
+    cluster: ClusterOption = None,
+    workers: WorkersOption = 0,
     archive_path: ArchiveOption = DEFAULT_ARCHIVE,
     as_json: JsonOption = False,
 ) -> None:
@@ -798,8 +793,10 @@ def tag(
     for recording_id, message in failed:
         err_console.print(f"#{recording_id} not tagged: {message}", highlight=False)
     if as_json:
-        print(json.dumps([{"recording_id": r, "entities": n} for r, n in batch.tagged]))
-    elif not batch.tagged:
+        rows: list[dict[str, Any]] = [{"recording_id": r, "entities": n} for r, n in batch.tagged]
+        rows += [{"recording_id": r, "error": message} for r, message in failed]
+        print(json.dumps(rows, ensure_ascii=False))
+    elif not batch.tagged and not failed:
         console.print("Nothing to tag: every transcript is tagged by the current pipeline.")
     if failed:
         raise typer.Exit(1)

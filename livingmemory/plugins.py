@@ -182,7 +182,7 @@ def _register_defaults(manager: pluggy.PluginManager, problems: list[str]) -> No
     for name in DEFAULT_PLUGINS:
         try:
             manager.register(importlib.import_module(name), name=name)
-        except Exception as error:  # a broken built-in must not stop the others
+        except (Exception, SystemExit) as error:  # a broken built-in must not stop the others
             problems.append(f"built-in plug-in {name} could not be loaded ({_one_line(error)})")
 
 
@@ -200,7 +200,7 @@ def _register_entry_points(
             where = f"plug-in {entry_point.name!r} (package {package})"
             try:
                 plugin = entry_point.load()
-            except Exception as error:
+            except (Exception, SystemExit) as error:  # sys.exit() at import must not end us
                 problems.append(f"{where} could not be loaded ({_one_line(error)})")
                 continue
             try:
@@ -238,7 +238,7 @@ def _collect(
         before = dict(registry)
         try:
             implementation.function(register=register)
-        except Exception as error:
+        except (Exception, SystemExit) as error:
             registry.clear()
             registry.update(before)  # all of that plug-in's registrations, or none
             plugins.problems.append(
@@ -253,11 +253,15 @@ def load() -> Plugins:
     plugins = Plugins(manager)
     _register_defaults(manager, plugins.problems)
     _register_entry_points(manager, plugins.packages, plugins.problems)
-    try:
-        manager.check_pending()  # a hook name with a typo
-    except pluggy.PluginValidationError as error:
-        name = manager.get_name(error.plugin)
-        plugins.problems.append(f"plug-in {name!r} was refused ({_one_line(error)})")
+    while True:  # a hook name with a typo: that plug-in is refused whole, each one named
+        try:
+            manager.check_pending()
+            break
+        except pluggy.PluginValidationError as error:
+            name = manager.get_name(error.plugin)
+            manager.unregister(error.plugin)
+            plugins.packages.pop(str(name), None)
+            plugins.problems.append(f"plug-in {name!r} was refused ({_one_line(error)})")
     _collect(plugins, "register_engines", plugins.engines, _is_engine, "an engine class")
     _collect(
         plugins,

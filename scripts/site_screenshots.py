@@ -130,4 +130,9 @@ def main() -> None:
 
 
 if __name__ == "__main__":
+    import argparse
+
+    # No options: the parser answers --help (with this module's docstring) instead of
+    # rewriting the tracked files it makes.
+    argparse.ArgumentParser(description=__doc__).parse_args()
     main()

@@ -77,3 +77,8 @@ def test_speakers_of_a_recording_never_diarized_says_how(archive_db: Path, make_
     assert result.exit_code == 0, str(result)
     assert "transcribe it first" not in result.stdout
     assert f"livingmemory transcribe {recording_id} --force --diarize" in result.stdout
+
+
+def test_bare_command_shows_the_help_and_no_error() -> None:
+    result = run_cli()
+    assert "Usage" in result.stdout and "Error" not in result.stdout + result.stderr

@@ -435,6 +435,18 @@ def test_a_voice_heard_in_another_interview_names_nobody_here(archive_db: Path) 
     # The same rule holds for exports, which are public too.
     exported = run_cli("export", recording_id, "--format", "vtt", "--archive", archive_db)
     assert exported.exit_code == 0 and "Tajna Oseba" not in exported.stdout
+    # A text correction keeps the labels it starts from: still hidden after it.
+    review_file = archive_db.parent / "review.vtt"
+    assert run_cli("review", recording_id, "--output", review_file,
+                   "--archive", archive_db).exit_code == 0  # fmt: skip
+    text = review_file.read_text("utf-8")
+    assert "<v Tajna Oseba>" in text  # the team sees it, to correct it
+    review_file.write_text(text.replace("Ja.", "Ja, res."), "utf-8")
+    applied = run_cli("review", recording_id, "--apply", review_file, "--archive", archive_db)
+    assert applied.exit_code == 0, str(applied)
+    assert run_cli("publish", "--archive", archive_db).exit_code == 0
+    assert b"Tajna Oseba" not in public.read_bytes()
+    assert b"res." in public.read_bytes()  # the correction itself was published
 
 
 # -- slow: real models on generated interviews -------------------------------------------------

@@ -337,3 +337,28 @@ def test_plugins_load_without_spacy_numpy_or_whisper() -> None:
         check=True,
     )
     assert result.stdout.strip() == "[]", result.stderr
+
+
+def test_misspelt_hooks_and_sys_exit_refuse_only_their_plugin(install: Install) -> None:
+    typo = """
+        from livingmemory.plugins import Format, hookimpl
+
+        @hookimpl
+        def register_format(register):  # the hook is register_formats
+            pass
+
+        @hookimpl
+        def register_formats(register):
+            register(Format(".{ext}", "typo", dumps=str), "{ext}")
+        """
+    install("typo_one", typo.format(ext="typoone"))
+    install("typo_two", typo.format(ext="typotwo"))
+    install("exiting_plugin", "import sys\nsys.exit(3)\n")
+    with pytest.warns(plugins.PluginWarning) as caught:
+        loaded = plugins.reload()
+    messages = " ".join(str(w.message) for w in caught)
+    assert "'typo-one' was refused" in messages and "'typo-two' was refused" in messages
+    assert "'exiting-plugin'" in messages and "SystemExit" in messages
+    # Refused whole: none of their formats; everything else loads.
+    assert not {"typoone", "typotwo"} & set(export_formats())
+    assert "vtt" in export_formats() and "faster-whisper" in loaded.engines

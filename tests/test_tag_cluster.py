@@ -11,7 +11,7 @@ import shutil
 from pathlib import Path
 
 import pytest
-from support import db_rows, run_cli
+from support import db_rows, insert_transcript, run_cli
 
 from livingmemory.archive.store import open_archive
 from livingmemory.tagging.pipeline import tag_transcripts
@@ -76,4 +76,36 @@ def test_bad_cluster_address_is_one_line(archive_db: Path, make_interview) -> No
     assert result.exit_code != 0
     assert len(result.error_lines) == 1 and "--cluster 'nonsense'" in result.error_lines[0]
     assert "Traceback" not in result.stdout + result.stderr
+    assert db_rows(archive_db, "SELECT count(*) AS n FROM entities")[0]["n"] == 0
+
+
+def test_tags_of_a_transcript_corrected_meanwhile_are_not_stored(
+    archive_db: Path, make_interview
+) -> None:
+    """A cluster worker may hold a transcript for minutes; if a correction became current in
+    the meantime, its result must not replace the new transcript's tags."""
+    from livingmemory.errors import LivingMemoryError
+    from livingmemory.tagging.fuzzy import FuzzyPlaceSpotter
+    from livingmemory.tagging.pipeline import (
+        _topic_index,
+        analyse,
+        archive_gazetteer,
+        commit_tags,
+        pipeline_for,
+        transcript_segments,
+        transcripts_to_tag,
+    )
+
+    recording_id = make_interview(INTERVIEWS[0])
+    with open_archive(archive_db) as archive:
+        gazetteer = archive_gazetteer(archive)
+        [row] = transcripts_to_tag(archive, gazetteer)
+        pipeline = pipeline_for("sl", gazetteer)
+        result = analyse(row, transcript_segments(archive, row["id"]), [], pipeline,
+                         FuzzyPlaceSpotter(gazetteer), _topic_index())  # fmt: skip
+        assert result.rows  # there was something to store
+        insert_transcript(archive, recording_id, ["Popravljeno besedilo."], source="human")
+        archive.db.conn.commit()
+        with pytest.raises(LivingMemoryError, match="changed while it was being tagged"):
+            commit_tags(archive, result, gazetteer)
     assert db_rows(archive_db, "SELECT count(*) AS n FROM entities")[0]["n"] == 0

@@ -52,24 +52,25 @@ def visible_segments(
 def hidden_speakers(
     archive: Archive, recording_id: int, transcript: dict[str, Any] | None = None
 ) -> set[str]:
-    """Speaker names on the current machine transcript that a stored voice of someone outside
-    this recording put there: not shown in public.
+    """Speaker names that a stored voice of someone outside this recording put on its
+    transcripts: not shown in public.
 
     Diarization now names only the recording's own people, but an archive labelled by an
     earlier version may carry a name matched from another interview's stored voice, someone
-    who may be known only from a restricted one. A name a person gave (``speakers --rename``,
-    the editor, a human transcript) is the team's decision and stays. The rule reads only
-    this recording's own rows, so an incremental publish sees every change that moves it.
+    who may be known only from a restricted one. Corrections keep the labels of the machine
+    transcript they start from, so the rule covers every transcript of the recording. A name
+    a person chose (``speakers --rename``, a speaker change in the editor or a review file) is
+    the team's decision and stays. The rule reads only this recording's own rows, so an
+    incremental publish sees every change that moves it (``transcript`` is accepted for
+    callers that have it, and not needed).
     """
-    transcript = transcript or archive.current_transcript(recording_id)
-    if transcript is None or transcript["source"] != "machine":
-        return set()
     rows = archive.db.query(
-        "SELECT label FROM speaker_voices WHERE transcript_id = :t AND method = 'voice' "
+        "SELECT label FROM speaker_voices WHERE recording_id = :r AND method = 'voice' "
         "AND person_id NOT IN (SELECT person_id FROM recording_people WHERE recording_id = :r) "
-        "AND label NOT IN (SELECT label FROM speaker_voices WHERE transcript_id = :t "
-        "AND method = 'manual')",
-        {"t": transcript["id"], "r": recording_id},
+        "AND label NOT IN (SELECT label FROM speaker_voices WHERE recording_id = :r "
+        "AND method = 'manual') AND label NOT IN (SELECT new_speaker FROM revisions "
+        "WHERE recording_id = :r AND new_speaker IS NOT old_speaker)",
+        {"r": recording_id},
     )
     return {row["label"] for row in rows}
 

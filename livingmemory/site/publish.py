@@ -647,9 +647,10 @@ def _fingerprints(archive: Archive, recordings: list[dict[str, Any]]) -> dict[in
     }
 
 
-def _changed_places(archive: Archive, output: Path) -> list[dict[str, Any]]:
+def _changed_places(archive: Archive, output: Path) -> list[dict[str, Any]] | None:
     """Archive rows of places the public database lists with other values (a corrected
-    name or coordinates): the gazetteer is edited apart from any recording."""
+    name or coordinates): the gazetteer is edited apart from any recording. None when a
+    published place is gone from the archive: a full publish then rebuilds everything."""
     conn = sqlite3.connect(f"file:{output}?mode=ro", uri=True)
     conn.row_factory = sqlite3.Row
     try:
@@ -661,7 +662,10 @@ def _changed_places(archive: Archive, output: Path) -> list[dict[str, Any]]:
     for start in range(0, len(ids), 500):
         chunk = ids[start : start + 500]
         marks = ",".join("?" * len(chunk))
-        for row in archive.db.query(f"SELECT * FROM places WHERE id IN ({marks})", chunk):
+        rows = list(archive.db.query(f"SELECT * FROM places WHERE id IN ({marks})", chunk))
+        if len(rows) < len(chunk):
+            return None
+        for row in rows:
             old = published[row["id"]]
             if any(row.get(key) != value for key, value in old.items()):
                 changed.append(row)
@@ -710,6 +714,8 @@ def _publish_incremental(
     for rid in current.keys() - set(changed):  # as a full publish does: present, not re-read
         check_source(archive, current[rid], hash_file=False)
     places = _changed_places(archive, output)
+    if places is None:
+        return None
     result.incremental = True
     result.rewritten = list(changed)
     entries = {rid: list(old[rid]) for rid in current if rid not in changed}

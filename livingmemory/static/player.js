@@ -1,5 +1,5 @@
 // Living Memory: play a recording from the start of a transcript segment.
-// Buttons rendered by livingmemory.datasette_plugin look like
+// Buttons rendered by livingmemory.site.plugin look like
 //   <button class="lm-play" data-src="/-/audio/3.opus" data-start="12.5">
 // One shared <audio id="lm-player"> element, fixed at the bottom of the page, plays them all.
 (function () {

@@ -98,7 +98,7 @@ def tag_task(request: TagRequest, gazetteer: Gazetteer) -> TagResult | TagFailur
 
 @dataclass
 class ClusterTagBatch(TagBatch):
-    """A serial run's result plus what failed on the cluster (transcript id, message)."""
+    """A serial run's result plus what failed on the cluster: (recording id, message)."""
 
     failed: list[tuple[int, str]] = field(default_factory=list)
 
@@ -153,7 +153,11 @@ def tag_on_cluster(
             if isinstance(result, TagFailure):
                 batch.failed.append((row["recording_id"], result.message))
             else:
-                count = commit_tags(archive, result, gazetteer)
+                try:
+                    count = commit_tags(archive, result, gazetteer)
+                except LivingMemoryError as error:  # corrected meanwhile: tagged next run
+                    batch.failed.append((row["recording_id"], str(error)))
+                    continue
                 batch.tagged.append((row["recording_id"], count))
                 if progress:
                     progress.advance(row, count)

@@ -22,7 +22,7 @@ import yaml
 from spacy.tokens import Doc
 
 from livingmemory.archive.store import Archive, utc_now
-from livingmemory.errors import InputError
+from livingmemory.errors import InputError, LivingMemoryError
 from livingmemory.tagging import LanguagePipeline, pipeline_for, pipeline_version
 from livingmemory.tagging.components import fold, lemmatize_word
 from livingmemory.tagging.fuzzy import FuzzyPlaceSpotter
@@ -237,9 +237,19 @@ def analyse(
 
 
 def commit_tags(archive: Archive, result: TagResult, gazetteer: Gazetteer) -> int:
-    """Store one transcript's tags in one transaction: machine tags replaced, human ones kept."""
+    """Store one transcript's tags in one transaction: machine tags replaced, human ones kept.
+
+    Raises :class:`LivingMemoryError`, storing nothing, when the transcript is no longer the
+    recording's current one (a correction saved while a cluster worker was tagging it): its
+    tags would replace the new transcript's, which would then count as tagged.
+    """
     db = archive.db
     with db.atomic():
+        current = archive.current_transcript(result.recording_id)
+        if current is None or current["id"] != result.transcript_id:
+            raise LivingMemoryError(
+                f"recording #{result.recording_id} changed while it was being tagged: run tag again"
+            )
         ids = result.segment_ids
         if ids:
             marks = ",".join("?" * len(ids))
