@@ -553,7 +553,10 @@ def _code_version() -> str:
     from livingmemory.search import build_public_index
 
     digest = hashlib.sha256(f"{sqlite3.sqlite_version}|{AUDIO_GENERATION}".encode())
-    shaping = (publish, build_public_index, build_browse_index, redaction_spans, _segment_tags_sql)
+    shaping = (
+        publish, build_public_index, build_browse_index, redaction_spans, _segment_tags_sql,
+        Archive.people,
+    )  # fmt: skip
     for name in sorted({function.__module__ for function in shaping}):
         source = getattr(sys.modules[name], "__file__", None)
         digest.update(name.encode())
