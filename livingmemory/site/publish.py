@@ -23,6 +23,8 @@ import sqlite3
 import subprocess
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -197,14 +199,8 @@ def publish(
         if done is not None:
             return done
     _check_sources(archive, recordings, audio_dir, hash_all=regenerate)
-    handle, temp_name = tempfile.mkstemp(
-        prefix=f"{TEMP_PREFIX}{os.getpid()}-", suffix=".db", dir=output.parent
-    )
-    os.close(handle)
-    temp = Path(temp_name)
-    staged: list[tuple[Path, Path]] = []
     entries: dict[int, list[Any]] = {}
-    try:
+    with _staged_database(output) as (temp, staged):
         _forget_manifest(archive)
         public = sqlite_utils.Database(temp, recreate=True)
         _create_schema(public)
@@ -216,26 +212,55 @@ def publish(
                 )
         _finish(public)
         public.close()
-        # Audio that is no longer public goes *before* the new database replaces the old one:
-        # a crash between the two then leaves the old database with some play links broken,
-        # never audio that is no longer public (or no longer redacted) still downloadable.
-        mine = {partial.name for partial, _ in staged}
-        for stale in audio_dir.iterdir():
-            if stale.name not in keep_audio and stale.name not in mine:
-                stale.unlink()
-                result.removed_audio += not stale.name.startswith(".")
-        os.replace(temp, output)
-        # New copies appear only now, under names the new database lists.
-        for partial, target in staged:
-            os.replace(partial, target)
-    except BaseException:
-        temp.unlink(missing_ok=True)
-        for partial, _ in staged:
-            partial.unlink(missing_ok=True)
-        raise
+        _swap_in(temp, output, audio_dir, keep_audio, staged, result)
     _save_manifest(archive, output, fingerprints, entries)
     result.rewritten = [r["id"] for r in recordings]
     return result
+
+
+@contextmanager
+def _staged_database(output: Path) -> Iterator[tuple[Path, list[tuple[Path, Path]]]]:
+    """A temporary database file beside ``output``, and the list of audio copies staged for
+    it; if anything fails, both go (and a rollback journal), so no half-written file stays."""
+    handle, temp_name = tempfile.mkstemp(
+        prefix=f"{TEMP_PREFIX}{os.getpid()}-", suffix=".db", dir=output.parent
+    )
+    os.close(handle)
+    temp = Path(temp_name)
+    staged: list[tuple[Path, Path]] = []
+    try:
+        yield temp, staged
+    except BaseException:
+        temp.unlink(missing_ok=True)
+        Path(f"{temp}-journal").unlink(missing_ok=True)
+        for partial, _ in staged:
+            partial.unlink(missing_ok=True)
+        raise
+
+
+def _swap_in(
+    temp: Path,
+    output: Path,
+    audio_dir: Path,
+    keep_audio: set[str],
+    staged: list[tuple[Path, Path]],
+    result: PublishResult,
+) -> None:
+    """Put a finished public database in place, full or incremental alike.
+
+    Audio that is no longer public goes *before* the new database replaces the old one: a
+    crash between the two then leaves the old database with some play links broken, never
+    audio that is no longer public (or no longer redacted) still downloadable. New copies
+    appear only after, under names the new database lists.
+    """
+    mine = {partial.name for partial, _ in staged}
+    for stale in audio_dir.iterdir():
+        if stale.name not in keep_audio and stale.name not in mine:
+            stale.unlink()
+            result.removed_audio += not stale.name.startswith(".")
+    os.replace(temp, output)
+    for partial, target in staged:
+        os.replace(partial, target)
 
 
 def _retag_corrections(archive: Archive, ids: list[int]) -> None:
@@ -728,13 +753,7 @@ def _publish_incremental(
         result.redacted_segments = sum(entry[3] for entry in entries.values())
         return result
 
-    handle, temp_name = tempfile.mkstemp(
-        prefix=f"{TEMP_PREFIX}{os.getpid()}-", suffix=".db", dir=output.parent
-    )
-    os.close(handle)
-    temp = Path(temp_name)
-    staged: list[tuple[Path, Path]] = []
-    try:
+    with _staged_database(output) as (temp, staged):
         shutil.copyfile(output, temp)
         public = sqlite_utils.Database(temp)
         conn = public.conn
@@ -771,20 +790,7 @@ def _publish_incremental(
                 conn.execute(f"INSERT INTO {table} ({table}) VALUES ('optimize')")
         public.close()
         keep_audio |= {entry[1] for entry in entries.values()}
-        mine = {partial.name for partial, _ in staged}
-        for stale in audio_dir.iterdir():
-            if stale.name not in keep_audio and stale.name not in mine:
-                stale.unlink()
-                result.removed_audio += not stale.name.startswith(".")
-        os.replace(temp, output)
-        for partial, target in staged:
-            os.replace(partial, target)
-    except BaseException:
-        temp.unlink(missing_ok=True)
-        Path(f"{temp}-journal").unlink(missing_ok=True)
-        for partial, _ in staged:
-            partial.unlink(missing_ok=True)
-        raise
+        _swap_in(temp, output, audio_dir, keep_audio, staged, result)
     _save_manifest(archive, output, fingerprints, entries)
     result.recordings = sorted(current)
     result.segments = sum(entry[2] for entry in entries.values())
@@ -796,6 +802,17 @@ def _tag_sql() -> str:
     from livingmemory.archive.schema import _tag_token
 
     return _tag_token("e")
+
+
+def _tag_names(conn: sqlite3.Connection, ids: list[int]) -> set[tuple[Any, ...]]:
+    """The tag names recordings ``ids``' entities count towards, each with what made it."""
+    return set(
+        conn.execute(
+            f"SELECT DISTINCT {_tag_sql()}, e.label, e.canonical, e.value FROM entities e "
+            f"WHERE e.recording_id IN ({_marks(ids)}) AND e.canonical IS NOT NULL",
+            ids,
+        )
+    )
 
 
 def _delete_recordings(
@@ -814,13 +831,7 @@ def _delete_recordings(
         chunk = ids[start : start + 500]
         marks = _marks(chunk)
         keys |= browse_keys(conn, chunk)
-        tags |= set(
-            conn.execute(
-                f"SELECT DISTINCT {_tag_sql()}, e.label, e.canonical, e.value FROM entities e "
-                f"WHERE e.recording_id IN ({marks}) AND e.canonical IS NOT NULL",
-                chunk,
-            )
-        )
+        tags |= _tag_names(conn, chunk)
         people |= {
             row[0]
             for row in conn.execute(
@@ -881,13 +892,7 @@ def _index_recordings(
             chunk,
         )
         keys |= browse_keys(conn, chunk)
-        tags |= set(
-            conn.execute(
-                f"SELECT DISTINCT {_tag_sql()}, e.label, e.canonical, e.value FROM entities e "
-                f"WHERE e.recording_id IN ({marks}) AND e.canonical IS NOT NULL",
-                chunk,
-            )
-        )
+        tags |= _tag_names(conn, chunk)
     if ids:
         build_recording_index(conn, ids)
     return keys, tags
