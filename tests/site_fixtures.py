@@ -8,8 +8,9 @@ from typing import Any
 
 from support import add_json, insert_transcript
 
+from livingmemory.archive.access import PUBLIC_DB, PUBLIC_DIR
 from livingmemory.archive.store import init_archive, open_archive
-from livingmemory.site.publish import PUBLIC_DB, PUBLIC_DIR, publish
+from livingmemory.site.publish import publish
 from livingmemory.site.serve import site_metadata
 from livingmemory.tagging.pipeline import tag_transcripts
 

@@ -21,8 +21,8 @@ from pathlib import Path
 import pytest
 from support import REPO, db_rows, insert_transcript, run_cli, tone_files
 
+from livingmemory.archive.access import AUDIO_DIR, PUBLIC_DB, PUBLIC_DIR
 from livingmemory.archive.store import init_archive, open_archive, utc_now
-from livingmemory.site.publish import AUDIO_DIR, PUBLIC_DB, PUBLIC_DIR
 
 pytestmark = pytest.mark.slow
 

@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 from support import run_cli, sha256
 
+from livingmemory.archive.access import PUBLIC_DB, PUBLIC_DIR
 from livingmemory.archive.store import init_archive, open_archive, utc_now
-from livingmemory.site.publish import PUBLIC_DB, PUBLIC_DIR
 
 
 def _store(archive_db: Path, name: str, seed: int, access: str = "public") -> int:

@@ -27,8 +27,8 @@ ALLOWED: dict[str, set[str]] = {
     "transcription": {"archive", "errors", "ingest", "speakers"},
     "speakers": {"archive", "errors", "transcription"},
     "tagging": {"archive", "errors", "transcription", "words"},
-    "formats": {"archive", "errors", "review", "site", "timecodes"},
-    "review": {"archive", "errors", "formats", "ingest", "site", "tagging", "transcription"},
+    "formats": {"archive", "errors", "timecodes"},
+    "review": {"archive", "errors", "formats", "ingest", "tagging", "transcription"},
     "site": {"archive", "errors", "ingest", "review", "search", "tagging", "timecodes"},
 }
 # the top: the public API, the CLI and the demo may use every stage

@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 from support import MONO_FORMATS, add_json, copy_audio, db_rows, run_cli
 
+from livingmemory.archive.access import AUDIO_DIR, PUBLIC_DB, PUBLIC_DIR
 from livingmemory.archive.store import open_archive
 from livingmemory.site.plugin import AUDIO_TYPES
-from livingmemory.site.publish import AUDIO_DIR, PUBLIC_DB, PUBLIC_DIR
 
 SECRET = "QZ12 telefon 041 555 123"
 EXPECTED_EXTENSION = {"wav": ".wav", "flac": ".flac", "mp3": ".mp3", "m4a": ".m4a",

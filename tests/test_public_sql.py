@@ -12,8 +12,9 @@ import httpx
 import pytest
 from test_fixity import _store
 
+from livingmemory.archive.access import PUBLIC_DB, PUBLIC_DIR
 from livingmemory.archive.store import init_archive, open_archive, utc_now
-from livingmemory.site.publish import PUBLIC_DB, PUBLIC_DIR, publish
+from livingmemory.site.publish import publish
 from livingmemory.site.serve import SITE_SETTINGS, datasette_command, site_metadata
 
 datasette = pytest.importorskip("datasette.app")

@@ -27,8 +27,9 @@ import pytest
 from support import add_json, copy_audio, db_rows, insert_transcript, run_cli
 
 import livingmemory.site.publish as publish_module
+from livingmemory.archive.access import AUDIO_DIR, PUBLIC_DB, PUBLIC_DIR, publishable
 from livingmemory.archive.store import init_archive, open_archive
-from livingmemory.site.publish import PUBLIC_DB, PUBLIC_DIR, publish, publishable
+from livingmemory.site.publish import publish
 
 TODAY = dt.date(2025, 6, 1)
 PAST_EMBARGO = "2025-01-01"
@@ -145,7 +146,7 @@ def public_rows(archive_dir: Path, sql: str, params: tuple = ()) -> list[dict[st
 
 
 def audio_files_published(archive_dir: Path) -> dict[str, bytes]:
-    folder = archive_dir / PUBLIC_DIR / publish_module.AUDIO_DIR
+    folder = archive_dir / PUBLIC_DIR / AUDIO_DIR
     return {path.name: path.read_bytes() for path in sorted(folder.iterdir())}
 
 
@@ -158,7 +159,7 @@ def decoded(path: Path) -> bytes:
 
 
 def audio_published_decoded(archive_dir: Path) -> dict[str, bytes]:
-    folder = archive_dir / PUBLIC_DIR / publish_module.AUDIO_DIR
+    folder = archive_dir / PUBLIC_DIR / AUDIO_DIR
     return {path.name: decoded(path) for path in sorted(folder.iterdir())}
 
 
@@ -532,7 +533,7 @@ def test_redacted_audio_is_a_new_file_with_the_passage_silenced(
     plays = public_rows(archive_dir, "SELECT play FROM segments ORDER BY start")
     assert [p["play"] for p in plays] == [f"/-/audio/{name}#t=0", f"/-/audio/{name}#t=2.2"]
 
-    samples = decode_pcm(archive_dir / PUBLIC_DIR / publish_module.AUDIO_DIR / name)
+    samples = decode_pcm(archive_dir / PUBLIC_DIR / AUDIO_DIR / name)
     before = decode_pcm(original)
     assert abs(len(samples) - len(before)) < 16000 * 0.05, "redaction changed the length"
     assert rms(before, 1.005, 1.995) > 0.02
@@ -581,7 +582,7 @@ def test_a_corrected_redaction_silences_the_new_span(
 
     audio = audio_files_published(archive_dir)
     assert len(audio) == 1
-    samples = decode_pcm(archive_dir / PUBLIC_DIR / publish_module.AUDIO_DIR / next(iter(audio)))
+    samples = decode_pcm(archive_dir / PUBLIC_DIR / AUDIO_DIR / next(iter(audio)))
     assert rms(samples, 2.6, 3.4) < 1e-4, "the corrected span still sounds"
     assert rms(samples, 1.05, 1.95) > 0.02, "the old span is still silent"
 

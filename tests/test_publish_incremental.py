@@ -37,8 +37,9 @@ from test_publish import (  # the archive with every access level, and its helpe
 )
 
 import livingmemory.site.publish as publish_module
+from livingmemory.archive.access import AUDIO_DIR, PUBLIC_DB, PUBLIC_DIR
 from livingmemory.archive.store import open_archive
-from livingmemory.site.publish import PUBLIC_DB, PUBLIC_DIR, publish
+from livingmemory.site.publish import publish
 
 __all__ = ["levels", "levels_template"]  # fixtures used here (imported, so pytest sees them)
 
@@ -72,7 +73,7 @@ def public_content(archive_dir: Path) -> dict[str, Any]:
         conn.rollback()
     finally:
         conn.close()
-    folder = archive_dir / PUBLIC_DIR / publish_module.AUDIO_DIR
+    folder = archive_dir / PUBLIC_DIR / AUDIO_DIR
     content["audio"] = {p.name: p.read_bytes() for p in sorted(folder.iterdir())}
     return content
 

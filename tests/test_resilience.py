@@ -11,8 +11,9 @@ from support import db_rows, run_cli
 from test_fixity import _store
 
 import livingmemory.site.publish as publish_module
+from livingmemory.archive.access import AUDIO_DIR, PUBLIC_DB, PUBLIC_DIR
 from livingmemory.archive.store import open_archive, utc_now
-from livingmemory.site.publish import AUDIO_DIR, PUBLIC_DB, PUBLIC_DIR, publish
+from livingmemory.site.publish import publish
 
 
 def test_applying_the_same_review_twice_stores_one_transcript(

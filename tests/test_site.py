@@ -20,8 +20,9 @@ from datasette.app import Datasette
 from datasette_auth_passwords.utils import hash_password
 from support import add_json, db_rows, insert_transcript, run_cli
 
+from livingmemory.archive.access import AUDIO_DIR, PUBLIC_DB, PUBLIC_DIR
 from livingmemory.archive.store import init_archive, open_archive
-from livingmemory.site.publish import AUDIO_DIR, PUBLIC_DB, PUBLIC_DIR, publish
+from livingmemory.site.publish import publish
 from livingmemory.site.serve import PASSWORD_ENV, site_metadata
 from livingmemory.tagging.pipeline import tag_transcripts
 

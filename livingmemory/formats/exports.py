@@ -15,18 +15,69 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from livingmemory.archive.access import (
+    overlaps,
+    public_title,
+    publishable,
+    redaction_spans,
+    visible_segments,
+)
 from livingmemory.archive.store import Archive
 from livingmemory.errors import LivingMemoryError, write_text
-from livingmemory.formats import TranscriptDocument, dublin_core_csv, export_formats
+from livingmemory.formats import Cue, TranscriptDocument, dublin_core_csv, export_formats
 from livingmemory.formats import registered_formats as _registered_formats
-from livingmemory.review.redaction import overlaps, public_title, redaction_spans, visible_segments
-from livingmemory.review.revisions import part_offset, transcript_document
-from livingmemory.site.publish import publishable
 
 if TYPE_CHECKING:
     from livingmemory.plugins import Format
 
 INDEX_POINT_SECONDS = 120.0  # one OHMS index point per two minutes of interview
+
+
+def part_offset(archive: Archive, recording: dict[str, Any]) -> float:
+    """Seconds before this part in a multi-part interview (tapes recorded one after another)."""
+    if not recording.get("interview_key") or recording.get("part") is None:
+        return 0.0
+    row = archive.db.execute(
+        "SELECT coalesce(sum(duration), 0) FROM recordings WHERE interview_key = ? AND part < ?",
+        [recording["interview_key"], recording["part"]],
+    ).fetchone()
+    return float(row[0])
+
+
+def transcript_document(
+    archive: Archive,
+    recording_id: int,
+    *,
+    interview_time: bool = False,
+    redact: bool = False,
+) -> TranscriptDocument:
+    """The recording's current transcript as cues (with ``seg-<id>`` ids for review).
+
+    ``redact`` leaves out every segment a redaction touches and uses the public title: what
+    exports need. The review file keeps everything (the team corrects redacted passages too;
+    leaving them out would make applying the file back delete them).
+    """
+    recording = archive.recording(recording_id)
+    segments = archive.current_segments(recording_id)
+    if not segments:
+        raise LivingMemoryError(f"recording #{recording_id} has no transcript yet")
+    if redact:
+        segments = visible_segments(archive, recording_id, segments)
+    offset = part_offset(archive, recording) if interview_time else 0.0
+    cues = [
+        Cue(s["start"] + offset, s["end"] + offset, s["text"], s["speaker"], f"seg-{s['id']}")
+        for s in segments
+    ]
+    notes = {
+        "recording": str(recording_id),
+        "sha256": recording["sha256"],
+        "duration": f"{recording['duration']:.3f}",
+        "title": public_title(recording) if redact else recording["title"] or "",
+    }
+    if offset:
+        notes["interview"] = recording["interview_key"]
+        notes["offset"] = f"{offset:.3f}"
+    return TranscriptDocument(cues=cues, notes=notes)
 
 
 def _entities(archive: Archive, recording_id: int) -> list[dict[str, Any]]:

@@ -18,7 +18,7 @@ from typing import Any, cast
 from livingmemory.archive.store import Archive, utc_now
 from livingmemory.errors import InputError, LivingMemoryError, write_text
 from livingmemory.formats import Cue, TranscriptDocument, dumps, read_file
-from livingmemory.review.redaction import public_title, visible_segments
+from livingmemory.formats.exports import transcript_document
 
 STATUSES = ("pending", "in_progress", "ready_for_qc", "complete")
 # A file may end a little after the recording (rounding, padding); more means another file.
@@ -32,53 +32,6 @@ class ApplyResult:
     changed: int
     deleted: int
     already_applied: bool = False  # the current human transcript says exactly this already
-
-
-def part_offset(archive: Archive, recording: dict[str, Any]) -> float:
-    """Seconds before this part in a multi-part interview (tapes recorded one after another)."""
-    if not recording.get("interview_key") or recording.get("part") is None:
-        return 0.0
-    row = archive.db.execute(
-        "SELECT coalesce(sum(duration), 0) FROM recordings WHERE interview_key = ? AND part < ?",
-        [recording["interview_key"], recording["part"]],
-    ).fetchone()
-    return float(row[0])
-
-
-def transcript_document(
-    archive: Archive,
-    recording_id: int,
-    *,
-    interview_time: bool = False,
-    redact: bool = False,
-) -> TranscriptDocument:
-    """The recording's current transcript as cues (with ``seg-<id>`` ids for review).
-
-    ``redact`` leaves out every segment a redaction touches and uses the public title: what
-    exports need. The review file keeps everything (the team corrects redacted passages too;
-    leaving them out would make applying the file back delete them).
-    """
-    recording = archive.recording(recording_id)
-    segments = archive.current_segments(recording_id)
-    if not segments:
-        raise LivingMemoryError(f"recording #{recording_id} has no transcript yet")
-    if redact:
-        segments = visible_segments(archive, recording_id, segments)
-    offset = part_offset(archive, recording) if interview_time else 0.0
-    cues = [
-        Cue(s["start"] + offset, s["end"] + offset, s["text"], s["speaker"], f"seg-{s['id']}")
-        for s in segments
-    ]
-    notes = {
-        "recording": str(recording_id),
-        "sha256": recording["sha256"],
-        "duration": f"{recording['duration']:.3f}",
-        "title": public_title(recording) if redact else recording["title"] or "",
-    }
-    if offset:
-        notes["interview"] = recording["interview_key"]
-        notes["offset"] = f"{offset:.3f}"
-    return TranscriptDocument(cues=cues, notes=notes)
 
 
 def export_review(archive: Archive, recording_id: int, output: Path) -> Path:

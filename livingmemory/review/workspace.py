@@ -29,11 +29,11 @@ from typing import Any, cast
 
 import yaml
 
+from livingmemory.archive.access import PUBLIC_DB, public_dir
 from livingmemory.archive.files import atomic_write_text
 from livingmemory.archive.store import Archive, people_names_sql, utc_now
 from livingmemory.errors import InputError, LivingMemoryError
 from livingmemory.ingest.metadata import ACCESS_ALIASES, Person, RecordingMetadata
-from livingmemory.site.publish import PUBLIC_DB, public_dir
 
 USERS_FILE = "users.yml"
 TEAM = "livingmemory"
@@ -441,7 +441,8 @@ def save_transcript(
     interview is re-tagged so that search and publishing see the corrected names at once.
     """
     from livingmemory.formats import Cue, TranscriptDocument, dumps
-    from livingmemory.review.revisions import attach_transcript, transcript_document
+    from livingmemory.formats.exports import transcript_document
+    from livingmemory.review.revisions import attach_transcript
 
     ordered = sorted(lines, key=lambda line: (line.start, line.end))
     notes = transcript_document(archive, recording_id).notes

@@ -31,25 +31,26 @@ from typing import Any
 
 import sqlite_utils
 
+from livingmemory.archive.access import (
+    AUDIO_DIR,
+    PUBLIC_DB,
+    Span,
+    hidden_speakers,
+    overlaps,
+    public_dir,
+    public_speaker,
+    public_title,
+    publishable,
+    redaction_spans,
+)
 from livingmemory.archive.audio import ff_input, require_ffmpeg
 from livingmemory.archive.concurrency import process_alive
 from livingmemory.archive.files import partial_path
 from livingmemory.archive.fixity import check_source
 from livingmemory.archive.store import Archive, current_user, utc_now
 from livingmemory.errors import LivingMemoryError
-from livingmemory.review.redaction import (
-    Span,
-    hidden_speakers,
-    overlaps,
-    public_speaker,
-    public_title,
-    redaction_spans,
-)
 from livingmemory.site.pages import build_browse_index
 
-PUBLIC_DIR = "public"
-PUBLIC_DB = "public.db"
-AUDIO_DIR = "recordings"
 AUDIO_ROUTE = "/-/audio/"
 # What of a person is public: their notes (and anything added later) never are.
 PUBLIC_PERSON = ("id", "name", "birth_year", "home_place")
@@ -66,22 +67,6 @@ class PublishResult:
     # Recordings whose rows were written this time (all of them in a full publish).
     rewritten: list[int] = field(default_factory=list)
     incremental: bool = False
-
-
-def public_dir(archive: Archive) -> Path:
-    return archive.root / PUBLIC_DIR
-
-
-def publishable(archive: Archive, today: dt.date | None = None) -> list[dict[str, Any]]:
-    """Recordings the public may hear: public ones, and embargoed ones whose date has passed."""
-    today_iso = (today or dt.date.today()).isoformat()
-    return list(
-        archive.db.query(
-            "SELECT * FROM recordings WHERE access = 'public' OR (access = 'embargoed' AND "
-            "embargo_until IS NOT NULL AND embargo_until <= ?) ORDER BY id",
-            [today_iso],
-        )
-    )
 
 
 # Public audio by codec: (extension, ffmpeg muxer, encoder when a redaction re-encodes it).

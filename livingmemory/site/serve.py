@@ -35,9 +35,9 @@ from typing import Any
 
 import yaml
 
+from livingmemory.archive.access import AUDIO_DIR, PUBLIC_DB, public_dir
 from livingmemory.archive.store import METADATA_FILE, Archive
 from livingmemory.errors import LivingMemoryError, MissingDependencyError
-from livingmemory.site.publish import AUDIO_DIR, PUBLIC_DB, public_dir
 
 PASSWORD_ENV = "LIVINGMEMORY_PASSWORD"
 UPLOAD_ENV = "LIVINGMEMORY_UPLOAD_MB"

@@ -1,4 +1,5 @@
-"""What the public may see of a recording: redacted passages, speaker names, the public title.
+"""What the public may see, and where it goes: publishable recordings, the public folder; of a
+recording: redacted passages, speaker names, the public title.
 
 One place for the rules that every public output applies alike (the public database, the
 published audio, and every export format): a segment that overlaps a redacted passage is
@@ -10,12 +11,33 @@ only the recording's own people as speakers.
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 from typing import Any
 
 from livingmemory.archive.store import Archive
 
 Span = tuple[float, float]
+
+PUBLIC_DIR = "public"  # beside the archive: the public database and its audio
+PUBLIC_DB = "public.db"
+AUDIO_DIR = "recordings"  # inside PUBLIC_DIR
+
+
+def public_dir(archive: Archive) -> Path:
+    return archive.root / PUBLIC_DIR
+
+
+def publishable(archive: Archive, today: dt.date | None = None) -> list[dict[str, Any]]:
+    """Recordings the public may hear: public ones, and embargoed ones whose date has passed."""
+    today_iso = (today or dt.date.today()).isoformat()
+    return list(
+        archive.db.query(
+            "SELECT * FROM recordings WHERE access = 'public' OR (access = 'embargoed' AND "
+            "embargo_until IS NOT NULL AND embargo_until <= ?) ORDER BY id",
+            [today_iso],
+        )
+    )
 
 
 def redaction_spans(archive: Archive, recording_id: int) -> list[Span]:
