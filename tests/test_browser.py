@@ -98,23 +98,33 @@ def server(
         )
         publish(archive)
 
-    port = free_port()
     log = folder.parent / "serve.log"
+    with served(archive_db, log) as base:
+        yield {"base": base, "folder": folder, "log": log}
+
+
+@contextmanager
+def served(
+    archive_db: Path, log: Path, *args: str, ready: str = "/-/versions.json", stop_after: float = 10
+) -> Iterator[str]:
+    """``livingmemory serve`` (plus ``args``) on a free port, in a process group of its own
+    (the CLI runs Datasette as a child, and both are stopped); yields the base URL."""
+    port = free_port()
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-    env.pop("LIVINGMEMORY_ARCHIVE", None)
+    for key in ("LIVINGMEMORY_ARCHIVE", "LIVINGMEMORY_PASSWORD"):
+        env.pop(key, None)
     with log.open("w") as output:
-        # A session of its own: the CLI runs Datasette as a child, and both are stopped.
         process = subprocess.Popen(
-            [sys.executable, "-m", "livingmemory", "serve", "--archive", str(archive_db),
+            [sys.executable, "-m", "livingmemory", "serve", *args, "--archive", str(archive_db),
              "--port", str(port)],
             stdout=output, stderr=subprocess.STDOUT, env=env, start_new_session=True,
         )  # fmt: skip
     base = f"http://127.0.0.1:{port}"
     try:
-        wait_until_up(f"{base}/-/versions.json", process, log)
-        yield {"base": base, "folder": folder, "log": log}
+        wait_until_up(f"{base}{ready}", process, log)
+        yield base
     finally:
-        stop_group(process)
+        stop_group(process, timeout=stop_after)
 
 
 def stop_group(process: subprocess.Popen, timeout: float = 10) -> None:

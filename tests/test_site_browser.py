@@ -12,9 +12,6 @@ findings. Screenshots go to ``test-artifacts/site-*.png`` (git-ignored).
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -22,7 +19,7 @@ from typing import Any
 import pytest
 from site_fixtures import SL_LINES, build_site
 from support import REPO
-from test_browser import CHROMIUM, chromium_browser, free_port, stop_group, wait_until_up
+from test_browser import CHROMIUM, chromium_browser, served
 
 ARTIFACTS = REPO / "test-artifacts"
 SIZES = {"desktop": (1280, 800), "phone": (390, 844)}
@@ -41,22 +38,8 @@ def server(
 ) -> Iterator[dict[str, Any]]:
     folder = tmp_path_factory.mktemp("site-browser") / "archive"
     site = build_site(folder, audio_files)
-    port = free_port()
-    log = folder.parent / "serve.log"
-    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-    env.pop("LIVINGMEMORY_ARCHIVE", None)
-    with log.open("w") as output:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "livingmemory", "serve", "--archive", str(site["archive_db"]),
-             "--port", str(port)],
-            stdout=output, stderr=subprocess.STDOUT, env=env, start_new_session=True,
-        )  # fmt: skip
-    base = f"http://127.0.0.1:{port}"
-    try:
-        wait_until_up(f"{base}/-/versions.json", process, log)
+    with served(site["archive_db"], folder.parent / "serve.log") as base:
         yield {**site, "base": base}
-    finally:
-        stop_group(process)
 
 
 @pytest.fixture(scope="module")

@@ -11,7 +11,6 @@ others in the transcript editor with the keyboard only and saves; ``export`` and
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 import time
@@ -21,7 +20,7 @@ from typing import Any
 
 import pytest
 from support import REPO, add_json, db_rows, run_cli
-from test_browser import CHROMIUM, chromium_browser, free_port, stop_group, wait_until_up
+from test_browser import CHROMIUM, chromium_browser, served
 
 from livingmemory.archive.store import init_archive, open_archive
 from livingmemory.review.workspace import set_password
@@ -73,23 +72,9 @@ def workspace(tmp_path_factory: pytest.TempPathFactory, audio_files) -> Iterator
             )  # fmt: skip
         archive.db.conn.commit()
 
-    port = free_port()
     log = folder.parent / "serve.log"
-    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-    for key in ("LIVINGMEMORY_ARCHIVE", "LIVINGMEMORY_PASSWORD"):
-        env.pop(key, None)
-    with log.open("w") as output:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "livingmemory", "serve", "--private", "--archive",
-             str(archive_db), "--port", str(port)],
-            stdout=output, stderr=subprocess.STDOUT, env=env, start_new_session=True,
-        )  # fmt: skip
-    base = f"http://127.0.0.1:{port}"
-    try:
-        wait_until_up(f"{base}/-/workspace/login", process, log)
+    with served(archive_db, log, "--private", ready="/-/workspace/login", stop_after=15) as base:
         yield {"base": base, "db": archive_db, "folder": folder, "id": recording_id, "log": log}
-    finally:
-        stop_group(process, timeout=15)
 
 
 @pytest.fixture(scope="module")
