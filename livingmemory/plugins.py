@@ -3,7 +3,8 @@
 Built on pluggy, as Datasette and llm are: a plug-in is a module with ``@hookimpl`` functions
 that call ``register(thing, name)``::
 
-    from livingmemory.plugins import Format, hookimpl
+    from livingmemory.formats.base import Format
+    from livingmemory.plugins import hookimpl
 
     def dumps_upper(doc):
         return "\\n".join(cue.text.upper() for cue in doc.cues)
@@ -35,18 +36,9 @@ import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from importlib import metadata
-from pathlib import Path
-from typing import TYPE_CHECKING, Any, Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 import pluggy
-
-if TYPE_CHECKING:
-    from spacy.language import Language
-
-    from livingmemory.formats._core import TranscriptDocument
-    from livingmemory.formats.exports import ExportContext
-    from livingmemory.tagging.gazetteer import Gazetteer
-    from livingmemory.transcription.engines.base import Engine
 
 PROJECT = "livingmemory"
 ENTRY_POINT_GROUP = PROJECT  # [project.entry-points.livingmemory]
@@ -79,52 +71,23 @@ class PluginWarning(UserWarning):
     """A plug-in was skipped; the message is one line naming it and what went wrong."""
 
 
-@dataclass(frozen=True)
-class LanguageTagger:
-    """A tagging pipeline for one or more languages.
-
-    ``build(language, gazetteer)`` returns a spaCy ``Language`` whose ``doc.ents`` carry
-    LOC/ORG/PER/DATE entities (import spaCy inside ``build``, so listing plug-ins stays fast).
-    ``version`` is stored with every tag: change it when results change and ``tag`` re-tags.
-    """
-
-    name: str
-    version: str
-    build: Callable[[str, Gazetteer], Language]
-
-
-@dataclass(frozen=True)
-class Format:
-    """A transcript exchange format; any of the three functions may be missing.
-
-    ``loads(text, source)`` reads one (``import-transcript``, ``review --apply``),
-    ``dumps(document)`` writes one, and ``export(context)`` writes one with what the archive
-    knows beyond the cues (tags, words, people; see
-    :class:`livingmemory.formats.exports.ExportContext`). ``export`` falls back to ``dumps``.
-    """
-
-    extension: str  # ".vtt": the file name ending written and recognised
-    description: str
-    loads: Callable[[str, str | Path], TranscriptDocument] | None = None
-    dumps: Callable[[TranscriptDocument], str] | None = None
-    export: Callable[[ExportContext], str] | None = None
-
-
 class Hookspecs:
     """The hooks a plug-in may implement (each optional)."""
 
     @hookspec
-    def register_engines(self, register: Register[type[Engine]]) -> None:
+    def register_engines(self, register: Register[type]) -> None:
         """Call ``register(EngineClass, "name")`` for each transcription engine (a class
         satisfying :class:`livingmemory.transcription.engines.base.Engine`)."""
 
     @hookspec
-    def register_languages(self, register: Register[LanguageTagger]) -> None:
-        """Call ``register(LanguageTagger(...), "xx")`` for each ISO language code tagged."""
+    def register_languages(self, register: Register[Any]) -> None:
+        """Call ``register(LanguageTagger(...), "xx")`` for each ISO language code tagged
+        (:class:`livingmemory.tagging.base.LanguageTagger`)."""
 
     @hookspec
-    def register_formats(self, register: Register[Format]) -> None:
-        """Call ``register(Format(...), "name")`` for each exchange format."""
+    def register_formats(self, register: Register[Any]) -> None:
+        """Call ``register(Format(...), "name")`` for each exchange format
+        (:class:`livingmemory.formats.base.Format`)."""
 
 
 @dataclass(frozen=True)
@@ -141,9 +104,9 @@ class Plugins:
     """What the loaded plug-ins registered, in registration order."""
 
     manager: pluggy.PluginManager
-    engines: dict[str, Registered[type[Engine]]] = field(default_factory=dict)
-    languages: dict[str, Registered[LanguageTagger]] = field(default_factory=dict)
-    formats: dict[str, Registered[Format]] = field(default_factory=dict)
+    engines: dict[str, Registered[Any]] = field(default_factory=dict)
+    languages: dict[str, Registered[Any]] = field(default_factory=dict)
+    formats: dict[str, Registered[Any]] = field(default_factory=dict)
     #: plug-in name -> "package version" for plug-ins from installed packages
     packages: dict[str, str] = field(default_factory=dict)
     #: one line per plug-in that was skipped
@@ -211,8 +174,23 @@ def _register_entry_points(
             packages[entry_point.name] = package
 
 
+# What each hook registers is checked by shape, not by class, so that this module imports no
+# stage (the classes live with their stage: transcription.engines.base.Engine,
+# tagging.base.LanguageTagger, formats.base.Format).
 def _is_engine(value: Any) -> bool:
     return isinstance(value, type) and callable(getattr(value, "available", None))
+
+
+def _is_language(value: Any) -> bool:
+    return isinstance(getattr(value, "version", None), str) and callable(
+        getattr(value, "build", None)
+    )
+
+
+def _is_format(value: Any) -> bool:
+    return isinstance(getattr(value, "extension", None), str) and all(
+        hasattr(value, f) for f in ("description", "loads", "dumps", "export")
+    )
 
 
 def _collect(
@@ -267,14 +245,14 @@ def load() -> Plugins:
         plugins,
         "register_languages",
         plugins.languages,
-        lambda value: isinstance(value, LanguageTagger),
+        _is_language,
         "a LanguageTagger",
     )
     _collect(
         plugins,
         "register_formats",
         plugins.formats,
-        lambda value: isinstance(value, Format),
+        _is_format,
         "a Format",
     )
     return plugins

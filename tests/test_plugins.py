@@ -28,7 +28,9 @@ from livingmemory.transcription.engines import engine_names, get_engine
 
 # A whole outside plug-in package: one module, three hooks.
 TOY_PLUGIN = '''
-from livingmemory.plugins import Format, LanguageTagger, hookimpl
+from livingmemory.formats.base import Format
+from livingmemory.plugins import hookimpl
+from livingmemory.tagging.language import LanguageTagger
 
 
 def dumps_shout(doc):
@@ -246,7 +248,8 @@ def test_a_plugin_that_registers_the_wrong_thing_is_refused_whole(install: Insta
     install(
         "muddled_plugin",
         """
-        from livingmemory.plugins import Format, hookimpl
+        from livingmemory.formats.base import Format
+        from livingmemory.plugins import hookimpl
 
         @hookimpl
         def register_formats(register):
@@ -341,7 +344,8 @@ def test_plugins_load_without_spacy_numpy_or_whisper() -> None:
 
 def test_misspelt_hooks_and_sys_exit_refuse_only_their_plugin(install: Install) -> None:
     typo = """
-        from livingmemory.plugins import Format, hookimpl
+        from livingmemory.formats.base import Format
+        from livingmemory.plugins import hookimpl
 
         @hookimpl
         def register_format(register):  # the hook is register_formats

@@ -11,7 +11,7 @@ Malformed input raises :class:`livingmemory.errors.InputError` with a one-line m
 the source (``"<vtt>"`` or the file) and, where it can, the line.
 
 Which formats exist is up to the plug-ins (:mod:`livingmemory.plugins`): each built-in format
-module registers a :class:`~livingmemory.plugins.Format` through the ``register_formats`` hook,
+module registers a :class:`~livingmemory.formats.base.Format` through the ``register_formats`` hook,
 as an outside package would, and every function here reads that registry.
 """
 
@@ -33,7 +33,7 @@ from livingmemory.formats.trs import loads_trs
 from livingmemory.formats.vtt import dumps_vtt, loads_vtt
 
 if TYPE_CHECKING:
-    from livingmemory.plugins import Format
+    from livingmemory.formats.base import Format
 
 __all__ = [
     "FORMATS",

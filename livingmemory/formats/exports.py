@@ -28,7 +28,7 @@ from livingmemory.formats import Cue, TranscriptDocument, dublin_core_csv, expor
 from livingmemory.formats import registered_formats as _registered_formats
 
 if TYPE_CHECKING:
-    from livingmemory.plugins import Format
+    from livingmemory.formats.base import Format
 
 INDEX_POINT_SECONDS = 120.0  # one OHMS index point per two minutes of interview
 

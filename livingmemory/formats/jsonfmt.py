@@ -13,10 +13,11 @@ from typing import TYPE_CHECKING, Any
 
 from livingmemory.errors import InputError
 from livingmemory.formats._core import Cue, TranscriptDocument, check_cues
-from livingmemory.plugins import Format, Register, hookimpl
+from livingmemory.formats.base import Format
+from livingmemory.plugins import Register, hookimpl
 
 if TYPE_CHECKING:
-    from livingmemory.formats.exports import ExportContext
+    from livingmemory.formats.base import ExportSource
 
 CUE_KEYS = ("start", "end", "text", "speaker", "id")
 ENTITY_KEYS = ("label", "text", "canonical", "value", "confidence", "source", "start_seconds")
@@ -115,7 +116,7 @@ def loads_json(text: str, source: str | Path = "<json>") -> TranscriptDocument:
     return TranscriptDocument(cues=check_cues(cues, source), notes=notes)
 
 
-def export_json(context: ExportContext) -> str:
+def export_json(context: ExportSource) -> str:
     """A recording as JSON: each cue with its tags and word timings (redacted ones left out)."""
     extras: dict[str, dict[str, Any]] = {}
     for entity in context.entities():

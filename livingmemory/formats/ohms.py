@@ -17,12 +17,13 @@ from typing import TYPE_CHECKING, Any
 
 from livingmemory.errors import InputError
 from livingmemory.formats._core import Cue, TranscriptDocument
+from livingmemory.formats.base import Format
 from livingmemory.formats.vtt import dumps_vtt, loads_vtt
-from livingmemory.plugins import Format, Register, hookimpl
+from livingmemory.plugins import Register, hookimpl
 from livingmemory.timecodes import hms
 
 if TYPE_CHECKING:
-    from livingmemory.formats.exports import ExportContext
+    from livingmemory.formats.base import ExportSource
 
 OHMS_NAMESPACE = "https://www.weareavp.com/nunncenter/ohms"
 OHMS_VERSION = "5.4"
@@ -269,7 +270,7 @@ def parse_ohms(xml: str) -> dict[str, Any]:
     }
 
 
-def export_ohms(context: ExportContext) -> str:
+def export_ohms(context: ExportSource) -> str:
     """A recording as an OHMS record: its metadata, keywords and subjects from its tags, the
     transcript, and an index point per two minutes (redacted passages left out)."""
     recording = context.recording

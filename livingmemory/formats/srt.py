@@ -23,7 +23,8 @@ from livingmemory.formats._core import (
     text_lines,
     timecode,
 )
-from livingmemory.plugins import Format, Register, hookimpl
+from livingmemory.formats.base import Format
+from livingmemory.plugins import Register, hookimpl
 
 _FORMATTING_RE = re.compile(r"</?(?:i|b|u|font)(?:\s[^>]*)?>", re.IGNORECASE)
 

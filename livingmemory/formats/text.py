@@ -40,7 +40,8 @@ from livingmemory.formats._core import (
     timecode,
     unescape_note,
 )
-from livingmemory.plugins import Format, Register, hookimpl
+from livingmemory.formats.base import Format
+from livingmemory.plugins import Register, hookimpl
 
 LAST_CUE_SECONDS = 5.0  # length given to a last cue that has no end mark
 

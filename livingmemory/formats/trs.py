@@ -25,7 +25,8 @@ from pathlib import Path
 
 from livingmemory.errors import InputError
 from livingmemory.formats._core import Cue, TranscriptDocument, check_cues, shorten
-from livingmemory.plugins import Format, Register, hookimpl
+from livingmemory.formats.base import Format
+from livingmemory.plugins import Register, hookimpl
 
 _DECLARATION_RE = re.compile(r"\s*<\?xml[^>]*\?>")
 _XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"

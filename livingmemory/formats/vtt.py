@@ -36,7 +36,8 @@ from livingmemory.formats._core import (
     timecode,
     unescape_note,
 )
-from livingmemory.plugins import Format, Register, hookimpl
+from livingmemory.formats.base import Format
+from livingmemory.plugins import Register, hookimpl
 
 NOTE_PREFIX = "livingmemory"
 

@@ -1,7 +1,7 @@
 """Tagging: people, places, organisations, dates and topics in transcripts.
 
 The languages are plug-ins (:mod:`livingmemory.plugins`): each language module registers a
-:class:`~livingmemory.plugins.LanguageTagger` through the ``register_languages`` hook, so this
+:class:`~.language.LanguageTagger` through the ``register_languages`` hook, so this
 package imports nothing heavy until a pipeline is built (listing plug-ins stays fast, and a
 core install without spaCy can still load them). Building any pipeline imports
 :mod:`~livingmemory.tagging.components` and :mod:`~livingmemory.tagging.names`, which register

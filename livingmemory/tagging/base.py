@@ -1,7 +1,7 @@
 """The registry that finds a language's tagging pipeline, and what a built one holds.
 
 A language is a plug-in (:mod:`livingmemory.plugins`): a module whose ``register_languages``
-hook registers a :class:`~livingmemory.plugins.LanguageTagger` for one or more ISO codes. The
+hook registers a :class:`~.language.LanguageTagger` for one or more ISO codes. The
 built-ins are modules in this package listed in ``plugins.DEFAULT_PLUGINS``; adding a language
 is one module and that one line, and an outside package does the same through an entry point.
 Languages nobody registered use :mod:`livingmemory.tagging.generic` (with a warning).
@@ -15,11 +15,10 @@ from typing import TYPE_CHECKING
 
 from livingmemory import plugins
 from livingmemory.tagging.gazetteer import Gazetteer
+from livingmemory.tagging.language import LanguageTagger
 
 if TYPE_CHECKING:
     from spacy.language import Language
-
-    from livingmemory.plugins import LanguageTagger
 
 
 @dataclass
@@ -37,7 +36,7 @@ def language_codes() -> list[str]:
 
 def _tagger(language: str) -> tuple[LanguageTagger, bool]:
     registered = plugins.get().languages.get(language)
-    if registered is None:
+    if registered is None or not isinstance(registered.value, LanguageTagger):
         from livingmemory.tagging import generic
 
         return generic.TAGGER, False

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, cast
 
-from livingmemory.plugins import LanguageTagger, Register, hookimpl
+from livingmemory.plugins import Register, hookimpl
+from livingmemory.tagging.language import LanguageTagger
 
 if TYPE_CHECKING:
     from spacy.language import Language

@@ -26,7 +26,7 @@ def get_engine(name: str) -> type[Engine]:
     registered = plugins.get().engines.get(name)
     if registered is None:
         raise LivingMemoryError(f"unknown engine {name!r} (available: {', '.join(engine_names())})")
-    engine = registered.value
+    engine: type[Engine] = registered.value
     if not engine.available():
         if registered.plugin in plugins.DEFAULT_PLUGINS:
             raise MissingDependencyError(
