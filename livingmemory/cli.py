@@ -338,6 +338,8 @@ def _print_result(result: Any) -> None:
             + (f" (metadata from {result.sidecar.name})" if result.sidecar else ""),
             highlight=False,
         )
+        if "(took the copy" in result.message:  # a leftover of a killed add was adopted
+            err_console.print(f"[yellow]Note:[/yellow] {readable(result.message)}", highlight=False)
 
 
 def _result_json(result: Any) -> dict[str, Any]:
