@@ -31,6 +31,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 from collections.abc import Callable
 from importlib import resources
 from pathlib import Path
@@ -166,6 +167,7 @@ def serve(
     # `kill PID` (SIGTERM, as service managers stop things) must stop the site like Ctrl-C
     # does: the Datasette child and the worker stop too, and the temporary file goes.
     previous = signal.signal(signal.SIGTERM, _interrupt)
+    stop = threading.Event()
     site: subprocess.Popen[bytes] | None = None
     try:
         command = datasette_command(
@@ -179,10 +181,16 @@ def serve(
             )
         announce(f"http://{host}:{port}/")
         site = subprocess.Popen(command, env=env)
+        # Withdrawals and embargoes that ended reach the public site without anyone acting.
+        from livingmemory.site.live import due_loop
+
+        due = threading.Thread(target=due_loop, args=(archive.path, stop), daemon=True)
+        due.start()
         return site.wait()
     except KeyboardInterrupt:  # Ctrl-C, or SIGTERM (below): a normal way to stop serving
         return 0
     finally:
+        stop.set()
         signal.signal(signal.SIGTERM, previous)
         for child in (site, worker):
             _stop(child)
