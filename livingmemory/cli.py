@@ -338,6 +338,8 @@ def _print_result(result: Any) -> None:
             + (f" (metadata from {result.sidecar.name})" if result.sidecar else ""),
             highlight=False,
         )
+        if "(took the copy" in result.message:  # a leftover of a killed add was adopted
+            err_console.print(f"[yellow]Note:[/yellow] {readable(result.message)}", highlight=False)
 
 
 def _result_json(result: Any) -> dict[str, Any]:
@@ -870,24 +872,47 @@ def publish(
     full: Annotated[
         bool, typer.Option("--full", help="Rewrite everything, not only what changed.")
     ] = False,
+    preview: Annotated[
+        bool, typer.Option("--preview", help="Only say what would change; write nothing.")
+    ] = False,
 ) -> None:
     """Build the public database (public/public.db) and its audio for the public site.
 
     Only public recordings, and embargoed ones whose date has passed, go in; restricted and
     embargoed interviews, consent and internal notes are left out of the file entirely.
     Redacted passages are cut from text, search and audio. Run it again after any change:
-    only recordings that changed since the last publish are rewritten.
+    only recordings that changed since the last publish are rewritten, in place (a running
+    site shows them on its next request). A recording whose file no longer matches its
+    checksum is withheld, with one line, and the exit status is 1.
     """
     from livingmemory.review.revisions import recordings_needing_attention
-    from livingmemory.site.publish import publish as run_publish
+    from livingmemory.site.live import preview as run_preview
+    from livingmemory.site.live import recorded_publish
 
+    if preview:
+        with open_archive(archive_path) as archive:
+            plan = run_preview(archive)
+        if as_json:
+            print(json.dumps(plan.as_dict(), ensure_ascii=False))
+            return
+        for label, rows in (("new", plan.new), ("withdrawn", plan.withdrawn),
+                            ("changed", plan.changed)):  # fmt: skip
+            for row in rows:
+                console.print(f"{label:9} #{row['id']} {readable(row['title'])}", highlight=False)
+        if not plan.pending:
+            console.print("nothing to publish: the public site shows the archive as it is")
+        return
     with open_archive(archive_path) as archive:
-        result = run_publish(archive, full=full)
+        result = recorded_publish(archive, full=full)
         published = set(result.recordings)
         attention = recordings_needing_attention(archive)
         unchecked = [r for r in attention if r["recording_id"] in published]
+    for line in result.damaged.values():
+        err_console.print(f"[red]Error:[/red] {line}", highlight=False)
     if as_json:
         print(json.dumps({**result.__dict__, "database": str(result.database)}))
+        if result.damaged:
+            raise typer.Exit(1)
         return
     console.print(
         f"published {len(result.recordings)} recording(s), {result.segments} segments "
@@ -902,6 +927,8 @@ def publish(
             f"{row['reason']} (livingmemory review --queue)",
             highlight=False,
         )
+    if result.damaged:
+        raise typer.Exit(1)
 
 
 @app.command()
@@ -1346,8 +1373,9 @@ def edit(
     archive_path: ArchiveOption = DEFAULT_ARCHIVE,
 ) -> None:
     """Change a recording's metadata or access; every change is recorded (who, when, old and
-    new value). Withdrawn consent: '--access restricted', then 'publish' removes it."""
-    from livingmemory.review.workspace import edit_recording
+    new value). Withdrawn consent: '--access restricted' removes it from the public site at
+    once (and an embargo lifted shows it), without waiting for 'publish'."""
+    from livingmemory.site.live import edit_and_publish
 
     changes = {
         "title": title,
@@ -1362,12 +1390,18 @@ def edit(
         "notes": notes,
     }
     with open_archive(archive_path) as archive:
-        done = edit_recording(archive, recording_id, changes, author=author or current_user())
+        done, published = edit_and_publish(
+            archive, recording_id, changes, author=author or current_user()
+        )
     for change in done:
         console.print(f"#{recording_id} {change.field}: {change.old!r} -> {change.new!r}",
                       highlight=False)  # fmt: skip
     if not done:
         console.print(f"#{recording_id}: nothing changed", highlight=False)
+    elif published is not None and recording_id in published.removed:
+        console.print(f"#{recording_id} was removed from the public site", highlight=False)
+    elif published is not None and recording_id in published.rewritten:
+        console.print(f"#{recording_id} is on the public site now", highlight=False)
     elif any(c.field == "access" for c in done):
         console.print("run 'livingmemory publish' to update the public site", highlight=False)
 

@@ -221,7 +221,12 @@ def test_a_replaced_public_database_or_full_gives_a_full_publish(
 ) -> None:
     publish_incrementally(archive_dir)
     database = archive_dir / PUBLIC_DIR / PUBLIC_DB
-    database.write_bytes(database.read_bytes())  # the same bytes, but not the file published
+    older = database.read_bytes()
+    with open_archive(archive_dir / "archive.db") as archive:
+        archive.db.execute("UPDATE recordings SET title = 'Drugi' WHERE id = ?", [levels["public"]])
+        archive.db.conn.commit()
+    assert publish_incrementally(archive_dir).incremental
+    database.write_bytes(older)  # an older public database put back over the published one
     assert not publish_incrementally(archive_dir).incremental
     assert publish_incrementally(archive_dir).incremental
     with open_archive(archive_dir / "archive.db") as archive:
@@ -313,21 +318,22 @@ def test_a_corrected_transcript_is_tagged_again_before_it_is_published(
     assert tagged == [levels["past"]]
 
 
-def test_an_unchanged_recording_whose_file_is_missing_stops_the_publish(
+def test_an_unchanged_recording_whose_file_is_missing_is_withheld(
     archive_dir: Path, levels: dict[str, int]
 ) -> None:
     from test_publish import archive_file
 
-    from livingmemory.errors import LivingMemoryError
-
     publish_incrementally(archive_dir)
-    before = public_files(archive_dir)
     source = archive_file(archive_dir, levels["past"])
     source.chmod(0o644)
     source.unlink()
-    with pytest.raises(LivingMemoryError, match="missing"):
-        publish_incrementally(archive_dir)  # as a full publish would: nothing written
-    assert public_files(archive_dir) == before
+    result = publish_incrementally(archive_dir)  # as a full publish would: withheld, one line
+    assert result.incremental and result.removed == [levels["past"]]
+    assert "missing" in result.damaged[levels["past"]]
+    assert levels["past"] not in result.recordings and levels["public"] in result.recordings
+    with sqlite3.connect(archive_dir / PUBLIC_DIR / PUBLIC_DB) as conn:
+        ids = {row[0] for row in conn.execute("SELECT id FROM recordings")}
+    assert ids == {levels["public"]}
 
 
 def test_changed_publishing_code_gives_a_full_publish(

@@ -5,18 +5,25 @@ backups get restored wrongly and people "tidy up" folders. :func:`verify` re-rea
 recording and compares its SHA-256, and runs SQLite's ``integrity_check`` and
 ``foreign_key_check`` on the archive; each problem is one line. ``publish`` calls
 :func:`check_source` before it makes a public copy, so a changed or missing recording is
-refused rather than published (or crashing half-way).
+refused rather than published (or crashing half-way). :func:`damaged_recordings` is what
+``publish`` asks before every publish: each file whose identity (size, inode, times) changed
+since its SHA-256 was last found right is hashed again, so a byte changed in a recording
+long published is still caught, without re-reading the whole archive each time.
+:func:`verify` also names files in ``recordings/`` that no recording owns (an ``add``
+killed between moving its copy in and committing leaves one).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import os
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from livingmemory.archive.concurrency import process_alive
 from livingmemory.archive.files import sha256_file
-from livingmemory.archive.store import Archive
+from livingmemory.archive.store import Archive, utc_now
 from livingmemory.errors import LivingMemoryError
 
 
@@ -69,6 +76,78 @@ def check_source(archive: Archive, recording: dict[str, Any], *, hash_file: bool
     return path
 
 
+def _identity(stat: os.stat_result) -> tuple[int, int, int, int]:
+    return (stat.st_size, stat.st_ino, stat.st_mtime_ns, stat.st_ctime_ns)
+
+
+def damaged_recordings(archive: Archive, recordings: Iterable[dict[str, Any]]) -> dict[int, str]:
+    """What is wrong with each recording whose stored file is not the bytes that were added.
+
+    A file is hashed again unless it is, by size, inode, modification and change time, the
+    file last found intact (``file_checks``); changing a file's bytes in any way changes
+    its change time, which nobody can set back. Intact files are remembered.
+    """
+    remembered = {row["recording_id"]: row for row in archive.db.query("SELECT * FROM file_checks")}
+    problems: dict[int, str] = {}
+    intact: list[dict[str, Any]] = []
+    for recording in recordings:
+        path = archive.root / recording["file_path"]
+        try:
+            identity = _identity(path.stat())
+        except OSError:
+            identity = None
+        known = remembered.get(recording["id"])
+        if (
+            identity is not None
+            and known is not None
+            and known["sha256"] == recording["sha256"]
+            and (known["size"], known["inode"], known["mtime_ns"], known["ctime_ns"]) == identity
+        ):
+            continue
+        problem = recording_problem(archive, recording)
+        if problem:
+            problems[recording["id"]] = problem
+        elif identity is not None:
+            size, inode, mtime_ns, ctime_ns = identity
+            intact.append(
+                {
+                    "recording_id": recording["id"],
+                    "sha256": recording["sha256"],
+                    "size": size,
+                    "inode": inode,
+                    "mtime_ns": mtime_ns,
+                    "ctime_ns": ctime_ns,
+                    "checked_at": utc_now(),
+                }
+            )
+    if intact:
+        with archive.db.atomic():
+            archive.db.table("file_checks").upsert_all(intact, pk="recording_id")
+    return problems
+
+
+def unowned_files(archive: Archive) -> list[Path]:
+    """Files in ``recordings/`` that no recording row names (partial copies of adds still
+    running are not counted: their process is alive)."""
+    folder = archive.recordings_dir
+    if not folder.is_dir():
+        return []
+    owned = {
+        (archive.root / row[0]).resolve()
+        for row in archive.db.execute("SELECT file_path FROM recordings")
+    }
+    found = []
+    for path in sorted(folder.rglob("*")):
+        if not path.is_file() or path.resolve() in owned:
+            continue
+        if path.name.endswith(".partial"):
+            pid = path.name.rsplit(".", 2)[-2].split("-", 1)[0]
+            if pid.isdigit() and process_alive(int(pid)):
+                continue
+        found.append(path)
+    return found
+
+
 def verify(
     archive: Archive, progress: Callable[[dict[str, Any]], None] | None = None
 ) -> tuple[int, list[Problem]]:
@@ -93,4 +172,12 @@ def verify(
         problem = recording_problem(archive, recording)
         if problem:
             problems.append(Problem(recording["file_path"], problem, recording["id"]))
+    for path in unowned_files(archive):
+        problems.append(
+            Problem(
+                str(path.relative_to(archive.root)),
+                "no recording owns this file (left by an interrupted add?): add the original "
+                "again, or move it out of the archive",
+            )
+        )
     return checked, problems

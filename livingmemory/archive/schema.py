@@ -648,6 +648,48 @@ def _v12_publish_changes(db: sqlite_utils.Database) -> None:
             db.execute(f"CREATE TRIGGER {name} AFTER {event} ON {table} BEGIN {body} END")
 
 
+def _v13_live_publishing(db: sqlite_utils.Database) -> None:
+    """Publishing that follows the archive at once (issue 21).
+
+    ``file_checks``: per recording, the file's identity (size, inode, modification and change
+    times) when its SHA-256 was last found right, so ``publish`` re-hashes exactly the files
+    touched since (any write changes ``st_ctime``) instead of trusting a public copy made
+    from them long ago. ``publish_runs``: every publish (who, when, what changed, progress),
+    the history the workspace's "Objavi" page shows. ``recording_status.warnings`` now
+    follows the current transcript (a correction can make a name heard).
+    """
+    db.execute(
+        """
+        CREATE TABLE file_checks (
+            recording_id INTEGER PRIMARY KEY REFERENCES recordings(id) ON DELETE CASCADE,
+            sha256 TEXT NOT NULL, size INTEGER, inode INTEGER, mtime_ns INTEGER,
+            ctime_ns INTEGER, checked_at TEXT
+        )
+        """
+    )
+    db.execute(
+        """
+        CREATE TABLE publish_runs (
+            id INTEGER PRIMARY KEY, kind TEXT NOT NULL, status TEXT NOT NULL,
+            started_at TEXT, finished_at TEXT, started_by TEXT, progress REAL DEFAULT 0,
+            message TEXT, summary TEXT
+        )
+        """
+    )
+    sql = db.execute("SELECT sql FROM sqlite_master WHERE name = 'recording_status'").fetchone()[0]
+    old = (
+        "(SELECT t.warnings FROM transcripts t WHERE t.recording_id = r.id\n"
+        "             AND t.source = 'machine' AND t.is_current = 1) AS warnings"
+    )
+    new = (
+        "(SELECT t.warnings FROM current_transcripts c JOIN transcripts t\n"
+        "             ON t.id = c.transcript_id WHERE c.recording_id = r.id) AS warnings"
+    )
+    assert old in sql, "recording_status is not the view _v7 made"
+    db.execute("DROP VIEW recording_status")
+    db.execute(sql.replace(old, new))
+
+
 Migration = Callable[[sqlite_utils.Database], None]
 # MIGRATIONS[n] upgrades an archive from version n to version n + 1. Append only.
 MIGRATIONS: list[Migration] = [
@@ -663,6 +705,7 @@ MIGRATIONS: list[Migration] = [
     _v10_claims,
     _v11_voices,
     _v12_publish_changes,
+    _v13_live_publishing,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 

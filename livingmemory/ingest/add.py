@@ -135,7 +135,7 @@ def _place(
     # Unique per process and attempt: two adds of the same file must not share a partial copy.
     partial = partial_path(final)
     remove_stale_partials(final)
-    placed = False
+    placed = reuse = False
     try:
         copied = False
         if not final.is_file():
@@ -182,7 +182,13 @@ def _place(
         raise
     finally:
         partial.unlink(missing_ok=True)
-    return AddResult(path, "added", recording_id, f"added as #{recording_id}", info)
+    message = f"added as #{recording_id}"
+    if reuse:  # never silently: the volunteer sees that a leftover copy was taken
+        message += (
+            f" (took the copy {final.relative_to(archive.root)} an interrupted add left, "
+            "after checking its SHA-256)"
+        )
+    return AddResult(path, "added", recording_id, message, info)
 
 
 # What ``add FOLDER`` picks up: audio ffmpeg reads, by extension (sidecars, notes and

@@ -151,7 +151,42 @@ def attach_transcript(
             "AND review_status = 'pending'",
             [recording_id],
         )
+    refresh_warnings(archive, recording_id)
     return ApplyResult(transcript_id, len(document.cues), changed, len(deleted))
+
+
+def refresh_warnings(archive: Archive, recording_id: int) -> None:
+    """Recompute the current transcript's warnings and suspect-line count.
+
+    Transcription judges its own text once; after a correction (a name made audible, a
+    line marked reviewed) or a change of the people named in the metadata, the warnings
+    the workspace, ``review --queue`` and the "Objavi" preview show must follow the
+    transcript people now read, not the machine's first guess.
+    """
+    current = archive.current_transcript(recording_id)
+    if current is None:
+        return
+    try:  # the transcription extra; without it there were no machine warnings to correct
+        from livingmemory.transcription.quality import names_heard, untrusted
+    except ImportError:
+        return
+    rows = archive.db.execute(
+        "SELECT text, flags, suspect FROM segments WHERE transcript_id = ?", [current["id"]]
+    ).fetchall()
+    record = archive.recording(recording_id)
+    expected = [
+        *archive.people_names(recording_id),
+        *([record["place"]] if record["place"] else []),
+    ]
+    heard = names_heard([text for text, flags, _ in rows if not untrusted(flags)], expected)
+    kept = [w for w in json.loads(current.get("warnings") or "[]") if w != "names_not_heard"]
+    warnings = kept + (["names_not_heard"] if expected and not any(heard.values()) else [])
+    with archive.db.atomic():
+        archive.db.execute(
+            "UPDATE transcripts SET warnings = ?, suspect_segments = ? WHERE id = ?",
+            [json.dumps(warnings) if warnings else None, sum(r[2] == 1 for r in rows),
+             current["id"]],
+        )  # fmt: skip
 
 
 def _new_human_transcript(

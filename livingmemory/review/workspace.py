@@ -122,6 +122,10 @@ def edit_recording(
     done = _changes(record, people, metadata)
     if done:
         _store_changes(archive, recording_id, metadata, done, author=author, source=source)
+        if {c.field for c in done} & {"narrators", "interviewers", "place"}:
+            from livingmemory.review.revisions import refresh_warnings
+
+            refresh_warnings(archive, recording_id)  # whose names must be heard changed
     return done
 
 
@@ -482,6 +486,9 @@ def save_transcript(
             "UPDATE recordings SET review_status = ? WHERE id = ?",
             ["complete" if complete else "in_progress", recording_id],
         )
+    from livingmemory.review.revisions import refresh_warnings
+
+    refresh_warnings(archive, recording_id)  # the lines just marked reviewed count too
     tags = retag_recording(archive, recording_id) if retag else None
     return {
         "transcript_id": result.transcript_id,

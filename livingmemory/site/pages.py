@@ -907,7 +907,20 @@ def entity_url(label: str, name: Any) -> str | None:
 
 
 async def _db_call(datasette: Any, fn: Callable[[sqlite3.Connection], Any]) -> Any:
-    return await datasette.get_database(PUBLIC_DATABASE).execute_fn(fn)
+    """Run ``fn`` on one read snapshot: ``publish`` commits into the served file while
+    the site runs, and a page's queries must all see the same version of it."""
+
+    def in_snapshot(conn: sqlite3.Connection) -> Any:
+        if conn.in_transaction:
+            return fn(conn)
+        conn.execute("BEGIN")
+        try:
+            return fn(conn)
+        finally:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+
+    return await datasette.get_database(PUBLIC_DATABASE).execute_fn(in_snapshot)
 
 
 async def _allowed(datasette: Any, request: Any) -> None:

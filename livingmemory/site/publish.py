@@ -8,22 +8,35 @@ rows); an incremental one (the default once a manifest exists, see below) delete
 or withdrawn recording's rows with ``secure_delete`` (zeroed) and rewrites the full-text
 indexes when a published recording was rewritten or withdrawn. Redacted passages are cut
 from the text, the search index and the play links, and silenced in the published audio.
-The new database is written beside the old one and renamed over it, so a running site never
-sees half a database; audio files no longer public are removed.
+
+The public database is changed **in place**, in one transaction (WAL mode): a running site
+(Datasette opens the file read-only, not immutable) sees the old or the new database on
+every request, never a mix, and the new one on the very next request after ``publish``
+returns: no restart, no second file. An incremental publish writes straight into the
+file (no copy: the 2.5 GB copy dominated it at 10,000 hours); a full one builds a compact
+file beside it and copies it in with SQLite's backup API, in one transaction too. A
+checkpoint at the end moves every page into the main file and empties the WAL, so no
+withdrawn byte stays in either. Audio files no longer public are removed before the commit,
+new copies appear after it.
+
+Recordings whose stored file no longer matches its SHA-256 are withheld (never published,
+and removed if they were), each with a one-line reason in :attr:`PublishResult.damaged`.
+Other public tables are written by the functions in :data:`PUBLIC_TABLE_WRITERS`, for the
+recordings each publish writes, inside the same transaction.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import fcntl
 import hashlib
 import os
 import re
-import shutil
 import sqlite3
 import subprocess
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -46,7 +59,7 @@ from livingmemory.archive.access import (
 from livingmemory.archive.audio import ff_input, require_ffmpeg
 from livingmemory.archive.concurrency import process_alive
 from livingmemory.archive.files import partial_path
-from livingmemory.archive.fixity import check_source
+from livingmemory.archive.fixity import damaged_recordings
 from livingmemory.archive.store import Archive, current_user, utc_now
 from livingmemory.errors import LivingMemoryError
 from livingmemory.site.pages import build_browse_index
@@ -67,6 +80,25 @@ class PublishResult:
     # Recordings whose rows were written this time (all of them in a full publish).
     rewritten: list[int] = field(default_factory=list)
     incremental: bool = False
+    # Recordings that left the public database this time (withdrawn, embargoed, damaged...).
+    removed: list[int] = field(default_factory=list)
+    # Recordings withheld because their stored file is not what was added: id -> one line.
+    damaged: dict[int, str] = field(default_factory=dict)
+
+
+# Other public tables (index points, trails...): each writer gets the archive, the public
+# database inside publish's open transaction, and the recordings whose rows this publish
+# (re)writes; it deletes its rows of those recordings and writes them again for the ones
+# now in the public ``recordings`` table (the others were withdrawn), creating its table
+# when absent. A full publish passes every published recording, an incremental one the
+# changed and withdrawn ones. Append to this list to add a table.
+PublicTableWriter = Callable[[Archive, sqlite_utils.Database, list[int]], None]
+PUBLIC_TABLE_WRITERS: list[PublicTableWriter] = []
+Progress = Callable[[float, str], None]
+
+
+def _no_progress(share: float, message: str) -> None:
+    pass
 
 
 # Public audio by codec: (extension, ffmpeg muxer, encoder when a redaction re-encodes it).
@@ -155,35 +187,75 @@ def publish(
     *,
     today: dt.date | None = None,
     full: bool = False,
+    only: Iterable[int] | None = None,
+    progress: Progress = _no_progress,
 ) -> PublishResult:
-    """Build the public database (and its audio folder) from the archive, atomically.
+    """Bring the public database (and its audio folder) up to date with the archive.
 
     When the previous publish to ``output`` left a manifest that still matches (same code,
-    same file), only recordings whose public rows may have changed are rewritten, in a copy
-    of the previous database that then replaces it (see :func:`_publish_incremental`);
-    ``full=True``, or anything unexpected, builds the whole database from scratch.
+    same file), only recordings whose public rows may have changed are rewritten, in place
+    (see :func:`_publish_incremental`); ``full=True``, or anything unexpected, builds the
+    whole database from scratch. ``only`` limits an incremental publish to those
+    recordings (a withdrawal taking effect at once leaves other pending changes for the
+    next publish). One publish at a time per public folder: another waits for it.
     """
     output = Path(output) if output else public_dir(archive) / PUBLIC_DB
     output.parent.mkdir(parents=True, exist_ok=True)
+    with _publish_lock(output.parent):
+        return _publish(archive, output, today, full, set(only) if only is not None else None,
+                        progress)  # fmt: skip
+
+
+@contextmanager
+def _publish_lock(folder: Path) -> Iterator[None]:
+    """An exclusive lock on the public folder (released by the kernel if we die)."""
+    with (folder / ".publish.lock").open("a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _publish(
+    archive: Archive,
+    output: Path,
+    today: dt.date | None,
+    full: bool,
+    only: set[int] | None,
+    progress: Progress,
+) -> PublishResult:
     audio_dir = output.parent / AUDIO_DIR
     audio_dir.mkdir(exist_ok=True)
     recordings = publishable(archive, today)
-    _retag_corrections(archive, [r["id"] for r in recordings])
-    total = archive.db["recordings"].count
-    result = PublishResult(output, withheld=total - len(recordings))
-    fingerprints = _fingerprints(archive, recordings)
-
     # Copies made by a release that did not strip tags are made again (same names).
     regenerate = _audio_generation(output) < AUDIO_GENERATION
     _remove_stale_temporaries(output.parent)
     manifest = None if full or regenerate else _load_manifest(archive, output)
+    # Fixity first: a damaged file is withheld (and leaves the public site), never copied.
+    checked = recordings
+    if manifest is not None and only is not None:
+        checked = [r for r in recordings if r["id"] in only]
+    damaged = damaged_recordings(archive, checked)
+    recordings = [r for r in recordings if r["id"] not in damaged]
+    if manifest is not None and only is not None:
+        _retag_corrections(archive, [r["id"] for r in recordings if r["id"] in only])
+    else:
+        _retag_corrections(archive, [r["id"] for r in recordings])
+    total = archive.db["recordings"].count
+    result = PublishResult(output, withheld=total - len(recordings))
+    result.damaged = {
+        rid: f"#{rid}: {problem}; withheld from the public site until it is restored"
+        for rid, problem in damaged.items()
+    }
+    fingerprints = _fingerprints(archive, recordings)
     if manifest is not None:
         done = _publish_incremental(
-            archive, output, recordings, fingerprints, manifest, audio_dir, result
+            archive, output, recordings, fingerprints, manifest, audio_dir, result, only, progress
         )
         if done is not None:
             return done
-    _check_sources(archive, recordings, audio_dir, hash_all=regenerate)
+    previous = set(_published_ids(output))
     entries: dict[int, list[Any]] = {}
     with _staged_database(output) as (temp, staged):
         _forget_manifest(archive)
@@ -191,16 +263,41 @@ def publish(
         _create_schema(public)
         keep_audio: set[str] = set()
         with public.atomic():
-            for recording in recordings:
+            for number, recording in enumerate(recordings):
+                progress(0.9 * number / max(1, len(recordings)), f"#{recording['id']}")
                 entries[recording["id"]] = _copy_recording(
                     archive, public, recording, audio_dir, keep_audio, result, regenerate, staged
                 )
+                entries[recording["id"]][0] = fingerprints[recording["id"]]
+            ids = [r["id"] for r in recordings]
+            for writer in PUBLIC_TABLE_WRITERS:
+                writer(archive, public, ids)
+            public.execute(f"PRAGMA application_id = {_token(entries)}")
+        progress(0.9, "search index")
         _finish(public)
         public.close()
-        _swap_in(temp, output, audio_dir, keep_audio, staged, result)
-    _save_manifest(archive, output, fingerprints, entries)
+        _remove_stale_audio(audio_dir, keep_audio, staged, result)
+        _install(temp, output)
+        _move_staged(staged)
+    _save_manifest(archive, output, entries)
     result.rewritten = [r["id"] for r in recordings]
+    result.removed = sorted(previous - set(entries))
+    progress(1.0, "done")
     return result
+
+
+def _published_ids(output: Path) -> list[int]:
+    """The recordings the public database holds now (none if there is none)."""
+    if not output.is_file():
+        return []
+    try:
+        conn = sqlite3.connect(f"file:{output}?mode=ro", uri=True)
+        try:
+            return [row[0] for row in conn.execute("SELECT id FROM recordings")]
+        finally:
+            conn.close()
+    except sqlite3.Error:
+        return []
 
 
 @contextmanager
@@ -216,36 +313,98 @@ def _staged_database(output: Path) -> Iterator[tuple[Path, list[tuple[Path, Path
     try:
         yield temp, staged
     except BaseException:
-        temp.unlink(missing_ok=True)
-        Path(f"{temp}-journal").unlink(missing_ok=True)
+        for leftover in (temp, Path(f"{temp}-journal"), Path(f"{temp}-wal"), Path(f"{temp}-shm")):
+            leftover.unlink(missing_ok=True)
         for partial, _ in staged:
             partial.unlink(missing_ok=True)
         raise
+    finally:
+        temp.unlink(missing_ok=True)
 
 
-def _swap_in(
-    temp: Path,
-    output: Path,
-    audio_dir: Path,
-    keep_audio: set[str],
-    staged: list[tuple[Path, Path]],
-    result: PublishResult,
+def _remove_stale_audio(
+    audio_dir: Path, keep_audio: set[str], staged: list[tuple[Path, Path]], result: PublishResult
 ) -> None:
-    """Put a finished public database in place, full or incremental alike.
-
-    Audio that is no longer public goes *before* the new database replaces the old one: a
-    crash between the two then leaves the old database with some play links broken, never
-    audio that is no longer public (or no longer redacted) still downloadable. New copies
-    appear only after, under names the new database lists.
-    """
+    """Audio that is no longer public goes *before* the database stops listing it: a crash
+    between the two leaves some play links broken, never audio that is no longer public (or
+    no longer redacted) still downloadable. New copies appear only after the commit
+    (:func:`_move_staged`), under names the new database lists."""
     mine = {partial.name for partial, _ in staged}
     for stale in audio_dir.iterdir():
         if stale.name not in keep_audio and stale.name not in mine:
             stale.unlink()
             result.removed_audio += not stale.name.startswith(".")
-    os.replace(temp, output)
+
+
+def _move_staged(staged: list[tuple[Path, Path]]) -> None:
     for partial, target in staged:
         os.replace(partial, target)
+
+
+# How long publish waits for readers (site requests) to let the checkpoint finish.
+CHECKPOINT_SECONDS = 30.0
+
+
+def _open_public(path: Path) -> sqlite_utils.Database:
+    """The public database for writing: WAL (readers never wait, and see whole transactions)
+    with deleted rows zeroed."""
+    conn = sqlite3.connect(path, timeout=CHECKPOINT_SECONDS, isolation_level=None)
+    conn.execute("PRAGMA journal_mode = WAL")
+    conn.execute("PRAGMA secure_delete = ON")
+    return sqlite_utils.Database(conn)
+
+
+def _checkpoint(conn: sqlite3.Connection) -> None:
+    """Copy every committed page into the main file and empty the WAL.
+
+    Until then the main file still holds pages of the previous version (withdrawn rows
+    among them) and the WAL the new ones; a reader in the middle of a request can hold the
+    checkpoint back for a moment, so it is retried.
+    """
+    deadline = time.monotonic() + CHECKPOINT_SECONDS
+    while True:
+        busy = conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()[0]
+        if not busy or time.monotonic() > deadline:
+            return
+        time.sleep(0.02)
+
+
+def _is_wal(path: Path) -> bool:
+    """Whether a database file is in WAL mode (bytes 18-19 of its header are 2)."""
+    try:
+        with path.open("rb") as handle:
+            header = handle.read(20)
+    except OSError:
+        return False
+    return len(header) == 20 and header[18] == 2
+
+
+def _install(temp: Path, output: Path) -> None:
+    """Make a finished database the public one, in one transaction for running readers.
+
+    Into an existing WAL public database, SQLite's backup API copies every page in one
+    write transaction: readers go on with the old database until the commit and see the
+    new one on their next query, without reopening anything. A first publish (or a file
+    from a release that renamed files) gets the new file renamed into place, in WAL mode.
+    """
+    if _is_wal(output):
+        source = sqlite3.connect(temp)
+        target = _open_public(output)
+        try:
+            try:
+                source.backup(target.conn)
+            finally:
+                source.close()
+            _checkpoint(target.conn)
+        finally:
+            target.close()
+        return
+    conn = sqlite3.connect(temp)
+    try:
+        conn.execute("PRAGMA journal_mode = WAL")
+    finally:
+        conn.close()
+    os.replace(temp, output)
 
 
 def _retag_corrections(archive: Archive, ids: list[int]) -> None:
@@ -319,20 +478,6 @@ def _audio_name(recording: dict[str, Any], spans: list[tuple[float, float]]) -> 
     redacted = hashlib.sha256(repr(spans).encode()).hexdigest()[:8] if spans else ""
     name = f"{recording['sha256'][:16]}{'-r' + redacted if spans else ''}"
     return name + public_codec(recording)[0]
-
-
-def _check_sources(
-    archive: Archive, recordings: list[dict[str, Any]], audio_dir: Path, *, hash_all: bool
-) -> None:
-    """Fixity, before anything is written: a changed or missing recording is refused.
-
-    A recording whose public copy exists was checked when the copy was made; re-hashing
-    every recording on every publish would read the whole archive, so only its presence is
-    checked.
-    """
-    for recording in recordings:
-        name = _audio_name(recording, redaction_spans(archive, recording["id"]))
-        check_source(archive, recording, hash_file=hash_all or not (audio_dir / name).exists())
 
 
 def _copy_recording(
@@ -578,9 +723,24 @@ def _manifest_path(archive: Archive) -> Path:
     return archive.root / MANIFEST
 
 
+def _token(entries: dict[int, list[Any]]) -> int:
+    """What this publish wrote, as a 28-bit number stored as the public file's
+    ``application_id``: the manifest describes the file only while the two agree (the file
+    is now changed in place, so its size and times no longer identify a version)."""
+    import json
+
+    digest = hashlib.sha256(json.dumps(sorted(entries.items()), default=str).encode())
+    return int(digest.hexdigest()[:7], 16)
+
+
 def _file_identity(path: Path) -> list[int]:
-    stat = path.stat()
-    return [stat.st_ino, stat.st_size, stat.st_mtime_ns]
+    """The public file's inode and the token of the publish that last wrote it."""
+    conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    try:
+        token = int(conn.execute("PRAGMA application_id").fetchone()[0])
+    finally:
+        conn.close()
+    return [path.stat().st_ino, token]
 
 
 def _forget_manifest(archive: Archive) -> None:
@@ -602,17 +762,13 @@ def _load_manifest(archive: Archive, output: Path) -> dict[str, Any] | None:
             return None
         manifest["recordings"] = {int(k): v for k, v in manifest["recordings"].items()}
         return manifest
-    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+    except (OSError, ValueError, KeyError, TypeError, AttributeError, sqlite3.Error):
         return None
 
 
-def _save_manifest(
-    archive: Archive, output: Path, fingerprints: dict[int, str], entries: dict[int, list[Any]]
-) -> None:
+def _save_manifest(archive: Archive, output: Path, entries: dict[int, list[Any]]) -> None:
     import json
 
-    for recording_id, entry in entries.items():
-        entry[0] = fingerprints[recording_id]
     manifest = {
         "format": MANIFEST_FORMAT,
         "code": _code_version(),
@@ -697,16 +853,18 @@ def _publish_incremental(
     manifest: dict[str, Any],
     audio_dir: Path,
     result: PublishResult,
+    only: set[int] | None = None,
+    progress: Progress = _no_progress,
 ) -> PublishResult | None:
     """Rewrite only what changed since the last publish, with a full publish's guarantees.
 
-    The previous database is copied beside itself; in the copy, the rows of every changed,
-    withdrawn or deleted recording are deleted (``secure_delete``: their bytes are zeroed,
-    not left in free pages) and the changed ones inserted again exactly as a full publish
-    writes them; the search index, tag names, people, places and browse counts they touch
-    are updated; then the copy is renamed over the old file, as in a full publish. When a
-    published recording was rewritten or withdrawn, the full-text index is optimized
-    (rewritten), so no token of its old text stays in the index's older segments.
+    In one transaction on the public database itself: the rows of every changed, withdrawn
+    or deleted recording are deleted (``secure_delete``: their bytes are zeroed, not left
+    in free pages) and the changed ones inserted again exactly as a full publish writes
+    them; the search index, tag names, people, places and browse counts they touch are
+    updated. When a published recording was rewritten or withdrawn, the full-text index is
+    optimized (rewritten), so no token of its old text stays in the index's older segments.
+    Readers see all of it at the commit; the checkpoint after it leaves no old page behind.
 
     Returns None, having written nothing, when so much changed that a full publish is the
     better way.
@@ -721,43 +879,50 @@ def _publish_incremental(
         or old[rid][0] != fingerprints[rid]
         or not (audio_dir / old[rid][1]).is_file()
     ]
-    if len(changed) + len(removed) > max(10, INCREMENTAL_SHARE * len(current)):
+    if only is not None:
+        removed = [rid for rid in removed if rid in only]
+        changed = [rid for rid in changed if rid in only]
+    elif len(changed) + len(removed) > max(10, INCREMENTAL_SHARE * len(current)):
         return None
-    _check_sources(archive, [current[rid] for rid in changed], audio_dir, hash_all=False)
-    for rid in current.keys() - set(changed):  # as a full publish does: present, not re-read
-        check_source(archive, current[rid], hash_file=False)
-    places = _changed_places(archive, output)
+    places = _changed_places(archive, output) if only is None else []
     if places is None:
         return None
     result.incremental = True
     result.rewritten = list(changed)
-    entries = {rid: list(old[rid]) for rid in current if rid not in changed}
+    result.removed = list(removed)
+    # What stays as the last publish wrote it: unchanged recordings, and (with ``only``)
+    # changes and withdrawals left for a later publish.
+    entries = {
+        rid: list(entry) for rid, entry in old.items() if rid not in changed and rid not in removed
+    }
     if not (removed or changed or places):
-        result.recordings = sorted(current)
-        result.segments = sum(entry[2] for entry in entries.values())
-        result.redacted_segments = sum(entry[3] for entry in entries.values())
+        _summarise(result, entries)
         return result
 
-    with _staged_database(output) as (temp, staged):
-        shutil.copyfile(output, temp)
-        public = sqlite_utils.Database(temp)
+    public = _open_public(output)
+    staged: list[tuple[Path, Path]] = []
+    try:
         conn = public.conn
-        conn.execute("PRAGMA secure_delete = ON")
         touched = removed + [rid for rid in changed if rid in old]
         # FTS5 marks deleted rows but keeps their words in its older index segments until
         # they are merged (SQLite 3.40 has no FTS5 secure-delete): any published recording
         # rewritten (withdrawn, redacted, or only corrected: a name taken out of the text)
         # means the text index is rewritten too, or the old words stay in the public file.
         withdrawn = bool(touched)
-        places_before = set(conn.execute("SELECT id, name FROM places"))
         with public.atomic():
+            progress(0.05, "withdrawing")
+            places_before = set(conn.execute("SELECT id, name FROM places"))
             keys, tags, people, place_ids = _delete_recordings(conn, touched)
             keep_audio: set[str] = set()
-            for rid in changed:
+            for number, rid in enumerate(changed):
+                progress(0.1 + 0.6 * number / len(changed), f"#{rid}")
                 entries[rid] = _copy_recording(
                     archive, public, current[rid], audio_dir, keep_audio, result, False, staged
                 )
+                entries[rid][0] = fingerprints[rid]
             new_keys, new_tags = _index_recordings(conn, changed)
+            for writer in PUBLIC_TABLE_WRITERS:
+                writer(archive, public, sorted(set(touched) | set(changed)))
             for row in places:
                 public.table("places").upsert(row, pk="id")
             _update_search_tags(conn, tags, new_tags)
@@ -770,17 +935,32 @@ def _publish_incremental(
             from livingmemory.site.pages import refresh_browse
 
             refresh_browse(conn, keys | new_keys)
+            progress(0.75, "search index")
             targets = ["recording_search", "search_tags_fts"]
             for table in [*targets, "segments_fts"] if withdrawn else targets:
                 conn.execute(f"INSERT INTO {table} ({table}) VALUES ('optimize')")
+            conn.execute(f"PRAGMA application_id = {_token(entries)}")
+            keep_audio |= {entry[1] for entry in entries.values()}
+            _remove_stale_audio(audio_dir, keep_audio, staged, result)
+        progress(0.95, "checkpoint")
+        _checkpoint(conn)
+    except BaseException:
+        for partial, _ in staged:
+            partial.unlink(missing_ok=True)
+        raise
+    finally:
         public.close()
-        keep_audio |= {entry[1] for entry in entries.values()}
-        _swap_in(temp, output, audio_dir, keep_audio, staged, result)
-    _save_manifest(archive, output, fingerprints, entries)
-    result.recordings = sorted(current)
+    _move_staged(staged)
+    _save_manifest(archive, output, entries)
+    _summarise(result, entries)
+    progress(1.0, "done")
+    return result
+
+
+def _summarise(result: PublishResult, entries: dict[int, list[Any]]) -> None:
+    result.recordings = sorted(entries)
     result.segments = sum(entry[2] for entry in entries.values())
     result.redacted_segments = sum(entry[3] for entry in entries.values())
-    return result
 
 
 def _tag_sql() -> str:

@@ -1,9 +1,12 @@
 """Serving the archive with Datasette: the public site, or the full archive behind a password.
 
-The public site serves ``public/public.db`` immutable (``-i``: read-only, and Datasette may
-cache counts) with the archive's ``metadata.yml``, the audio plugin pointed at the published
-audio folder, and nothing else. ``--private`` serves the full archive for the archive team,
-only behind datasette-auth-passwords; never by default.
+The public site serves ``public/public.db`` read-only but *not* immutable, with the archive's
+``metadata.yml``, the audio plugin pointed at the published audio folder, and nothing else:
+``publish`` changes the file in place in one WAL transaction, so the very next request sees
+the new database (an immutable file would be cached, and a renamed one never seen). While
+it serves, a background thread publishes what is due without anyone asking: withdrawals
+and embargoes that ended (:func:`livingmemory.site.live.publish_due`). ``--private`` serves
+the full archive for the archive team, only behind datasette-auth-passwords; never by default.
 
 The private site (the entry point for team tools built on it):
 
@@ -28,6 +31,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 from collections.abc import Callable
 from importlib import resources
 from pathlib import Path
@@ -116,7 +120,7 @@ def datasette_command(
         public = public_dir(archive) / PUBLIC_DB
         if not public.is_file():
             raise LivingMemoryError(f"{public} does not exist: run 'livingmemory publish' first")
-        database = ["-i", str(public)]
+        database = [str(public)]  # not -i: publish changes it in place (see the docstring)
     settings = [
         arg for name, value in SITE_SETTINGS.items() for arg in ("--setting", name, str(value))
     ]
@@ -163,6 +167,7 @@ def serve(
     # `kill PID` (SIGTERM, as service managers stop things) must stop the site like Ctrl-C
     # does: the Datasette child and the worker stop too, and the temporary file goes.
     previous = signal.signal(signal.SIGTERM, _interrupt)
+    stop = threading.Event()
     site: subprocess.Popen[bytes] | None = None
     try:
         command = datasette_command(
@@ -176,10 +181,16 @@ def serve(
             )
         announce(f"http://{host}:{port}/")
         site = subprocess.Popen(command, env=env)
+        # Withdrawals and embargoes that ended reach the public site without anyone acting.
+        from livingmemory.site.live import due_loop
+
+        due = threading.Thread(target=due_loop, args=(archive.path, stop), daemon=True)
+        due.start()
         return site.wait()
     except KeyboardInterrupt:  # Ctrl-C, or SIGTERM (below): a normal way to stop serving
         return 0
     finally:
+        stop.set()
         signal.signal(signal.SIGTERM, previous)
         for child in (site, worker):
             _stop(child)

@@ -36,6 +36,8 @@ from livingmemory.archive.store import Archive, open_archive
 from livingmemory.errors import LivingMemoryError
 from livingmemory.ingest.metadata import ACCESS_LEVELS, SIDECAR_SUFFIXES, Person, RecordingMetadata
 from livingmemory.review import workspace as ws
+from livingmemory.site.live import edit_and_publish
+from livingmemory.site.live import preview as live_preview
 from livingmemory.timecodes import hms, minutes_seconds
 
 PLUGIN_NAME = "livingmemory"
@@ -254,9 +256,19 @@ async def logout(request, datasette):
 # -- interviews --------------------------------------------------------------------------------
 
 
+def _interviews(archive: Archive) -> list[dict[str, Any]]:
+    """The interviews, each marked ``pending`` when the public site shows it otherwise than
+    the archive says (new, withdrawn or changed since the last publish)."""
+    rows = ws.interviews(archive)
+    pending = live_preview(archive, warnings=False).pending
+    for row in rows:
+        row["pending"] = row["id"] in pending
+    return rows
+
+
 @guarded
 async def index(request, datasette):
-    rows = await in_archive(datasette, ws.interviews)
+    rows = await in_archive(datasette, _interviews)
     busy = any(r["state"] == "transcribing" for r in rows)
     return await render(datasette, request, "index.html", {"rows": rows, "busy": busy})
 
@@ -325,9 +337,10 @@ async def interview(request, datasette):
         changes = {name: posted.get(name, "") for name in ws.EDITABLE}
         form = changes
         try:
-            done = await in_archive(
+            # A withdrawal (or a lifted embargo) reaches the public site at once.
+            done, published = await in_archive(
                 datasette,
-                lambda a: ws.edit_recording(
+                lambda a: edit_and_publish(
                     a, recording_id, changes, author=actor["id"], source="web"
                 ),
             )
@@ -336,6 +349,8 @@ async def interview(request, datasette):
                 if done
                 else "Ni sprememb. / Nothing changed."
             )
+            if published is not None and recording_id in published.removed:
+                message += " Umaknjeno z javne strani. / Removed from the public site."
             form = {}
         except LivingMemoryError as problem:
             error = str(problem)
