@@ -23,7 +23,7 @@ from rich.table import Table
 
 from livingmemory import __version__, plugins
 from livingmemory.archive.store import DEFAULT_ARCHIVE, current_user, init_archive, open_archive
-from livingmemory.errors import LivingMemoryError, readable, write_text
+from livingmemory.errors import LivingMemoryError, one_line, quoted, readable, write_text
 from livingmemory.ingest.metadata import ACCESS_LEVELS, DEFAULT_ACCESS, Person, RecordingMetadata
 from livingmemory.timecodes import clock, hms
 
@@ -66,7 +66,9 @@ class _OneLineErrors(typer.core.TyperGroup):
             format_message = getattr(error, "format_message", None)
             message = format_message() if format_message else str(error)
             if message.strip():  # bare 'livingmemory': the help was shown, nothing went wrong
-                err_console.print(f"[red]Error:[/red] {escape(message)}{where}", highlight=False)
+                err_console.print(
+                    f"[red]Error:[/red] {escape(one_line(message + where))}", highlight=False
+                )
             sys.exit(getattr(error, "exit_code", 2))
         except typer.Abort:
             if not standalone_mode:
@@ -125,7 +127,7 @@ def _load_plugins() -> plugins.Plugins:
         warnings.simplefilter("ignore", plugins.PluginWarning)
         loaded = plugins.get()
     for problem in loaded.problems:
-        err_console.print(f"[yellow]Warning:[/yellow] {escape(problem)}", highlight=False)
+        err_console.print(f"[yellow]Warning:[/yellow] {escape(one_line(problem))}", highlight=False)
     return loaded
 
 
@@ -147,7 +149,7 @@ def friendly_errors(function: F) -> F:
             return function(*args, **kwargs)
         except LivingMemoryError as error:
             err_console.print(
-                f"[red]Error:[/red] {readable(str(error))}", highlight=False, soft_wrap=True
+                f"[red]Error:[/red] {escape(one_line(str(error)))}", highlight=False, soft_wrap=True
             )
             raise typer.Exit(1) from None
         except OverflowError:  # a number past SQLite's 2**63 - 1 (an id like 99999999999999999999)
@@ -167,7 +169,9 @@ def _one_line_warning(
     message: Warning | str, category: type[Warning], *args: Any, **kwargs: Any
 ) -> None:
     """A library warning as one yellow line: no file name, no source line."""
-    err_console.print(f"[yellow]Warning:[/yellow] {escape(str(message))}", highlight=False)
+    err_console.print(
+        f"[yellow]Warning:[/yellow] {escape(one_line(str(message)))}", highlight=False
+    )
 
 
 @app.callback()
@@ -323,7 +327,7 @@ def add(
 def _print_result(result: Any) -> None:
     if result.status == "failed":
         err_console.print(
-            f"[red]Error:[/red] {readable(result.message)}", highlight=False, soft_wrap=True
+            f"[red]Error:[/red] {escape(one_line(result.message))}", highlight=False, soft_wrap=True
         )
     elif result.status == "duplicate":
         console.print(
@@ -857,7 +861,9 @@ def _seconds(value: str) -> float:
     try:
         parts = [float(p) for p in value.split(":")]
     except ValueError:
-        raise LivingMemoryError(f"{value!r} is not a time (use seconds or HH:MM:SS)") from None
+        raise LivingMemoryError(
+            f"{quoted(value)} is not a time (use seconds or HH:MM:SS)"
+        ) from None
     seconds = 0.0
     for part in parts:
         seconds = seconds * 60 + part
@@ -972,6 +978,13 @@ def serve(
     worker: Annotated[
         bool, typer.Option(help="With --private: transcribe uploads in a background worker.")
     ] = True,
+    trusted_proxy: Annotated[
+        Optional[list[str]],  # noqa: UP045
+        typer.Option(
+            help="The address of a reverse proxy in front of the site (repeatable): only its "
+            "X-Forwarded-For header names the client. Default: no proxy is trusted."
+        ),
+    ] = None,
     archive_path: ArchiveOption = DEFAULT_ARCHIVE,
 ) -> None:
     """Run Datasette on the public database (made by 'publish'), read-only. With --private:
@@ -986,6 +999,7 @@ def serve(
             private=private,
             announce=lambda url: console.print(f"Serving on {url} (Ctrl-C to stop)"),
             start_worker=worker,
+            trusted_proxies=trusted_proxy or (),
         )
     raise typer.Exit(status)
 
@@ -1434,19 +1448,19 @@ def worker(
 def user(
     name: Annotated[str, typer.Argument(help="The volunteer's name, as they log in.")],
     password: Annotated[
-        str,
-        typer.Option(
-            prompt=True,
-            hide_input=True,
-            confirmation_prompt=True,
-            help="Their password (asked for when not given).",
-        ),
-    ],
+        Optional[str],  # noqa: UP045
+        typer.Option(help="Their password (asked for, twice, in a terminal when not given)."),
+    ] = None,
     archive_path: ArchiveOption = DEFAULT_ARCHIVE,
 ) -> None:
     """Give a volunteer their own workspace account (users.yml beside the archive)."""
     from livingmemory.review.workspace import set_password
 
+    if password is None:
+        if not sys.stdin.isatty():
+            # Without a terminal a prompt can only fail (three lines of it): say what to do.
+            raise LivingMemoryError("no terminal to ask for the password: give it with --password")
+        password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
     with open_archive(archive_path) as archive:
         path = set_password(archive.root, name, password)
     console.print(f"account {name!r} saved in {path}", highlight=False)

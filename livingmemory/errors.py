@@ -16,6 +16,33 @@ def readable(text: str) -> str:
     return text.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
 
 
+# The most a message quotes of a value the user gave (a 10,000-character title is named by
+# its beginning), and the most a whole message may be: one line a volunteer can read.
+QUOTE_CHARS = 60
+MAX_MESSAGE_CHARS = 300
+
+
+def quoted(value: object, limit: int = QUOTE_CHARS) -> str:
+    """``value`` for a message: quoted, on one line (newlines and control characters shown
+    as escapes, as ``repr`` does), and at most ``limit`` characters of it, then ``…`` and how
+    long it was. A bad value is named so the user can find it, never repeated whole."""
+    text = readable(value if isinstance(value, str) else str(value))
+    shown = repr(text[:limit])
+    if len(text) > limit:
+        shown += f"… ({len(text):,} characters)"
+    return shown
+
+
+def one_line(message: str, limit: int = MAX_MESSAGE_CHARS) -> str:
+    """A message as one line of at most ``limit`` characters: line breaks become spaces and
+    the middle of an overlong message is cut (its start says what, its end often where)."""
+    text = " ".join(readable(message).split())
+    if len(text) <= limit:
+        return text
+    head = limit * 2 // 3
+    return text[:head] + " … " + text[-(limit - head - 3) :]
+
+
 class LivingMemoryError(Exception):
     """A problem the user can act on; ``str(error)`` is a complete one-line message."""
 

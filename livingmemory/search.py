@@ -38,7 +38,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from livingmemory.errors import LivingMemoryError
+from livingmemory.errors import LivingMemoryError, quoted
 from livingmemory.timecodes import hms
 from livingmemory.words import LEMMAGEN_LANGUAGES, fold, lemmatize_word
 
@@ -52,6 +52,11 @@ _METADATA = (("title", "title"), ("place", "place"), ("narrators", "narrator"),
              ("interviewers", "interviewer"))  # fmt: skip
 # At most this many lemma phrases per query (each word may lemmatise two or three ways).
 _MAX_PHRASES = 64
+# The longest query anyone is served: every search (the site's pages, the find-in-interview
+# box, the table search box and the canned query) parses through parse_query, so one request
+# cannot make a full-text expression of thousands of phrases (8,000 words held 2.5 GB).
+MAX_QUERY_CHARS = 500
+MAX_QUERY_WORDS = 32
 # A filter that leaves at most this many recordings is searched recording by recording.
 _RANGE_LIMIT = 400
 
@@ -197,10 +202,16 @@ def _word_keys(word: str, languages: tuple[str, ...]) -> tuple[str, ...]:
 
 
 def parse_query(text: str, languages: Iterable[str] = ("sl",)) -> Query:
-    """Split ``text`` into words; anything that is not a word (FTS syntax too) is ignored."""
+    """Split ``text`` into words; anything that is not a word (FTS syntax too) is ignored.
+    A query over :data:`MAX_QUERY_CHARS` characters or :data:`MAX_QUERY_WORDS` words is
+    refused before anything is built from it."""
+    if len(text or "") > MAX_QUERY_CHARS:
+        raise LivingMemoryError(f"the search is too long: at most {MAX_QUERY_CHARS} characters")
     words = _WORD.findall(text or "")
     if not words:
-        raise LivingMemoryError(f"nothing to search for in {text!r}")
+        raise LivingMemoryError(f"nothing to search for in {quoted(text)}")
+    if len(words) > MAX_QUERY_WORDS:
+        raise LivingMemoryError(f"the search has too many words: at most {MAX_QUERY_WORDS}")
     languages = tuple(dict.fromkeys(languages)) or ("sl",)
     content = [w for w in words if w.casefold() not in _FUNCTION_WORDS] or words
     forms = [word_keys(w, languages) for w in content]
@@ -488,7 +499,7 @@ def _decade(value: int | str | None) -> int | None:
         return None
     text = str(value).strip().lower().rstrip("s").rstrip("'")
     if not text.isdigit():
-        raise LivingMemoryError(f"{value!r} is not a decade (use e.g. 1950 or 1950s)")
+        raise LivingMemoryError(f"{quoted(value)} is not a decade (use e.g. 1950 or 1950s)")
     number = int(text)
     if number < 100:
         number += 1900
@@ -693,7 +704,7 @@ def search(
         try:
             filters.recording_id = int(filters.recording_id)
         except (TypeError, ValueError):
-            raise LivingMemoryError(f"{recording_id!r} is not a recording id") from None
+            raise LivingMemoryError(f"{quoted(recording_id)} is not a recording id") from None
     conn, owned = _open(source)
     try:
         return _search(_inspect(conn), query, filters, limit, offset)

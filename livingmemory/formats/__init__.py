@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from livingmemory import plugins
-from livingmemory.errors import InputError
+from livingmemory.errors import InputError, quoted
 from livingmemory.formats._core import Cue, TranscriptDocument, parse_timecode, timecode
 from livingmemory.formats.dublincore import dublin_core_csv, parse_dublin_core_csv
 from livingmemory.formats.jsonfmt import dumps_json, loads_json
@@ -139,7 +139,7 @@ def detect_format(path: Path) -> str:
     if not fits:
         raise InputError(
             path,
-            f"unknown transcript file type {Path(path).suffix or '(no extension)'!r} "
+            f"unknown transcript file type {quoted(Path(path).suffix or '(no extension)')} "
             f"(expected {', '.join(dict.fromkeys(endings.values()))})",
         )
     return max(fits)[1]
@@ -166,7 +166,7 @@ def read_file(path: Path) -> TranscriptDocument:
         text = data.decode(encoding)
     except LookupError:
         raise InputError(
-            path, f"unknown text encoding {encoding!r} in its XML declaration"
+            path, f"unknown text encoding {quoted(encoding)} in its XML declaration"
         ) from None
     except UnicodeDecodeError as error:
         raise InputError(

@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from livingmemory.errors import InputError
+from livingmemory.errors import InputError, quoted
 from livingmemory.timecodes import timecode
 
 
@@ -38,7 +38,7 @@ class TranscriptDocument:
 # -- timecodes ----------------------------------------------------------------------------
 
 
-_TIMECODE_RE = re.compile(r"(?:(\d+):)?(\d{1,2}):(\d{2})(?:[.,](\d{1,3}))?")
+_TIMECODE_RE = re.compile(r"(?:(\d{1,7}):)?(\d{1,2}):(\d{2})(?:[.,](\d{1,3}))?")
 
 
 def parse_timecode(text: str) -> float:
@@ -48,19 +48,12 @@ def parse_timecode(text: str) -> float:
     """
     match = _TIMECODE_RE.fullmatch(text.strip())
     if match is None:
-        raise ValueError(f"not a timecode: {shorten(text)}")
+        raise ValueError(f"not a timecode: {quoted(text)}")
     hours, minutes, seconds, fraction = match.groups()
     if int(minutes) > 59 or int(seconds) > 59:
-        raise ValueError(f"not a timecode (minutes and seconds run 00-59): {shorten(text)}")
+        raise ValueError(f"not a timecode (minutes and seconds run 00-59): {quoted(text)}")
     whole = int(hours or 0) * 3600 + int(minutes) * 60 + int(seconds)
     return (whole * 1000 + int((fraction or "0").ljust(3, "0"))) / 1000
-
-
-def shorten(text: str, limit: int = 40) -> str:
-    """``repr`` of a possibly long input fragment, cut so an error stays one short line."""
-    if len(text) > limit:
-        text = text[:limit] + "…"
-    return repr(text)
 
 
 # -- speaker labels ("Ana Novak: text") ----------------------------------------------------
@@ -154,7 +147,7 @@ def parse_cue_timing(
     left, _, right = line.partition("-->")
     parts = right.split()
     if not parts:
-        raise InputError(source, f"line {lineno}: cue timing {shorten(line)} has no end time")
+        raise InputError(source, f"line {lineno}: cue timing {quoted(line)} has no end time")
     try:
         start = parse_timecode(left)
         end = parse_timecode(parts[0])

@@ -23,7 +23,7 @@ from livingmemory.archive.access import (
     visible_segments,
 )
 from livingmemory.archive.store import Archive
-from livingmemory.errors import LivingMemoryError, write_text
+from livingmemory.errors import LivingMemoryError, quoted, write_text
 from livingmemory.formats import Cue, TranscriptDocument, dublin_core_csv, export_formats
 from livingmemory.formats import registered_formats as _registered_formats
 
@@ -185,7 +185,7 @@ class ExportContext:
 def _export_format(fmt: str) -> Format:
     format_ = _registered_formats().get(fmt)
     if format_ is None or (format_.export is None and format_.dumps is None):
-        raise LivingMemoryError(f"unknown format {fmt!r} (use {', '.join(export_formats())})")
+        raise LivingMemoryError(f"unknown format {quoted(fmt)} (use {', '.join(export_formats())})")
     return format_
 
 

@@ -11,7 +11,7 @@ import math
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from livingmemory.errors import InputError
+from livingmemory.errors import InputError, quoted
 from livingmemory.formats._core import Cue, TranscriptDocument, check_cues
 from livingmemory.formats.base import Format
 from livingmemory.plugins import Register, hookimpl
@@ -57,7 +57,9 @@ def dumps_json(doc: TranscriptDocument, extras: dict[str, Any] | None = None) ->
 def _number(item: dict[str, Any], key: str, where: str, source: str | Path) -> float:
     value = item.get(key)
     if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
-        raise InputError(source, f"{where}: '{key}' must be a number of seconds, not {value!r}")
+        raise InputError(
+            source, f"{where}: '{key}' must be a number of seconds, not {quoted(value)}"
+        )
     return float(value)
 
 
@@ -67,13 +69,19 @@ def _optional_text(item: dict[str, Any], key: str, where: str, source: str | Pat
         return value
     if isinstance(value, int) and not isinstance(value, bool):
         return str(value)  # Whisper numbers its segments
-    raise InputError(source, f"{where}: '{key}' must be text or null, not {value!r}")
+    raise InputError(source, f"{where}: '{key}' must be text or null, not {quoted(value)}")
+
+
+def _integer(digits: str) -> int | float:
+    """A JSON integer; one of thousands of digits (no time or id has them) becomes a float
+    (``inf``, refused as a time with the rest), where ``int()`` would raise past 4,300."""
+    return int(digits) if len(digits) <= 30 else float(digits)
 
 
 def loads_json(text: str, source: str | Path = "<json>") -> TranscriptDocument:
     """Parse the JSON layout above; unknown keys (``words``, ``entities``) are ignored."""
     try:
-        data = json.loads(text[1:] if text.startswith("\ufeff") else text)
+        data = json.loads(text[1:] if text.startswith("\ufeff") else text, parse_int=_integer)
     except json.JSONDecodeError as error:
         raise InputError(
             source, f"not valid JSON: {error.msg} (line {error.lineno}, column {error.colno})"
@@ -94,16 +102,16 @@ def loads_json(text: str, source: str | Path = "<json>") -> TranscriptDocument:
         if value is None:
             continue
         if isinstance(value, bool) or not isinstance(value, str | int | float):
-            raise InputError(source, f"note {key!r} must be text, not {value!r}")
+            raise InputError(source, f"note {quoted(key)} must be text, not {quoted(value)}")
         notes[key] = value if isinstance(value, str) else str(value)
     cues = []
     for number, item in enumerate(items, 1):
         where = f"cue {number}"
         if not isinstance(item, dict):
-            raise InputError(source, f"{where}: expected an object, not {item!r}")
+            raise InputError(source, f"{where}: expected an object, not {quoted(item)}")
         cue_text = item.get("text", "")
         if not isinstance(cue_text, str):
-            raise InputError(source, f"{where}: 'text' must be text, not {cue_text!r}")
+            raise InputError(source, f"{where}: 'text' must be text, not {quoted(cue_text)}")
         cues.append(
             Cue(
                 start=_number(item, "start", where, source),

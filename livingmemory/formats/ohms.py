@@ -15,7 +15,7 @@ import xml.etree.ElementTree as ET
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
-from livingmemory.errors import InputError
+from livingmemory.errors import InputError, quoted
 from livingmemory.formats._core import Cue, TranscriptDocument
 from livingmemory.formats.base import Format
 from livingmemory.formats.vtt import dumps_vtt, loads_vtt
@@ -223,7 +223,9 @@ def parse_ohms(xml: str) -> dict[str, Any]:
         try:
             seconds = int(float(time_text))
         except ValueError:
-            raise InputError(source, f"index point time {time_text!r} is not seconds") from None
+            raise InputError(
+                source, f"index point time {quoted(time_text)} is not seconds"
+            ) from None
         gpspoints = point.find("gpspoints")
         links = point.find("hyperlinks")
         points.append(

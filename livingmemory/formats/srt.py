@@ -11,13 +11,12 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from livingmemory.errors import InputError
+from livingmemory.errors import InputError, quoted
 from livingmemory.formats._core import (
     Cue,
     TranscriptDocument,
     check_cues,
     parse_cue_timing,
-    shorten,
     split_lines,
     split_speaker,
     text_lines,
@@ -68,7 +67,7 @@ def loads_srt(text: str, source: str | Path = "<srt>") -> TranscriptDocument:
         if line and not (index == timings[0] - 1 and line.isdigit()):
             raise InputError(
                 source,
-                f"line {index + 1}: expected a cue number or a timing line, found {shorten(line)}",
+                f"line {index + 1}: expected a cue number or a timing line, found {quoted(line)}",
             )
     cues = []
     for position, index in enumerate(timings):

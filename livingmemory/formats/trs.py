@@ -23,8 +23,8 @@ import re
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
-from livingmemory.errors import InputError
-from livingmemory.formats._core import Cue, TranscriptDocument, check_cues, shorten
+from livingmemory.errors import InputError, quoted
+from livingmemory.formats._core import Cue, TranscriptDocument, check_cues
 from livingmemory.formats.base import Format
 from livingmemory.plugins import Register, hookimpl
 
@@ -41,7 +41,7 @@ def _time(element: ET.Element, name: str, source: str | Path) -> float | None:
     except ValueError:
         seconds = math.nan
     if not math.isfinite(seconds):
-        raise InputError(source, f"<{element.tag} {name}={shorten(value)}> is not a time")
+        raise InputError(source, f"<{element.tag} {name}={quoted(value)}> is not a time")
     return seconds
 
 
@@ -61,7 +61,7 @@ def _turn_cues(
                 who = max(int(child.get("nb", "1")) - 1, 0)
             except ValueError:
                 raise InputError(
-                    source, f"<Who nb={shorten(child.get('nb', ''))}> is not a number"
+                    source, f"<Who nb={quoted(child.get('nb', ''))}> is not a number"
                 ) from None
             parts.append((parts[-1][0], who, []))
         parts[-1][2].append(child.tail or "")
@@ -72,11 +72,11 @@ def _turn_cues(
             continue
         if start is None:
             raise InputError(
-                source, f"text {shorten(text)} has no start time (no Sync or startTime)"
+                source, f"text {quoted(text)} has no start time (no Sync or startTime)"
             )
         end = next((later[0] for later in parts[index + 1 :] if later[0] != start), turn_end)
         if end is None:
-            raise InputError(source, f"text {shorten(text)} has no end time (no Sync or endTime)")
+            raise InputError(source, f"text {quoted(text)} has no end time (no Sync or endTime)")
         speaker = names[who] if who < len(names) else (names[-1] if names else None)
         cues.append((start, end, text, speaker))
     return cues

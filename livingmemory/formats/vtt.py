@@ -22,7 +22,7 @@ import html
 import re
 from pathlib import Path
 
-from livingmemory.errors import InputError
+from livingmemory.errors import InputError, quoted
 from livingmemory.formats._core import (
     Cue,
     TranscriptDocument,
@@ -30,7 +30,6 @@ from livingmemory.formats._core import (
     check_note_keys,
     escape_note,
     parse_cue_timing,
-    shorten,
     split_lines,
     text_lines,
     timecode,
@@ -117,7 +116,7 @@ def _parse_notes(block: list[tuple[int, str]], notes: dict[str, str], source: st
         key, equals, value = pair.partition("=")
         if not equals or not key or any(ch.isspace() for ch in key):
             raise InputError(
-                source, f"line {lineno}: livingmemory note {shorten(pair)} is not key=value"
+                source, f"line {lineno}: livingmemory note {quoted(pair)} is not key=value"
             )
         notes[key] = unescape_note(value)
 
@@ -127,7 +126,7 @@ def loads_vtt(text: str, source: str | Path = "<vtt>") -> TranscriptDocument:
     lines = split_lines(text)
     if _HEADER_RE.fullmatch(lines[0].rstrip()) is None:
         raise InputError(
-            source, f"line 1: a WebVTT file must start with 'WEBVTT', found {shorten(lines[0])}"
+            source, f"line 1: a WebVTT file must start with 'WEBVTT', found {quoted(lines[0])}"
         )
     # The header runs to the first blank line (it may carry "Kind:"/"Language:" lines).
     position = 1
@@ -163,7 +162,7 @@ def loads_vtt(text: str, source: str | Path = "<vtt>") -> TranscriptDocument:
             raise InputError(
                 source,
                 f"line {lineno}: expected a cue timing 'HH:MM:SS.mmm --> HH:MM:SS.mmm', "
-                f"found {shorten(line)}",
+                f"found {quoted(line)}",
             )
         start, end = _parse_timing(timing[1], timing[0], source)
         speaker, cue_text = _cue_text([line for _, line in payload])

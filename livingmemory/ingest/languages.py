@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import difflib
 
-from livingmemory.errors import LivingMemoryError
+from livingmemory.errors import LivingMemoryError, quoted
 
 # The languages Whisper supports (whisper.tokenizer.LANGUAGES), code -> English name.
 LANGUAGES: dict[str, str] = {
@@ -63,4 +63,4 @@ def normalize_language(value: str) -> str:
         return _BY_NAME[text]
     near = difflib.get_close_matches(text, [*LANGUAGES, *_BY_NAME], n=3, cutoff=0.6)
     hint = f" (did you mean {', '.join(near)}?)" if near else " (use a code such as sl, en, de)"
-    raise LivingMemoryError(f"unknown language {value!r}{hint}")
+    raise LivingMemoryError(f"unknown language {quoted(value)}{hint}")

@@ -20,7 +20,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from livingmemory.errors import InputError, LivingMemoryError
+from livingmemory.errors import InputError, LivingMemoryError, quoted
 from livingmemory.ingest import safeyaml
 from livingmemory.ingest.languages import normalize_language
 
@@ -93,16 +93,19 @@ class RecordingMetadata:
             access = "embargoed" if embargo else DEFAULT_ACCESS
         if access not in ACCESS_LEVELS:
             raise InputError(
-                source, f"unknown access level {self.access!r} (use {', '.join(ACCESS_LEVELS)})"
+                source,
+                f"unknown access level {quoted(self.access)} (use {', '.join(ACCESS_LEVELS)})",
             )
         if access == "embargoed" and not embargo:
             raise InputError(source, "access 'embargoed' needs an embargo date (--embargo-until)")
         if embargo and access != "embargoed":
-            raise InputError(source, f"an embargo date was given but access is {access!r}")
+            raise InputError(source, f"an embargo date was given but access is {quoted(access)}")
         part = self.part
         if part is not None:
-            if not str(part).strip().isdigit() or int(part) < 1:
-                raise InputError(source, f"part {part!r} is not a number from 1 up")
+            digits = str(part).strip()
+            # isdigit() first, then the length: int() of 4,300 digits raises (CVE-2020-10735).
+            if not digits.isdigit() or len(digits) > 6 or int(digits) < 1:
+                raise InputError(source, f"part {quoted(part)} is not a number from 1 up")
             part = int(part)
             if not self.interview:
                 raise InputError(source, "a part number needs --interview (the interview's key)")
@@ -166,16 +169,18 @@ def parse_date(
         day, month, year = match.groups()
     if year is None:
         raise InputError(
-            source, f"{field_name} {text!r} is not a date (use YYYY, YYYY-MM or YYYY-MM-DD)"
+            source, f"{field_name} {quoted(text)} is not a date (use YYYY, YYYY-MM or YYYY-MM-DD)"
         )
     if full and day is None:
-        raise InputError(source, f"{field_name} {text!r} needs a full date YYYY-MM-DD")
+        raise InputError(source, f"{field_name} {quoted(text)} needs a full date YYYY-MM-DD")
     try:
         parsed = dt.date(int(year), int(month or 1), int(day or 1))
     except ValueError:
-        raise InputError(source, f"{field_name} {text!r} is not a valid calendar date") from None
+        raise InputError(
+            source, f"{field_name} {quoted(text)} is not a valid calendar date"
+        ) from None
     if parsed.year < EARLIEST_YEAR:
-        raise InputError(source, f"{field_name} {text!r} is before {EARLIEST_YEAR}")
+        raise InputError(source, f"{field_name} {quoted(text)} is before {EARLIEST_YEAR}")
     if day:
         return parsed.isoformat()
     if month:
@@ -188,7 +193,7 @@ def parse_birth_year(value: Any, source: str | Path) -> int | None:
         return None
     text = str(value).strip()
     if not re.fullmatch(r"\d{4}", text) or not 1850 <= int(text) <= dt.date.today().year:
-        raise InputError(source, f"birth year {text!r} is not a four-digit year")
+        raise InputError(source, f"birth year {quoted(text)} is not a four-digit year")
     return int(text)
 
 
@@ -236,8 +241,10 @@ PERSON_KEYS = {"name", "birth_year", "home_place"}
 
 def _unknown_field(key: str, source: str | Path, allowed: Iterable[str]) -> InputError:
     near = difflib.get_close_matches(key, list(allowed), n=1, cutoff=0.6)
-    hint = f" (did you mean {near[0]!r}?)" if near else f" (known fields: {', '.join(allowed)})"
-    return InputError(source, f"unknown field {key!r}{hint}")
+    hint = (
+        f" (did you mean {quoted(near[0])}?)" if near else f" (known fields: {', '.join(allowed)})"
+    )
+    return InputError(source, f"unknown field {quoted(key)}{hint}")
 
 
 def _people(value: Any, source: str | Path) -> tuple[Person, ...]:
@@ -376,6 +383,7 @@ def read_csv(path: Path) -> list[CsvEntry]:
             raise _unknown_field(header, path, ["file", *sorted(FIELDS)])
     entries = []
     folder = Path(os.path.normpath(path.parent.absolute()))
+    first_row: dict[str, int] = {}  # each file's first row: a sheet names a recording once
     rows = iter(reader)
     while True:
         try:
@@ -399,8 +407,14 @@ def read_csv(path: Path) -> list[CsvEntry]:
                 raise InputError(source, "the 'file' cell is empty")
             if not _inside(folder, file_cell):
                 raise InputError(
-                    source, f"'file' must name a file in the sheet's folder, not {file_cell!r}"
+                    source,
+                    f"'file' must name a file in the sheet's folder, not {quoted(file_cell)}",
                 )
+            named = os.path.normcase(os.path.normpath(folder / file_cell))
+            if first_row.setdefault(named, number) != number:
+                # Refused here, before any file is read: 1,000 rows naming one file would
+                # otherwise hash and compare it 1,000 times.
+                raise InputError(source, f"names the same file as row {first_row[named]}")
             if any(len(v) > MAX_CELL for v in row.values()):
                 raise InputError(source, f"a cell is longer than {MAX_CELL} characters")
             metadata = metadata_from_mapping({k: v for k, v in row.items() if v}, source)

@@ -54,6 +54,21 @@ StrictLoader.yaml_implicit_resolvers = {
 }
 
 
+MAX_INT_DIGITS = 30
+
+
+def _int_or_text(loader: StrictLoader, node: yaml.ScalarNode) -> Any:
+    """An unquoted number stays a number, unless it is too long for one: ``title:`` followed
+    by 5,000 digits is that text (``int()`` refuses more than 4,300 digits, with a traceback)."""
+    value = loader.construct_scalar(node)
+    if len(str(value)) > MAX_INT_DIGITS:
+        return str(value)
+    return loader.construct_yaml_int(node)
+
+
+StrictLoader.add_constructor("tag:yaml.org,2002:int", _int_or_text)
+
+
 def loads(text: str, source: str | Path) -> Any:
     """Parse ``text`` (from ``source``, named in errors) with the limits above."""
     if len(text) > MAX_BYTES:

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any, cast
 
 from livingmemory.archive.store import Archive, utc_now
-from livingmemory.errors import InputError, LivingMemoryError, write_text
+from livingmemory.errors import InputError, LivingMemoryError, quoted, write_text
 from livingmemory.formats import Cue, TranscriptDocument, dumps, read_file
 from livingmemory.formats.exports import transcript_document
 
@@ -307,7 +307,7 @@ def _read_as(path: Path, fmt: str) -> TranscriptDocument:
 
 def set_status(archive: Archive, recording_id: int, status: str) -> None:
     if status not in STATUSES:
-        raise LivingMemoryError(f"unknown status {status!r} (use {', '.join(STATUSES)})")
+        raise LivingMemoryError(f"unknown status {quoted(status)} (use {', '.join(STATUSES)})")
     archive.recording(recording_id)
     with archive.db.atomic():
         archive.db.execute(

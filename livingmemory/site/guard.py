@@ -13,9 +13,25 @@ An ASGI wrapper, registered through the package's Datasette plugin, that
   (hashes any password, anonymously) everywhere; on the public site also ``/-/databases``
   (absolute file paths) and ``/-/metadata`` (the plugin configuration). These answer 404.
 
+* **checks the team's session on every request** (private site): once volunteers have
+  accounts (``users.yml``), a ``ds_actor`` cookie counts only for a name that is still an
+  account, so removing an account ends its sessions at once, and the shared password's
+  ``archive`` session (Datasette's ``/-/login``) no longer opens anything; ``POST /-/login``
+  itself is then refused (403), and counts as a failed login.
+
 It also bounds every database connection (:func:`limit_connection`): no string or blob may
 exceed :data:`MAX_VALUE_BYTES`, so ``zeroblob()``, ``randomblob()``, ``printf('%.*c')`` or
-``group_concat`` cannot allocate gigabytes through a query.
+``group_concat`` cannot allocate gigabytes through a query; and the server process's SQLite
+heap as a whole (:func:`limit_sqlite_heap`, ``sqlite3_hard_heap_limit64``): a query that
+would pass it fails with "out of memory" and the memory is freed. SQLite has no ceiling per
+connection; the site has at most ``num_sql_threads`` (3) query connections, so the one
+process-wide ceiling is what one request can never exceed.
+
+The client address the throttle counts is the connection's own: uvicorn (Datasette's server)
+replaces it with ``X-Forwarded-For`` only from the proxies named in ``FORWARDED_ALLOW_IPS``,
+which :func:`livingmemory.site.serve.serve` sets to the administrator's ``--trusted-proxy``
+addresses, none by default (uvicorn's own default trusts 127.0.0.1: any local process could
+then claim a new address per try).
 
 The counts live in the server process (one Datasette process per site); a restart clears
 them, which is acceptable for a team of volunteers, not for a bank.
@@ -23,15 +39,20 @@ them, which is acceptable for a team of volunteers, not for a bank.
 
 from __future__ import annotations
 
+import ctypes
 import sqlite3
 import time
 from collections import defaultdict, deque
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import Any
 
 from datasette import hookimpl
 
 MAX_VALUE_BYTES = 20 * 1024 * 1024  # far above any transcript value, far below the RAM
+# The SQLite heap of one site's process (every connection together); measured in
+# benchmarks/request_memory.py. plugins.livingmemory.sqlite_heap_limit_mb overrides it.
+SQLITE_HEAP_LIMIT_MB = 256
 MAX_FAILURES = 5
 WINDOW_SECONDS = 600.0
 LOGIN_PATH = "/-/login"
@@ -125,7 +146,92 @@ def _harden_cookies(headers: list) -> list:
     return hardened
 
 
-def guard(app: ASGIApp, *, private: bool, throttle: LoginThrottle | None = None) -> ASGIApp:
+class Accounts:
+    """Who may still be logged in on the private site: the volunteers' accounts in
+    ``users.yml`` (re-read when the file changes), the same rule as the workspace's login
+    (:func:`livingmemory.review.workspace.check_login`)."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = Path(root)
+        self._seen: tuple[int, int] | None = None
+        self._names: frozenset[str] = frozenset()
+
+    def names(self) -> frozenset[str]:
+        """The account names; empty when there are none (the shared password is then used)."""
+        from livingmemory.errors import LivingMemoryError
+        from livingmemory.review.workspace import load_users, users_path
+
+        try:
+            stat = users_path(self.root).stat()
+        except OSError:
+            self._seen, self._names = None, frozenset()
+            return self._names
+        key = (stat.st_mtime_ns, stat.st_size)
+        if key != self._seen:
+            try:
+                self._names = frozenset(load_users(self.root))
+            except LivingMemoryError:  # a broken file: nobody's session counts
+                self._names = frozenset({""})
+            self._seen = key
+        return self._names
+
+
+def _cookie_parts(headers: list) -> list[tuple[str, str]]:
+    parts = []
+    for name, value in headers:
+        if name.lower() == b"cookie":
+            for part in value.decode("latin-1").split(";"):
+                key, _, data = part.strip().partition("=")
+                parts.append((key, data))
+    return parts
+
+
+def _without_actor(scope: Scope) -> Scope:
+    """``scope`` with the ``ds_actor`` cookie taken out of its Cookie headers."""
+    headers = [pair for pair in scope.get("headers", []) if pair[0].lower() != b"cookie"]
+    kept = "; ".join(
+        f"{k}={v}" for k, v in _cookie_parts(scope.get("headers", [])) if k != "ds_actor"
+    )
+    if kept:
+        headers.append((b"cookie", kept.encode("latin-1")))
+    return {**scope, "headers": headers}
+
+
+def session_checker(datasette: Any) -> Callable[[Scope], bool] | None:
+    """On the private site, ``check(scope)``: whether the request's ``ds_actor`` session (if
+    any) may still be used; ``None`` on the public site, which has no sessions."""
+    config = datasette.plugin_config("livingmemory") or {}
+    archive = config.get("workspace_archive")
+    if not config.get("private") or not archive:
+        return None
+    accounts = Accounts(Path(archive).parent)
+
+    def check(scope: Scope) -> bool:
+        names = accounts.names()
+        if not names:
+            return True
+        for key, value in _cookie_parts(scope.get("headers", [])):
+            if key != "ds_actor":
+                continue
+            try:
+                actor = datasette.unsign(value, "actor").get("a") or {}
+            except Exception:  # not signed by this server: Datasette ignores it anyway
+                continue
+            if not isinstance(actor, dict) or actor.get("id") not in names:
+                return False
+        return True
+
+    check.accounts = accounts  # type: ignore[attr-defined]
+    return check
+
+
+def guard(
+    app: ASGIApp,
+    *,
+    private: bool,
+    throttle: LoginThrottle | None = None,
+    session_ok: Callable[[Scope], bool] | None = None,
+) -> ASGIApp:
     """Wrap a Datasette ASGI app with the guards described in the module docstring."""
     throttle = throttle or LoginThrottle()
 
@@ -150,6 +256,19 @@ def guard(app: ASGIApp, *, private: bool, throttle: LoginThrottle | None = None)
                     [[b"retry-after", str(wait).encode()]],
                 )
                 return
+        accounts = getattr(session_ok, "accounts", None)
+        if is_login and path == LOGIN_PATH and accounts is not None and accounts.names():
+            # Volunteers have accounts: the shared password (Datasette's login) is retired.
+            throttle.failed(client)
+            await _plain(
+                send,
+                403,
+                "Prijava z osebnim računom: /-/workspace/login / "
+                "Log in with your own account: /-/workspace/login",
+            )
+            return
+        if session_ok is not None and not session_ok(scope):
+            scope = _without_actor(scope)  # a removed account: the request is anonymous
         outcome: dict[str, int] = {}
 
         async def guarded_send(message: dict[str, Any]) -> None:
@@ -175,6 +294,34 @@ def limit_connection(conn: sqlite3.Connection) -> None:
     conn.setlimit(sqlite3.SQLITE_LIMIT_LENGTH, MAX_VALUE_BYTES)
 
 
+def _sqlite_library() -> Any:
+    """The SQLite library Python's ``sqlite3`` module uses (linked into ``_sqlite3`` or a
+    shared ``libsqlite3`` it loads: symbol lookup through its handle finds either)."""
+    import _sqlite3
+
+    return ctypes.CDLL(_sqlite3.__file__)
+
+
+def limit_sqlite_heap(megabytes: int) -> int | None:
+    """Set SQLite's hard heap limit for this process (every connection of the ``sqlite3``
+    module together) to ``megabytes``, and the soft limit (SQLite frees cache pages first)
+    to three quarters of it. Returns the limit now in force in bytes, or ``None`` where this
+    SQLite has no such call (before 3.31, or its symbols hidden)."""
+    try:
+        library = _sqlite_library()
+        hard = library.sqlite3_hard_heap_limit64
+        soft = library.sqlite3_soft_heap_limit64
+    except (OSError, AttributeError):
+        return None
+    for function in (hard, soft):
+        function.restype = ctypes.c_int64
+        function.argtypes = [ctypes.c_int64]
+    limit = max(0, int(megabytes)) * 1024 * 1024
+    hard(limit)
+    soft(limit * 3 // 4)
+    return int(hard(-1))  # a negative argument reads the limit without changing it
+
+
 def is_private_site(datasette: Any) -> bool:
     config = datasette.plugin_config("livingmemory") or {}
     return bool(config.get("private"))
@@ -195,8 +342,11 @@ def quiet_datasette_errors() -> None:
 @hookimpl
 def asgi_wrapper(datasette: Any) -> Callable[[ASGIApp], ASGIApp]:
     quiet_datasette_errors()
+    heap_mb = (datasette.plugin_config("livingmemory") or {}).get("sqlite_heap_limit_mb")
+    if heap_mb:  # set by `livingmemory serve` (see livingmemory.site.serve), not in tests
+        limit_sqlite_heap(int(heap_mb))
 
     def wrap(app: ASGIApp) -> ASGIApp:
-        return guard(app, private=is_private_site(datasette))
+        return guard(app, private=is_private_site(datasette), session_ok=session_checker(datasette))
 
     return wrap

@@ -21,6 +21,13 @@ The private site (the entry point for team tools built on it):
   without its locks ("unable to open database file"). Writers (``add``, ``transcribe``) go on
   working while the site is up.
 * :mod:`livingmemory.site.guard` throttles failed logins and makes the session cookie HttpOnly.
+
+Both sites: the client address is the connection's own unless it comes from a proxy the
+administrator names (``trusted_proxies``, ``--trusted-proxy``): only then does uvicorn take
+the address from ``X-Forwarded-For`` (the login throttle counts per address). The process's
+SQLite heap is capped at ``sqlite_heap_limit_mb``
+(:data:`livingmemory.site.guard.SQLITE_HEAP_LIMIT_MB` unless the archive's ``metadata.yml``
+sets another under ``plugins: livingmemory:``).
 """
 
 from __future__ import annotations
@@ -32,7 +39,7 @@ import subprocess
 import sys
 import tempfile
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -41,9 +48,11 @@ import yaml
 
 from livingmemory.archive.access import AUDIO_DIR, PUBLIC_DB, public_dir
 from livingmemory.archive.store import METADATA_FILE, Archive
-from livingmemory.errors import LivingMemoryError, MissingDependencyError
+from livingmemory.errors import LivingMemoryError, MissingDependencyError, quoted
 
 PASSWORD_ENV = "LIVINGMEMORY_PASSWORD"
+# uvicorn reads the proxies it trusts from here (default "127.0.0.1"); serve always sets it.
+PROXIES_ENV = "FORWARDED_ALLOW_IPS"
 UPLOAD_ENV = "LIVINGMEMORY_UPLOAD_MB"
 # Bounds on what one request may cost (both sites). Custom SQL is also off on the public
 # site (see site_metadata), and every connection refuses values over
@@ -130,6 +139,23 @@ def datasette_command(
     ]  # fmt: skip
 
 
+def proxy_addresses(values: Sequence[str]) -> list[str]:
+    """The trusted proxies as addresses or networks (``10.0.0.5``, ``10.0.0.0/24``); anything
+    else is refused here, where uvicorn would take it silently as a name no client has."""
+    import ipaddress
+
+    addresses = []
+    for value in values:
+        text = value.strip()
+        try:
+            addresses.append(str(ipaddress.ip_network(text, strict=False)))
+        except ValueError:
+            raise LivingMemoryError(
+                f"--trusted-proxy {quoted(value)} is not an IP address or network"
+            ) from None
+    return addresses
+
+
 def _no_announcement(url: str) -> None:
     pass
 
@@ -142,13 +168,21 @@ def serve(
     private: bool = False,
     announce: Callable[[str], None] = _no_announcement,
     start_worker: bool = True,
+    trusted_proxies: Sequence[str] = (),
 ) -> int:
-    """Run Datasette in the foreground until interrupted; returns its exit status."""
+    """Run Datasette in the foreground until interrupted; returns its exit status.
+
+    ``trusted_proxies``: the addresses of reverse proxies whose ``X-Forwarded-For`` names
+    the real client; from anyone else (127.0.0.1 included) the header is ignored.
+    """
     try:
         import datasette  # noqa: F401
     except ImportError:
         raise MissingDependencyError("pip install 'livingmemory[publish]' to serve") from None
+    from livingmemory.site.guard import SQLITE_HEAP_LIMIT_MB
+
     env = dict(os.environ)
+    env[PROXIES_ENV] = ",".join(proxy_addresses(trusted_proxies))
     worker = None
     if private:
         from livingmemory.review.workspace import load_users
@@ -162,8 +196,10 @@ def serve(
         from datasette_auth_passwords.utils import hash_password
 
         env["LIVINGMEMORY_PASSWORD_HASH"] = hash_password(password) if password else ""
+    metadata = site_metadata(archive, private=private)
+    metadata["plugins"]["livingmemory"].setdefault("sqlite_heap_limit_mb", SQLITE_HEAP_LIMIT_MB)
     with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as handle:
-        json.dump(site_metadata(archive, private=private), handle, ensure_ascii=False)
+        json.dump(metadata, handle, ensure_ascii=False)
     # `kill PID` (SIGTERM, as service managers stop things) must stop the site like Ctrl-C
     # does: the Datasette child and the worker stop too, and the temporary file goes.
     previous = signal.signal(signal.SIGTERM, _interrupt)

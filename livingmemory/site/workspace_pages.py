@@ -334,7 +334,8 @@ async def interview(request, datasette):
     form: dict[str, str] = {}
     if request.method == "POST":
         posted = await request.post_vars()
-        changes = {name: posted.get(name, "") for name in ws.EDITABLE}
+        # A field the form leaves out keeps its value; only a field sent empty clears it.
+        changes = {name: posted[name] for name in ws.EDITABLE if name in posted}
         form = changes
         try:
             # A withdrawal (or a lifted embargo) reaches the public site at once.

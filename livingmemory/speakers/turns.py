@@ -26,7 +26,7 @@ from typing import Any, cast
 import numpy as np
 
 from livingmemory.archive.store import Archive, current_user, utc_now
-from livingmemory.errors import LivingMemoryError
+from livingmemory.errors import LivingMemoryError, quoted
 from livingmemory.transcription.engines.base import Segment
 
 UNNAMED = "Govorec {}"  # "Speaker 1"
@@ -415,13 +415,15 @@ def rename_speaker(
     labels = {s["label"] for s in list_speakers(archive, recording_id)}
     if old not in labels:
         raise LivingMemoryError(
-            f"recording #{recording_id} has no speaker {old!r} "
+            f"recording #{recording_id} has no speaker {quoted(old)} "
             f"(speakers: {', '.join(sorted(labels)) or 'none'})"
         )
     if merge and new not in labels:
-        raise LivingMemoryError(f"recording #{recording_id} has no speaker {new!r} to merge into")
+        raise LivingMemoryError(
+            f"recording #{recording_id} has no speaker {quoted(new)} to merge into"
+        )
     if not merge and new in labels and new != old:
-        raise LivingMemoryError(f"{new!r} already speaks in #{recording_id}; use --merge")
+        raise LivingMemoryError(f"{quoted(new)} already speaks in #{recording_id}; use --merge")
     transcript = archive.current_transcript(recording_id)
     assert transcript is not None  # the speakers listed above come from it
     person = _person_named(archive, recording_id, new)
@@ -472,7 +474,7 @@ def correct_speakers(
     for item, is_merge in changes:
         old, sep, new = item.partition("=")
         if not sep or not old.strip() or not new.strip():
-            raise LivingMemoryError(f"{item!r}: write OLD=NEW, e.g. 'Govorec 2=Ana Zupan'")
+            raise LivingMemoryError(f"{quoted(item)}: write OLD=NEW, e.g. 'Govorec 2=Ana Zupan'")
         parsed.append((old.strip(), " ".join(new.split()), is_merge))
     done = []
     with archive.db.atomic():

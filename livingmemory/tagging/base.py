@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from livingmemory import plugins
+from livingmemory.errors import quoted
 from livingmemory.tagging.gazetteer import Gazetteer
 from livingmemory.tagging.language import LanguageTagger
 
@@ -51,7 +52,7 @@ def pipeline_for(language: str | None, gazetteer: Gazetteer) -> LanguagePipeline
     tagger, known = _tagger(language)
     if not known:
         warnings.warn(
-            f"no tagging pipeline for language {language!r} "
+            f"no tagging pipeline for language {quoted(language)} "
             f"(registered: {', '.join(language_codes())}): using the generic one "
             "(gazetteer, dates by year, people and organisation rules)",
             stacklevel=2,

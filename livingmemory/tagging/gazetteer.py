@@ -18,7 +18,7 @@ from typing import Any
 
 import yaml
 
-from livingmemory.errors import InputError
+from livingmemory.errors import InputError, quoted
 
 # Shipped files, in order: later entries override earlier ones with the same name.
 SHIPPED = ("world.yml", "gazetteer.yml")
@@ -74,7 +74,7 @@ def _entries(data: dict[str, Any], source: str) -> Iterable[Entry]:
     for key, kind in (("places", "place"), ("organisations", "organisation"), ("people", "person")):
         for item in data.get(key) or []:
             if not isinstance(item, dict) or not item.get("name"):
-                raise InputError(source, f"every entry under {key!r} needs a name")
+                raise InputError(source, f"every entry under {quoted(key)} needs a name")
             yield Entry(
                 name=str(item["name"]),
                 kind=kind,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 from livingmemory.archive.store import Archive, utc_now
-from livingmemory.errors import LivingMemoryError
+from livingmemory.errors import LivingMemoryError, quoted
 
 KINDS = ("place", "organisation", "person")
 
@@ -25,7 +25,7 @@ def add_entry(
     if not name:
         raise LivingMemoryError("a vocabulary entry needs a name")
     if kind not in KINDS:
-        raise LivingMemoryError(f"unknown kind {kind!r} (use {', '.join(KINDS)})")
+        raise LivingMemoryError(f"unknown kind {quoted(kind)} (use {', '.join(KINDS)})")
     if (lat is None) != (lon is None):
         raise LivingMemoryError("give both --lat and --lon, or neither")
     if lat is not None and not (-90 <= lat <= 90 and -180 <= lon <= 180):  # type: ignore[operator]

@@ -38,7 +38,7 @@ from typing import Any, TypeVar
 
 from livingmemory.archive.concurrency import claim_for_transcription, release
 from livingmemory.archive.store import Archive
-from livingmemory.errors import LivingMemoryError, MissingDependencyError
+from livingmemory.errors import LivingMemoryError, MissingDependencyError, quoted
 from livingmemory.transcription import models
 from livingmemory.transcription.engines import get_engine
 from livingmemory.transcription.engines.base import Engine
@@ -234,7 +234,7 @@ def check_address(cluster: str) -> None:
     """A one-line error for what cannot be a cluster, before anything is loaded."""
     if cluster != "local" and not cluster.startswith(("tcp://", "tls://", "ucx://", "inproc://")):
         raise LivingMemoryError(
-            f"--cluster {cluster!r}: use 'local' or a scheduler address like tcp://host:8786"
+            f"--cluster {quoted(cluster)}: use 'local' or a scheduler address like tcp://host:8786"
         )
 
 

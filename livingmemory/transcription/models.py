@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from livingmemory.archive.files import atomic_output, atomic_write_text, sha256_file
-from livingmemory.errors import LivingMemoryError
+from livingmemory.errors import LivingMemoryError, quoted
 from livingmemory.transcription import ct2
 
 DEFAULT_MODEL = "base"
@@ -273,7 +273,7 @@ def resolve(name_or_path: str | Path = DEFAULT_MODEL, *, allow_download: bool = 
     usable = sorted({e.name for e in available_models() if e.usable})
     detail = f" ({broken[0].source}: {broken[0].problem})" if broken else ""
     raise LivingMemoryError(
-        f"model {name!r} is not installed{detail}; available offline: "
+        f"model {quoted(name)} is not installed{detail}; available offline: "
         f"{', '.join(usable) or 'none'} (see 'livingmemory models')"
     )
 

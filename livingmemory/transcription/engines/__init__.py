@@ -10,7 +10,7 @@ Every engine is registered by a plug-in (:mod:`livingmemory.plugins`) through th
 from __future__ import annotations
 
 from livingmemory import plugins
-from livingmemory.errors import LivingMemoryError, MissingDependencyError
+from livingmemory.errors import LivingMemoryError, MissingDependencyError, quoted
 from livingmemory.transcription.engines.base import Engine
 
 DEFAULT_ENGINE = "faster-whisper"
@@ -25,14 +25,16 @@ def get_engine(name: str) -> type[Engine]:
     """The engine class called ``name``; a clear error if unknown or not installed."""
     registered = plugins.get().engines.get(name)
     if registered is None:
-        raise LivingMemoryError(f"unknown engine {name!r} (available: {', '.join(engine_names())})")
+        raise LivingMemoryError(
+            f"unknown engine {quoted(name)} (available: {', '.join(engine_names())})"
+        )
     engine: type[Engine] = registered.value
     if not engine.available():
         if registered.plugin in plugins.DEFAULT_PLUGINS:
             raise MissingDependencyError(
-                f"engine {name!r} is not installed: pip install 'livingmemory[transcribe]'"
+                f"engine {quoted(name)} is not installed: pip install 'livingmemory[transcribe]'"
             )
         raise MissingDependencyError(
-            f"engine {name!r} (plug-in {registered.plugin}) is missing what it needs to run"
+            f"engine {quoted(name)} (plug-in {registered.plugin}) is missing what it needs to run"
         )
     return engine

@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from importlib import metadata
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from livingmemory.errors import LivingMemoryError
+from livingmemory.errors import LivingMemoryError, quoted
 from livingmemory.plugins import Register, hookimpl
 from livingmemory.transcription.engines.base import (
     DecodeOptions,
@@ -57,7 +57,7 @@ class FasterWhisperEngine:
         self.compute_type = self.default_compute_type if compute_type == "default" else compute_type
         if self.compute_type not in COMPUTE_TYPES:
             raise LivingMemoryError(
-                f"--compute-type {compute_type!r} is not a CTranslate2 compute type "
+                f"--compute-type {quoted(compute_type)} is not a CTranslate2 compute type "
                 f"(use default, {', '.join(sorted(COMPUTE_TYPES - {'default'}))})"
             )
         # An installed model loads from its folder; a bare name is faster-whisper's own download.
