@@ -1477,15 +1477,19 @@ def speakers_command(
         Optional[list[str]],  # noqa: UP045
         typer.Option(help="OLD=INTO: two voices that are one person."),
     ] = None,
+    confirm: Annotated[
+        Optional[list[str]],  # noqa: UP045
+        typer.Option(help="SPEAKER: accept the stored voice's suggestion ('morda ...')."),
+    ] = None,
     archive_path: ArchiveOption = DEFAULT_ARCHIVE,
     as_json: JsonOption = False,
 ) -> None:
     """List a recording's speakers (who, how they were recognised, how long they speak);
     rename or merge them. Stored voice prints follow the corrections."""
-    from livingmemory.speakers.turns import correct_speakers, list_speakers
+    from livingmemory.speakers.turns import correct_speakers, list_speakers, suggestion_text
 
     with open_archive(archive_path) as archive:
-        done = correct_speakers(archive, recording_id, rename or [], merge or [])
+        done = correct_speakers(archive, recording_id, rename or [], merge or [], confirm or [])
         rows = list_speakers(archive, recording_id)
         transcribed = archive.current_transcript(recording_id) is not None
     if not as_json:
@@ -1505,7 +1509,8 @@ def speakers_command(
             console.print(f"Recording #{recording_id} has no transcript yet (transcribe it first).")
         return
     table = Table(title=f"Speakers in #{recording_id}", title_justify="left")
-    for column in ("speaker", "person", "recognised by", "similarity", "seconds", "segments"):
+    for column in ("speaker", "person", "recognised by", "similarity", "suggestion", "seconds",
+                   "segments"):  # fmt: skip
         table.add_column(column)
     how = {"voice": "stored voice", "role": "role", "manual": "correction", "none": "-"}
     for row in rows:
@@ -1515,6 +1520,9 @@ def speakers_command(
             row["person"] or "",
             how.get(row["method"] or "", row["method"] or ""),
             "" if similarity is None else f"{similarity:.2f}",
+            suggestion_text(row["suggestion"], row["suggestion_similarity"])
+            if row["suggestion"]
+            else "",
             "" if row["seconds"] is None else f"{row['seconds']:.1f}",
             str(row["segments"]),
         )
