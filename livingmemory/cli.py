@@ -449,6 +449,8 @@ def show(
         flags = json.loads(segment["flags"]) if segment["flags"] else []
         speaker = f"{segment['speaker']}: " if segment["speaker"] else ""
         warning = f"  [yellow]⚠ {', '.join(flags)}[/yellow]" if flags else ""
+        if segment.get("overlap"):  # another voice talks over it (issue 23)
+            warning += "  [magenta]⇄ hkrati govori še nekdo[/magenta]"
         text = escape(speaker + segment["text"])
         console.print(f"[dim]{_timecode(segment['start'])}[/dim] {text}{warning}", highlight=False)
 

@@ -36,6 +36,7 @@ from livingmemory.archive.store import Archive, open_archive
 from livingmemory.errors import LivingMemoryError
 from livingmemory.ingest.metadata import ACCESS_LEVELS, SIDECAR_SUFFIXES, Person, RecordingMetadata
 from livingmemory.review import workspace as ws
+from livingmemory.site import speaker_suggestions
 from livingmemory.timecodes import hms, minutes_seconds
 
 PLUGIN_NAME = "livingmemory"
@@ -307,6 +308,7 @@ def _interview(archive: Archive, recording_id: int) -> dict[str, Any]:
         "revisions": revisions,
         "tags": tags,
         "audio": Path(record["file_path"]).name,
+        "suggestions": speaker_suggestions.suggestions(archive, recording_id),  # issue 23
     }
 
 
@@ -635,4 +637,5 @@ def routes() -> list[tuple[str, Any]]:
         (rf"^{ROOT}/(?P<id>\d+)/editor$", editor),
         (rf"^{ROOT}/(?P<id>\d+)/transcript$", save),
         (rf"^{ROOT}/(?P<id>\d+)/queue$", queue),
+        (rf"^{ROOT}/(?P<id>\d+)/speakers$", guarded(speaker_suggestions.confirm)),  # issue 23
     ]
