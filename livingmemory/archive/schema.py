@@ -690,6 +690,21 @@ def _v13_live_publishing(db: sqlite_utils.Database) -> None:
     db.execute(sql.replace(old, new))
 
 
+def _v14_speaker_suggestions(db: sqlite_utils.Database) -> None:
+    """Who speaks, trusted (issue 23): a stored voice below the naming threshold is a
+    suggestion a volunteer confirms, and overlapped speech is marked on its segments.
+
+    ``speaker_voices.suggested_person_id``/``suggested_similarity``: the person a voice print
+    points to without naming them ("morda Ana Zupan, 0.72"). ``segments.overlap``: 1 where
+    another voice talks over at least a third of the segment (the overlap detector's
+    stretches); no names, so the mark is as public as the segment.
+    """
+    db.execute("ALTER TABLE speaker_voices ADD COLUMN suggested_person_id INTEGER "
+               "REFERENCES people (id)")  # fmt: skip
+    db.execute("ALTER TABLE speaker_voices ADD COLUMN suggested_similarity REAL")
+    db.execute("ALTER TABLE segments ADD COLUMN overlap INTEGER NOT NULL DEFAULT 0")
+
+
 Migration = Callable[[sqlite_utils.Database], None]
 # MIGRATIONS[n] upgrades an archive from version n to version n + 1. Append only.
 MIGRATIONS: list[Migration] = [
@@ -706,6 +721,7 @@ MIGRATIONS: list[Migration] = [
     _v11_voices,
     _v12_publish_changes,
     _v13_live_publishing,
+    _v14_speaker_suggestions,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 

@@ -141,7 +141,8 @@ class Archive:
         return list(
             self.db.query(
                 "SELECT s.id, s.start, s.end, s.speaker, s.text, s.flags, s.avg_logprob, "
-                "s.no_speech_prob, s.transcript_id FROM segments s JOIN current_transcripts c "
+                "s.no_speech_prob, s.transcript_id, s.overlap "
+                "FROM segments s JOIN current_transcripts c "
                 "ON c.transcript_id = s.transcript_id WHERE c.recording_id = ? "
                 "ORDER BY s.start, s.position",
                 [recording_id],

@@ -25,6 +25,7 @@ class Cue:
     text: str
     speaker: str | None = None
     id: str | None = None  # optional cue identifier (e.g. "seg-42" for a segment id)
+    overlap: bool = False  # another voice talks over this cue (livingmemory/speakers/overlap.py)
 
 
 @dataclass(frozen=True)

@@ -65,7 +65,14 @@ def transcript_document(
         segments = visible_segments(archive, recording_id, segments)
     offset = part_offset(archive, recording) if interview_time else 0.0
     cues = [
-        Cue(s["start"] + offset, s["end"] + offset, s["text"], s["speaker"], f"seg-{s['id']}")
+        Cue(
+            s["start"] + offset,
+            s["end"] + offset,
+            s["text"],
+            s["speaker"],
+            f"seg-{s['id']}",
+            bool(s.get("overlap")),
+        )
         for s in segments
     ]
     notes = {

@@ -1,4 +1,5 @@
-"""JSON: ``{"notes": {...}, "cues": [{"start", "end", "text", "speaker", "id"}, ...]}``.
+"""JSON: ``{"notes": {...}, "cues": [{"start", "end", "text", "speaker", "id"}, ...]}``;
+a cue another voice talks over also has ``"overlap": true``.
 
 :func:`dumps_json` can merge extra per-cue data (word timings, entities) keyed by cue id; the
 reader ignores keys it does not know. It also reads Whisper's ``{"segments": [...]}`` output.
@@ -19,7 +20,7 @@ from livingmemory.plugins import Register, hookimpl
 if TYPE_CHECKING:
     from livingmemory.formats.base import ExportSource
 
-CUE_KEYS = ("start", "end", "text", "speaker", "id")
+CUE_KEYS = ("start", "end", "text", "speaker", "id", "overlap")
 ENTITY_KEYS = ("label", "text", "canonical", "value", "confidence", "source", "start_seconds")
 
 
@@ -44,6 +45,8 @@ def dumps_json(doc: TranscriptDocument, extras: dict[str, Any] | None = None) ->
             "speaker": cue.speaker,
             "id": cue.id,
         }
+        if cue.overlap:  # another voice talks over this cue
+            item["overlap"] = True
         if cue.id is not None and cue.id in extras:
             clash = set(extras[cue.id]) & set(CUE_KEYS)
             if clash:
@@ -119,6 +122,7 @@ def loads_json(text: str, source: str | Path = "<json>") -> TranscriptDocument:
                 text=cue_text.strip() if whisper else cue_text,
                 speaker=_optional_text(item, "speaker", where, source),
                 id=_optional_text(item, "id", where, source),
+                overlap=item.get("overlap") is True,
             )
         )
     return TranscriptDocument(cues=check_cues(cues, source), notes=notes)

@@ -74,21 +74,26 @@ def dumps_vtt(doc: TranscriptDocument) -> str:
         lines.append(f"{timecode(cue.start)} --> {timecode(cue.end)}")
         body = [_escape(line) for line in text_lines(cue.text)]
         if cue.speaker is not None:
-            voice = f"<v {_escape(' '.join(cue.speaker.split()))}>"
+            # Two voices at once: the cue's voice span carries the class "overlap"
+            # (WebVTT's <v.class name>), so players can style it and readers see it.
+            kind = "v.overlap" if cue.overlap else "v"
+            voice = f"<{kind} {_escape(' '.join(cue.speaker.split()))}>"
             body = [voice + body[0], *body[1:]] if body else [voice]
         lines.extend(body)
         blocks.append("\n".join(lines))
     return "\n\n".join(blocks) + "\n"
 
 
-def _cue_text(payload: list[str]) -> tuple[str | None, str]:
-    """(speaker, plain text) from cue payload lines: markup stripped, entities decoded."""
+def _cue_text(payload: list[str]) -> tuple[str | None, str, bool]:
+    """(speaker, plain text, overlapped?) from cue payload lines: markup stripped, entities
+    decoded; overlapped when the voice span has the class ``overlap``."""
     raw = "\n".join(payload)
     voice = _VOICE_RE.search(raw)
     speaker = None
     if voice is not None:
         speaker = html.unescape(voice.group(1)).strip() or None
-    return speaker, html.unescape(_TAG_RE.sub("", raw))
+    overlapped = bool(re.search(r"<v(?:\.[^\s>.]+)*\.overlap[\s.>]", raw))
+    return speaker, html.unescape(_TAG_RE.sub("", raw)), overlapped
 
 
 def _parse_timing(line: str, lineno: int, source: str | Path) -> tuple[float, float]:
@@ -165,8 +170,11 @@ def loads_vtt(text: str, source: str | Path = "<vtt>") -> TranscriptDocument:
                 f"found {quoted(line)}",
             )
         start, end = _parse_timing(timing[1], timing[0], source)
-        speaker, cue_text = _cue_text([line for _, line in payload])
-        cues.append(Cue(start=start, end=end, text=cue_text, speaker=speaker, id=cue_id))
+        speaker, cue_text, overlapped = _cue_text([line for _, line in payload])
+        cues.append(
+            Cue(start=start, end=end, text=cue_text, speaker=speaker, id=cue_id,
+                overlap=overlapped)
+        )  # fmt: skip
     return TranscriptDocument(cues=check_cues(cues, source), notes=notes)
 
 

