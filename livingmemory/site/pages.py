@@ -177,6 +177,19 @@ STRINGS: dict[str, tuple[str, str]] = {
     "label_ORG": ("Organizacije", "Organisations"),
     "label_DATE": ("Časi in datumi", "Dates and times"),
     "label_TOPIC": ("Teme", "Topics"),
+    # open data (site/downloads.py, site/oai.py, site/iiif.py, site/linked_data.py)
+    "as_data": ("Ti rezultati kot podatki", "These results as data"),
+    "downloads": ("Prenesi prepis", "Download the transcript"),
+    "downloads_hint": (
+        "Odlomki, izpuščeni na željo pripovedovalca, manjkajo tudi v datotekah.",
+        "Passages removed at the narrator's request are left out of the files too.",
+    ),
+    "open_data": ("Za arhive in knjižnice", "For archives and libraries"),
+    "iiif_manifest": (
+        "Manifest IIIF (za pregledovalnike zvoka)",
+        "IIIF manifest (for audio viewers)",
+    ),
+    "oai_record": ("Zapis OAI-PMH (Dublin Core)", "OAI-PMH record (Dublin Core)"),
 }
 
 LANGUAGE_NAMES: dict[str, tuple[str, str]] = {
@@ -956,6 +969,8 @@ async def home_view(datasette: Any, request: Any) -> Any:
 
 
 async def interview_view(datasette: Any, request: Any) -> Any:
+    from livingmemory.site.linked_data import interview_extras
+
     await _allowed(datasette, request)
     page = Page(datasette, request)
     recording_id = min(int(request.url_vars["id"]), 2**62)  # SQLite integers are 64-bit
@@ -978,6 +993,7 @@ async def interview_view(datasette: Any, request: Any) -> Any:
         audio_src=page.url(recording["audio_url"]) if recording["audio_url"] else None,
         page_url=page.absolute(f"/intervju/{recording_id}"),
         speakers_known=any(s["speaker"] for s in recording["segments"]),
+        **interview_extras(page, recording),  # downloads, IIIF, OAI-PMH, JSON-LD
     )
 
 
@@ -1042,9 +1058,9 @@ FILTERS = {
 }
 
 
-async def search_view(datasette: Any, request: Any) -> Any:
-    await _allowed(datasette, request)
-    page = Page(datasette, request)
+def search_request(request: Any) -> tuple[str, dict[str, str], dict[str, str], int]:
+    """The query, the filters as chosen (every name) and as set, and the offset of a search
+    request: one reading for the page and its JSON and CSV (``site/downloads.py``)."""
     query = (request.args.get("q") or "").strip()[:200]
     chosen = {
         name: (request.args.get(param) or "").strip()[:100] for param, name in FILTERS.items()
@@ -1054,6 +1070,15 @@ async def search_view(datasette: Any, request: Any) -> Any:
         offset = max(0, int(request.args.get("od") or 0))
     except ValueError:
         offset = 0
+    return query, chosen, filters, offset
+
+
+async def search_view(datasette: Any, request: Any) -> Any:
+    from livingmemory.site.downloads import search_data_links
+
+    await _allowed(datasette, request)
+    page = Page(datasette, request)
+    query, chosen, filters, offset = search_request(request)
 
     def load(conn: sqlite3.Connection) -> dict[str, Any]:
         return {**search_page(conn, query, filters, offset), "options": filter_options(conn)}
@@ -1072,6 +1097,7 @@ async def search_view(datasette: Any, request: Any) -> Any:
         offset=offset,
         next_url=page_link(offset + PAGE_SIZE) if data["more"] else None,
         prev_url=page_link(max(0, offset - PAGE_SIZE)) if offset else None,
+        data_links=search_data_links(page, request),
     )
 
 
@@ -1079,6 +1105,8 @@ def site_routes(datasette: Any) -> list[tuple[str, Callable[..., Any]]]:
     """The site's routes, when a public database is served (not for the private archive)."""
     if PUBLIC_DATABASE not in datasette.databases:
         return []
+    from livingmemory.site import downloads, iiif, oai  # open data (they import this module)
+
     kinds = "|".join(ROUTE_KIND)
     return [
         (r"^/$", home_view),
@@ -1087,4 +1115,8 @@ def site_routes(datasette: Any) -> list[tuple[str, Callable[..., Any]]]:
         (rf"^/(?P<kind>{kinds})/(?P<name>[^/]+)$", entity_view),
         (r"^/desetletje/(?P<decade>\d{4})$", decade_view),
         (r"^/iskanje$", search_view),
+        (r"^/iskanje\.(?P<ext>json|csv)$", downloads.search_data_view),
+        (r"^/intervju/(?P<id>\d+)/prepis\.(?P<ext>[A-Za-z0-9]+)$", downloads.transcript_view),
+        (r"^/oai$", oai.oai_view),
+        (r"^/iiif/(?P<id>\d+)/manifest\.json$", iiif.manifest_view),
     ]

@@ -283,10 +283,11 @@ def extra_js_urls(datasette):
 
 @hookimpl
 def skip_csrf(datasette, scope):
-    """Workspace uploads check their CSRF token themselves (see workspace_web.stream_form)."""
+    """Workspace uploads check their CSRF token themselves (see workspace_web.stream_form);
+    OAI-PMH harvesters may POST their (read-only) requests, as the protocol allows."""
     from livingmemory.site.workspace_pages import checks_own_csrf
 
-    return checks_own_csrf(datasette, scope)
+    return checks_own_csrf(datasette, scope) or scope.get("path") == "/oai"
 
 
 @hookimpl(trylast=True)  # after Datasette's own escape_fts, which this one replaces
