@@ -49,6 +49,7 @@ from livingmemory.archive.files import partial_path
 from livingmemory.archive.fixity import check_source
 from livingmemory.archive.store import Archive, current_user, utc_now
 from livingmemory.errors import LivingMemoryError
+from livingmemory.site.index_points import write_public_index
 from livingmemory.site.pages import build_browse_index
 
 AUDIO_ROUTE = "/-/audio/"
@@ -179,7 +180,7 @@ def publish(
     manifest = None if full or regenerate else _load_manifest(archive, output)
     if manifest is not None:
         done = _publish_incremental(
-            archive, output, recordings, fingerprints, manifest, audio_dir, result
+            archive, output, recordings, fingerprints, manifest, audio_dir, result, today
         )
         if done is not None:
             return done
@@ -195,6 +196,7 @@ def publish(
                 entries[recording["id"]] = _copy_recording(
                     archive, public, recording, audio_dir, keep_audio, result, regenerate, staged
                 )
+            write_public_index(archive, public, [r["id"] for r in recordings], today=today)
         _finish(public)
         public.close()
         _swap_in(temp, output, audio_dir, keep_audio, staged, result)
@@ -565,7 +567,7 @@ def _code_version() -> str:
     digest = hashlib.sha256(f"{sqlite3.sqlite_version}|{AUDIO_GENERATION}".encode())
     shaping = (
         publish, build_public_index, build_browse_index, redaction_spans, _segment_tags_sql,
-        Archive.people,
+        Archive.people, write_public_index,
     )  # fmt: skip
     for name in sorted({function.__module__ for function in shaping}):
         source = getattr(sys.modules[name], "__file__", None)
@@ -697,6 +699,7 @@ def _publish_incremental(
     manifest: dict[str, Any],
     audio_dir: Path,
     result: PublishResult,
+    today: dt.date | None = None,
 ) -> PublishResult | None:
     """Rewrite only what changed since the last publish, with a full publish's guarantees.
 
@@ -758,6 +761,7 @@ def _publish_incremental(
                     archive, public, current[rid], audio_dir, keep_audio, result, False, staged
                 )
             new_keys, new_tags = _index_recordings(conn, changed)
+            write_public_index(archive, public, removed + changed, today=today)
             for row in places:
                 public.table("places").upsert(row, pk="id")
             _update_search_tags(conn, tags, new_tags)
