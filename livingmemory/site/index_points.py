@@ -31,6 +31,23 @@ PUBLIC_COLUMNS: dict[str, type] = {
 }  # fmt: skip
 assert tuple(PUBLIC_COLUMNS) == INDEX_POINT_COLUMNS
 
+# The words of the Kazalo (Slovenian first, then English), merged into the site's STRINGS.
+KAZALO_STRINGS: dict[str, tuple[str, str]] = {
+    "kazalo": ("Kazalo", "Contents"),
+    "kazalo_hint": (
+        "Poglavja intervjuja, kot so jih zapisali sodelavci arhiva. Odpri za povzetek.",
+        "The interview's chapters, as the archive's people wrote them. Open for a summary.",
+    ),
+    "kazalo_play": ("Poslušaj od", "Listen from"),
+    "kazalo_keywords": ("Ključne besede", "Keywords"),
+    "kazalo_subjects": ("Teme", "Subjects"),
+    "kazalo_partial": ("Iz prepisa", "From the transcript"),
+    "kazalo_links": ("Povezave", "Links"),
+    "kazalo_place": ("Kraj", "Place"),
+    "kazalo_search": ("Išči", "Search for"),
+    "kazalo_here": ("V kazalih intervjujev", "In the interviews' contents"),
+}
+
 
 def _connection(public: Any) -> sqlite3.Connection:
     conn = getattr(public, "conn", public)
@@ -118,3 +135,19 @@ def kazalo(conn: sqlite3.Connection, recording_id: int) -> list[dict[str, Any]]:
             point[key] = json.loads(point[key] or "[]")
         points.append(point)
     return points
+
+
+def points_at_place(conn: sqlite3.Connection, place: str, limit: int) -> list[dict[str, Any]]:
+    """Public index points placed at ``place`` (the place page lists them)."""
+    if not conn.execute(
+        "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'index_points'"
+    ).fetchone():
+        return []
+    rows = conn.execute(
+        "SELECT id, recording_id, at, title, synopsis FROM index_points WHERE place = ? "
+        "ORDER BY recording_id, at LIMIT ?",
+        [place, limit],
+    ).fetchall()
+    return [
+        dict(zip(("id", "recording_id", "at", "title", "synopsis"), r, strict=True)) for r in rows
+    ]

@@ -760,8 +760,8 @@ def _publish_incremental(
                 entries[rid] = _copy_recording(
                     archive, public, current[rid], audio_dir, keep_audio, result, False, staged
                 )
-            new_keys, new_tags = _index_recordings(conn, changed)
             write_public_index(archive, public, removed + changed, today=today)
+            new_keys, new_tags = _index_recordings(conn, changed)
             for row in places:
                 public.table("places").upsert(row, pk="id")
             _update_search_tags(conn, tags, new_tags)
