@@ -612,7 +612,9 @@ def place_recordings(source: Any, name: str) -> list[int]:
             conn.close()
 
 
-def _place_recordings(source: _Source, names: list[str]) -> set[int]:
+def _place_recordings(source: _Source, names: list[str], mentions: bool = True) -> set[int]:
+    """:func:`place_recordings` of several names; ``mentions=False`` leaves out interviews
+    that only mention the place (search finds those as tagged moments)."""
     if not names:
         return set()
     marks = ",".join("?" * len(names))
@@ -621,9 +623,12 @@ def _place_recordings(source: _Source, names: list[str]) -> set[int]:
         f"SELECT id FROM recordings WHERE place IN ({marks})",
         "SELECT rp.recording_id FROM recording_people rp JOIN people p ON p.id = rp.person_id "
         f"WHERE rp.role = 'narrator' AND p.home_place IN ({marks})",
-        "SELECT e.recording_id FROM entities e JOIN segments s ON s.id = e.segment_id "
-        f"WHERE e.label = 'LOC' AND e.canonical IN ({marks}){current}",
     ]
+    if mentions:
+        parts.append(
+            "SELECT e.recording_id FROM entities e JOIN segments s ON s.id = e.segment_id "
+            f"WHERE e.label = 'LOC' AND e.canonical IN ({marks}){current}"
+        )
     if "index_points" in source.tables:
         accepted = " AND status = 'accepted'" if source.archive else ""
         parts.append(f"SELECT recording_id FROM index_points WHERE place IN ({marks}){accepted}")
@@ -660,15 +665,17 @@ def _place_names(source: _Source, query: Query) -> list[str]:
 
 def _place_hits(
     source: _Source, query: Query, allowed: set[int] | None, seen: set[int], limit: int
-) -> list[tuple[str, int, None]]:
+) -> list[tuple[str, int, tuple[str, str]]]:
     """A ``place`` hit for every interview of a place the query names that no better hit
-    has listed yet (so a search for the place finds what the place page lists)."""
+    has listed yet and no tagged moment will (told by a narrator from there, indexed there),
+    so that a search for the place finds what the place page lists."""
     if limit <= 0:
         return []
-    ids = _place_recordings(source, _place_names(source, query)) - seen
+    names = _place_names(source, query)
+    ids = _place_recordings(source, names, mentions=False) - seen
     if allowed is not None:
         ids &= allowed
-    return [("place", rid, None) for rid in sorted(ids)][:limit]
+    return [("place", rid, ("place", ", ".join(names))) for rid in sorted(ids)][:limit]
 
 
 # -- filters ---------------------------------------------------------------------------------
@@ -997,9 +1004,12 @@ def highlight(text: str, query: Query, words: int = 12) -> str:
     return ("…" if low else "") + "".join(pieces) + ("…" if high < len(spans) else "")
 
 
+_NOT_SEGMENTS = ("index", "place")  # kinds whose rows are not segments
+
+
 def _hits(source: _Source, query: Query, page: list[tuple[str, int, Any]]) -> list[Hit]:
     recordings = _recording_details(source, {rid for _, rid, _ in page})
-    segment_ids = [row[0] for kind, _, row in page if row is not None and kind != "index"]
+    segment_ids = [row[0] for kind, _, row in page if row is not None and kind not in _NOT_SEGMENTS]
     segments: dict[int, tuple[Any, ...]] = {}
     tag_columns = [c for c in ("tags", "tags_loose") if c in source.segment_columns]
     extra = "".join(f", {c}" for c in tag_columns)
@@ -1031,6 +1041,12 @@ def _hits(source: _Source, query: Query, page: list[tuple[str, int, Any]]) -> li
                 Hit(**common, start=float(at), end=float(at), text=title,
                     snippet=highlight(shown, query), link=_link(recording, float(at)),
                     index_point_id=point_id)
+            )  # fmt: skip
+            continue
+        if kind == "place" and row is not None:  # an interview of the place (by its people)
+            hits.append(
+                Hit(**common, start=0.0, end=float(recording.get("duration") or 0.0),
+                    text=row[1], snippet=highlight(row[1], query), link=_link(recording, 0.0))
             )  # fmt: skip
             continue
         if row is None:

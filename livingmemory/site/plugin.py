@@ -231,6 +231,9 @@ def register_routes(datasette):
 
     routes = [(r"^/-/audio/(?P<name>[^/]+)$", serve_audio), *site_pages.site_routes(datasette)]
     routes += workspace_web.routes()
+    from livingmemory.site import workspace_index  # the index editor beside the player
+
+    routes += workspace_index.routes()
     # Datasette mounts a plugin's static/ folder only when the entry point is a package (on
     # Python < 3.12 importlib.resources.files() rejects a module), so serve it here too.
     if STATIC_DIR.is_dir():
