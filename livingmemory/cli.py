@@ -1214,6 +1214,259 @@ def vocab_list(archive_path: ArchiveOption = DEFAULT_ARCHIVE, as_json: JsonOptio
         console.print(f"{row['kind']:<13} {row['name']}  {row['aliases'] or ''}", highlight=False)
 
 
+# -- the interview index (kazalo) ------------------------------------------------------------
+
+index_app = typer.Typer(
+    help="Kazalo intervjuja: točke s časom, naslovom, povzetkom, ključnimi besedami (the "
+    "interview index: 'index ID add --at 75 --title ...', list, edit, remove, accept, suggest).",
+    no_args_is_help=True,
+)
+app.add_typer(index_app, name="index")
+Opt = Optional
+TextOption = Annotated[Optional[str], typer.Option()]  # noqa: UP045
+ListOption = Annotated[Optional[str], typer.Option(help="Comma-separated, e.g. 'železarna,vojna'.")]  # noqa: UP045
+LinkOption = Annotated[
+    Optional[list[str]], typer.Option("--link", help="'URL' or 'URL label' (repeat).")  # noqa: UP045
+]
+PointArgument = Annotated[int, typer.Argument(help="The point's number (see 'index ID list').")]
+CoordinateOption = Annotated[Optional[float], typer.Option()]  # noqa: UP045
+NoteOption = Annotated[
+    Optional[str],  # noqa: UP045
+    typer.Option(help="Why (kept in the history)."),
+]
+
+
+@index_app.callback()
+def index_main(
+    ctx: typer.Context,
+    recording_id: Annotated[int, typer.Argument(help="The recording's number (see 'list').")],
+) -> None:
+    """Kazalo intervjuja (the interview index): points written by people, OHMS-style."""
+    ctx.obj = {"recording_id": recording_id}
+
+
+def _options(ctx: typer.Context, archive_path: Path, as_json: bool) -> None:
+    """The subcommand's --archive and --json (options come after the subcommand's name)."""
+    ctx.obj.update(archive=archive_path, json=as_json)
+
+
+def _print_points(ctx: typer.Context, points: list[dict[str, Any]], verb: str) -> None:
+    if ctx.obj["json"]:
+        print(json.dumps(points, ensure_ascii=False, indent=2))
+        return
+    for point in points:
+        state = "" if point["status"] == "accepted" else " [osnutek/draft]"
+        console.print(
+            f"{verb}#{point['id']} {hms(point['at'])} {escape(point['title'])}{state}"
+            + (f" · {escape(', '.join(point['keywords']))}" if point["keywords"] else ""),
+            highlight=False,
+        )
+
+
+def _fields(**values: Any) -> dict[str, Any]:
+    """Only the options given (None means 'not given'); '' clears a field."""
+    fields = {k: v for k, v in values.items() if v is not None}
+    if "at" in fields:
+        fields["at"] = _seconds(fields["at"])
+    return fields
+
+
+@index_app.command("add")
+@friendly_errors
+def index_add(
+    ctx: typer.Context,
+    at: Annotated[str, typer.Option(help="Where: seconds or H:MM:SS.")],
+    title: Annotated[str, typer.Option(help="Naslov točke (the point's title).")],
+    synopsis: TextOption = None,
+    partial_transcript: TextOption = None,
+    keywords: ListOption = None,
+    subjects: ListOption = None,
+    place: Annotated[
+        Optional[str], typer.Option(help="A place (coordinates from the gazetteer).")  # noqa: UP045
+    ] = None,
+    lat: Annotated[
+        Optional[float],  # noqa: UP045
+        typer.Option(help="Latitude, if the gazetteer lacks it."),
+    ] = None,
+    lon: Annotated[Optional[float], typer.Option(help="Longitude.")] = None,  # noqa: UP045
+    link: LinkOption = None,
+    draft: Annotated[bool, typer.Option(help="Keep it a draft (not published).")] = False,
+    archive_path: ArchiveOption = DEFAULT_ARCHIVE,
+    as_json: JsonOption = False,
+) -> None:
+    """Dodaj točko kazala (add an index point)."""
+    _options(ctx, archive_path, as_json)
+    from livingmemory.review.index_points import add_point
+
+    with open_archive(ctx.obj["archive"]) as archive:
+        point = add_point(
+            archive, ctx.obj["recording_id"], at=_seconds(at), title=title, synopsis=synopsis,
+            partial_transcript=partial_transcript, keywords=keywords, subjects=subjects,
+            place=place, lat=lat, lon=lon, links=link, draft=draft, author=current_user(),
+        )  # fmt: skip
+    _print_points(ctx, [point], "dodana točka (added) ")
+
+
+@index_app.command("list")
+@friendly_errors
+def index_list(
+    ctx: typer.Context,
+    status: Annotated[Optional[str], typer.Option(help="draft or accepted.")] = None,  # noqa: UP045
+    archive_path: ArchiveOption = DEFAULT_ARCHIVE,
+    as_json: JsonOption = False,
+) -> None:
+    """Točke kazala po času (the index points in time order)."""
+    _options(ctx, archive_path, as_json)
+    from livingmemory.review.index_points import list_points
+
+    with open_archive(ctx.obj["archive"]) as archive:
+        points = list_points(archive, ctx.obj["recording_id"], status=status)
+    _print_points(ctx, points, "")
+    if not points and not ctx.obj["json"]:
+        console.print(f"#{ctx.obj['recording_id']}: kazalo je prazno (no index points)")
+
+
+@index_app.command("edit")
+@friendly_errors
+def index_edit(
+    ctx: typer.Context,
+    point_id: PointArgument,
+    at: TextOption = None,
+    title: TextOption = None,
+    synopsis: TextOption = None,
+    partial_transcript: TextOption = None,
+    keywords: ListOption = None,
+    subjects: ListOption = None,
+    place: TextOption = None,
+    lat: CoordinateOption = None,
+    lon: CoordinateOption = None,
+    link: LinkOption = None,
+    note: NoteOption = None,
+    archive_path: ArchiveOption = DEFAULT_ARCHIVE,
+    as_json: JsonOption = False,
+) -> None:
+    """Popravi točko kazala (change an index point; the history keeps the old one)."""
+    _options(ctx, archive_path, as_json)
+    from livingmemory.review.index_points import edit_point, get_point
+
+    fields = _fields(at=at, title=title, synopsis=synopsis, partial_transcript=partial_transcript,
+                     keywords=keywords, subjects=subjects, place=place, lat=lat, lon=lon,
+                     links=link)  # fmt: skip
+    with open_archive(ctx.obj["archive"]) as archive:
+        _same_recording(get_point(archive, point_id), ctx)
+        point = edit_point(archive, point_id, fields, author=current_user(), note=note)
+    _print_points(ctx, [point], "popravljena (edited) ")
+
+
+def _same_recording(point: dict[str, Any], ctx: typer.Context) -> None:
+    if point["recording_id"] != ctx.obj["recording_id"]:
+        raise LivingMemoryError(
+            f"točka #{point['id']} je v posnetku #{point['recording_id']}, ne "
+            f"#{ctx.obj['recording_id']} (point #{point['id']} belongs to another recording)"
+        )
+
+
+@index_app.command("remove")
+@friendly_errors
+def index_remove(
+    ctx: typer.Context,
+    point_id: PointArgument,
+    note: NoteOption = None,
+    archive_path: ArchiveOption = DEFAULT_ARCHIVE,
+    as_json: JsonOption = False,
+) -> None:
+    """Odstrani točko (remove an index point; its history stays)."""
+    _options(ctx, archive_path, as_json)
+    from livingmemory.review.index_points import get_point, remove_point
+
+    with open_archive(ctx.obj["archive"]) as archive:
+        _same_recording(get_point(archive, point_id), ctx)
+        point = remove_point(archive, point_id, author=current_user(), note=note)
+    _print_points(ctx, [point], "odstranjena (removed) ")
+
+
+@index_app.command("accept")
+@friendly_errors
+def index_accept(
+    ctx: typer.Context,
+    point_id: PointArgument,
+    archive_path: ArchiveOption = DEFAULT_ARCHIVE,
+    as_json: JsonOption = False,
+) -> None:
+    """Potrdi osnutek (accept a draft: from now on it is published)."""
+    _options(ctx, archive_path, as_json)
+    from livingmemory.review.index_points import accept_point, get_point
+
+    with open_archive(ctx.obj["archive"]) as archive:
+        _same_recording(get_point(archive, point_id), ctx)
+        point = accept_point(archive, point_id, author=current_user())
+    _print_points(ctx, [point], "potrjena (accepted) ")
+
+
+@index_app.command("suggest")
+@friendly_errors
+def index_suggest(
+    ctx: typer.Context,
+    archive_path: ArchiveOption = DEFAULT_ARCHIVE,
+    as_json: JsonOption = False,
+) -> None:
+    """Predlogi stroja kot osnutki (machine suggestions as drafts: topic shifts, many names)."""
+    _options(ctx, archive_path, as_json)
+    from livingmemory.review.index_points import suggest_points
+
+    with open_archive(ctx.obj["archive"]) as archive:
+        points = suggest_points(archive, ctx.obj["recording_id"], author=current_user())
+    _print_points(ctx, points, "predlog (suggested) ")
+    if not points and not ctx.obj["json"]:
+        console.print("ni novih predlogov (no new suggestions)")
+
+
+@index_app.command("history")
+@friendly_errors
+def index_history(
+    ctx: typer.Context,
+    point_id: PointArgument,
+    archive_path: ArchiveOption = DEFAULT_ARCHIVE,
+    as_json: JsonOption = False,
+) -> None:
+    """Zgodovina točke (who changed a point, when, from what to what)."""
+    _options(ctx, archive_path, as_json)
+    from livingmemory.review.index_points import point_history
+
+    with open_archive(ctx.obj["archive"]) as archive:
+        rows = point_history(archive, point_id)
+    if ctx.obj["json"]:
+        print(json.dumps(rows, ensure_ascii=False, indent=2))
+        return
+    for row in rows:
+        title = (row["new"] or row["old"] or {}).get("title")
+        console.print(
+            f"{row['created_at']} {row['author'] or '?'} {row['action']}: {escape(repr(title))}",
+            highlight=False,
+        )
+
+
+@index_app.command("import")
+@friendly_errors
+def index_import(
+    ctx: typer.Context,
+    path: Annotated[Path, typer.Argument(help="An OHMS XML record.")],
+    replace_points: Annotated[
+        bool, typer.Option("--replace", help="Remove the current points first.")
+    ] = False,
+    archive_path: ArchiveOption = DEFAULT_ARCHIVE,
+    as_json: JsonOption = False,
+) -> None:
+    """Uvozi kazalo iz zapisa OHMS XML (import the index of an OHMS record)."""
+    _options(ctx, archive_path, as_json)
+    from livingmemory.review.index_points import import_ohms
+
+    with open_archive(ctx.obj["archive"]) as archive:
+        points = import_ohms(archive, ctx.obj["recording_id"], path, author=current_user(),
+                             replace=replace_points)  # fmt: skip
+    _print_points(ctx, points, "uvožena (imported) ")
+
+
 models_app = typer.Typer(
     help="Whisper models: what is installed (offline), import, convert.",
     invoke_without_command=True,

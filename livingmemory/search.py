@@ -4,6 +4,10 @@ What a query finds, best first (each hit says which in ``Hit.matched``):
 
 1. ``title``, ``place``, ``narrator``, ``interviewer``: the recording's metadata ("Jesenice"
    finds the interview titled "Na Jesenicah po vojni");
+   ``index``: a point of the interview index people wrote (its title, synopsis or keywords),
+   ranked with titles, at the point's time; and ``place`` also every interview of a place
+   the query names (:func:`place_recordings`: the same interviews as the place page and the
+   map);
 2. ``tag``: segments tagged with the name the query names, in any case form ("na
    Jesenicah", "jesenice" and "Jesenice" all mean the place tag Jesenice, even where Whisper
    wrote "jese nitsa" and the tagger recognised it);
@@ -46,7 +50,8 @@ _WORD = re.compile(r"\w+", re.UNICODE)
 # Tokens as the index sees them: runs of letters, digits and "_" (tokenchars '_').
 _TOKEN = re.compile(r"[^\W]+", re.UNICODE)
 
-MATCH_KINDS = ("title", "place", "narrator", "interviewer", "tag", "text", "lemma", "approximate")
+MATCH_KINDS = ("title", "index", "place", "narrator", "interviewer", "tag", "text", "lemma",
+               "approximate")  # fmt: skip
 # Recording metadata columns of ``recording_search``, in ranking order, and what a hit says.
 _METADATA = (("title", "title"), ("place", "place"), ("narrators", "narrator"),
              ("interviewers", "interviewer"))  # fmt: skip
@@ -91,6 +96,7 @@ class Hit:
     interview_key: str | None = None
     part: int | None = None
     offset: float = 0.0  # seconds of earlier parts of the same interview
+    index_point_id: int | None = None  # an ``index`` hit: the point
 
     @property
     def interview_start(self) -> float:
@@ -379,14 +385,18 @@ def build_recording_index(conn: sqlite3.Connection, ids: list[int] | None = None
     return len(rows)
 
 
-def _refresh_pending(source: _Source) -> set[int]:
-    """Index recordings whose metadata changed; those that cannot be indexed now (a read-only
-    or busy database) are returned, to be matched in Python instead."""
-    if "recording_search_pending" not in source.tables:
+def _refresh_pending(
+    source: _Source,
+    table: str = "recording_search_pending",
+    build: Any = None,
+) -> set[int]:
+    """Index recordings whose metadata (or, with ``table`` and ``build``, index points)
+    changed; those that cannot be indexed now (a read-only or busy database) are returned,
+    to be matched in Python instead."""
+    build = build or build_recording_index
+    if table not in source.tables:
         return set()
-    pending = [
-        r[0] for r in source.conn.execute("SELECT recording_id FROM recording_search_pending")
-    ]
+    pending = [r[0] for r in source.conn.execute(f"SELECT recording_id FROM {table}")]
     if not pending:
         return set()
     conn = source.conn
@@ -396,11 +406,11 @@ def _refresh_pending(source: _Source) -> set[int]:
         try:
             if conn.in_transaction:
                 conn.execute("SAVEPOINT lm_search_refresh")
-                build_recording_index(conn, pending)
+                build(conn, pending)
                 conn.execute("RELEASE lm_search_refresh")
             else:
                 with conn:
-                    build_recording_index(conn, pending)
+                    build(conn, pending)
         finally:
             conn.execute(f"PRAGMA busy_timeout = {int(timeout)}")
     except sqlite3.OperationalError:  # read-only (Datasette) or locked by a writer
@@ -488,6 +498,195 @@ def _resolve_tags(source: _Source, query: Query) -> list[str]:
         "SELECT name FROM search_tags_fts WHERE search_tags_fts MATCH ? LIMIT 5000", [expression]
     ).fetchall()
     return [row[0] for row in rows if query.matches_words(_TOKEN.findall(row[0].replace("_", " ")))]
+
+
+# -- the interview index (points people wrote) -----------------------------------------------
+
+
+def _index_point_rows(source: _Source, ids: list[int]) -> list[tuple[Any, ...]]:
+    """(point id, recording id, title, synopsis, keywords JSON, language) of the index points
+    search may find in recordings ``ids``: accepted ones in the archive, all in a public
+    database (which holds only accepted ones)."""
+    accepted = " AND p.status = 'accepted'" if source.archive else ""
+    rows: list[tuple[Any, ...]] = []
+    for chunk in _chunks(ids, 500):
+        marks = ",".join("?" * len(chunk))
+        rows += list(
+            source.conn.execute(
+                "SELECT p.id, p.recording_id, p.title, p.synopsis, p.keywords, r.language "
+                "FROM index_points p JOIN recordings r ON r.id = p.recording_id "
+                f"WHERE p.recording_id IN ({marks}){accepted} ORDER BY p.id",
+                chunk,
+            )
+        )
+    return rows
+
+
+def _index_point_document(row: tuple[Any, ...]) -> tuple[str, str, str]:
+    languages = ("sl", row[5]) if row[5] in LEMMAGEN_LANGUAGES else ("sl",)
+    keywords = " ; ".join(json.loads(row[4] or "[]"))
+    return (
+        _lemma_text(row[2], languages),
+        _lemma_text(row[3], languages),
+        _lemma_text(keywords, languages),
+    )
+
+
+def build_index_point_search(conn: sqlite3.Connection, ids: list[int]) -> int:
+    """(Re)index the index points of recordings ``ids`` in ``index_points_search`` (titles,
+    synopses and keywords with their lemmas, as :func:`build_recording_index` does for
+    titles). Called by search for recordings that triggers listed in
+    ``index_points_search_pending`` (the archive), and by the public index writer. Creates
+    the table in a database that lacks it. Returns how many points were indexed."""
+    from livingmemory.archive.schema import _SEARCH_TOKENIZE
+
+    conn.execute(
+        "CREATE VIRTUAL TABLE IF NOT EXISTS index_points_search USING fts5 (title, synopsis, "
+        f'keywords, recording_id UNINDEXED, tokenize="{_SEARCH_TOKENIZE}")'
+    )
+    source = _inspect(conn)
+    for chunk in _chunks(ids, 500):
+        marks = ",".join("?" * len(chunk))
+        conn.execute(f"DELETE FROM index_points_search WHERE recording_id IN ({marks})", chunk)
+    rows = _index_point_rows(source, ids)
+    conn.executemany(
+        "INSERT INTO index_points_search (rowid, title, synopsis, keywords, recording_id) "
+        "VALUES (?, ?, ?, ?, ?)",
+        [(row[0], *_index_point_document(row), row[1]) for row in rows],
+    )
+    if "index_points_search_pending" in source.tables:
+        for chunk in _chunks(ids, 500):
+            marks = ",".join("?" * len(chunk))
+            conn.execute(
+                f"DELETE FROM index_points_search_pending WHERE recording_id IN ({marks})", chunk
+            )
+    return len(rows)
+
+
+def _index_hits(
+    source: _Source, query: Query, allowed: set[int] | None, limit: int
+) -> list[tuple[str, int, tuple[Any, ...]]]:
+    """("index", recording id, (point id, at, title, synopsis, keywords)) for index points
+    whose title, synopsis or keywords say the query in any form, in time order per recording
+    (titles first: they are ranked with recording titles)."""
+    if limit <= 0 or "index_points" not in source.tables:
+        return []
+    phrases = list(dict.fromkeys([query.exact_phrase, *query.lemma_phrases()]))
+    stale = _refresh_pending(source, "index_points_search_pending", build_index_point_search)
+    ids: list[int] = []
+    if "index_points_search" in source.tables:
+        ids = [
+            r[0]
+            for r in source.conn.execute(
+                "SELECT rowid FROM index_points_search WHERE index_points_search MATCH ? "
+                "AND recording_id NOT IN (SELECT value FROM json_each(?)) ORDER BY rank",
+                [_any("{title synopsis keywords}", phrases), json.dumps(sorted(stale))],
+            )
+        ]
+    elif not stale:  # a public database from before the index: nothing to find
+        stale = {
+            r[0] for r in source.conn.execute("SELECT DISTINCT recording_id FROM index_points")
+        }
+    for row in _index_point_rows(source, sorted(stale)):  # not indexed yet: match in Python
+        documents = [_tokens(d) for d in _index_point_document(row)]
+        if any(_contains_phrase(doc, p) for doc in documents for p in phrases):
+            ids.append(row[0])
+    found = []
+    for chunk in _chunks(ids, 500):
+        marks = ",".join("?" * len(chunk))
+        for row in source.conn.execute(
+            "SELECT id, recording_id, at, title, synopsis, keywords FROM index_points "
+            f"WHERE id IN ({marks})",
+            chunk,
+        ):
+            if allowed is None or row[1] in allowed:
+                found.append(("index", row[1], (row[0], row[2], row[3], row[4], row[5])))
+    order = {point_id: position for position, point_id in enumerate(ids)}
+    found.sort(key=lambda hit: order[hit[2][0]])
+    return found[:limit]
+
+
+# -- places: one answer to "which interviews are of this place" ------------------------------
+
+
+def place_recordings(source: Any, name: str) -> list[int]:
+    """THE interviews of a place (ids, ascending): recorded there, told by a narrator from
+    there, mentioning it (its place tag in the current transcript), or with an index point
+    placed there. The place page, a search for the place and the map count these, so that
+    browsing and searching agree. ``source`` is the archive or a public database, as for
+    :func:`search`."""
+    conn, owned = _open(source)
+    try:
+        return sorted(_place_recordings(_inspect(conn), [name]))
+    finally:
+        if owned:
+            conn.close()
+
+
+def _place_recordings(source: _Source, names: list[str], mentions: bool = True) -> set[int]:
+    """:func:`place_recordings` of several names; ``mentions=False`` leaves out interviews
+    that only mention the place (search finds those as tagged moments)."""
+    if not names:
+        return set()
+    marks = ",".join("?" * len(names))
+    current = " AND s.in_current = 1" if source.archive else ""
+    parts = [
+        f"SELECT id FROM recordings WHERE place IN ({marks})",
+        "SELECT rp.recording_id FROM recording_people rp JOIN people p ON p.id = rp.person_id "
+        f"WHERE rp.role = 'narrator' AND p.home_place IN ({marks})",
+    ]
+    if mentions:
+        parts.append(
+            "SELECT e.recording_id FROM entities e JOIN segments s ON s.id = e.segment_id "
+            f"WHERE e.label = 'LOC' AND e.canonical IN ({marks}){current}"
+        )
+    if "index_points" in source.tables:
+        accepted = " AND status = 'accepted'" if source.archive else ""
+        parts.append(f"SELECT recording_id FROM index_points WHERE place IN ({marks}){accepted}")
+    sql = " UNION ".join(parts)
+    return {row[0] for row in source.conn.execute(sql, names * len(parts))}
+
+
+def _place_names(source: _Source, query: Query) -> list[str]:
+    """The place names the query names, in any case form: place tags, places recordings were
+    made in, narrators' home places and index points' places."""
+    names: set[str] = set()
+    tagged = sorted(
+        {v for t in query.tag_names for v in (t.replace("_", " "), t.replace("_", "-"))}
+    )
+    if tagged:
+        marks = ",".join("?" * len(tagged))
+        names |= {
+            row[0]
+            for row in source.conn.execute(
+                "SELECT DISTINCT canonical FROM entities WHERE label = 'LOC' "
+                f"AND canonical IN ({marks})",
+                tagged,
+            )
+        }
+    sqls = ["SELECT DISTINCT place FROM recordings", "SELECT DISTINCT home_place FROM people"]
+    if "index_points" in source.tables:
+        sqls.append("SELECT DISTINCT place FROM index_points")
+    for sql in sqls:
+        for (value,) in source.conn.execute(sql):
+            if value and query.matches_words(_TOKEN.findall(value)):
+                names.add(value)
+    return sorted(names)
+
+
+def _place_hits(
+    source: _Source, query: Query, allowed: set[int] | None, seen: set[int], limit: int
+) -> list[tuple[str, int, tuple[str, str]]]:
+    """A ``place`` hit for every interview of a place the query names that no better hit
+    has listed yet and no tagged moment will (told by a narrator from there, indexed there),
+    so that a search for the place finds what the place page lists."""
+    if limit <= 0:
+        return []
+    names = _place_names(source, query)
+    ids = _place_recordings(source, names, mentions=False) - seen
+    if allowed is not None:
+        ids &= allowed
+    return [("place", rid, ("place", ", ".join(names))) for rid in sorted(ids)][:limit]
 
 
 # -- filters ---------------------------------------------------------------------------------
@@ -722,7 +921,13 @@ def _search(source: _Source, text: str, filters: Filters, limit: int, offset: in
     if allowed is not None and not allowed:
         return []
     if not filters.segment_level:
-        found += [(kind, rid, None) for kind, rid in _metadata_hits(source, query, allowed, wanted)]
+        metadata = _metadata_hits(source, query, allowed, wanted)
+        titles = [(kind, rid, None) for kind, rid in metadata if kind == "title"]
+        found += titles
+        found += _index_hits(source, query, allowed, wanted - len(found))
+        found += [(kind, rid, None) for kind, rid in metadata if kind != "title"]
+        seen_recordings = {rid for _, rid, _ in found}
+        found += _place_hits(source, query, allowed, seen_recordings, wanted - len(found))
     ranges = (
         _ranges(source, allowed) if allowed is not None and len(allowed) <= _RANGE_LIMIT else None
     )
@@ -810,9 +1015,12 @@ def highlight(text: str, query: Query, words: int = 12) -> str:
     return ("…" if low else "") + "".join(pieces) + ("…" if high < len(spans) else "")
 
 
+_NOT_SEGMENTS = ("index", "place")  # kinds whose rows are not segments
+
+
 def _hits(source: _Source, query: Query, page: list[tuple[str, int, Any]]) -> list[Hit]:
     recordings = _recording_details(source, {rid for _, rid, _ in page})
-    segment_ids = [row[0] for _, _, row in page if row is not None]
+    segment_ids = [row[0] for kind, _, row in page if row is not None and kind not in _NOT_SEGMENTS]
     segments: dict[int, tuple[Any, ...]] = {}
     tag_columns = [c for c in ("tags", "tags_loose") if c in source.segment_columns]
     extra = "".join(f", {c}" for c in tag_columns)
@@ -837,6 +1045,21 @@ def _hits(source: _Source, query: Query, page: list[tuple[str, int, Any]]) -> li
             "part": recording.get("part"),
             "offset": recording["offset"],
         }
+        if kind == "index":
+            point_id, at, title, synopsis, _keywords = row
+            shown = " — ".join(part for part in (title, synopsis) if part)
+            hits.append(
+                Hit(**common, start=float(at), end=float(at), text=title,
+                    snippet=highlight(shown, query), link=_link(recording, float(at)),
+                    index_point_id=point_id)
+            )  # fmt: skip
+            continue
+        if kind == "place" and row is not None:  # an interview of the place (by its people)
+            hits.append(
+                Hit(**common, start=0.0, end=float(recording.get("duration") or 0.0),
+                    text=row[1], snippet=highlight(row[1], query), link=_link(recording, 0.0))
+            )  # fmt: skip
+            continue
         if row is None:
             field_name = {"title": "title", "place": "place", "narrator": "narrators",
                           "interviewer": "interviewers"}[kind]  # fmt: skip

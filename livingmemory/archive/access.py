@@ -12,6 +12,8 @@ only the recording's own people as speakers.
 from __future__ import annotations
 
 import datetime as dt
+import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -115,3 +117,54 @@ def public_title(recording: dict[str, Any]) -> str:
     if not title or (original and title in (original, Path(original).stem)):
         return f"Posnetek {recording['id']}"
     return title
+
+
+# -- the interview index (issue 25) ----------------------------------------------------------
+
+INDEX_POINT_COLUMNS = ("id", "recording_id", "at", "title", "partial_transcript", "synopsis",
+                       "keywords", "subjects", "place", "lat", "lon", "links")  # fmt: skip
+_JSON_LISTS = ("keywords", "subjects", "links")
+_WORD_RE = re.compile(r"\w+", re.UNICODE)
+
+
+def _word_set(text: str | None) -> set[str]:
+    return {word.casefold() for word in _WORD_RE.findall(text or "")}
+
+
+def redacted_words(archive: Archive, recording_id: int) -> set[str]:
+    """Words said only inside the recording's redacted passages (in its current transcript):
+    a volunteer's text that contains one may be quoting what was taken out."""
+    spans = redaction_spans(archive, recording_id)
+    if not spans:
+        return set()
+    inside: set[str] = set()
+    outside: set[str] = set()
+    for segment in archive.current_segments(recording_id):
+        words = _word_set(segment["text"])
+        (inside if overlaps(segment["start"], segment["end"], spans) else outside).update(words)
+    return inside - outside
+
+
+def public_index_points(archive: Archive, recording_id: int) -> list[dict[str, Any]]:
+    """The recording's index as the public may see it (:data:`INDEX_POINT_COLUMNS`, lists
+    decoded): accepted points only, none inside a redacted passage, and no partial transcript
+    that carries a word said only in one. Publishability of the recording is the caller's
+    check (:func:`publishable`), as for its transcript."""
+    if "index_points" not in archive.db.table_names():
+        return []
+    spans = redaction_spans(archive, recording_id)
+    hidden = redacted_words(archive, recording_id)
+    points = []
+    for row in archive.db.query(
+        f"SELECT {', '.join(INDEX_POINT_COLUMNS)} FROM index_points "
+        "WHERE recording_id = ? AND status = 'accepted' ORDER BY at, id",
+        [recording_id],
+    ):
+        if any(a <= row["at"] < b for a, b in spans):
+            continue
+        if hidden & _word_set(row["partial_transcript"]):
+            row["partial_transcript"] = None
+        for key in _JSON_LISTS:
+            row[key] = json.loads(row[key] or "[]")
+        points.append(row)
+    return points

@@ -705,6 +705,91 @@ def _v14_speaker_suggestions(db: sqlite_utils.Database) -> None:
     db.execute("ALTER TABLE segments ADD COLUMN overlap INTEGER NOT NULL DEFAULT 0")
 
 
+def _v15_index_points(db: sqlite_utils.Database) -> None:
+    """The interview index people write (issue 25): OHMS-style points and their history.
+
+    * ``index_points``: a point at ``at`` seconds with a title, a partial transcript, a
+      synopsis, keywords and subjects (JSON lists), a place (with coordinates from the
+      gazetteer or typed) and links (JSON list of ``{"url", "label"}``). Machine suggestions
+      are ``source = 'machine'`` drafts; only ``accepted`` points are ever published.
+    * ``index_point_revisions``: every add, edit, accept and removal with who, when, and
+      the point before and after (JSON), as corrections keep theirs in ``revisions``.
+    * ``index_points_search``: accepted points' titles, synopses and keywords with their
+      lemmas, filled by ``livingmemory.search`` (lemmas need Python); triggers list the
+      recordings whose points changed in ``index_points_search_pending``.
+    """
+    db.execute(
+        """
+        CREATE TABLE index_points (
+            id INTEGER PRIMARY KEY,
+            recording_id INTEGER NOT NULL REFERENCES recordings (id) ON DELETE CASCADE,
+            at REAL NOT NULL CHECK (at >= 0),    -- seconds into the recording
+            title TEXT NOT NULL,
+            partial_transcript TEXT,
+            synopsis TEXT,
+            keywords TEXT NOT NULL DEFAULT '[]', -- JSON list of strings
+            subjects TEXT NOT NULL DEFAULT '[]', -- JSON list of strings
+            place TEXT,
+            lat REAL,
+            lon REAL,
+            links TEXT NOT NULL DEFAULT '[]',    -- JSON list of {"url", "label"}
+            status TEXT NOT NULL DEFAULT 'draft' CHECK (status IN ('draft', 'accepted')),
+            source TEXT NOT NULL DEFAULT 'volunteer' CHECK (source IN ('volunteer', 'machine')),
+            created_by TEXT,
+            created_at TEXT NOT NULL,
+            updated_by TEXT,
+            updated_at TEXT NOT NULL
+        )
+        """
+    )
+    db.execute("CREATE INDEX idx_index_points_recording ON index_points (recording_id, at)")
+    db.execute("CREATE INDEX idx_index_points_place ON index_points (place)")
+    db.execute(
+        """
+        CREATE TABLE index_point_revisions (
+            id INTEGER PRIMARY KEY,
+            point_id INTEGER NOT NULL,           -- kept after the point is removed
+            recording_id INTEGER NOT NULL REFERENCES recordings (id) ON DELETE CASCADE,
+            action TEXT NOT NULL CHECK (action IN ('add', 'edit', 'accept', 'remove')),
+            old TEXT,                            -- JSON: the point before (NULL for add)
+            new TEXT,                            -- JSON: the point after (NULL for remove)
+            author TEXT,
+            created_at TEXT NOT NULL,
+            note TEXT
+        )
+        """
+    )
+    db.execute(
+        "CREATE INDEX idx_index_point_revisions_point ON index_point_revisions (point_id, id)"
+    )
+    db.execute(
+        "CREATE VIRTUAL TABLE index_points_search USING fts5 (title, synopsis, keywords, "
+        f'recording_id UNINDEXED, tokenize="{_SEARCH_TOKENIZE}")'
+    )
+    db.execute("CREATE TABLE index_points_search_pending (recording_id INTEGER PRIMARY KEY)")
+    pending = (
+        "INSERT OR IGNORE INTO index_points_search_pending (recording_id) "
+        "VALUES ({row}.recording_id);"
+    )
+    for event, rows in (("INSERT", ("new",)), ("UPDATE", ("old", "new")), ("DELETE", ("old",))):
+        body = " ".join(pending.format(row=row) for row in rows)
+        db.execute(
+            f"CREATE TRIGGER index_points_search_{event.lower()} AFTER {event} ON index_points "
+            f"BEGIN {body} END"
+        )
+    # Publishing rewrites a recording whose index changed (the counter of issue 17).
+    bump = (
+        "INSERT INTO publish_changes (recording_id, version) VALUES ({row}.recording_id, 1) "
+        "ON CONFLICT (recording_id) DO UPDATE SET version = version + 1;"
+    )
+    for event, rows in (("INSERT", ("new",)), ("UPDATE", ("old", "new")), ("DELETE", ("old",))):
+        body = " ".join(bump.format(row=row) for row in rows)
+        db.execute(
+            f"CREATE TRIGGER index_points_publish_{event.lower()} AFTER {event} ON index_points "
+            f"BEGIN {body} END"
+        )
+
+
 Migration = Callable[[sqlite_utils.Database], None]
 # MIGRATIONS[n] upgrades an archive from version n to version n + 1. Append only.
 MIGRATIONS: list[Migration] = [
@@ -722,6 +807,7 @@ MIGRATIONS: list[Migration] = [
     _v12_publish_changes,
     _v13_live_publishing,
     _v14_speaker_suggestions,
+    _v15_index_points,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 

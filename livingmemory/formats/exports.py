@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from livingmemory.archive.access import (
     overlaps,
+    public_index_points,
     public_title,
     publishable,
     redaction_spans,
@@ -179,6 +180,28 @@ class ExportContext:
     def index_points(self) -> list[dict[str, Any]]:
         """The transcript in two-minute stretches, each with its tags (see :func:`index_points`)."""
         return index_points(self.archive, self.recording["id"], self.offset)
+
+    def people_index(self) -> list[dict[str, Any]] | None:
+        """The index people wrote (accepted points, as the public may see them: see
+        :func:`~livingmemory.archive.access.public_index_points`) in the shape of
+        :func:`index_points`, or None when the recording has none."""
+        points = public_index_points(self.archive, self.recording["id"])
+        if not points:
+            return None
+        return [
+            {
+                "time": p["at"] + self.offset,
+                "title": p["title"],
+                "partial_transcript": p["partial_transcript"],
+                "synopsis": p["synopsis"],
+                "keywords": p["keywords"],
+                "subjects": p["subjects"],
+                "gps": f"{p['lat']}, {p['lon']}" if p["lat"] is not None else None,
+                "gps_text": p["place"],
+                "links": p["links"],
+            }
+            for p in points
+        ]
 
     def people(self, role: str) -> list[str]:
         """Names of the recording's people in ``role`` (narrator, interviewer...)."""

@@ -91,7 +91,8 @@ def ohms_xml(
     fmt (``audio``/``video``, default ``audio``).
     ``index_points`` items: time (seconds; written as whole seconds), title, synopsis,
     partial_transcript, keywords, subjects (lists), gps (``"lat, lon"`` or None), gps_zoom,
-    gps_text, hyperlink, hyperlink_text. ``exported`` is the record's ``dt`` (default today).
+    gps_text, links (``[{"url", "label"}]``; or one hyperlink, hyperlink_text).
+    ``exported`` is the record's ``dt`` (default today).
     """
     get = interview.get
     root = ET.Element(
@@ -176,10 +177,26 @@ def _add_point(index: ET.Element, point: dict[str, Any]) -> None:
     _add(gps, "gps_zoom", point.get("gps_zoom") or ("17" if point.get("gps") else None))
     _add(gps, "gps_text", point.get("gps_text"))
     _add(gps, "gps_text_alt")
-    links = _add(element, "hyperlinks")
-    _add(links, "hyperlink", point.get("hyperlink"))
-    _add(links, "hyperlink_text", point.get("hyperlink_text"))
-    _add(links, "hyperlink_text_alt")
+    # OHMS repeats <hyperlinks> once per link (an empty one when there is none).
+    links: list[dict[str, Any]] = ohms_links(point) or [{"url": None, "label": None}]
+    for link in links:
+        each = _add(element, "hyperlinks")
+        _add(each, "hyperlink", link["url"])
+        _add(each, "hyperlink_text", link["label"])
+        _add(each, "hyperlink_text_alt")
+
+
+def ohms_links(point: dict[str, Any]) -> list[dict[str, str]]:
+    """A point's links as ``{"url", "label"}``: its ``links`` list, else its single
+    ``hyperlink``/``hyperlink_text`` (the older shape of these dicts)."""
+    links = point.get("links")
+    if links is None:
+        links = [{"url": point.get("hyperlink"), "label": point.get("hyperlink_text")}]
+    return [
+        {"url": str(link["url"]), "label": str(link.get("label") or link["url"])}
+        for link in links
+        if link.get("url")
+    ]
 
 
 # -- reading back ---------------------------------------------------------------------------
@@ -201,7 +218,8 @@ def parse_ohms(xml: str) -> dict[str, Any]:
     Returns ``id``, ``dt``, ``version``, ``title``, ``date``, ``duration``, ``interviewees``,
     ``interviewers``, ``keywords``, ``subjects``, ``description``, ``rights``, ``language``,
     ``media_url``, ``index_points`` (dicts as :func:`ohms_xml` takes them, ``time`` an int,
-    ``gps`` None when empty), ``cues`` and ``notes`` (from a WebVTT transcript; empty for an
+    ``gps`` None when empty, every ``<hyperlinks>`` in ``links``),
+    ``cues`` and ``notes`` (from a WebVTT transcript; empty for an
     older plain-text transcript, which is returned as ``transcript_text``).
     """
     source = "<ohms>"
@@ -228,6 +246,11 @@ def parse_ohms(xml: str) -> dict[str, Any]:
             ) from None
         gpspoints = point.find("gpspoints")
         links = point.find("hyperlinks")
+        every = [
+            {"url": _text(each, "hyperlink"), "label": _text(each, "hyperlink_text")}
+            for each in point.iterfind("hyperlinks")
+            if _text(each, "hyperlink")
+        ]
         points.append(
             {
                 "time": seconds,
@@ -241,6 +264,7 @@ def parse_ohms(xml: str) -> dict[str, Any]:
                 "gps_text": _text(gpspoints, "gps_text"),
                 "hyperlink": _text(links, "hyperlink"),
                 "hyperlink_text": _text(links, "hyperlink_text"),
+                "links": every,
             }
         )
     transcript = record.findtext("vtt_transcript") or record.findtext("transcript") or ""
@@ -274,7 +298,8 @@ def parse_ohms(xml: str) -> dict[str, Any]:
 
 def export_ohms(context: ExportSource) -> str:
     """A recording as an OHMS record: its metadata, keywords and subjects from its tags, the
-    transcript, and an index point per two minutes (redacted passages left out)."""
+    transcript, and its index: the accepted points people wrote, else one point per two
+    minutes (redacted passages left out either way)."""
     recording = context.recording
     entities = context.entities()
     interview = {
@@ -291,7 +316,10 @@ def export_ohms(context: ExportSource) -> str:
         "language": recording["language"],
         "description": recording["place"] and f"Recorded in {recording['place']}",
     }
-    return ohms_xml(interview, context.document, context.index_points())
+    points = context.people_index()
+    if points is None:  # no index written by people: two-minute stretches of the transcript
+        points = context.index_points()
+    return ohms_xml(interview, context.document, points)
 
 
 @hookimpl

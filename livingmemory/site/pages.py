@@ -37,6 +37,8 @@ import yaml
 from markupsafe import Markup, escape
 
 from livingmemory.archive.files import sha256_file
+from livingmemory.search import place_recordings
+from livingmemory.site.index_points import KAZALO_STRINGS, kazalo, points_at_place
 from livingmemory.timecodes import clock
 
 PUBLIC_DATABASE = "public"
@@ -115,7 +117,7 @@ STRINGS: dict[str, tuple[str, str]] = {
         "Prepis je naredil računalnik in ima lahko napake; vrstice v poševnem tisku so morda napačne.",  # noqa: E501
         "The transcript was made by a computer and may contain mistakes; lines in italics may be wrong.",  # noqa: E501
     ),
-    "index": ("Kazalo intervjuja", "Index of the interview"),
+    "index": ("Omenjeno v intervjuju", "Mentioned in the interview"),
     "index_hint": (
         "Klikni, da skočiš na trenutek, ko je omenjeno (ponovni klik: naslednja omemba).",
         "Click to jump to the moment it is mentioned (click again: the next mention).",
@@ -191,6 +193,7 @@ STRINGS: dict[str, tuple[str, str]] = {
     ),
     "oai_record": ("Zapis OAI-PMH (Dublin Core)", "OAI-PMH record (Dublin Core)"),
 }
+STRINGS.update(KAZALO_STRINGS)  # the interview index's words (site/index_points.py)
 
 LANGUAGE_NAMES: dict[str, tuple[str, str]] = {
     "sl": ("slovenščina", "Slovenian"),
@@ -435,6 +438,7 @@ def interview(conn: sqlite3.Connection, recording_id: int) -> dict[str, Any] | N
         row["times"] = " ".join(f"{t:g}" for t in times)
         chips.setdefault(row["label"], []).append(row)
     recording["chips"] = [(label, chips[label]) for label in CHIP_ORDER if label in chips]
+    recording["kazalo"] = kazalo(conn, recording_id)
     return recording
 
 
@@ -586,7 +590,11 @@ def entity_page(conn: sqlite3.Connection, label: str, name: str) -> dict[str, An
             [name, PAGE_SIZE],
         )
     place = None
+    placed: list[dict[str, Any]] = []
+    interviews: list[int] | None = None
     if label == "LOC":
+        interviews = place_recordings(conn, name)  # the count search and the map give too
+        placed = points_at_place(conn, name, PAGE_SIZE)
         found = _rows(
             conn,
             "SELECT name, type, region, latitude, longitude FROM places WHERE name = ? LIMIT 1",
@@ -598,6 +606,7 @@ def entity_page(conn: sqlite3.Connection, label: str, name: str) -> dict[str, An
         *(n["recording_id"] for n in narrators),
         *(m["recording_id"] for m in mentioned),
         *(m["recording_id"] for m in moments),
+        *(p["recording_id"] for p in placed),
     ]
     recordings = recordings_by_id(conn, ids)
     return {
@@ -606,7 +615,9 @@ def entity_page(conn: sqlite3.Connection, label: str, name: str) -> dict[str, An
         "mentioned": [{**m, "recording": recordings.get(m["recording_id"])} for m in mentioned],
         "moments": [{**m, "recording": recordings.get(m["recording_id"])} for m in moments],
         "place": place,
-        "empty": not (recorded_here or narrators or mentioned),
+        "indexed": [{**p, "recording": recordings.get(p["recording_id"])} for p in placed],
+        "interview_count": None if interviews is None else len(interviews),
+        "empty": not (recorded_here or narrators or mentioned or interviews),
     }
 
 
@@ -643,6 +654,8 @@ def decade_page(conn: sqlite3.Connection, decade: int) -> dict[str, Any]:
         "mentioned": [{**m, "recording": recordings.get(m["recording_id"])} for m in mentioned],
         "moments": [{**m, "recording": recordings.get(m["recording_id"])} for m in moments],
         "place": None,
+        "indexed": [],
+        "interview_count": None,
         "empty": not (recorded or mentioned),
     }
 
@@ -715,7 +728,8 @@ BROWSE_LINKS = {
         UNION ALL SELECT place, id, 0 FROM recordings WHERE place IS NOT NULL
         UNION ALL SELECT p.home_place, rp.recording_id, 0 FROM people p
           JOIN recording_people rp ON rp.person_id = p.id
-         WHERE p.home_place IS NOT NULL AND rp.role = 'narrator'""",
+         WHERE p.home_place IS NOT NULL AND rp.role = 'narrator'
+        UNION ALL SELECT place, recording_id, 0 FROM index_points WHERE place IS NOT NULL""",
     "person": """
         SELECT canonical AS name, recording_id, 1 AS mention FROM entities
          WHERE label = 'PER' AND canonical IS NOT NULL
@@ -758,6 +772,7 @@ def browse_keys(conn: Any, recording_ids: list[int]) -> set[tuple[str, str]]:
         "entities": f"recording_id IN ({marks})",
         "recordings": f"id IN ({marks})",
         "recording_people": f"recording_id IN ({marks})",
+        "index_points": f"recording_id IN ({marks})",
         "people": f"id IN (SELECT person_id FROM main.recording_people WHERE recording_id IN "
         f"({marks}))",
     }

@@ -234,6 +234,11 @@ def register_routes(datasette):
     from livingmemory.site import publish_pages  # the workspace's "Objavi" page
 
     routes += publish_pages.routes()
+
+
+    from livingmemory.site import workspace_index  # the index editor beside the player
+
+    routes += workspace_index.routes()
     # Datasette mounts a plugin's static/ folder only when the entry point is a package (on
     # Python < 3.12 importlib.resources.files() rejects a module), so serve it here too.
     if STATIC_DIR.is_dir():

@@ -40,7 +40,7 @@ from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import sqlite_utils
 
@@ -62,6 +62,7 @@ from livingmemory.archive.files import partial_path
 from livingmemory.archive.fixity import damaged_recordings
 from livingmemory.archive.store import Archive, current_user, utc_now
 from livingmemory.errors import LivingMemoryError
+from livingmemory.site.index_points import write_public_index
 from livingmemory.site.pages import build_browse_index
 
 AUDIO_ROUTE = "/-/audio/"
@@ -92,8 +93,14 @@ class PublishResult:
 # now in the public ``recordings`` table (the others were withdrawn), creating its table
 # when absent. A full publish passes every published recording, an incremental one the
 # changed and withdrawn ones. Append to this list to add a table.
-PublicTableWriter = Callable[[Archive, sqlite_utils.Database, list[int]], None]
-PUBLIC_TABLE_WRITERS: list[PublicTableWriter] = []
+class PublicTableWriter(Protocol):
+    def __call__(
+        self, archive: Archive, public: sqlite_utils.Database, recording_ids: list[int], *,
+        today: dt.date | None = None,
+    ) -> Any: ...
+
+
+PUBLIC_TABLE_WRITERS: list[PublicTableWriter] = [write_public_index]
 Progress = Callable[[float, str], None]
 
 
@@ -251,7 +258,8 @@ def _publish(
     fingerprints = _fingerprints(archive, recordings)
     if manifest is not None:
         done = _publish_incremental(
-            archive, output, recordings, fingerprints, manifest, audio_dir, result, only, progress
+            archive, output, recordings, fingerprints, manifest, audio_dir, result, only, progress,
+            today,
         )
         if done is not None:
             return done
@@ -271,7 +279,7 @@ def _publish(
                 entries[recording["id"]][0] = fingerprints[recording["id"]]
             ids = [r["id"] for r in recordings]
             for writer in PUBLIC_TABLE_WRITERS:
-                writer(archive, public, ids)
+                writer(archive, public, ids, today=today)
             public.execute(f"PRAGMA application_id = {_token(entries)}")
         progress(0.9, "search index")
         _finish(public)
@@ -710,7 +718,7 @@ def _code_version() -> str:
     digest = hashlib.sha256(f"{sqlite3.sqlite_version}|{AUDIO_GENERATION}".encode())
     shaping = (
         publish, build_public_index, build_browse_index, redaction_spans, _segment_tags_sql,
-        Archive.people,
+        Archive.people, write_public_index,
     )  # fmt: skip
     for name in sorted({function.__module__ for function in shaping}):
         source = getattr(sys.modules[name], "__file__", None)
@@ -855,6 +863,7 @@ def _publish_incremental(
     result: PublishResult,
     only: set[int] | None = None,
     progress: Progress = _no_progress,
+    today: dt.date | None = None,
 ) -> PublishResult | None:
     """Rewrite only what changed since the last publish, with a full publish's guarantees.
 
@@ -922,7 +931,7 @@ def _publish_incremental(
                 entries[rid][0] = fingerprints[rid]
             new_keys, new_tags = _index_recordings(conn, changed)
             for writer in PUBLIC_TABLE_WRITERS:
-                writer(archive, public, sorted(set(touched) | set(changed)))
+                writer(archive, public, sorted(set(touched) | set(changed)), today=today)
             for row in places:
                 public.table("places").upsert(row, pk="id")
             _update_search_tags(conn, tags, new_tags)

@@ -120,7 +120,7 @@
 
   // Index chips: each click goes to the next mention after the current moment.
   document.addEventListener("click", function (event) {
-    var chip = event.target.closest ? event.target.closest(".chip[data-times], .found-item[data-start]") : null;
+    var chip = event.target.closest ? event.target.closest(".chip[data-times], .found-item[data-start], .kazalo-play[data-start]") : null;
     if (!chip) return;
     event.preventDefault();
     if (chip.hasAttribute("data-start")) { playFrom(parseFloat(chip.getAttribute("data-start"))); return; }
