@@ -648,6 +648,53 @@ def _v12_publish_changes(db: sqlite_utils.Database) -> None:
             db.execute(f"CREATE TRIGGER {name} AFTER {event} ON {table} BEGIN {body} END")
 
 
+def _v13_trails(db: sqlite_utils.Database) -> None:
+    """Heritage trails (issue 25): ordered stops, each a place with coordinates and one or
+    more interview moments (a recording and a second). Composed by volunteers (workspace or
+    ``livingmemory trail import``); publish copies only their public moments."""
+    db.execute(
+        """
+        CREATE TABLE trails (
+            id INTEGER PRIMARY KEY,
+            slug TEXT NOT NULL UNIQUE,
+            title TEXT NOT NULL,
+            description TEXT,
+            language TEXT,
+            updated_at TEXT,
+            updated_by TEXT
+        )
+        """
+    )
+    db.execute(
+        """
+        CREATE TABLE trail_stops (
+            id INTEGER PRIMARY KEY,
+            trail_id INTEGER NOT NULL REFERENCES trails(id) ON DELETE CASCADE,
+            position INTEGER NOT NULL,
+            place TEXT NOT NULL,
+            latitude REAL NOT NULL,
+            longitude REAL NOT NULL,
+            title TEXT,
+            description TEXT,
+            UNIQUE (trail_id, position)
+        )
+        """
+    )
+    db.execute(
+        """
+        CREATE TABLE trail_moments (
+            id INTEGER PRIMARY KEY,
+            stop_id INTEGER NOT NULL REFERENCES trail_stops(id) ON DELETE CASCADE,
+            position INTEGER NOT NULL,
+            recording_id INTEGER NOT NULL REFERENCES recordings(id) ON DELETE CASCADE,
+            at REAL NOT NULL,
+            note TEXT
+        )
+        """
+    )
+    db.execute("CREATE INDEX idx_trail_moments_recording ON trail_moments (recording_id)")
+
+
 Migration = Callable[[sqlite_utils.Database], None]
 # MIGRATIONS[n] upgrades an archive from version n to version n + 1. Append only.
 MIGRATIONS: list[Migration] = [
@@ -663,6 +710,7 @@ MIGRATIONS: list[Migration] = [
     _v10_claims,
     _v11_voices,
     _v12_publish_changes,
+    _v13_trails,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 

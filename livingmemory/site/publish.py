@@ -49,7 +49,9 @@ from livingmemory.archive.files import partial_path
 from livingmemory.archive.fixity import check_source
 from livingmemory.archive.store import Archive, current_user, utc_now
 from livingmemory.errors import LivingMemoryError
+from livingmemory.site.maps import write_map_places
 from livingmemory.site.pages import build_browse_index
+from livingmemory.site.trails import write_public_trails
 
 AUDIO_ROUTE = "/-/audio/"
 # What of a person is public: their notes (and anything added later) never are.
@@ -195,6 +197,7 @@ def publish(
                 entries[recording["id"]] = _copy_recording(
                     archive, public, recording, audio_dir, keep_audio, result, regenerate, staged
                 )
+            _write_site_tables(archive, public.conn)
         _finish(public)
         public.close()
         _swap_in(temp, output, audio_dir, keep_audio, staged, result)
@@ -522,6 +525,29 @@ def _finish(public: sqlite_utils.Database) -> None:
     public.vacuum()
 
 
+def _write_site_tables(archive: Archive, conn: sqlite3.Connection) -> None:
+    """The map's located places and the public heritage trails: small whole tables,
+    rewritten on every publish that writes (site/maps.py, site/trails.py)."""
+    write_map_places(archive, conn)
+    write_public_trails(archive, conn)
+
+
+def _site_tables_stale(archive: Archive, output: Path) -> bool:
+    """Whether the map or trail tables would change although no recording did (a trail
+    composed, a place added to the vocabulary): then an incremental publish rewrites them."""
+    from livingmemory.site.maps import map_rows, published_map_rows
+    from livingmemory.site.trails import public_trail_tuples, published_trail_rows
+
+    conn = sqlite3.connect(f"file:{output}?mode=ro", uri=True)
+    try:
+        return bool(
+            published_map_rows(conn) != map_rows(archive, conn)
+            or published_trail_rows(conn) != public_trail_tuples(archive, conn)
+        )
+    finally:
+        conn.close()
+
+
 def redact(
     archive: Archive, recording_id: int, start: float, end: float, reason: str | None = None
 ) -> int:
@@ -565,7 +591,7 @@ def _code_version() -> str:
     digest = hashlib.sha256(f"{sqlite3.sqlite_version}|{AUDIO_GENERATION}".encode())
     shaping = (
         publish, build_public_index, build_browse_index, redaction_spans, _segment_tags_sql,
-        Archive.people,
+        Archive.people, write_map_places, write_public_trails,
     )  # fmt: skip
     for name in sorted({function.__module__ for function in shaping}):
         source = getattr(sys.modules[name], "__file__", None)
@@ -732,7 +758,7 @@ def _publish_incremental(
     result.incremental = True
     result.rewritten = list(changed)
     entries = {rid: list(old[rid]) for rid in current if rid not in changed}
-    if not (removed or changed or places):
+    if not (removed or changed or places or _site_tables_stale(archive, output)):
         result.recordings = sorted(current)
         result.segments = sum(entry[2] for entry in entries.values())
         result.redacted_segments = sum(entry[3] for entry in entries.values())
@@ -770,6 +796,7 @@ def _publish_incremental(
             from livingmemory.site.pages import refresh_browse
 
             refresh_browse(conn, keys | new_keys)
+            _write_site_tables(archive, conn)
             targets = ["recording_search", "search_tags_fts"]
             for table in [*targets, "segments_fts"] if withdrawn else targets:
                 conn.execute(f"INSERT INTO {table} ({table}) VALUES ('optimize')")
