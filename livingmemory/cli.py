@@ -1442,6 +1442,40 @@ def index_history(
         title = (row["new"] or row["old"] or {}).get("title")
         console.print(
             f"{row['created_at']} {row['author'] or '?'} {row['action']}: {escape(repr(title))}",
+trail_app = typer.Typer(help="Heritage trails: stops with interview moments, for walkers.")
+app.add_typer(trail_app, name="trail")
+
+
+@trail_app.command("import")
+@friendly_errors
+def trail_import(
+    path: Annotated[Path, typer.Argument(help="A YAML file of trails (see the README).")],
+    archive_path: ArchiveOption = DEFAULT_ARCHIVE,
+) -> None:
+    """Add or replace trails from a YAML file: all of them are checked before any is written."""
+    from livingmemory.site.trails import import_trails
+
+    with open_archive(archive_path) as archive:
+        trails = import_trails(archive, path)
+    for trail in trails:
+        console.print(f"{trail.slug}: {trail.title} ({len(trail.stops)} stops)", highlight=False)
+
+
+@trail_app.command("list")
+@friendly_errors
+def trail_list(archive_path: ArchiveOption = DEFAULT_ARCHIVE, as_json: JsonOption = False) -> None:
+    """The archive's trails (published with the next 'publish', public moments only)."""
+    from livingmemory.site.trails import list_trails
+
+    with open_archive(archive_path) as archive:
+        rows = list_trails(archive)
+    if as_json:
+        print(json.dumps(rows, ensure_ascii=False, indent=2))
+        return
+    for row in rows:
+        console.print(
+            f"{row['slug']:<30} {row['stops']:>3} stops {row['moments']:>3} moments  "
+            f"{row['title']}",
             highlight=False,
         )
 
@@ -1465,6 +1499,18 @@ def index_import(
         points = import_ohms(archive, ctx.obj["recording_id"], path, author=current_user(),
                              replace=replace_points)  # fmt: skip
     _print_points(ctx, points, "uvožena (imported) ")
+@trail_app.command("remove")
+@friendly_errors
+def trail_remove(
+    slug: Annotated[str, typer.Argument(help="The trail's slug (see 'trail list').")],
+    archive_path: ArchiveOption = DEFAULT_ARCHIVE,
+) -> None:
+    """Remove a trail (it leaves the public site with the next 'publish')."""
+    from livingmemory.site.trails import remove_trail
+
+    with open_archive(archive_path) as archive:
+        remove_trail(archive, slug)
+    console.print(f"removed trail {slug!r}", highlight=False)
 
 
 models_app = typer.Typer(

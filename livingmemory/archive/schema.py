@@ -790,6 +790,53 @@ def _v15_index_points(db: sqlite_utils.Database) -> None:
         )
 
 
+def _v16_trails(db: sqlite_utils.Database) -> None:
+    """Heritage trails (issue 25): ordered stops, each a place with coordinates and one or
+    more interview moments (a recording and a second). Composed by volunteers (workspace or
+    ``livingmemory trail import``); publish copies only their public moments."""
+    db.execute(
+        """
+        CREATE TABLE trails (
+            id INTEGER PRIMARY KEY,
+            slug TEXT NOT NULL UNIQUE,
+            title TEXT NOT NULL,
+            description TEXT,
+            language TEXT,
+            updated_at TEXT,
+            updated_by TEXT
+        )
+        """
+    )
+    db.execute(
+        """
+        CREATE TABLE trail_stops (
+            id INTEGER PRIMARY KEY,
+            trail_id INTEGER NOT NULL REFERENCES trails(id) ON DELETE CASCADE,
+            position INTEGER NOT NULL,
+            place TEXT NOT NULL,
+            latitude REAL NOT NULL,
+            longitude REAL NOT NULL,
+            title TEXT,
+            description TEXT,
+            UNIQUE (trail_id, position)
+        )
+        """
+    )
+    db.execute(
+        """
+        CREATE TABLE trail_moments (
+            id INTEGER PRIMARY KEY,
+            stop_id INTEGER NOT NULL REFERENCES trail_stops(id) ON DELETE CASCADE,
+            position INTEGER NOT NULL,
+            recording_id INTEGER NOT NULL REFERENCES recordings(id) ON DELETE CASCADE,
+            at REAL NOT NULL,
+            note TEXT
+        )
+        """
+    )
+    db.execute("CREATE INDEX idx_trail_moments_recording ON trail_moments (recording_id)")
+
+
 Migration = Callable[[sqlite_utils.Database], None]
 # MIGRATIONS[n] upgrades an archive from version n to version n + 1. Append only.
 MIGRATIONS: list[Migration] = [
@@ -808,6 +855,7 @@ MIGRATIONS: list[Migration] = [
     _v13_live_publishing,
     _v14_speaker_suggestions,
     _v15_index_points,
+    _v16_trails,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 

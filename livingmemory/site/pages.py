@@ -39,6 +39,7 @@ from markupsafe import Markup, escape
 from livingmemory.archive.files import sha256_file
 from livingmemory.search import place_recordings
 from livingmemory.site.index_points import KAZALO_STRINGS, kazalo, points_at_place
+from livingmemory.site import maps
 from livingmemory.timecodes import clock
 
 PUBLIC_DATABASE = "public"
@@ -159,9 +160,20 @@ STRINGS: dict[str, tuple[str, str]] = {
     "back_home": ("Nazaj na začetno stran", "Back to the home page"),
     "map": ("Zemljevid krajev", "Map of places"),
     "map_caption": (
-        "Zemljevid: večji krog pomeni več intervjujev. Klikni kraj.",
-        "Map: a bigger circle means more interviews. Click a place.",
+        "Zemljevid: večji krog pomeni več intervjujev. Klikni kraj; številka združuje bližnje kraje.",  # noqa: E501
+        "Map: a bigger circle means more interviews. Click a place; a number groups places close together.",  # noqa: E501
     ),
+    "trails": ("Poti spominov", "Memory trails"),
+    "trails_hint": (
+        "Sprehodi po krajih, kjer domačini pripovedujejo, kaj se je tam zgodilo.",
+        "Walks through places where local people tell what happened there.",
+    ),
+    "map_here": ("Kraji v tem intervjuju", "Places in this interview"),
+    "map_around": ("Na zemljevidu", "On the map"),
+    "map_cluster": ("Več krajev, odpri", "Several places, open"),
+    "map_reset": ("Pokaži ves zemljevid", "Show the whole map"),
+    "map_list": ("Seznam krajev na zemljevidu", "List of the places on the map"),
+    "map_far": ("zunaj zemljevida", "outside the map"),
     "speaker": ("Govori", "Speaking"),
     "time": ("Čas", "Time"),
     "archive": ("Arhiv", "Archive"),
@@ -660,49 +672,6 @@ def decade_page(conn: sqlite3.Connection, decade: int) -> dict[str, Any]:
     }
 
 
-def map_points(
-    places: list[dict[str, Any]], width: int = 600, labels: int = 14
-) -> dict[str, Any] | None:
-    """Places with coordinates placed on a small SVG map (no tiles, works offline).
-
-    Only places in and around Slovenia are drawn (far places such as America or Argentina
-    would shrink the villages to one dot; they stay in the list). Equirectangular with the
-    longitude scaled by cos(latitude): at this size indistinguishable from a real projection.
-    """
-    import math
-
-    near = [
-        p for p in places
-        if p.get("latitude") is not None and p.get("longitude") is not None
-        and 45.2 <= p["latitude"] <= 47.0 and 13.0 <= p["longitude"] <= 16.7
-    ]  # fmt: skip
-    if len(near) < 2:
-        return None
-    # Never smaller than Gorenjska, so a few villages keep their real distances.
-    lats = [p["latitude"] for p in near] + [46.1, 46.55]
-    lons = [p["longitude"] for p in near] + [13.7, 14.6]
-    scale_x = math.cos(math.radians(sum(lats) / len(lats)))
-    span_x = max((max(lons) - min(lons)) * scale_x, 0.05)
-    span_y = max(max(lats) - min(lats), 0.05)
-    pad = 40
-    unit = (width - 2 * pad) / max(span_x, span_y * 1.4)
-    height = int(span_y * unit + 2 * pad)
-    width = int(span_x * unit + 2 * pad) if span_x * unit < width - 2 * pad else width
-    ranked = sorted(near, key=lambda p: (-p["recordings"], -p["mentions"], p["name"]))
-    labelled = {p["name"] for p in ranked[:labels]}
-    points = []
-    for p in ranked:
-        x = pad + (p["longitude"] - min(lons)) * scale_x * unit
-        y = pad + (max(lats) - p["latitude"]) * unit
-        points.append({
-            "name": p["name"], "x": round(x, 1), "y": round(y, 1),
-            "r": round(5 + 3 * math.sqrt(p["recordings"]), 1),
-            "label": p["name"] in labelled, "recordings": p["recordings"],
-            "anchor": "end" if x > width * 0.75 else "start",
-        })  # fmt: skip
-    return {"width": width, "height": height, "points": points[::-1]}
-
-
 # -- the browse table and indexes (built by publish) ------------------------------------
 
 INDEXES = {
@@ -969,6 +938,8 @@ async def home_view(datasette: Any, request: Any) -> Any:
     await _allowed(datasette, request)
     page = Page(datasette, request)
 
+    from livingmemory.site.trail_pages import trail_list
+
     def load(conn: sqlite3.Connection) -> dict[str, Any]:
         return {
             "newest": newest(conn),
@@ -977,10 +948,12 @@ async def home_view(datasette: Any, request: Any) -> Any:
             "topics": browse(conn, "topic", 30),
             "people": browse(conn, "person", 16),
             "orgs": browse(conn, "organisation", 12),
+            "located": maps.map_places(conn),
+            "trails": trail_list(conn),
         }
 
     data = await _db_call(datasette, load)
-    return page.render("home.html", map=map_points(data["places"]), **data)
+    return page.render("home.html", map=maps.page_map(page, data.pop("located")), **data)
 
 
 async def interview_view(datasette: Any, request: Any) -> Any:
@@ -994,6 +967,9 @@ async def interview_view(datasette: Any, request: Any) -> Any:
     def load(conn: sqlite3.Connection) -> tuple[Any, list[dict[str, Any]]]:
         recording = interview(conn, recording_id)
         found = find_in_interview(conn, recording_id, query) if recording and query else []
+        if recording:
+            names = maps.places_of_recordings(conn, [recording_id])
+            recording["located"] = maps.map_places(conn, names)
         return recording, found
 
     recording, found = await _db_call(datasette, load)
@@ -1009,6 +985,7 @@ async def interview_view(datasette: Any, request: Any) -> Any:
         page_url=page.absolute(f"/intervju/{recording_id}"),
         speakers_known=any(s["speaker"] for s in recording["segments"]),
         **interview_extras(page, recording),  # downloads, IIIF, OAI-PMH, JSON-LD
+        place_map=maps.page_map(page, recording["located"]) if recording["located"] else None,
     )
 
 
@@ -1047,9 +1024,14 @@ async def entity_view(datasette: Any, request: Any) -> Any:
     if data["empty"]:
         return _not_found(page)
     title = topic_name(name, page.lang) if label == "TOPIC" else name
+    place_map = None
+    if label == "LOC":
+        located = await _db_call(datasette, lambda conn: maps.place_page_places(conn, name, data))
+        place_map = maps.page_map(page, located, current=name) if located else None
     return page.render(
-        "listing.html", kind=kind, kind_label=page.t(f"type_{kind}"), title=title, d=data
-    )
+        "listing.html", kind=kind, kind_label=page.t(f"type_{kind}"), title=title, d=data,
+        place_map=place_map,
+    )  # fmt: skip
 
 
 async def decade_view(datasette: Any, request: Any) -> Any:
@@ -1118,6 +1100,8 @@ async def search_view(datasette: Any, request: Any) -> Any:
 
 def site_routes(datasette: Any) -> list[tuple[str, Callable[..., Any]]]:
     """The site's routes, when a public database is served (not for the private archive)."""
+    from livingmemory.site.trail_pages import trail_routes
+
     if PUBLIC_DATABASE not in datasette.databases:
         return []
     from livingmemory.site import downloads, iiif, oai  # open data (they import this module)
@@ -1134,4 +1118,5 @@ def site_routes(datasette: Any) -> list[tuple[str, Callable[..., Any]]]:
         (r"^/intervju/(?P<id>\d+)/prepis\.(?P<ext>[A-Za-z0-9]+)$", downloads.transcript_view),
         (r"^/oai$", oai.oai_view),
         (r"^/iiif/(?P<id>\d+)/manifest\.json$", iiif.manifest_view),
+        *trail_routes(),
     ]

@@ -63,7 +63,9 @@ from livingmemory.archive.fixity import damaged_recordings
 from livingmemory.archive.store import Archive, current_user, utc_now
 from livingmemory.errors import LivingMemoryError
 from livingmemory.site.index_points import write_public_index
+from livingmemory.site.maps import write_map_places
 from livingmemory.site.pages import build_browse_index
+from livingmemory.site.trails import write_public_trails
 
 AUDIO_ROUTE = "/-/audio/"
 # What of a person is public: their notes (and anything added later) never are.
@@ -280,6 +282,7 @@ def _publish(
             ids = [r["id"] for r in recordings]
             for writer in PUBLIC_TABLE_WRITERS:
                 writer(archive, public, ids, today=today)
+            _write_site_tables(archive, public.conn)
             public.execute(f"PRAGMA application_id = {_token(entries)}")
         progress(0.9, "search index")
         _finish(public)
@@ -675,6 +678,29 @@ def _finish(public: sqlite_utils.Database) -> None:
     public.vacuum()
 
 
+def _write_site_tables(archive: Archive, conn: sqlite3.Connection) -> None:
+    """The map's located places and the public heritage trails: small whole tables,
+    rewritten on every publish that writes (site/maps.py, site/trails.py)."""
+    write_map_places(archive, conn)
+    write_public_trails(archive, conn)
+
+
+def _site_tables_stale(archive: Archive, output: Path) -> bool:
+    """Whether the map or trail tables would change although no recording did (a trail
+    composed, a place added to the vocabulary): then an incremental publish rewrites them."""
+    from livingmemory.site.maps import map_rows, published_map_rows
+    from livingmemory.site.trails import public_trail_tuples, published_trail_rows
+
+    conn = sqlite3.connect(f"file:{output}?mode=ro", uri=True)
+    try:
+        return bool(
+            published_map_rows(conn) != map_rows(archive, conn)
+            or published_trail_rows(conn) != public_trail_tuples(archive, conn)
+        )
+    finally:
+        conn.close()
+
+
 def redact(
     archive: Archive, recording_id: int, start: float, end: float, reason: str | None = None
 ) -> int:
@@ -718,7 +744,8 @@ def _code_version() -> str:
     digest = hashlib.sha256(f"{sqlite3.sqlite_version}|{AUDIO_GENERATION}".encode())
     shaping = (
         publish, build_public_index, build_browse_index, redaction_spans, _segment_tags_sql,
-        Archive.people, write_public_index,
+        Archive.people, write_public_index, write_map_places,
+        write_public_trails,
     )  # fmt: skip
     for name in sorted({function.__module__ for function in shaping}):
         source = getattr(sys.modules[name], "__file__", None)
@@ -904,7 +931,7 @@ def _publish_incremental(
     entries = {
         rid: list(entry) for rid, entry in old.items() if rid not in changed and rid not in removed
     }
-    if not (removed or changed or places):
+    if not (removed or changed or places or _site_tables_stale(archive, output)):
         _summarise(result, entries)
         return result
 
@@ -944,6 +971,7 @@ def _publish_incremental(
             from livingmemory.site.pages import refresh_browse
 
             refresh_browse(conn, keys | new_keys)
+            _write_site_tables(archive, conn)
             progress(0.75, "search index")
             targets = ["recording_search", "search_tags_fts"]
             for table in [*targets, "segments_fts"] if withdrawn else targets:
