@@ -648,6 +648,39 @@ def _v12_publish_changes(db: sqlite_utils.Database) -> None:
             db.execute(f"CREATE TRIGGER {name} AFTER {event} ON {table} BEGIN {body} END")
 
 
+def _v13_editor_drafts(db: sqlite_utils.Database) -> None:
+    """The transcript editor's drafts, who has it open, and each volunteer's settings (#26).
+
+    A draft is the editor's unsaved lines, autosaved every few seconds so a reload or a
+    closed tab loses next to nothing; it is not a revision until the volunteer saves.
+    ``base_transcript_id`` is the transcript the draft was made from: when someone else
+    saves meanwhile the two differ, and the editor says so instead of overwriting.
+    ``seen_at`` is the editor's last sign of life, so two people on one transcript are told.
+    """
+    db.execute(
+        """
+        CREATE TABLE drafts (
+            recording_id INTEGER NOT NULL REFERENCES recordings (id) ON DELETE CASCADE,
+            author TEXT NOT NULL,
+            base_transcript_id INTEGER,
+            lines TEXT,                          -- JSON: the editor's lines; NULL: no draft
+            updated_at TEXT,
+            seen_at TEXT NOT NULL,
+            PRIMARY KEY (recording_id, author)
+        )
+        """
+    )
+    db.execute(
+        """
+        CREATE TABLE volunteer_settings (
+            name TEXT PRIMARY KEY,
+            settings TEXT NOT NULL,              -- JSON: keys, skip and rewind seconds
+            updated_at TEXT NOT NULL
+        )
+        """
+    )
+
+
 Migration = Callable[[sqlite_utils.Database], None]
 # MIGRATIONS[n] upgrades an archive from version n to version n + 1. Append only.
 MIGRATIONS: list[Migration] = [
@@ -663,6 +696,7 @@ MIGRATIONS: list[Migration] = [
     _v10_claims,
     _v11_voices,
     _v12_publish_changes,
+    _v13_editor_drafts,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 
