@@ -837,6 +837,39 @@ def _v16_trails(db: sqlite_utils.Database) -> None:
     db.execute("CREATE INDEX idx_trail_moments_recording ON trail_moments (recording_id)")
 
 
+def _v17_editor_drafts(db: sqlite_utils.Database) -> None:
+    """The transcript editor's drafts, who has it open, and each volunteer's settings (#26).
+
+    A draft is the editor's unsaved lines, autosaved every few seconds so a reload or a
+    closed tab loses next to nothing; it is not a revision until the volunteer saves.
+    ``base_transcript_id`` is the transcript the draft was made from: when someone else
+    saves meanwhile the two differ, and the editor says so instead of overwriting.
+    ``seen_at`` is the editor's last sign of life, so two people on one transcript are told.
+    """
+    db.execute(
+        """
+        CREATE TABLE drafts (
+            recording_id INTEGER NOT NULL REFERENCES recordings (id) ON DELETE CASCADE,
+            author TEXT NOT NULL,
+            base_transcript_id INTEGER,
+            lines TEXT,                          -- JSON: the editor's lines; NULL: no draft
+            updated_at TEXT,
+            seen_at TEXT NOT NULL,
+            PRIMARY KEY (recording_id, author)
+        )
+        """
+    )
+    db.execute(
+        """
+        CREATE TABLE volunteer_settings (
+            name TEXT PRIMARY KEY,
+            settings TEXT NOT NULL,              -- JSON: keys, skip and rewind seconds
+            updated_at TEXT NOT NULL
+        )
+        """
+    )
+
+
 Migration = Callable[[sqlite_utils.Database], None]
 # MIGRATIONS[n] upgrades an archive from version n to version n + 1. Append only.
 MIGRATIONS: list[Migration] = [
@@ -856,6 +889,7 @@ MIGRATIONS: list[Migration] = [
     _v14_speaker_suggestions,
     _v15_index_points,
     _v16_trails,
+    _v17_editor_drafts,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 

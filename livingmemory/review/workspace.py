@@ -377,7 +377,7 @@ class Line:
 def editor_lines(archive: Archive, recording_id: int) -> list[dict[str, Any]]:
     """The current transcript as editor lines, with suspect reasons and review marks."""
     rows = archive.db.query(
-        "SELECT s.id, s.start, s.end, s.speaker, s.text, s.flags, s.reviewed "
+        "SELECT s.id, s.start, s.end, s.speaker, s.text, s.flags, s.reviewed, s.words "
         "FROM segments s JOIN current_transcripts c ON c.transcript_id = s.transcript_id "
         "WHERE c.recording_id = ? ORDER BY s.start, s.position",
         [recording_id],
@@ -395,9 +395,27 @@ def editor_lines(archive: Archive, recording_id: int) -> list[dict[str, Any]]:
                 "text": row["text"],
                 "flags": flags,
                 "reviewed": bool(row["reviewed"]),
+                # Word times (when the engine gave them) light up the word being heard.
+                "words": _word_times(row["words"]),
             }
         )
     return lines
+
+
+def _word_times(value: str | None) -> list[list[Any]]:
+    """``[[start, end, word], …]`` from a segment's stored words (empty when it has none)."""
+    try:
+        words = json.loads(value) if value else []
+    except ValueError:
+        return []
+    return [
+        [w["start"], w["end"], str(w["word"]).strip()]
+        for w in words
+        if isinstance(w, dict)
+        and w.get("start") is not None
+        and w.get("end") is not None
+        and str(w.get("word") or "").strip()
+    ]
 
 
 def parse_lines(data: Any) -> list[Line]:

@@ -9,7 +9,11 @@ it as ``workspace_archive``); on the public site every route answers 404. Pages:
 * ``/-/workspace/upload``: audio files and a metadata form, streamed to disk, added with the
   same checks as ``add``, then queued for the worker.
 * ``/-/workspace/<id>``: edit metadata and access; the history of edits.
-* ``/-/workspace/<id>/editor``: the transcript editor (``static/editor.js``).
+* ``/-/workspace/<id>/editor``: the transcript editor (``static/editor.js``), with its
+  autosaved draft (``…/draft``), the waveform's peaks (``…/peaks.json``) and passages
+  withheld from publishing (``…/redact``); ``/-/workspace/settings``: each volunteer's keys.
+
+Every message is said in plain Slovenian with English below (``site/workspace_messages.py``).
 
 Every page needs a logged-in team actor; every POST goes through Datasette's CSRF check
 (asgi-csrf: a form field, or the ``x-csrftoken`` header for the editor's JSON); templates are
@@ -35,10 +39,12 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from livingmemory.archive.store import Archive, open_archive
 from livingmemory.errors import LivingMemoryError
 from livingmemory.ingest.metadata import ACCESS_LEVELS, SIDECAR_SUFFIXES, Person, RecordingMetadata
+from livingmemory.review import editor as drafts
 from livingmemory.review import workspace as ws
 from livingmemory.site.live import edit_and_publish
 from livingmemory.site.live import preview as live_preview
 from livingmemory.site import speaker_suggestions
+from livingmemory.site import workspace_messages as msg
 from livingmemory.timecodes import hms, minutes_seconds
 
 PLUGIN_NAME = "livingmemory"
@@ -71,6 +77,10 @@ _env = Environment(
 _env.filters["duration"] = lambda s: "" if s is None else hms(s, pad_hours=False)
 _env.filters["when"] = lambda iso: (iso or "").replace("T", " ")[:16]
 _env.filters["timecode"] = minutes_seconds
+_env.filters["typed_date"] = msg.typed_date
+_env.filters["field_value"] = lambda value, field: msg.field_value(field, value)
+_env.filters["humane"] = msg.humane
+_env.globals["plural"] = msg.plural
 
 T = TypeVar("T")
 
@@ -197,7 +207,7 @@ def guarded(handler):
             if request.method == "GET":
                 login = datasette.urls.path(f"{ROOT}/login")
                 return Response.redirect(f"{login}?next={quote(request.path)}")
-            return Response.text("403: prijava je potrebna / login required", status=403)
+            return Response.text("403: najprej se prijavite / log in first", status=403)
         return await handler(request, datasette)
 
     return wrapper
@@ -217,9 +227,11 @@ async def login(request, datasette):
     if archive_path(datasette) is None:
         return _not_found()
     error = None
+    name = ""
     next_url = _safe_next(request.args.get("next"), datasette)
     if request.method == "POST":
         form = await request.post_vars()
+        name = form.get("name", "")
         next_url = _safe_next(form.get("next"), datasette)
         auth = datasette.plugin_config("datasette-auth-passwords") or {}
         root = archive_path(datasette).parent
@@ -236,12 +248,12 @@ async def login(request, datasette):
                 "ds_actor", datasette.sign({"a": actor}, "actor"), httponly=True, samesite="lax"
             )
             return response
-        error = "Napačno ime ali geslo. / Wrong name or password."
+        error = msg.LOGIN_FAILED
     return await render(
         datasette,
         request,
         "login.html",
-        {"error": error, "next": next_url},
+        {"error": error, "next": next_url, "name": name},
         status=403 if error else 200,
     )
 
@@ -332,7 +344,8 @@ async def _recording_id(request) -> int:
 async def interview(request, datasette):
     recording_id = await _recording_id(request)
     actor = team_actor(request)
-    message = error = None
+    message: msg.Message | None = None
+    error: msg.Message | None = None
     form: dict[str, str] = {}
     if request.method == "POST":
         posted = await request.post_vars()
@@ -347,16 +360,12 @@ async def interview(request, datasette):
                     a, recording_id, changes, author=actor["id"], source="web"
                 ),
             )
-            message = (
-                f"Shranjeno (spremembe: {len(done)}). / Saved: {len(done)} change(s)."
-                if done
-                else "Ni sprememb. / Nothing changed."
-            )
+            message = msg.saved_changes(len(done)) if done else msg.NOTHING_CHANGED
             if published is not None and recording_id in published.removed:
-                message += " Umaknjeno z javne strani. / Removed from the public site."
+                message = message.then(msg.REMOVED_FROM_PUBLIC)
             form = {}
         except LivingMemoryError as problem:
-            error = str(problem)
+            error = msg.humane(problem)
     try:
         context = await in_archive(datasette, lambda a: _interview(a, recording_id))
     except LivingMemoryError:
@@ -390,24 +399,59 @@ async def queue(request, datasette):
 # -- editor ------------------------------------------------------------------------------------
 
 
-def _editor(archive: Archive, recording_id: int) -> dict[str, Any]:
+def _editor(archive: Archive, recording_id: int, author: str) -> dict[str, Any]:
+    from livingmemory.archive.access import redaction_spans
+
     record = archive.recording(recording_id)
+    settings = drafts.load_settings(archive, author)
+    base = drafts.current_transcript_id(archive, recording_id)
+    seen = drafts.save_draft(archive, recording_id, author, None, base)  # opening is a sign of life
     return {
         "record": record,
         "lines": ws.editor_lines(archive, recording_id),
         "names": archive.people_names(recording_id),
         "audio": Path(record["file_path"]).name,
+        "base": base,
+        "draft": drafts.load_draft(archive, recording_id, author),
+        "presence": {k: seen[k] for k in ("editing", "drafting")},
+        "settings": settings,
+        "actions": drafts.ACTIONS,
+        "redactions": redaction_spans(archive, recording_id),
     }
 
 
 @guarded
 async def editor(request, datasette):
     recording_id = await _recording_id(request)
+    actor = team_actor(request)
     try:
-        context = await in_archive(datasette, lambda a: _editor(a, recording_id))
+        context = await in_archive(datasette, lambda a: _editor(a, recording_id, actor["id"]))
     except LivingMemoryError:
         return _not_found()
     return await render(datasette, request, "editor.html", context)
+
+
+async def _json_body(request) -> Any:
+    """The editor's JSON body; a :class:`msg.Message` error response when it is not one."""
+    body = await request.post_body()
+    if len(body) > MAX_JSON_BYTES:
+        return Response.json({"ok": False, **msg.TOO_LARGE.as_json()}, status=413)
+    try:
+        data = json.loads(body)
+    except ValueError:
+        return Response.json({"ok": False, **msg.BAD_REQUEST.as_json()}, status=400)
+    if not isinstance(data, dict):
+        return Response.json({"ok": False, **msg.BAD_REQUEST.as_json()}, status=400)
+    return data
+
+
+def _refused(problem: LivingMemoryError, status: int = 400) -> Response:
+    return Response.json({"ok": False, **msg.humane(problem).as_json()}, status=status)
+
+
+def _base(data: dict[str, Any]) -> int | None:
+    base = data.get("base")
+    return base if isinstance(base, int) and not isinstance(base, bool) else None
 
 
 @guarded
@@ -416,27 +460,159 @@ async def save(request, datasette):
         return _not_found()
     recording_id = await _recording_id(request)
     actor = team_actor(request)
-    body = await request.post_body()
-    if len(body) > MAX_JSON_BYTES:
-        return Response.json({"ok": False, "error": "preveliko / too large"}, status=413)
+    data = await _json_body(request)
+    if isinstance(data, Response):
+        return data
     try:
-        data = json.loads(body)
-        lines = ws.parse_lines(data.get("lines") if isinstance(data, dict) else None)
-    except (ValueError, LivingMemoryError) as problem:
-        return Response.json({"ok": False, "error": str(problem)}, status=400)
+        lines = ws.parse_lines(data.get("lines"))
+    except LivingMemoryError as problem:
+        return _refused(problem)
 
     def work(archive: Archive) -> dict[str, Any]:
+        other = drafts.check_base(archive, recording_id, _base(data))
+        if other is not None:  # saved by someone else meanwhile: keep this as a draft
+            drafts.save_draft(archive, recording_id, actor["id"], data.get("lines"), _base(data))
+            return {"conflict": other}
         result = ws.save_transcript(
             archive, recording_id, lines, author=actor["id"], note=data.get("note") or None
         )
+        drafts.discard_draft(archive, recording_id, actor["id"])
         result["lines_data"] = ws.editor_lines(archive, recording_id)
+        result["base"] = result["transcript_id"]
         return result
 
     try:
         result = await in_archive(datasette, work)
     except LivingMemoryError as problem:
-        return Response.json({"ok": False, "error": str(problem)}, status=400)
+        return _refused(problem)
+    if "conflict" in result:
+        return Response.json(
+            {"ok": False, "conflict": True, **msg.conflict(result["conflict"]).as_json()},
+            status=409,
+        )
     return Response.json({"ok": True, **result})
+
+
+@guarded
+async def draft(request, datasette):
+    """Autosave: the editor's unsaved lines (or, with no ``lines``, a sign of life);
+    ``DELETE``-like ``discard: true`` throws the draft away."""
+    if request.method != "POST":
+        return _not_found()
+    recording_id = await _recording_id(request)
+    actor = team_actor(request)
+    data = await _json_body(request)
+    if isinstance(data, Response):
+        return data
+
+    def work(archive: Archive) -> dict[str, Any]:
+        if data.get("discard"):
+            drafts.discard_draft(archive, recording_id, actor["id"])
+            return drafts.presence(archive, recording_id, actor["id"], _base(data))
+        return drafts.save_draft(archive, recording_id, actor["id"], data.get("lines"), _base(data))
+
+    try:
+        result = await in_archive(datasette, work)
+    except LivingMemoryError as problem:
+        return _refused(problem)
+    return Response.json({"ok": True, **result})
+
+
+_PEAKS: dict[tuple[str, float], list[float]] = {}
+
+
+@guarded
+async def peaks(request, datasette):
+    """The recording's waveform: the loudest sample of each short stretch, 0..1, for the
+    editor's canvas (``static/waveform.js``); computed once per file and kept in memory."""
+    recording_id = await _recording_id(request)
+
+    def work(archive: Archive) -> list[float]:
+        record = archive.recording(recording_id)
+        path = Path(record["file_path"])
+        path = path if path.is_absolute() else archive.root / path
+        key = (str(path), path.stat().st_mtime)
+        if key not in _PEAKS:
+            _PEAKS[key] = drafts.waveform_peaks(path, record["duration"] or 0)
+        return _PEAKS[key]
+
+    try:
+        values = await in_archive(datasette, work)
+    except (LivingMemoryError, OSError):
+        return _not_found()
+    return Response.json({"peaks": values})
+
+
+@guarded
+async def redact(request, datasette):
+    """Withhold a passage from everything published, as ``livingmemory redact`` does (the
+    same library function, so the same rules: it takes effect at the next publish)."""
+    from livingmemory.archive.access import redaction_spans
+    from livingmemory.site.publish import redact as mark_passage
+
+    if request.method != "POST":
+        return _not_found()
+    recording_id = await _recording_id(request)
+    data = await _json_body(request)
+    if isinstance(data, Response):
+        return data
+    try:
+        start, end = float(data.get("start")), float(data.get("end"))
+    except (TypeError, ValueError):
+        return Response.json({"ok": False, **msg.BAD_REQUEST.as_json()}, status=400)
+    reason = str(data.get("reason") or "").strip() or None
+
+    def work(archive: Archive) -> list[Any]:
+        mark_passage(archive, recording_id, start, end, reason)
+        return redaction_spans(archive, recording_id)
+
+    try:
+        spans = await in_archive(datasette, work)
+    except LivingMemoryError as problem:
+        return _refused(problem)
+    return Response.json({"ok": True, "redactions": spans})
+
+
+@guarded
+async def settings(request, datasette):
+    """The volunteer's own keys and seconds for the editor."""
+    actor = team_actor(request)
+    message: msg.Message | None = None
+    error: msg.Message | None = None
+    form: dict[str, str] = {}
+    if request.method == "POST":
+        posted = await request.post_vars()
+        form = {k: v for k, v in posted.items() if k != "csrftoken"}
+        if posted.get("reset"):
+            wanted: dict[str, Any] = {
+                "keys": {action: "" for action in drafts.ACTIONS},
+                **{k: drafts.DEFAULT_SETTINGS[k] for k in ("skip_seconds", "rewind_seconds")},
+            }
+        else:
+            wanted = {
+                "keys": {a: posted.get(f"key_{a}", "") for a in drafts.ACTIONS},
+                "skip_seconds": posted.get("skip_seconds", ""),
+                "rewind_seconds": posted.get("rewind_seconds", ""),
+            }
+        try:
+            await in_archive(datasette, lambda a: drafts.save_settings(a, actor["id"], wanted))
+            message, form = msg.SETTINGS_SAVED, {}
+        except LivingMemoryError as problem:
+            error = msg.humane(problem)
+    current = await in_archive(datasette, lambda a: drafts.load_settings(a, actor["id"]))
+    return await render(
+        datasette,
+        request,
+        "settings.html",
+        {
+            "settings": current,
+            "actions": drafts.ACTIONS,
+            "form": form,
+            "message": message,
+            "error": error,
+        },
+        status=400 if error else 200,
+    )
 
 
 # -- upload ------------------------------------------------------------------------------------
@@ -575,7 +751,7 @@ def add_uploads(
     results: list[dict[str, Any]] = []
     audio = [f for f in files if f.suffix.lower() not in SIDECAR_SUFFIXES]
     if not audio:
-        raise LivingMemoryError("izberite zvočno datoteko / choose an audio file")
+        raise LivingMemoryError(str(msg.CHOOSE_AUDIO))
     for path in audio:
         entry: dict[str, Any] = {"file": path.name, "status": "failed", "id": None}
         try:
@@ -594,7 +770,7 @@ def add_uploads(
                         [f"upload:{path.name}", result.recording_id],
                     )
         except LivingMemoryError as problem:
-            entry["message"] = str(problem).replace(str(path.parent) + "/", "")
+            entry["message"] = msg.humane(problem)
         results.append(entry)
     added = [r["id"] for r in results if r["status"] == "added"]
     ws.queue_transcription(archive, added, author)
@@ -625,16 +801,13 @@ async def upload(request, datasette):
         if all(r["status"] == "failed" for r in context["results"]):
             status = 400
     except TooLarge:
-        context["error"] = (
-            f"Datoteka je prevelika: največ {context['limit_mb']} MB na nalaganje. / "
-            f"Too large: at most {context['limit_mb']} MB per upload."
-        )
+        context["error"] = msg.upload_too_large(context["limit_mb"])
         status = 413
     except BadToken:
         shutil.rmtree(folder, ignore_errors=True)
         return Response.text("403: manjka žeton CSRF / CSRF token missing", status=403)
     except LivingMemoryError as problem:
-        context["error"] = str(problem)
+        context["error"] = msg.humane(problem)
         status = 400
     finally:
         shutil.rmtree(folder, ignore_errors=True)
@@ -654,4 +827,8 @@ def routes() -> list[tuple[str, Any]]:
         (rf"^{ROOT}/(?P<id>\d+)/transcript$", save),
         (rf"^{ROOT}/(?P<id>\d+)/queue$", queue),
         (rf"^{ROOT}/(?P<id>\d+)/speakers$", guarded(speaker_suggestions.confirm)),  # issue 23
+        (rf"^{ROOT}/(?P<id>\d+)/draft$", draft),
+        (rf"^{ROOT}/(?P<id>\d+)/peaks\.json$", peaks),
+        (rf"^{ROOT}/(?P<id>\d+)/redact$", redact),
+        (rf"^{ROOT}/settings$", settings),
     ]

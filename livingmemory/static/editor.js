@@ -2,7 +2,12 @@
  *
  * Lines come from the page (#lines-data), are edited here and saved as JSON to the
  * workspace, which stores them as a human transcript with revisions (review --apply).
- * Every value is put into the page with textContent/value, never as HTML.
+ * Until then every change is autosaved as a draft (…/draft) every few seconds and when the
+ * tab is hidden or closed, so a reload loses at most a few seconds; a draft is not a
+ * revision. Every action has a key, chosen per volunteer (#editor-config, /-/workspace/
+ * settings). Every value is put into the page with textContent/value, never as HTML.
+ *
+ * Other panels may hook in through window.LMEditor (seek, current time, lines, onTime).
  */
 (function () {
   "use strict";
@@ -11,9 +16,14 @@
   const audio = document.getElementById("audio");
   const list = document.getElementById("lines");
   const status = document.getElementById("status");
+  const autosaveLine = document.getElementById("autosave");
+  const presenceBox = document.getElementById("presence");
   const rateLabel = document.getElementById("rate");
   const reviewedCount = document.getElementById("reviewed-count");
-  const RATES = [1, 0.75, 0.5];
+  const config = JSON.parse(document.getElementById("editor-config").textContent);
+  const RATES = [0.5, 0.75, 1, 1.25, 1.5, 1.75, 2];
+  const AUTOSAVE_MS = 3000;
+  const ALIVE_MS = 10000;
   const FLAG_NAMES = {
     low_confidence: "nizka zanesljivost",
     maybe_no_speech: "morda brez govora",
@@ -24,16 +34,40 @@
     high_temperature: "negotovo",
     prompt_echo: "ponovljen poziv",
   };
+  const byKey = {};
+  Object.keys(config.keys).forEach(function (action) { byKey[config.keys[action]] = action; });
+
   let lines = JSON.parse(document.getElementById("lines-data").textContent);
+  let base = config.base;
+  let redactions = config.redactions || [];
   let active = 0;
   let playing = -1;
-  let dirty = false;
+  let dirty = false;        // changed since the last save
+  let unsent = false;       // changed since the last autosave
+  let resumed = false;      // the audio has played before (rewind on resume)
+  const timeListeners = [];
+
+  // -- words -----------------------------------------------------------------------------
+
+  /* Slovenian number forms: 1 vrstica, 2 vrstici, 3 vrstice, 5 vrstic (as the server's
+   * workspace_messages.plural). */
+  function plural(n, one, two, few, many) {
+    const last = Math.abs(n) % 100;
+    return n + " " + (last === 1 ? one : last === 2 ? two : last === 3 || last === 4 ? few : many);
+  }
 
   function fmt(seconds) {
-    const tenths = Math.max(0, Math.floor(seconds * 10));
+    const tenths = Math.max(0, Math.round(seconds * 10));
     const s = Math.floor(tenths / 10);
     return String(Math.floor(s / 60)).padStart(2, "0") + ":" + String(s % 60).padStart(2, "0") +
       "," + (tenths % 10);
+  }
+
+  /* "1:02,5", "62.5", "01:02" -> seconds; NaN when it is no time. */
+  function parseTime(text) {
+    const clean = String(text).trim().replace(",", ".");
+    if (!/^(\d+:)?(\d+:)?\d+(\.\d+)?$/.test(clean)) return NaN;
+    return clean.split(":").reduce(function (sum, part) { return sum * 60 + parseFloat(part); }, 0);
   }
 
   function say(text, kind) {
@@ -43,11 +77,16 @@
 
   function markDirty() {
     dirty = true;
-    say("Neshranjene spremembe / unsaved changes", "warn");
+    unsent = true;
+    say("Neshranjene spremembe (osnutek se shranjuje sproti) · unsaved changes, autosaved", "warn");
   }
 
   function isSuspect(line) {
     return (line.flags || []).length > 0;
+  }
+
+  function isRedacted(line) {
+    return redactions.some(function (span) { return line.start < span[1] && span[0] < line.end; });
   }
 
   function grow(area) {
@@ -55,25 +94,50 @@
     area.style.height = area.scrollHeight + 2 + "px";
   }
 
+  // -- the lines ---------------------------------------------------------------------------
+
+  function timeInput(line, field, label) {
+    const input = document.createElement("input");
+    input.className = "t";
+    input.inputMode = "decimal";
+    input.value = fmt(line[field]);
+    input.setAttribute("aria-label", label);
+    input.addEventListener("change", function () {
+      const value = parseTime(input.value);
+      const other = field === "start" ? line.end : line.start;
+      const ok = !isNaN(value) && (field === "start" ? value < other : value > other);
+      if (!ok) {
+        say("Čas ni veljaven: začetek mora biti pred koncem (npr. 1:02,5) · not a valid time", "error");
+        input.value = fmt(line[field]);
+        return;
+      }
+      line[field] = Math.round(value * 1000) / 1000;
+      input.value = fmt(line[field]);
+      markDirty();
+    });
+    return input;
+  }
+
   function render(focusIndex, caret) {
     list.textContent = "";
     lines.forEach(function (line, index) {
+      if (line.original === undefined) line.original = line.text;
       const row = document.createElement("div");
       row.className = "line";
       if (isSuspect(line)) row.classList.add("suspect");
       if (line.reviewed) row.classList.add("reviewed");
+      if (isRedacted(line)) row.classList.add("redacted");
       if (index === playing) row.classList.add("current");
       row.dataset.index = index;
 
-      const time = document.createElement("button");
-      time.type = "button";
-      time.className = "time";
-      time.textContent = fmt(line.start);
-      time.title = "Predvajaj od tu / play from here";
-      time.addEventListener("click", function () {
-        audio.currentTime = line.start;
-        audio.play();
-      });
+      const play = document.createElement("button");
+      play.type = "button";
+      play.className = "time";
+      play.textContent = "▶";
+      play.title = "Predvajaj to vrstico / play this line";
+      play.setAttribute("aria-label", "Predvajaj vrstico od " + fmt(line.start) + " / play this line");
+      play.tabIndex = -1;
+      play.addEventListener("click", function () { active = index; playLine(); });
 
       const speaker = document.createElement("input");
       speaker.className = "speaker";
@@ -90,13 +154,21 @@
       text.className = "text";
       text.rows = 1;
       text.value = line.text;
-      text.setAttribute("aria-label", "Besedilo / text " + fmt(line.start));
+      text.setAttribute("aria-label", "Besedilo od " + fmt(line.start) + " / text");
       text.addEventListener("input", function () {
         line.text = text.value;
         grow(text);
         markDirty();
       });
-      [speaker, text].forEach(function (el) {
+      const focusables = [speaker, text];
+
+      const times = document.createElement("span");
+      times.className = "times";
+      const start = timeInput(line, "start", "Začetek / start");
+      const end = timeInput(line, "end", "Konec / end");
+      times.append(start, document.createTextNode("–"), end);
+      focusables.push(start, end);
+      focusables.forEach(function (el) {
         el.addEventListener("focus", function () {
           active = index;
           list.querySelectorAll(".line.active").forEach(function (r) { r.classList.remove("active"); });
@@ -106,9 +178,10 @@
 
       const flags = document.createElement("span");
       flags.className = "flags";
-      if (isSuspect(line)) {
-        flags.textContent = "⚠ " + line.flags.map(function (f) { return FLAG_NAMES[f] || f; }).join(", ");
-      }
+      const notes = [];
+      if (isSuspect(line)) notes.push("⚠ " + line.flags.map(function (f) { return FLAG_NAMES[f] || f; }).join(", "));
+      if (isRedacted(line)) notes.push("izločeno iz objave");
+      flags.textContent = notes.join(" · ");
 
       const reviewed = document.createElement("label");
       reviewed.className = "rev";
@@ -125,24 +198,35 @@
 
       const head = document.createElement("div");
       head.className = "head";
-      head.append(time, speaker, flags, reviewed);
-      row.append(head, text);
+      head.append(play, times, speaker, flags, reviewed);
+      const words = document.createElement("div");
+      words.className = "words";
+      words.setAttribute("aria-hidden", "true");
+      // The text first in the tab order: a volunteer tabs from text to text.
+      row.append(text, head, words);
       list.append(row);
     });
     list.querySelectorAll("textarea").forEach(grow);
     count();
+    voices();
     if (focusIndex !== undefined) focusLine(focusIndex, caret);
+    drawWave();
   }
 
   function count() {
     const done = lines.filter(function (l) { return l.reviewed; }).length;
     const suspect = lines.filter(function (l) { return isSuspect(l) && !l.reviewed; }).length;
-    reviewedCount.textContent = "Pregledane vrstice: " + done + " od " + lines.length +
-      " · sumljive: " + suspect + " (reviewed, suspect)";
+    reviewedCount.textContent = "Pregledano: " + done + " od " + lines.length + " · " +
+      plural(suspect, "sumljiva vrstica", "sumljivi vrstici", "sumljive vrstice", "sumljivih vrstic") +
+      " · reviewed, suspect";
+  }
+
+  function rowOf(index) {
+    return list.querySelector('.line[data-index="' + index + '"]');
   }
 
   function textArea(index) {
-    const row = list.querySelector('.line[data-index="' + index + '"]');
+    const row = rowOf(index);
     return row ? row.querySelector("textarea") : null;
   }
 
@@ -165,13 +249,13 @@
     const before = area.value.slice(0, at).trim();
     const after = area.value.slice(at).trim();
     if (!before || !after) {
-      say("Postavite kazalec sredi besedila / put the cursor inside the text", "warn");
+      say("Postavite kazalec sredi besedila · put the cursor inside the text", "warn");
       return;
     }
     const share = at / Math.max(1, area.value.length);
     const middle = Math.round((line.start + (line.end - line.start) * share) * 1000) / 1000;
     const second = { id: null, start: middle, end: line.end, speaker: line.speaker,
-      text: after, flags: line.flags, reviewed: false };
+      text: after, flags: line.flags, reviewed: false, words: line.words };
     line.text = before;
     line.end = middle;
     lines.splice(active + 1, 0, second);
@@ -189,6 +273,8 @@
     line.flags = (line.flags || []).concat(next.flags || []).filter(function (f, i, all) {
       return all.indexOf(f) === i;
     });
+    line.words = (line.words || []).concat(next.words || []);
+    line.original = (line.original || "") + " " + (next.original || "");
     line.reviewed = false;
     lines.splice(active + 1, 1);
     markDirty();
@@ -212,95 +298,466 @@
         return;
       }
     }
-    say("Ni več sumljivih vrstic / no suspect lines left", "ok");
+    say("Ni več sumljivih vrstic · no suspect lines left", "ok");
+  }
+
+  // -- playback ----------------------------------------------------------------------------
+
+  function setRate(rate) {
+    audio.playbackRate = rate;
+    rateLabel.textContent = String(rate).replace(".", ",") + "×";
   }
 
   function slower() {
-    const next = RATES[(RATES.indexOf(audio.playbackRate) + 1) % RATES.length] || 1;
-    audio.playbackRate = next;
-    rateLabel.textContent = String(next).replace(".", ",") + "×";
+    const i = RATES.indexOf(audio.playbackRate);
+    setRate(RATES[Math.max(0, (i < 0 ? RATES.indexOf(1) : i) - 1)]);
   }
+
+  function faster() {
+    const i = RATES.indexOf(audio.playbackRate);
+    setRate(RATES[Math.min(RATES.length - 1, (i < 0 ? RATES.indexOf(1) : i) + 1)]);
+  }
+
+  let stopAt = null;
 
   function toggle() {
-    if (audio.paused) audio.play(); else audio.pause();
-  }
-
-  function back() {
-    audio.currentTime = Math.max(0, audio.currentTime - 5);
-  }
-
-  async function save() {
-    say("Shranjujem … / saving …");
-    const payload = { lines: lines.map(function (l) {
-      return { id: l.id, start: l.start, end: l.end, speaker: l.speaker, text: l.text,
-        reviewed: !!l.reviewed };
-    }) };
-    try {
-      const response = await fetch(root.dataset.save, {
-        method: "POST",
-        credentials: "same-origin",
-        headers: { "content-type": "application/json", "x-csrftoken": root.dataset.csrftoken },
-        body: JSON.stringify(payload),
-      });
-      const data = await response.json();
-      if (!response.ok || !data.ok) {
-        say("Ni shranjeno / not saved: " + (data.error || response.status), "error");
-        return;
-      }
-      lines = data.lines_data;
-      dirty = false;
-      const tags = data.tags === null || data.tags === undefined ? "" : ", oznake: " + data.tags;
-      say("Shranjeno (spremenjene vrstice: " + data.changed + ", združene ali izbrisane: " +
-        data.deleted + tags + ") / saved", "ok");
-      render(Math.min(active, lines.length - 1));
-    } catch (error) {
-      say("Ni shranjeno / not saved: " + error, "error");
+    stopAt = null;
+    if (audio.paused) {
+      // Rewind a little on resume (as oTranscribe does): the last words are heard again.
+      if (resumed) audio.currentTime = Math.max(0, audio.currentTime - config.rewind);
+      audio.play();
+    } else {
+      audio.pause();
     }
   }
 
-  root.querySelectorAll("[data-action]").forEach(function (button) {
-    button.addEventListener("click", function () {
-      ({ toggle: toggle, back: back, slower: slower, suspect: nextSuspect, save: save })[
-        button.dataset.action]();
+  function skip(seconds) {
+    audio.currentTime = Math.max(0, Math.min(audio.duration || Infinity, audio.currentTime + seconds));
+  }
+
+  function playLine() {
+    const line = lines[active];
+    if (!line) return;
+    audio.currentTime = line.start;
+    stopAt = line.end;
+    audio.play();
+  }
+
+  function setTime(field, value) {
+    const line = lines[active];
+    if (!line) return;
+    value = Math.round(Math.max(0, value) * 1000) / 1000;
+    if (field === "start" ? value >= line.end : value <= line.start) {
+      say("Začetek mora biti pred koncem · the start must come before the end", "error");
+      return;
+    }
+    line[field] = value;
+    const input = rowOf(active).querySelectorAll("input.t")[field === "start" ? 0 : 1];
+    input.value = fmt(value);
+    markDirty();
+    say((field === "start" ? "Začetek" : "Konec") + " vrstice: " + fmt(value) +
+      (field === "start" ? " · start" : " · end"), "ok");
+  }
+
+  function nudge(field, delta) {
+    const line = lines[active];
+    if (line) setTime(field, line[field] + delta);
+  }
+
+  // -- saving and drafts -------------------------------------------------------------------
+
+  function payloadLines() {
+    return lines.map(function (l) {
+      return { id: l.id, start: l.start, end: l.end, speaker: l.speaker, text: l.text,
+        reviewed: !!l.reviewed };
     });
+  }
+
+  function post(url, body, keepalive) {
+    return fetch(url, {
+      method: "POST",
+      credentials: "same-origin",
+      keepalive: !!keepalive,
+      headers: { "content-type": "application/json", "x-csrftoken": root.dataset.csrftoken },
+      body: JSON.stringify(body),
+    });
+  }
+
+  async function save() {
+    say("Shranjujem … · saving …");
+    try {
+      const response = await post(root.dataset.save, { lines: payloadLines(), base: base });
+      const data = await response.json();
+      if (!response.ok || !data.ok) {
+        say("Ni shranjeno: " + (data.error || response.status) +
+          (data.error_en ? " · " + data.error_en : ""), "error");
+        return;
+      }
+      lines = data.lines_data;
+      base = data.base;
+      dirty = unsent = false;
+      let text = "Shranjeno: " + plural(data.changed, "spremenjena vrstica", "spremenjeni vrstici",
+        "spremenjene vrstice", "spremenjenih vrstic");
+      if (data.deleted) {
+        text += ", " + plural(data.deleted, "združena ali izbrisana", "združeni ali izbrisani",
+          "združene ali izbrisane", "združenih ali izbrisanih");
+      }
+      say(text + " · saved", "ok");
+      autosaveLine.textContent = "";
+      render(Math.min(active, lines.length - 1));
+    } catch (error) {
+      say("Ni shranjeno: strežnik se ne odziva; osnutek ostane na tej strani · not saved, no answer", "error");
+    }
+  }
+
+  function showPresence(data) {
+    const parts = [];
+    if (data.editing && data.editing.length) {
+      parts.push("Ta prepis hkrati ureja tudi " + data.editing.join(", ") +
+        ". Ko kdo shrani, vas opozorimo, preden bi karkoli prepisali. · Also editing now: " +
+        data.editing.join(", ") + ".");
+    }
+    if (data.changed) {
+      parts.push("Medtem je nekdo shranil novo različico prepisa; vaše spremembe so v osnutku. " +
+        "Naložite stran znova in izberite, kaj obdržite. · Someone saved a newer version meanwhile.");
+    }
+    presenceBox.hidden = parts.length === 0;
+    presenceBox.textContent = parts.join(" ");
+  }
+
+  async function autosave(final) {
+    const body = { base: base, lines: unsent ? payloadLines() : null };
+    const sending = unsent;
+    unsent = false;
+    try {
+      const response = await post(root.dataset.draft, body, final);
+      if (final) return;
+      const data = await response.json();
+      if (!response.ok || !data.ok) throw new Error(data.error || response.status);
+      if (sending) {
+        autosaveLine.textContent = "Osnutek shranjen ob " + new Date().toLocaleTimeString("sl-SI") +
+          " (še ni shranjen kot popravek) · draft kept, not yet saved";
+      }
+      showPresence(data);
+    } catch (error) {
+      if (sending) unsent = true;
+      if (!final) autosaveLine.textContent = "Osnutka ni bilo mogoče shraniti; poskusim znova · draft not kept, retrying";
+    }
+  }
+
+  function leaving() {
+    if (unsent) autosave(true);
+  }
+
+  function offerDraft() {
+    const draft = config.draft;
+    if (!draft) return;
+    const when = (draft.updated_at || "").replace("T", " ").slice(0, 16);
+    if (draft.base === base) {
+      lines = draft.lines;
+      dirty = true;
+      say("Obnovljene neshranjene spremembe z dne " + when + " UTC · unsaved changes restored", "warn");
+      return;
+    }
+    const box = document.getElementById("draft-choice");
+    document.getElementById("draft-text").textContent = "Imate neshranjene spremembe z dne " +
+      when + " UTC, narejene na starejši različici prepisa (medtem jo je nekdo shranil). " +
+      "Uporabite osnutek (nadomesti novejšo različico, ko shranite) ali ga zavrzite. · " +
+      "You have unsaved changes made on an older version.";
+    box.hidden = false;
+  }
+
+  function useDraft() {
+    lines = config.draft.lines;
+    document.getElementById("draft-choice").hidden = true;
+    markDirty();
+    render(0);
+  }
+
+  async function discardDraft() {
+    document.getElementById("draft-choice").hidden = true;
+    config.draft = null;
+    await post(root.dataset.draft, { discard: true, base: base });
+    say("Osnutek zavržen · draft discarded", "ok");
+  }
+
+  // -- find and replace, voices, redaction -------------------------------------------------
+
+  function finder() {
+    const needle = document.getElementById("find-text").value;
+    if (!needle) return null;
+    const escaped = needle.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+    const words = document.getElementById("find-words").checked;
+    const flags = document.getElementById("find-case").checked ? "gu" : "giu";
+    const pattern = words ? "(?<![\\p{L}\\p{N}])" + escaped + "(?![\\p{L}\\p{N}])" : escaped;
+    return new RegExp(pattern, flags);
+  }
+
+  function preview() {
+    const out = document.getElementById("find-preview");
+    const label = document.getElementById("find-count");
+    out.textContent = "";
+    const regex = finder();
+    if (!regex) { label.textContent = ""; return { hits: 0, lines: 0 }; }
+    const replacement = document.getElementById("replace-text").value;
+    let hits = 0;
+    let touched = 0;
+    lines.forEach(function (line, index) {
+      const found = line.text.match(regex);
+      if (!found) return;
+      hits += found.length;
+      touched += 1;
+      if (touched > 30) return;
+      const item = document.createElement("li");
+      const del = document.createElement("del");
+      del.textContent = line.text;
+      const ins = document.createElement("ins");
+      ins.textContent = line.text.replace(regex, function () { return replacement; });
+      const at = document.createElement("span");
+      at.className = "small";
+      at.textContent = fmt(line.start) + " ";
+      item.append(at, del, document.createTextNode(" → "), ins);
+      item.dataset.index = index;
+      out.append(item);
+    });
+    label.textContent = "Najdeno: " + plural(hits, "zadetek", "zadetka", "zadetki", "zadetkov") +
+      " v " + plural(touched, "vrstici", "vrsticah", "vrsticah", "vrsticah") +
+      (touched > 30 ? " (prikazanih prvih 30)" : "") + " · found " + hits;
+    return { hits: hits, lines: touched };
+  }
+
+  function replaceAll() {
+    const regex = finder();
+    if (!regex) return;
+    const replacement = document.getElementById("replace-text").value;
+    const found = preview();
+    if (!found.hits) return;
+    lines.forEach(function (line) {
+      line.text = line.text.replace(regex, function () { return replacement; });
+    });
+    markDirty();
+    render();
+    document.getElementById("find-preview").textContent = "";
+    document.getElementById("find-count").textContent = "Zamenjano: " +
+      plural(found.hits, "zadetek", "zadetka", "zadetki", "zadetkov") + " · replaced " + found.hits;
+  }
+
+  function openFind() {
+    const tool = document.getElementById("find-tool");
+    tool.open = true;
+    const area = textArea(active);
+    const field = document.getElementById("find-text");
+    if (area && area.selectionStart !== area.selectionEnd) {
+      field.value = area.value.slice(area.selectionStart, area.selectionEnd);
+    }
+    field.focus();
+    field.select();
+    preview();
+  }
+
+  function voices() {
+    const select = document.getElementById("voice-from");
+    const current = select.value;
+    const names = [];
+    lines.forEach(function (l) { if (names.indexOf(l.speaker || "") < 0) names.push(l.speaker || ""); });
+    select.textContent = "";
+    names.forEach(function (name) {
+      const option = document.createElement("option");
+      option.value = name;
+      const n = lines.filter(function (l) { return (l.speaker || "") === name; }).length;
+      option.textContent = (name || "(brez imena)") + " – " + plural(n, "vrstica", "vrstici", "vrstice", "vrstic");
+      select.append(option);
+    });
+    if (names.indexOf(current) >= 0) select.value = current;
+  }
+
+  function renameVoice() {
+    const from = document.getElementById("voice-from").value;
+    const to = document.getElementById("voice-to").value.trim();
+    const result = document.getElementById("voice-result");
+    if (!to) { result.textContent = "Vpišite novo ime · write the new name"; return; }
+    let n = 0;
+    lines.forEach(function (l) { if ((l.speaker || "") === from) { l.speaker = to; n += 1; } });
+    markDirty();
+    render();
+    result.textContent = "Preimenovano v " + plural(n, "vrstici", "vrsticah", "vrsticah", "vrsticah") +
+      " · renamed in " + n + " line(s)";
+  }
+
+  function showRedactions() {
+    const out = document.getElementById("redactions");
+    out.textContent = "";
+    redactions.forEach(function (span) {
+      const item = document.createElement("li");
+      item.textContent = fmt(span[0]) + " – " + fmt(span[1]);
+      out.append(item);
+    });
+  }
+
+  function openRedact() {
+    const tool = document.getElementById("redact-tool");
+    tool.open = true;
+    const line = lines[active];
+    if (line) {
+      document.getElementById("redact-start").value = fmt(line.start);
+      document.getElementById("redact-end").value = fmt(line.end);
+    }
+    document.getElementById("redact-start").focus();
+  }
+
+  async function redactPassage() {
+    const start = parseTime(document.getElementById("redact-start").value);
+    const end = parseTime(document.getElementById("redact-end").value);
+    const result = document.getElementById("redact-result");
+    if (isNaN(start) || isNaN(end) || start >= end) {
+      result.textContent = "Vpišite začetek in konec odlomka, npr. 1:02,5 in 1:10 · write start and end";
+      return;
+    }
+    const response = await post(root.dataset.redact, { start: start, end: end,
+      reason: document.getElementById("redact-reason").value });
+    const data = await response.json();
+    if (!response.ok || !data.ok) {
+      result.textContent = data.error + (data.error_en ? " · " + data.error_en : "");
+      return;
+    }
+    redactions = data.redactions;
+    result.textContent = "Odlomek " + fmt(start) + "–" + fmt(end) +
+      " bo izločen ob naslednji objavi · withheld from the next publish";
+    showRedactions();
+    render();
+  }
+
+  // -- keys --------------------------------------------------------------------------------
+
+  /* The key as the settings spell it: Ctrl+Alt+Shift+ then M, 1, F2, Enter, ArrowUp. */
+  function combo(event) {
+    let key = event.key === " " ? "Space" : event.key;
+    if (/^Key[A-Z]$/.test(event.code)) key = event.code.slice(3);
+    else if (/^Digit\d$/.test(event.code)) key = event.code.slice(5);
+    else if (key.length === 1) key = key.toUpperCase();
+    if (key === "Esc") key = "Escape";
+    return (event.ctrlKey || event.metaKey ? "Ctrl+" : "") + (event.altKey ? "Alt+" : "") +
+      (event.shiftKey ? "Shift+" : "") + key;
+  }
+
+  const ACTIONS = {
+    toggle: toggle,
+    back: function () { skip(-config.skip); },
+    forward: function () { skip(config.skip); },
+    slower: slower,
+    faster: faster,
+    play_line: playLine,
+    set_start: function () { setTime("start", audio.currentTime); },
+    set_end: function () { setTime("end", audio.currentTime); },
+    start_earlier: function () { nudge("start", -0.1); },
+    start_later: function () { nudge("start", 0.1); },
+    end_earlier: function () { nudge("end", -0.1); },
+    end_later: function () { nudge("end", 0.1); },
+    suspect: nextSuspect,
+    previous: function () { focusLine(active - 1); },
+    next: function () { focusLine(active + 1); },
+    split: split,
+    merge: merge,
+    reviewed: toggleReviewed,
+    find: openFind,
+    redact: openRedact,
+    save: save,
+    replace_all: replaceAll,
+    rename_voice: renameVoice,
+    redact_passage: redactPassage,
+    use_draft: useDraft,
+    discard_draft: discardDraft,
+  };
+
+  root.querySelectorAll("[data-action]").forEach(function (button) {
+    button.addEventListener("click", function () { ACTIONS[button.dataset.action](); });
+  });
+  ["find-text", "replace-text", "find-case", "find-words"].forEach(function (id) {
+    document.getElementById(id).addEventListener("input", preview);
+  });
+  document.getElementById("find-text").addEventListener("keydown", function (event) {
+    if (event.key === "Enter") { event.preventDefault(); replaceAll(); }
+  });
+  document.getElementById("replace-text").addEventListener("keydown", function (event) {
+    if (event.key === "Enter") { event.preventDefault(); replaceAll(); }
   });
 
   document.addEventListener("keydown", function (event) {
-    let handled = true;
-    if (event.key === "Escape") toggle();
-    else if (event.key === "F1") back();
-    else if (event.key === "F2") slower();
-    else if (event.key === "F3") nextSuspect();
-    else if (event.key === "Enter" && (event.ctrlKey || event.metaKey)) split();
-    else if (event.altKey && event.code === "KeyM") merge();
-    else if (event.altKey && event.code === "KeyR") toggleReviewed();
-    else if (event.altKey && event.key === "ArrowDown") focusLine(active + 1);
-    else if (event.altKey && event.key === "ArrowUp") focusLine(active - 1);
-    else if ((event.ctrlKey || event.metaKey) && event.code === "KeyS") save();
-    else handled = false;
-    if (handled) event.preventDefault();
+    const action = byKey[combo(event)];
+    if (!action) return;
+    // Escape inside an open tool closes nothing else: it still plays and pauses.
+    event.preventDefault();
+    ACTIONS[action]();
   }, true);
 
+  // -- time --------------------------------------------------------------------------------
+
+  function drawWave() {
+    if (window.LMWaveform) {
+      window.LMWaveform.draw({ time: audio.currentTime, lines: lines, line: lines[playing] || lines[active],
+        redactions: redactions });
+    }
+  }
+
+  function showWords(index, t) {
+    list.querySelectorAll(".words.on").forEach(function (w) { w.classList.remove("on"); w.textContent = ""; });
+    const line = lines[index];
+    const row = rowOf(index);
+    if (!line || !row || !line.words || !line.words.length || line.text !== line.original) return;
+    const box = row.querySelector(".words");
+    box.classList.add("on");
+    line.words.forEach(function (w) {
+      const span = document.createElement("span");
+      span.textContent = w[2] + " ";
+      if (w[0] <= t && t < w[1]) span.className = "now";
+      box.append(span);
+    });
+  }
+
+  audio.addEventListener("play", function () { resumed = true; });
   audio.addEventListener("timeupdate", function () {
     const t = audio.currentTime;
+    if (stopAt !== null && t >= stopAt) { audio.pause(); stopAt = null; }
     let index = -1;
     for (let i = 0; i < lines.length; i++) {
       if (lines[i].start <= t + 0.05 && t < lines[i].end) { index = i; break; }
     }
-    if (index === playing) return;
-    const old = list.querySelector(".line.current");
-    if (old) old.classList.remove("current");
-    playing = index;
-    const row = list.querySelector('.line[data-index="' + index + '"]');
-    if (row) {
-      row.classList.add("current");
-      if (!row.contains(document.activeElement)) row.scrollIntoView({ block: "nearest" });
+    if (index !== playing) {
+      const old = list.querySelector(".line.current");
+      if (old) old.classList.remove("current");
+      playing = index;
+      const row = rowOf(index);
+      if (row) {
+        row.classList.add("current");
+        if (!row.contains(document.activeElement)) row.scrollIntoView({ block: "nearest" });
+      }
     }
+    showWords(playing, t);
+    drawWave();
+    timeListeners.forEach(function (listener) { listener(t); });
   });
 
   window.addEventListener("beforeunload", function (event) {
-    if (dirty) { event.preventDefault(); event.returnValue = ""; }
+    leaving();
+    if (unsent) { event.preventDefault(); event.returnValue = ""; }
   });
+  window.addEventListener("pagehide", leaving);
+  document.addEventListener("visibilitychange", function () {
+    if (document.visibilityState === "hidden") leaving();
+  });
+  setInterval(function () { if (unsent) autosave(false); }, AUTOSAVE_MS);
+  setInterval(function () { if (!unsent) autosave(false); }, ALIVE_MS);
 
-  render();
+  window.LMEditor = {
+    seek: function (t) { audio.currentTime = t; },
+    time: function () { return audio.currentTime; },
+    lines: function () { return lines; },
+    onTime: function (listener) { timeListeners.push(listener); },
+  };
+
+  offerDraft();
+  showPresence(config.presence || {});
+  showRedactions();
+  render(0, 0);  // the first line has the focus: typing starts at once
+  autosave(false);
 })();
