@@ -1442,6 +1442,31 @@ def index_history(
         title = (row["new"] or row["old"] or {}).get("title")
         console.print(
             f"{row['created_at']} {row['author'] or '?'} {row['action']}: {escape(repr(title))}",
+            highlight=False,
+        )
+
+
+@index_app.command("import")
+@friendly_errors
+def index_import(
+    ctx: typer.Context,
+    path: Annotated[Path, typer.Argument(help="An OHMS XML record.")],
+    replace_points: Annotated[
+        bool, typer.Option("--replace", help="Remove the current points first.")
+    ] = False,
+    archive_path: ArchiveOption = DEFAULT_ARCHIVE,
+    as_json: JsonOption = False,
+) -> None:
+    """Uvozi kazalo iz zapisa OHMS XML (import the index of an OHMS record)."""
+    _options(ctx, archive_path, as_json)
+    from livingmemory.review.index_points import import_ohms
+
+    with open_archive(ctx.obj["archive"]) as archive:
+        points = import_ohms(archive, ctx.obj["recording_id"], path, author=current_user(),
+                             replace=replace_points)  # fmt: skip
+    _print_points(ctx, points, "uvožena (imported) ")
+
+
 trail_app = typer.Typer(help="Heritage trails: stops with interview moments, for walkers.")
 app.add_typer(trail_app, name="trail")
 
@@ -1480,25 +1505,6 @@ def trail_list(archive_path: ArchiveOption = DEFAULT_ARCHIVE, as_json: JsonOptio
         )
 
 
-@index_app.command("import")
-@friendly_errors
-def index_import(
-    ctx: typer.Context,
-    path: Annotated[Path, typer.Argument(help="An OHMS XML record.")],
-    replace_points: Annotated[
-        bool, typer.Option("--replace", help="Remove the current points first.")
-    ] = False,
-    archive_path: ArchiveOption = DEFAULT_ARCHIVE,
-    as_json: JsonOption = False,
-) -> None:
-    """Uvozi kazalo iz zapisa OHMS XML (import the index of an OHMS record)."""
-    _options(ctx, archive_path, as_json)
-    from livingmemory.review.index_points import import_ohms
-
-    with open_archive(ctx.obj["archive"]) as archive:
-        points = import_ohms(archive, ctx.obj["recording_id"], path, author=current_user(),
-                             replace=replace_points)  # fmt: skip
-    _print_points(ctx, points, "uvožena (imported) ")
 @trail_app.command("remove")
 @friendly_errors
 def trail_remove(

@@ -30,7 +30,17 @@ ALLOWED: dict[str, set[str]] = {
     "formats": {"archive", "errors", "timecodes"},
     "review": {"archive", "errors", "formats", "ingest", "tagging", "transcription"},
     # site reads formats for the public downloads (site/downloads.py: the format registry)
-    "site": {"archive", "errors", "formats", "ingest", "review", "search", "speakers", "tagging", "timecodes"},
+    "site": {
+        "archive",
+        "errors",
+        "formats",
+        "ingest",
+        "review",
+        "search",
+        "speakers",
+        "tagging",
+        "timecodes",
+    },
 }
 # the top: the public API, the CLI and the demo may use every stage
 TOP = {"__init__", "__main__", "cli", "demo", "plugins"}

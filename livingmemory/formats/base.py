@@ -51,6 +51,10 @@ class ExportSource(Protocol):
         """The interview's index points, in time order."""
         ...
 
+    def people_index(self) -> list[dict[str, Any]] | None:
+        """The index people wrote (accepted, public), or None when there is none."""
+        ...
+
     def people(self, role: str) -> list[str]:
         """Names of the recording's people in ``role`` (narrator, interviewer...)."""
         ...

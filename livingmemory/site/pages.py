@@ -38,8 +38,8 @@ from markupsafe import Markup, escape
 
 from livingmemory.archive.files import sha256_file
 from livingmemory.search import place_recordings
-from livingmemory.site.index_points import KAZALO_STRINGS, kazalo, points_at_place
 from livingmemory.site import maps
+from livingmemory.site.index_points import KAZALO_STRINGS, kazalo, points_at_place
 from livingmemory.timecodes import clock
 
 PUBLIC_DATABASE = "public"

@@ -235,7 +235,6 @@ def register_routes(datasette):
 
     routes += publish_pages.routes()
 
-
     from livingmemory.site import workspace_index  # the index editor beside the player
 
     routes += workspace_index.routes()

@@ -97,7 +97,11 @@ class PublishResult:
 # changed and withdrawn ones. Append to this list to add a table.
 class PublicTableWriter(Protocol):
     def __call__(
-        self, archive: Archive, public: sqlite_utils.Database, recording_ids: list[int], *,
+        self,
+        archive: Archive,
+        public: sqlite_utils.Database,
+        recording_ids: list[int],
+        *,
         today: dt.date | None = None,
     ) -> Any: ...
 
@@ -260,7 +264,15 @@ def _publish(
     fingerprints = _fingerprints(archive, recordings)
     if manifest is not None:
         done = _publish_incremental(
-            archive, output, recordings, fingerprints, manifest, audio_dir, result, only, progress,
+            archive,
+            output,
+            recordings,
+            fingerprints,
+            manifest,
+            audio_dir,
+            result,
+            only,
+            progress,
             today,
         )
         if done is not None:

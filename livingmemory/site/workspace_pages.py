@@ -41,10 +41,10 @@ from livingmemory.errors import LivingMemoryError
 from livingmemory.ingest.metadata import ACCESS_LEVELS, SIDECAR_SUFFIXES, Person, RecordingMetadata
 from livingmemory.review import editor as drafts
 from livingmemory.review import workspace as ws
-from livingmemory.site.live import edit_and_publish
-from livingmemory.site.live import preview as live_preview
 from livingmemory.site import speaker_suggestions
 from livingmemory.site import workspace_messages as msg
+from livingmemory.site.live import edit_and_publish
+from livingmemory.site.live import preview as live_preview
 from livingmemory.timecodes import hms, minutes_seconds
 
 PLUGIN_NAME = "livingmemory"
