@@ -29,19 +29,9 @@ def public_ids(archive_db: Path) -> set[int]:
 
 def public_archive(archive_db: Path, audio_files: dict[str, Path]) -> list[int]:
     """Two public interviews with transcripts, published; a third added after."""
+    options = ("--access", "public", "--consent", "da", "--narrator", "Marija Kovač")
     ids = [
-        add_one(
-            archive_db,
-            audio_files[key],
-            "--access",
-            "public",
-            "--consent",
-            "da",
-            "--title",
-            title,
-            "--narrator",
-            "Marija Kovač",
-        )  # fmt: skip
+        add_one(archive_db, audio_files[key], *options, "--title", title)
         for key, title in (("wav", "Prvi"), ("flac", "Drugi"))
     ]
     for rid in ids:
