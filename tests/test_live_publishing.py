@@ -157,3 +157,40 @@ def test_objavi_page_previews_publishes_and_records_who(
     assert "čaka na objavo" not in client("GET", "/-/workspace").text
     # a POST without the CSRF token starts nothing
     assert client("POST", "/-/workspace/objavi", data={}).status_code == 403
+
+
+def test_public_table_writers_write_in_the_same_transaction(
+    archive_db: Path, audio_files, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Other public tables (index points, trails) are written by functions appended to
+    PUBLIC_TABLE_WRITERS, for the recordings each publish writes, full or incremental."""
+    import livingmemory.site.publish as publishing
+
+    calls: list[list[int]] = []
+
+    def points(archive, public, recording_ids: list[int]) -> None:
+        assert public.conn.in_transaction  # inside publish's transaction
+        calls.append(list(recording_ids))
+        public.execute("CREATE TABLE IF NOT EXISTS test_points (recording_id INTEGER, label TEXT)")
+        marks = ",".join("?" * len(recording_ids))
+        public.execute(f"DELETE FROM test_points WHERE recording_id IN ({marks})", recording_ids)
+        for (rid,) in public.execute(
+            f"SELECT id FROM recordings WHERE id IN ({marks})", recording_ids
+        ).fetchall():
+            title = archive.recording(rid)["title"]
+            public.execute("INSERT INTO test_points VALUES (?, ?)", [rid, title])
+
+    monkeypatch.setattr(publishing, "PUBLIC_TABLE_WRITERS", [points])
+    ids = public_archive(archive_db, audio_files)  # a full publish of the first two
+    assert calls == [ids[:2]]
+
+    def rows() -> list[tuple[int, str]]:
+        with sqlite3.connect(archive_db.parent / PUBLIC_DIR / PUBLIC_DB) as conn:
+            return sorted(conn.execute("SELECT recording_id, label FROM test_points"))
+
+    assert [r[0] for r in rows()] == ids[:2]
+    with open_archive(archive_db) as archive:
+        edit_recording(archive, ids[0], {"access": "restricted"}, author="Ana")
+        assert publish(archive).incremental
+    assert calls[-1] == sorted([ids[0], ids[2]])  # the withdrawn one and the new one
+    assert [r[0] for r in rows()] == [ids[1], ids[2]]
