@@ -95,6 +95,8 @@ class PublishResult:
 PublicTableWriter = Callable[[Archive, sqlite_utils.Database, list[int]], None]
 PUBLIC_TABLE_WRITERS: list[PublicTableWriter] = []
 Progress = Callable[[float, str], None]
+# The progress message at the moment an incremental publish's change is visible to readers.
+COMMITTED = "committed"
 
 
 def _no_progress(share: float, message: str) -> None:
@@ -935,13 +937,19 @@ def _publish_incremental(
             from livingmemory.site.pages import refresh_browse
 
             refresh_browse(conn, keys | new_keys)
-            progress(0.75, "search index")
-            targets = ["recording_search", "search_tags_fts"]
-            for table in [*targets, "segments_fts"] if withdrawn else targets:
+            for table in ("recording_search", "search_tags_fts"):  # small: one row each
                 conn.execute(f"INSERT INTO {table} ({table}) VALUES ('optimize')")
             conn.execute(f"PRAGMA application_id = {_token(entries)}")
             keep_audio |= {entry[1] for entry in entries.values()}
             _remove_stale_audio(audio_dir, keep_audio, staged, result)
+        # Committed: the site shows the change from its next request on. What follows only
+        # rewrites the text index, so no token of a withdrawn or corrected text stays in its
+        # older segments (searches already skip them); a crash before it ends leaves the
+        # manifest unsaved, so the next publish is a full one.
+        progress(0.8, COMMITTED)
+        if withdrawn:
+            with public.atomic():
+                conn.execute("INSERT INTO segments_fts (segments_fts) VALUES ('optimize')")
         progress(0.95, "checkpoint")
         _checkpoint(conn)
     except BaseException:
