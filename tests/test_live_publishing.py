@@ -194,3 +194,18 @@ def test_public_table_writers_write_in_the_same_transaction(
         assert publish(archive).incremental
     assert calls[-1] == sorted([ids[0], ids[2]])  # the withdrawn one and the new one
     assert [r[0] for r in rows()] == [ids[1], ids[2]]
+
+
+def test_a_publish_whose_process_died_shows_as_interrupted(archive_db: Path) -> None:
+    import subprocess
+    import sys
+
+    from livingmemory.site.live import runs
+
+    gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                          capture_output=True, text=True, check=True)  # fmt: skip
+    with open_archive(archive_db) as archive:
+        row = {"kind": "publish", "status": "running", "pid": int(gone.stdout), "progress": 0.4}
+        archive.db["publish_runs"].insert({**row, "message": "#3", "started_by": "Ana"})
+        archive.db.conn.commit()
+        assert [r["status"] for r in runs(archive)] == ["interrupted"]
