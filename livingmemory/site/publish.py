@@ -452,7 +452,7 @@ def _audio_generation(database: Path) -> int:
         return 0
 
 
-_TEMP_RE = re.compile(rf"^{re.escape(TEMP_PREFIX)}(\d+)-.*\.db(-journal)?$")
+_TEMP_RE = re.compile(rf"^{re.escape(TEMP_PREFIX)}(\d+)-.*\.db(-journal|-wal|-shm)?$")
 STALE_TEMP_SECONDS = 3600.0
 
 
