@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sqlite3
 import time
 from pathlib import Path
 
@@ -53,14 +54,15 @@ def published(tmp_path: Path) -> dict:
 
 
 def _crash_at_the_swap(monkeypatch: pytest.MonkeyPatch) -> None:
-    real_replace = os.replace
+    """The machine goes down right after the audio no longer public was removed, before the
+    public database's transaction commits (a full publish: before its backup is copied in)."""
+    real_remove = publish_module._remove_stale_audio
 
-    def replace(source, target):  # type: ignore[no-untyped-def]
-        if Path(target).name == PUBLIC_DB:
-            raise KeyboardInterrupt  # the machine goes down between the two steps
-        return real_replace(source, target)
+    def remove(*args, **kwargs):  # type: ignore[no-untyped-def]
+        real_remove(*args, **kwargs)
+        raise KeyboardInterrupt
 
-    monkeypatch.setattr(publish_module.os, "replace", replace)
+    monkeypatch.setattr(publish_module, "_remove_stale_audio", remove)
 
 
 def test_a_crash_at_the_swap_leaves_no_withdrawn_audio(
@@ -85,6 +87,10 @@ def test_a_crash_at_the_swap_leaves_no_withdrawn_audio(
     assert not set(before) & set(after), (before, after)
     folder = published["audio"].parent
     assert not list(folder.glob(".public-*.db"))
+    # the public database is the previous one, whole (the transaction never committed)
+    with sqlite3.connect(folder / PUBLIC_DB) as conn:
+        assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+        assert {r[0] for r in conn.execute("SELECT id FROM recordings")} == set(published["ids"])
 
 
 def test_stale_temporary_databases_are_cleared(published: dict) -> None:

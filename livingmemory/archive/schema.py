@@ -671,8 +671,8 @@ def _v13_live_publishing(db: sqlite_utils.Database) -> None:
         """
         CREATE TABLE publish_runs (
             id INTEGER PRIMARY KEY, kind TEXT NOT NULL, status TEXT NOT NULL,
-            started_at TEXT, finished_at TEXT, started_by TEXT, progress REAL DEFAULT 0,
-            message TEXT, summary TEXT
+            started_at TEXT, finished_at TEXT, started_by TEXT, pid INTEGER,
+            progress REAL DEFAULT 0, message TEXT, summary TEXT
         )
         """
     )

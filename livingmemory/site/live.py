@@ -182,8 +182,8 @@ def _begin_run(archive: Archive, by: str | None, kind: str) -> int:
         "status": "running",
         "started_at": utc_now(),
         "started_by": by or current_user(),
+        "pid": os.getpid(),
         "progress": 0.0,
-        "message": f"pid {os.getpid()}",
     }
     with archive.db.atomic():
         run_id = archive.db.table("publish_runs").insert(row).last_pk
@@ -243,10 +243,8 @@ def runs(archive: Archive, limit: int = 20) -> list[dict[str, Any]]:
     rows = list(archive.db.query("SELECT * FROM publish_runs ORDER BY id DESC LIMIT ?", [limit]))
     for row in rows:
         row["summary"] = json.loads(row["summary"]) if row["summary"] else None
-        if row["status"] == "running":
-            pid = (row["message"] or "").removeprefix("pid ")
-            if pid.isdigit() and not process_alive(int(pid)):
-                row["status"] = "interrupted"
+        if row["status"] == "running" and row["pid"] and not process_alive(row["pid"]):
+            row["status"] = "interrupted"
     return rows
 
 

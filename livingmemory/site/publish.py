@@ -108,6 +108,8 @@ class PublicTableWriter(Protocol):
 
 PUBLIC_TABLE_WRITERS: list[PublicTableWriter] = [write_public_index]
 Progress = Callable[[float, str], None]
+# The progress message at the moment an incremental publish's change is visible to readers.
+COMMITTED = "committed"
 
 
 def _no_progress(share: float, message: str) -> None:
@@ -473,7 +475,7 @@ def _audio_generation(database: Path) -> int:
         return 0
 
 
-_TEMP_RE = re.compile(rf"^{re.escape(TEMP_PREFIX)}(\d+)-.*\.db(-journal)?$")
+_TEMP_RE = re.compile(rf"^{re.escape(TEMP_PREFIX)}(\d+)-.*\.db(-journal|-wal|-shm)?$")
 STALE_TEMP_SECONDS = 3600.0
 
 
@@ -985,12 +987,19 @@ def _publish_incremental(
             refresh_browse(conn, keys | new_keys)
             _write_site_tables(archive, conn)
             progress(0.75, "search index")
-            targets = ["recording_search", "search_tags_fts"]
-            for table in [*targets, "segments_fts"] if withdrawn else targets:
+            for table in ("recording_search", "search_tags_fts"):  # small: one row each
                 conn.execute(f"INSERT INTO {table} ({table}) VALUES ('optimize')")
             conn.execute(f"PRAGMA application_id = {_token(entries)}")
             keep_audio |= {entry[1] for entry in entries.values()}
             _remove_stale_audio(audio_dir, keep_audio, staged, result)
+        # Committed: the site shows the change from its next request on. What follows only
+        # rewrites the text index, so no token of a withdrawn or corrected text stays in its
+        # older segments (searches already skip them); a crash before it ends leaves the
+        # manifest unsaved, so the next publish is a full one.
+        progress(0.8, COMMITTED)
+        if withdrawn:
+            with public.atomic():
+                conn.execute("INSERT INTO segments_fts (segments_fts) VALUES ('optimize')")
         progress(0.95, "checkpoint")
         _checkpoint(conn)
     except BaseException:
