@@ -339,6 +339,21 @@ def quiet_datasette_errors() -> None:
     datasette.handle_exception.rich = None
 
 
+@hookimpl(tryfirst=True)
+def handle_exception(datasette: Any, request: Any, exception: Exception) -> Any:
+    """A query stopped by the SQLite heap ceiling (``sqlite3`` raises ``MemoryError`` for
+    SQLITE_NOMEM) is the client's request being too big, like a query over the time limit:
+    400 and one line, not a 500 with a traceback in the log."""
+    if not isinstance(exception, MemoryError):
+        return None
+    from datasette.utils.asgi import Response
+
+    return Response.text(
+        "400: poizvedba potrebuje preveč pomnilnika / the query needs too much memory",
+        status=400,
+    )
+
+
 @hookimpl
 def asgi_wrapper(datasette: Any) -> Callable[[ASGIApp], ASGIApp]:
     quiet_datasette_errors()
