@@ -439,6 +439,16 @@ def test_2_a_removed_accounts_session_ends_at_once(served) -> None:  # type: ign
     assert site.request(f"/-/workspace/{recording_id}", cookies=session)[0] == 200
 
 
+def test_a_non_ascii_csrf_token_is_a_403_not_a_server_error(served) -> None:  # type: ignore[no-untyped-def]
+    """Found by the fuzzer: asgi-csrf's compare_digest raises on a token of "\x80"."""
+    site, _, recording_id = served
+    site.token(f"/-/workspace/{recording_id}")  # the CSRF cookie
+    status, _, body = site.request(
+        f"/-/workspace/{recording_id}", method="POST", form={"csrftoken": "\x80é"}
+    )
+    assert status == 403 and "CSRF" in body
+
+
 def test_1_forwarded_headers_from_loopback_do_not_reset_the_throttle(served) -> None:  # type: ignore[no-untyped-def]
     """Last in the module: it leaves 127.0.0.1 throttled."""
     site, _, _ = served
