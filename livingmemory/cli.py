@@ -23,12 +23,22 @@ from rich.table import Table
 
 from livingmemory import __version__, plugins
 from livingmemory.archive.store import DEFAULT_ARCHIVE, current_user, init_archive, open_archive
-from livingmemory.errors import LivingMemoryError, one_line, quoted, readable, write_text
+from livingmemory.errors import (
+    MAX_MESSAGE_CHARS,
+    LivingMemoryError,
+    one_line,
+    quoted,
+    readable,
+    write_text,
+)
 from livingmemory.ingest.metadata import ACCESS_LEVELS, DEFAULT_ACCESS, Person, RecordingMetadata
 from livingmemory.timecodes import clock, hms
 
 if TYPE_CHECKING:
     from rich.progress import TaskID
+
+# An error or warning line, its "Error: " included, is at most MAX_MESSAGE_CHARS long.
+_LINE = MAX_MESSAGE_CHARS - len("Warning: ")
 
 
 def _usage_errors() -> tuple[type[Exception], ...]:
@@ -67,7 +77,7 @@ class _OneLineErrors(typer.core.TyperGroup):
             message = format_message() if format_message else str(error)
             if message.strip():  # bare 'livingmemory': the help was shown, nothing went wrong
                 err_console.print(
-                    f"[red]Error:[/red] {escape(one_line(message + where))}", highlight=False
+                    f"[red]Error:[/red] {escape(one_line(message + where, _LINE))}", highlight=False
                 )
             sys.exit(getattr(error, "exit_code", 2))
         except typer.Abort:
@@ -127,7 +137,9 @@ def _load_plugins() -> plugins.Plugins:
         warnings.simplefilter("ignore", plugins.PluginWarning)
         loaded = plugins.get()
     for problem in loaded.problems:
-        err_console.print(f"[yellow]Warning:[/yellow] {escape(one_line(problem))}", highlight=False)
+        err_console.print(
+            f"[yellow]Warning:[/yellow] {escape(one_line(problem, _LINE))}", highlight=False
+        )
     return loaded
 
 
@@ -149,7 +161,9 @@ def friendly_errors(function: F) -> F:
             return function(*args, **kwargs)
         except LivingMemoryError as error:
             err_console.print(
-                f"[red]Error:[/red] {escape(one_line(str(error)))}", highlight=False, soft_wrap=True
+                f"[red]Error:[/red] {escape(one_line(str(error), _LINE))}",
+                highlight=False,
+                soft_wrap=True,
             )
             raise typer.Exit(1) from None
         except OverflowError:  # a number past SQLite's 2**63 - 1 (an id like 99999999999999999999)
@@ -170,7 +184,7 @@ def _one_line_warning(
 ) -> None:
     """A library warning as one yellow line: no file name, no source line."""
     err_console.print(
-        f"[yellow]Warning:[/yellow] {escape(one_line(str(message)))}", highlight=False
+        f"[yellow]Warning:[/yellow] {escape(one_line(str(message), _LINE))}", highlight=False
     )
 
 
@@ -327,7 +341,9 @@ def add(
 def _print_result(result: Any) -> None:
     if result.status == "failed":
         err_console.print(
-            f"[red]Error:[/red] {escape(one_line(result.message))}", highlight=False, soft_wrap=True
+            f"[red]Error:[/red] {escape(one_line(result.message, _LINE))}",
+            highlight=False,
+            soft_wrap=True,
         )
     elif result.status == "duplicate":
         console.print(

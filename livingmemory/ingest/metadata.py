@@ -241,9 +241,9 @@ PERSON_KEYS = {"name", "birth_year", "home_place"}
 
 def _unknown_field(key: str, source: str | Path, allowed: Iterable[str]) -> InputError:
     near = difflib.get_close_matches(key, list(allowed), n=1, cutoff=0.6)
-    hint = (
-        f" (did you mean {quoted(near[0])}?)" if near else f" (known fields: {', '.join(allowed)})"
-    )
+    # The hint names each field once, in English (the Slovenian names are aliases of them).
+    known = ", ".join(sorted(set(FIELDS.get(name, name) for name in allowed)))
+    hint = f" (did you mean {quoted(near[0])}?)" if near else f" (known fields: {known})"
     return InputError(source, f"unknown field {quoted(key)}{hint}")
 
 

@@ -32,7 +32,7 @@ import yaml
 from livingmemory.archive.access import PUBLIC_DB, public_dir
 from livingmemory.archive.files import atomic_write_text
 from livingmemory.archive.store import Archive, people_names_sql, utc_now
-from livingmemory.errors import InputError, LivingMemoryError
+from livingmemory.errors import InputError, LivingMemoryError, readable
 from livingmemory.ingest.metadata import ACCESS_ALIASES, Person, RecordingMetadata
 
 USERS_FILE = "users.yml"
@@ -113,6 +113,8 @@ def edit_recording(
     unknown = set(changes) - set(EDITABLE)
     if unknown:
         raise LivingMemoryError(f"cannot edit {', '.join(sorted(unknown))}")
+    # Text that cannot be stored (bytes of a non-UTF-8 command line) becomes U+FFFD.
+    changes = {k: v if v is None else readable(v) for k, v in changes.items()}
     record = archive.recording(recording_id)
     people = {
         role: tuple(Person(p["name"]) for p in record["people"] if p["role"] == role)

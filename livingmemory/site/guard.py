@@ -277,7 +277,16 @@ def guard(
                 message = {**message, "headers": _harden_cookies(list(message.get("headers", [])))}
             await send(message)
 
-        await app(scope, receive, guarded_send)
+        try:
+            await app(scope, receive, guarded_send)
+        except TypeError as error:
+            # asgi-csrf compares tokens with secrets.compare_digest, which raises on text
+            # that is not ASCII (a token field, header or cookie of "\x80"): that is a wrong
+            # token, 403, not a 500 with a traceback.
+            if "status" in outcome or "non-ASCII" not in str(error):
+                raise
+            await _plain(send, 403, "403: napačen žeton CSRF / CSRF token does not match")
+            return
         if is_login and "status" in outcome:
             # Both logins redirect on success; on failure datasette-auth-passwords shows its
             # form again (200) and the workspace answers 403 with its form.
@@ -337,6 +346,21 @@ def quiet_datasette_errors() -> None:
     import datasette.handle_exception
 
     datasette.handle_exception.rich = None
+
+
+@hookimpl(tryfirst=True)
+def handle_exception(datasette: Any, request: Any, exception: Exception) -> Any:
+    """A query stopped by the SQLite heap ceiling (``sqlite3`` raises ``MemoryError`` for
+    SQLITE_NOMEM) is the client's request being too big, like a query over the time limit:
+    400 and one line, not a 500 with a traceback in the log."""
+    if not isinstance(exception, MemoryError):
+        return None
+    from datasette.utils.asgi import Response
+
+    return Response.text(
+        "400: poizvedba potrebuje preveč pomnilnika / the query needs too much memory",
+        status=400,
+    )
 
 
 @hookimpl

@@ -29,7 +29,10 @@ from datasette.utils.asgi import asgi_static
 from markupsafe import Markup, escape
 
 from livingmemory.site import pages as site_pages
-from livingmemory.site.guard import asgi_wrapper  # noqa: F401  (login throttle, cookie, paths)
+from livingmemory.site.guard import (  # noqa: F401  (login throttle, cookie, paths, memory)
+    asgi_wrapper,
+    handle_exception,
+)
 from livingmemory.timecodes import hms
 
 PLUGIN_NAME = "livingmemory"

@@ -93,11 +93,15 @@ def site_metadata(archive: Archive, *, private: bool = False) -> dict[str, Any]:
         metadata = {}
     # The shipped template supplies what the archive's own file does not say (canned queries
     # and descriptions added by newer releases reach archives made by older ones).
+    if not isinstance(metadata, dict):
+        raise LivingMemoryError(f"{path}: must be a mapping of settings (key: value)")
     metadata = merge(defaults, metadata)
-    plugins = metadata.setdefault("plugins", {})
-    plugins.setdefault("livingmemory", {})["audio_dir"] = str(
-        (public_dir(archive) / AUDIO_DIR).resolve()
-    )
+    if not isinstance(metadata.get("plugins"), dict):  # "plugins:" with nothing under it
+        metadata["plugins"] = {}
+    plugins = metadata["plugins"]
+    if not isinstance(plugins.get("livingmemory"), dict):
+        plugins["livingmemory"] = {}
+    plugins["livingmemory"]["audio_dir"] = str((public_dir(archive) / AUDIO_DIR).resolve())
     plugins["livingmemory"]["private"] = private
     if not private:
         # Visitors use the pages and the canned queries; arbitrary SQL is off unless the
