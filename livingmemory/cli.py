@@ -1855,8 +1855,8 @@ def speakers_command(
     archive_path: ArchiveOption = DEFAULT_ARCHIVE,
     as_json: JsonOption = False,
 ) -> None:
-    """List a recording's speakers (who, how they were recognised, how long they speak);
-    rename or merge them. Stored voice prints follow the corrections."""
+    """List a recording's speakers (who, how they were recognised, how long they speak, what a
+    stored voice suggests); rename, merge or confirm them. Stored voice prints follow."""
     from livingmemory.speakers.turns import correct_speakers, list_speakers, suggestion_text
 
     with open_archive(archive_path) as archive:
