@@ -417,3 +417,25 @@ def test_interview_json_ld(site: dict[str, Any], ds: Datasette) -> None:
     assert "<script>window.lmPwned" not in html  # the title cannot close the script element
     for secret in SECRETS:
         assert secret not in json.dumps(item, ensure_ascii=False)
+
+
+# -- the researchers' pages (Datasette's, in Slovenian; the browser checks are in
+# test_researchers_browser.py) ---------------------------------------------------------
+
+
+def test_researcher_pages_speak_slovenian(ds: Datasette) -> None:
+    table = get(ds, "/public/segments").text
+    assert '<html lang="sl">' in table
+    assert '<label for="_search">Išči po besedilu:</label>' in table
+    for select in ("f-col", "f-op", "sort_by"):
+        assert f'<label class="lm-sr" for="{select}">' in table and f'id="{select}"' in table
+    assert 'value="Uporabi"' in table and "Ti podatki kot" in table and "6 vrstic" not in table
+    assert re.search(r"\b5 vrstic\b", table)  # the redacted line is not published
+    assert "This data as" not in table and "Apply" not in table
+    query = get(ds, "/public/search_transcripts?q=Kranj").text
+    assert '<html lang="sl">' in query and 'value="Poišči"' in query
+    assert 'id="sql-query" class="wrapped-sql"' in query
+    row = get(ds, "/public/segments/1").text
+    assert '<html lang="sl">' in row and "Ti podatki kot" in row
+    missing = get(ds, "/public/nothing_here")
+    assert missing.status_code == 404 and "Te strani ni" in missing.text

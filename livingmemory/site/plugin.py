@@ -283,6 +283,19 @@ def render_cell(value, column, datasette):
     return play_button(value, datasette)
 
 
+DATASETTE_TEMPLATES = Path(__file__).resolve().parents[1] / "templates" / "datasette"
+
+
+@hookimpl
+def prepare_jinja2_environment(env, datasette):
+    """Datasette's own pages (the researchers' tables, rows and queries) in Slovenian and in
+    the site's look: ``templates/datasette/`` is searched before Datasette's templates (a
+    module plug-in's ``templates`` folder is not found on Python < 3.12, as with static/)."""
+    from jinja2 import ChoiceLoader, FileSystemLoader
+
+    env.loader = ChoiceLoader([FileSystemLoader(str(DATASETTE_TEMPLATES)), env.loader])
+
+
 @hookimpl
 def extra_js_urls(datasette):
     return [{"url": datasette.urls.static_plugins(PLUGIN_NAME, "player.js")}]
