@@ -59,7 +59,7 @@ def apply(archive: Archive, recording_id: int, data: Any, author: str) -> list[d
     elif action == "suggest":
         ix.suggest_points(archive, recording_id, author=author)
     else:
-        point = ix.get_point(archive, data.get("id"))
+        point = ix.get_point(archive, data.get("id", 0))
         if point["recording_id"] != recording_id:
             raise LivingMemoryError(
                 f"točka #{point['id']} je v drugem posnetku / another recording"
@@ -74,7 +74,7 @@ def apply(archive: Archive, recording_id: int, data: Any, author: str) -> list[d
 
 
 @guarded
-async def points_json(request, datasette):  # type: ignore[no-untyped-def]
+async def points_json(request, datasette):
     recording_id = int(request.url_vars["id"])
     try:
         points = await in_archive(datasette, lambda a: _points(a, recording_id))
@@ -84,7 +84,7 @@ async def points_json(request, datasette):  # type: ignore[no-untyped-def]
 
 
 @guarded
-async def change(request, datasette):  # type: ignore[no-untyped-def]
+async def change(request, datasette):
     if request.method != "POST":
         return Response.json({"ok": False, "error": "POST"}, status=405)
     recording_id = int(request.url_vars["id"])
