@@ -115,6 +115,13 @@ def test_write_the_index_beside_the_player_then_read_it_as_kazalo(
             page.click("button[type=submit]")
             page.wait_for_url(f"{base}{editor}")
             page.wait_for_selector("#ix-list", state="attached")
+            # Logged in, but without the page's CSRF token: refused, nothing written.
+            forged = page.request.post(
+                f"{base}/-/workspace/{archive['id']}/index",
+                data=json.dumps({"action": "add", "point": {"at": 1, "title": "Ponarejena"}}),
+                headers={"content-type": "application/json"},
+            )
+            assert forged.status == 403
             if size == "desktop":
                 page.click("[data-ix=suggest]")  # a machine draft where the topic changes
                 page.wait_for_selector(".ix-point.draft")
@@ -132,6 +139,7 @@ def test_write_the_index_beside_the_player_then_read_it_as_kazalo(
                 page.fill("#ix-keywords", "železarna, Jesenice")
                 page.fill("#ix-place", "Jesenice")
                 page.fill("#ix-links", "https://sl.wikipedia.org/wiki/Jesenice Jesenice")
+                page.evaluate("document.getElementById('ix-dialog').scrollTop = 0")
                 shot(page, "index-editor-form-desktop.png")
                 assert serious(page, "editor-form-desktop") == []
                 page.keyboard.press("Control+Enter")
@@ -150,6 +158,7 @@ def test_write_the_index_beside_the_player_then_read_it_as_kazalo(
             assert serious(page, f"editor-{size}") == []
             assert page.lm_errors == []
     rows = db_rows(archive["db"], "SELECT * FROM index_points ORDER BY at")
+    assert "Ponarejena" not in {r["title"] for r in rows}
     assert [(r["at"], r["status"], r["source"], r["updated_by"]) for r in rows] == [
         (0.0, "accepted", "machine", VOLUNTEER), (1.0, "accepted", "volunteer", VOLUNTEER)
     ]  # fmt: skip
