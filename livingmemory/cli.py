@@ -1232,7 +1232,19 @@ def vocab_list(archive_path: ArchiveOption = DEFAULT_ARCHIVE, as_json: JsonOptio
 
 # -- the interview index (kazalo) ------------------------------------------------------------
 
+
+class _IndexGroup(typer.core.TyperGroup):
+    """``index ID COMMAND``: the recording comes first, as a volunteer says it; ``index add
+    --help`` (no ID) still shows that command's help."""
+
+    def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
+        if args and args[0] in self.commands and "--help" in args:
+            args = ["0", *args]
+        return super().parse_args(ctx, args)
+
+
 index_app = typer.Typer(
+    cls=_IndexGroup,
     help="Kazalo intervjuja: točke s časom, naslovom, povzetkom, ključnimi besedami (the "
     "interview index: 'index ID add --at 75 --title ...', list, edit, remove, accept, suggest).",
     no_args_is_help=True,
@@ -1255,7 +1267,9 @@ NoteOption = Annotated[
 @index_app.callback()
 def index_main(
     ctx: typer.Context,
-    recording_id: Annotated[int, typer.Argument(help="The recording's number (see 'list').")],
+    recording_id: Annotated[
+        int, typer.Argument(metavar="ID", help="The recording's number (see 'list').")
+    ],
 ) -> None:
     """Kazalo intervjuja (the interview index): points written by people, OHMS-style."""
     ctx.obj = {"recording_id": recording_id}

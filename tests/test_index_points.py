@@ -17,6 +17,7 @@ from support import add_json, db_rows, insert_recording, insert_transcript, run_
 
 from livingmemory.archive.access import PUBLIC_DB, PUBLIC_DIR
 from livingmemory.archive.store import init_archive, open_archive
+from livingmemory.errors import LivingMemoryError
 from livingmemory.formats import parse_ohms
 from livingmemory.formats._core import TranscriptDocument
 from livingmemory.formats.exports import export_recording
@@ -336,3 +337,29 @@ def test_publish_follows_index_changes_incrementally(six: dict[str, Any]) -> Non
     assert titles == {"Osnutek"}
     assert not [h for h in search(public_db, "šola") if h.matched == "index"]
     assert b"Na planini" not in public_db.read_bytes()  # not left in free pages or the index
+
+
+def test_workspace_actions_check_everything_first(archive_db: Path, recording: int) -> None:
+    """What the index editor's POST does (site/workspace_index.apply): the volunteer's name
+    on every change, and a clear refusal for a bad action or another recording's point."""
+    from livingmemory.site.workspace_index import apply
+
+    with open_archive(archive_db) as archive:
+        other = insert_recording(archive, title="Drugi")
+        foreign = ix.add_point(archive, other, at=1, title="Tuja")
+        points = apply(archive, recording, {"action": "add", "point": {"at": 5, "title": "A",
+                                                                        "keywords": "x, y"}},
+                       "Ana")  # fmt: skip
+        assert [(p["title"], p["keywords"], p["updated_by"]) for p in points] == [
+            ("A", ["x", "y"], "Ana")
+        ]
+        for bad, message in [
+            ({"action": "drop"}, "unknown action"),
+            ({"action": "add", "point": {"title": "brez časa"}}, "missing: at"),
+            ({"action": "remove", "id": foreign["id"]}, "another recording"),
+            ({"action": "edit", "id": points[0]["id"], "point": {"at": -1}}, "0 seconds or more"),
+        ]:
+            with pytest.raises(LivingMemoryError, match=message):
+                apply(archive, recording, bad, "Ana")
+        assert [p["title"] for p in ix.list_points(archive, recording)] == ["A"]
+        assert ix.get_point(archive, foreign["id"])["title"] == "Tuja"

@@ -367,6 +367,15 @@ def _windows(archive: Archive, recording_id: int) -> list[dict[str, Any]]:
     return windows
 
 
+def _topic_name(code: str) -> str:
+    """A topic's Slovenian name for a suggested title (its code without the tagger)."""
+    try:
+        from livingmemory.tagging.pipeline import topic_label
+    except ImportError:  # tagging not installed: tags came from elsewhere
+        return code
+    return topic_label(code) or code
+
+
 def suggestions(archive: Archive, recording_id: int) -> list[Suggestion]:
     """Where an index point might go: a window whose topics differ from the previous one's
     (a topic shift), or one with at least twice the recording's average number of names
@@ -393,7 +402,8 @@ def suggestions(archive: Archive, recording_id: int) -> list[Suggestion]:
         place = next((t["name"] for t in others if t["label"] == "LOC"), None)
         words = " ".join(window["text"]).split()
         subjects = tuple(sorted(topics))
-        title = ", ".join(subjects or keywords[:3]) or " ".join(words[:6])
+        named = [_topic_name(code) for code in subjects]
+        title = ", ".join(named or keywords[:3]) or " ".join(words[:6])
         found.append(
             Suggestion(window["start"], title[:120], reason, keywords, subjects, place,
                        " ".join(words[:30]))
