@@ -41,10 +41,10 @@ OSM_ATTRIBUTION_URL = "https://www.openstreetmap.org/copyright"
 OUTLINES_ATTRIBUTION = "Meje / boundaries: GURS (CC BY 4.0)"
 TILE = 256
 # The drawing area in SVG units (pixels at the chosen zoom); the SVG scales to its box.
-WIDTH, HEIGHT = 800, 520
-PAD = 36
+WIDTH, HEIGHT = 640, 440
+PAD = 40
 MAX_ZOOM = 13
-CLUSTER_RADIUS = 46.0  # SVG units: about 20 px on a 390 px phone, where pins would touch
+CLUSTER_RADIUS = 40.0  # SVG units: about 22 px on a 390 px phone, where pins would touch
 # What the map shows: Slovenia and its edges. Places further away (Cleveland, Dachau) stay
 # in the list under the map; drawing them would shrink Gorenjska to a dot.
 NEAR = (45.2, 47.0, 13.0, 16.8)  # south, north, west, east
@@ -365,7 +365,7 @@ def render_map(
         points.append(
             {**place, "x": round(x - origin[0], 1), "y": round(y - origin[1], 1),
              "href": href(place["name"]), "number": place.get("number"),
-             "r": round(7 + 2.5 * math.sqrt(max(1, place.get("recordings") or 1)), 1),
+             "r": round(10 + 2.5 * math.sqrt(max(1, place.get("recordings") or 1)), 1),
              "current": place["name"] == current, "id": f"p{index}", "hidden": False}
         )  # fmt: skip
     if route is not None:
@@ -387,7 +387,7 @@ def render_map(
              "latitude": round(sum(p["latitude"] for p in members) / len(members), 5),
              "longitude": round(sum(p["longitude"] for p in members) / len(members), 5),
              "box": [min(xs), min(ys), max(xs), max(ys)],
-             "r": round(12 + 3 * math.sqrt(len(members)), 1)}
+             "r": round(15 + 3 * math.sqrt(len(members)), 1)}
         )  # fmt: skip
         for member in members:
             member["hidden"] = True
