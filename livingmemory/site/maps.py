@@ -41,10 +41,10 @@ OSM_ATTRIBUTION_URL = "https://www.openstreetmap.org/copyright"
 OUTLINES_ATTRIBUTION = "Meje / boundaries: GURS (CC BY 4.0)"
 TILE = 256
 # The drawing area in SVG units (pixels at the chosen zoom); the SVG scales to its box.
-WIDTH, HEIGHT = 800, 520
-PAD = 36
+WIDTH, HEIGHT = 640, 440
+PAD = 40
 MAX_ZOOM = 13
-CLUSTER_RADIUS = 46.0  # SVG units: about 20 px on a 390 px phone, where pins would touch
+CLUSTER_RADIUS = 40.0  # SVG units: about 22 px on a 390 px phone, where pins would touch
 # What the map shows: Slovenia and its edges. Places further away (Cleveland, Dachau) stay
 # in the list under the map; drawing them would shrink Gorenjska to a dot.
 NEAR = (45.2, 47.0, 13.0, 16.8)  # south, north, west, east
@@ -306,19 +306,35 @@ def _view(places: list[dict[str, Any]]) -> tuple[int, tuple[float, float], int, 
 
 
 def _clusters(points: list[dict[str, Any]]) -> list[list[dict[str, Any]]]:
-    """Greedy clustering in screen space: biggest places first, each joins the first group
-    whose centre is within a pin's reach, so dense villages become one numbered circle."""
-    groups: list[list[dict[str, Any]]] = []
-    centres: list[tuple[float, float]] = []
-    for point in points:
-        for index, (cx, cy) in enumerate(centres):
-            if math.hypot(point["x"] - cx, point["y"] - cy) < CLUSTER_RADIUS:
-                groups[index].append(point)
-                break
-        else:
-            groups.append([point])
-            centres.append((point["x"], point["y"]))
-    return groups
+    """Places closer on screen than :data:`CLUSTER_RADIUS`, linked in chains (single
+    linkage), as groups in the order of their first point: a dense valley becomes one
+    numbered circle, whichever place comes first. Neighbours are found through a grid of
+    cells one radius wide, so hundreds of places cost milliseconds."""
+    parent = list(range(len(points)))
+
+    def root(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    cells: dict[tuple[int, int], list[int]] = {}
+    for i, point in enumerate(points):
+        cell = (int(point["x"] // CLUSTER_RADIUS), int(point["y"] // CLUSTER_RADIUS))
+        for dx in (-1, 0, 1):
+            for dy in (-1, 0, 1):
+                for j in cells.get((cell[0] + dx, cell[1] + dy), ()):
+                    other = points[j]
+                    if (
+                        math.hypot(point["x"] - other["x"], point["y"] - other["y"])
+                        < CLUSTER_RADIUS
+                    ):
+                        parent[root(i)] = root(j)
+        cells.setdefault(cell, []).append(i)
+    groups: dict[int, list[dict[str, Any]]] = {}
+    for i, point in enumerate(points):
+        groups.setdefault(root(i), []).append(point)
+    return list(groups.values())
 
 
 def tile_settings(config: dict[str, Any] | None) -> dict[str, str]:
@@ -365,7 +381,7 @@ def render_map(
         points.append(
             {**place, "x": round(x - origin[0], 1), "y": round(y - origin[1], 1),
              "href": href(place["name"]), "number": place.get("number"),
-             "r": round(7 + 2.5 * math.sqrt(max(1, place.get("recordings") or 1)), 1),
+             "r": round(10 + 2.5 * math.sqrt(max(1, place.get("recordings") or 1)), 1),
              "current": place["name"] == current, "id": f"p{index}", "hidden": False}
         )  # fmt: skip
     if route is not None:
@@ -375,7 +391,7 @@ def render_map(
         groups = _clusters(ordered)
     pins, clusters = [], []
     for group in groups:
-        if len(group) == 1 or any(p["current"] for p in group[1:]):
+        if len(group) == 1 or any(p["current"] for p in group):
             pins.extend(group)
             continue
         members = sorted(group, key=lambda p: p["name"])
@@ -387,7 +403,7 @@ def render_map(
              "latitude": round(sum(p["latitude"] for p in members) / len(members), 5),
              "longitude": round(sum(p["longitude"] for p in members) / len(members), 5),
              "box": [min(xs), min(ys), max(xs), max(ys)],
-             "r": round(12 + 3 * math.sqrt(len(members)), 1)}
+             "r": round(15 + 3 * math.sqrt(len(members)), 1)}
         )  # fmt: skip
         for member in members:
             member["hidden"] = True

@@ -118,7 +118,7 @@ def qr_svg(url: str, label: str) -> Markup:
     """A QR code for ``url`` as inline SVG (segno), named for screen readers."""
     import segno
 
-    svg = segno.make(url, error="m").svg_inline(scale=5, dark="#000", light="#fff")
+    svg = segno.make(url, error="m").svg_inline(scale=5, dark="#000", light="#fff", omitsize=True)
     return Markup(
         svg.replace("<svg ", f'<svg role="img" aria-label="{escape(label)}" ', 1)
     )  # segno's own markup, and the label escaped

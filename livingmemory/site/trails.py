@@ -75,12 +75,12 @@ def parse_at(value: Any, where: str) -> float:
         seconds = float(value)
     else:
         text = str(value).strip()
-        match = re.fullmatch(r"(?:(\d+):)?(\d{1,2}):(\d{2})(?:\.\d+)?|\d+(?:\.\d+)?", text)
+        match = re.fullmatch(r"(?:(\d+):)?(\d{1,2}):(\d{2}(?:\.\d+)?)|\d+(?:\.\d+)?", text)
         if match is None:
             raise LivingMemoryError(f"{where}: 'at' must be seconds or mm:ss, not {text[:30]!r}")
         if ":" in text:
             hours, minutes, secs = match.group(1), match.group(2), match.group(3)
-            seconds = int(hours or 0) * 3600 + int(minutes) * 60 + int(secs)
+            seconds = int(hours or 0) * 3600 + int(minutes) * 60 + float(secs)
         else:
             seconds = float(text)
     if not 0 <= seconds < 10**7:

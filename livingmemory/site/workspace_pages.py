@@ -816,7 +816,10 @@ async def upload(request, datasette):
 
 def routes() -> list[tuple[str, Any]]:
     """The workspace's routes, for ``datasette_plugin.register_routes``."""
+    from livingmemory.site.trail_workspace import routes as trail_routes
+
     return [
+        *trail_routes(),
         (rf"^{ROOT}/?$", index),
         (rf"^{ROOT}/login$", login),
         (rf"^{ROOT}/logout$", logout),

@@ -14,6 +14,10 @@
     var clusters = Array.prototype.slice.call(figure.querySelectorAll("a.cluster"));
     var pins = Array.prototype.slice.call(figure.querySelectorAll("a.pin"));
     var hiddenAtStart = pins.filter(function (p) { return p.style.display === "none"; });
+    pins.forEach(function (pin) {
+      var text = pin.querySelector("text.label");
+      if (text) pin.setAttribute("data-font", parseFloat(getComputedStyle(text).fontSize) || 20);
+    });
 
     function scalePins(factor) {
       pins.forEach(function (pin) {
@@ -22,14 +26,13 @@
         var y = parseFloat(pin.getAttribute("data-y"));
         var circle = pin.querySelector("circle");
         if (circle) circle.setAttribute("r", (r * factor).toFixed(2));
-        var text = pin.querySelector("text");
-        if (text) {
-          text.style.fontSize = (16 * factor).toFixed(2) + "px";
-          if (!text.classList.contains("num")) {
+        Array.prototype.forEach.call(pin.querySelectorAll("text"), function (text) {
+          text.style.fontSize = (parseFloat(pin.getAttribute("data-font")) * factor).toFixed(2) + "px";
+          if (text.classList.contains("label")) {
             text.setAttribute("x", (x + (r + 3) * factor).toFixed(2));
           }
-          text.setAttribute("y", (y + 5 * factor).toFixed(2));
-        }
+          text.setAttribute("y", (y + 6 * factor).toFixed(2));
+        });
       });
     }
 
