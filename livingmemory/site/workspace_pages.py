@@ -515,6 +515,8 @@ async def peaks(request, datasette):
         path = path if path.is_absolute() else archive.root / path
         key = (str(path), path.stat().st_mtime)
         if key not in _PEAKS:
+            if len(_PEAKS) >= 32:  # a few recordings' worth (80 kB an hour each)
+                _PEAKS.clear()
             _PEAKS[key] = drafts.waveform_peaks(path, record["duration"] or 0)
         return _PEAKS[key]
 
