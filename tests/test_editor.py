@@ -267,3 +267,21 @@ def test_workspace_pages_speak_plain_slovenian(web: Client, archive_db: Path,
     assert "ni mogoče prebrati kot zvok" in upload.text
     assert "ffmpeg" not in upload.text and "Invalid data" not in upload.text
     assert 'value="3. 4. 1960"' in upload.text
+
+
+def test_new_routes_need_a_login_and_the_token(web: Client, archive_db: Path, audio_files) -> None:
+    recording_id = add_one(archive_db, audio_files["wav"])
+    put_transcript(archive_db, recording_id, LINES)
+    posts = [
+        (f"/-/workspace/{recording_id}/draft", {"json": {"lines": [], "base": 1}}),
+        (f"/-/workspace/{recording_id}/redact", {"json": {"start": 0, "end": 1}}),
+        ("/-/workspace/settings", {"data": {"key_merge": "Alt+J"}}),
+    ]
+    for path, body in posts:  # no login
+        assert web("POST", path, **body).status_code == 403, path
+    assert web("GET", f"/-/workspace/{recording_id}/peaks.json").status_code == 302
+    web.login()
+    for path, body in posts:  # logged in, no CSRF token
+        assert web("POST", path, **body).status_code == 403, path
+    for table in ("drafts", "redactions", "volunteer_settings"):
+        assert db_rows(archive_db, f"SELECT * FROM {table}") == [], table

@@ -50,6 +50,7 @@ ACTIONS: dict[str, tuple[str, str, str]] = {
     "merge": ("Alt+M", "združi z naslednjo", "merge with the next line"),
     "reviewed": ("Alt+R", "pregledano, na naslednjo", "mark reviewed, go on"),
     "find": ("Ctrl+H", "najdi in zamenjaj", "find and replace"),
+    "voice": ("Alt+V", "preimenuj govorca povsod", "rename a voice everywhere"),
     "redact": ("Alt+X", "izloči odlomek iz objave", "withhold a passage from publishing"),
     "save": ("Ctrl+S", "shrani", "save"),
 }

@@ -139,6 +139,9 @@ _KNOWN: list[tuple[str, str, str]] = [
     (r"^line (?P<n>\d+) has no valid start and end",
      "Vrstica {n}: čas začetka ali konca ni veljaven.",
      "Line {n}: the start or end time is not valid."),
+    (r"obrazec ni poslal datotek",
+     "Obrazec ni poslal datotek; izberite jih znova.",
+     "The form sent no files; choose them again."),
     (r"izberite zvočno datoteko",
      "Izberite zvočno datoteko.", "Choose an audio file."),
     (r"key (?P<k>\S+) is given to two actions",
@@ -160,9 +163,11 @@ _KNOWN: list[tuple[str, str, str]] = [
 ]  # fmt: skip
 
 
-def humane(problem: LivingMemoryError | str) -> Message:
+def humane(problem: LivingMemoryError | str | None) -> Message:
     """A library error as the workspace says it: plain Slovenian, English below, no options,
     program names or record numbers."""
+    if not problem:
+        return Message("Tega ni bilo mogoče narediti.", "That could not be done.")
     text = problem.problem if isinstance(problem, InputError) else str(problem)
     text = re.sub(r"^#\d+:\s*", "", text.strip())
     for pattern, sl, en in _KNOWN:
@@ -190,6 +195,11 @@ TOO_LARGE = Message("Sprememba je prevelika za shranjevanje.", "Too large to sav
 BAD_REQUEST = Message(BAD_REQUEST_SL, BAD_REQUEST_EN)
 SETTINGS_SAVED = Message("Nastavitve so shranjene.", "Settings saved.")
 CHOOSE_AUDIO = Message("izberite zvočno datoteko", "choose an audio file")
+NOT_AN_UPLOAD = Message("obrazec ni poslal datotek", "the form sent no files")
+FORM_EXPIRED = Message(
+    "Obrazec je potekel ali ni s te strani; naložite stran znova.",
+    "The form has expired or is not from this page; reload the page.",
+)
 
 
 def saved_changes(count: int) -> Message:

@@ -533,6 +533,8 @@ async def peaks(request, datasette):
         path = path if path.is_absolute() else archive.root / path
         key = (str(path), path.stat().st_mtime)
         if key not in _PEAKS:
+            if len(_PEAKS) >= 32:  # a few recordings' worth (80 kB an hour each)
+                _PEAKS.clear()
             _PEAKS[key] = drafts.waveform_peaks(path, record["duration"] or 0)
         return _PEAKS[key]
 
@@ -642,7 +644,7 @@ async def stream_form(
     _, params = parse_options_header(request.headers.get("content-type", ""))
     boundary = params.get(b"boundary")
     if not boundary:
-        raise LivingMemoryError("obrazec ni multipart/form-data / not a file upload")
+        raise LivingMemoryError(str(msg.NOT_AN_UPLOAD))
     fields: dict[str, str] = {}
     files: list[Path] = []
     state: dict[str, Any] = {}
@@ -762,6 +764,8 @@ def add_uploads(
             ws.require_consent(effective.validate(path.name), path.name)
             result = add_recording(archive, path, metadata, source=path.name)
             entry.update(status=result.status, id=result.recording_id, message=result.message)
+            if result.status not in ("added", "duplicate"):
+                entry["message"] = msg.humane(result.message or "")
             entry["sidecar"] = sidecar.name if sidecar else None
             if result.status == "added":
                 with archive.db.atomic():
@@ -805,7 +809,7 @@ async def upload(request, datasette):
         status = 413
     except BadToken:
         shutil.rmtree(folder, ignore_errors=True)
-        return Response.text("403: manjka žeton CSRF / CSRF token missing", status=403)
+        return Response.text(f"403: {msg.FORM_EXPIRED}", status=403)
     except LivingMemoryError as problem:
         context["error"] = msg.humane(problem)
         status = 400

@@ -155,6 +155,7 @@
       text.rows = 1;
       text.value = line.text;
       text.setAttribute("aria-label", "Besedilo od " + fmt(line.start) + " / text");
+      if (index === 0) text.id = "first-line";
       text.addEventListener("input", function () {
         line.text = text.value;
         grow(text);
@@ -368,8 +369,9 @@
 
   function payloadLines() {
     return lines.map(function (l) {
+      // flags, words and the text heard come back with a draft (the server ignores them).
       return { id: l.id, start: l.start, end: l.end, speaker: l.speaker, text: l.text,
-        reviewed: !!l.reviewed };
+        reviewed: !!l.reviewed, flags: l.flags || [], words: l.words || [], original: l.original };
     });
   }
 
@@ -571,6 +573,14 @@
     if (names.indexOf(current) >= 0) select.value = current;
   }
 
+  function openVoice() {
+    document.getElementById("voice-tool").open = true;
+    const line = lines[active];
+    const select = document.getElementById("voice-from");
+    if (line) select.value = line.speaker || "";
+    select.focus();
+  }
+
   function renameVoice() {
     const from = document.getElementById("voice-from").value;
     const to = document.getElementById("voice-to").value.trim();
@@ -661,6 +671,7 @@
     reviewed: toggleReviewed,
     find: openFind,
     redact: openRedact,
+    voice: openVoice,
     save: save,
     replace_all: replaceAll,
     rename_voice: renameVoice,
@@ -680,6 +691,9 @@
   });
   document.getElementById("replace-text").addEventListener("keydown", function (event) {
     if (event.key === "Enter") { event.preventDefault(); replaceAll(); }
+  });
+  document.getElementById("voice-to").addEventListener("keydown", function (event) {
+    if (event.key === "Enter") { event.preventDefault(); renameVoice(); }
   });
 
   document.addEventListener("keydown", function (event) {
