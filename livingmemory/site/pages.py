@@ -56,7 +56,10 @@ STRINGS: dict[str, tuple[str, str]] = {
     "skip": ("Skoči na vsebino", "Skip to content"),
     "home": ("Domov", "Home"),
     "researchers": ("Za raziskovalce", "For researchers"),
-    "researchers_hint": ("tabele, JSON, CSV in SQL", "tables, JSON, CSV and SQL"),
+    "researchers_hint": (
+        "tabele, JSON, CSV, OAI-PMH in IIIF",
+        "tables, JSON, CSV, OAI-PMH and IIIF",
+    ),
     "switch_lang": ("English", "Slovensko"),
     "search": ("Išči", "Search"),
     "search_label": ("Kaj iščeš?", "What are you looking for?"),
