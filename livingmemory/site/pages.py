@@ -390,12 +390,16 @@ def newest(conn: sqlite3.Connection, limit: int = 8) -> list[dict[str, Any]]:
     return list(recordings_by_id(conn, ids).values())
 
 
-def has_browse(conn: sqlite3.Connection) -> bool:
+def has_table(conn: sqlite3.Connection, name: str) -> bool:
     return bool(
         conn.execute(
-            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'browse' LIMIT 1"
+            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ? LIMIT 1", [name]
         ).fetchone()
     )
+
+
+def has_browse(conn: sqlite3.Connection) -> bool:
+    return has_table(conn, "browse")
 
 
 def browse(conn: sqlite3.Connection, kind: str, limit: int = 60) -> list[dict[str, Any]]:
