@@ -239,6 +239,7 @@ def test_oai_token_of_another_verb_is_refused(ds: Datasette, schemas: tuple[Any,
     assert error_code(again) == "badResumptionToken"
 
 
+@pytest.mark.slow  # starts a server
 def test_a_real_harvester_harvests_the_running_site(site: dict[str, Any], tmp_path: Path) -> None:
     """sickle (a harvester from PyPI) against ``livingmemory serve``, pages of one record."""
     sickle = pytest.importorskip("sickle")
@@ -394,6 +395,15 @@ def test_iiif_manifest(site: dict[str, Any], ds: Datasette) -> None:
 def test_no_index_points_table_no_ranges() -> None:
     conn = sqlite3.connect(":memory:")
     assert downloads.published_index_points(conn, 1) == []
+
+
+def test_oai_text_never_breaks_the_xml() -> None:
+    import xml.etree.ElementTree as ET
+
+    root = ET.Element("r")
+    oai._sub(root, "title", "Zvok\x0b in \x00tišina \ud800 <b>&")
+    parsed = ET.fromstring(ET.tostring(root))
+    assert parsed.findtext("title") == "Zvok in tišina  <b>&"
 
 
 # -- JSON-LD ------------------------------------------------------------------------------

@@ -143,14 +143,6 @@ class PublicExportContext(ExportContext):
         return str(self.recording.get("title") or f"Posnetek {self.recording['id']}")
 
 
-def has_table(conn: sqlite3.Connection, name: str) -> bool:
-    return bool(
-        conn.execute(
-            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ? LIMIT 1", [name]
-        ).fetchone()
-    )
-
-
 def _json_list(value: Any) -> list[str]:
     if value is None or value == "":
         return []
@@ -165,7 +157,7 @@ def published_index_points(conn: sqlite3.Connection, recording_id: int) -> list[
     """The recording's index points from the public ``index_points`` table, in time order;
     none while the public database has no such table (an archive published before index
     points existed)."""
-    if not has_table(conn, "index_points"):
+    if not pages.has_table(conn, "index_points"):
         return []
     points = pages._rows(
         conn,

@@ -85,10 +85,14 @@ def _q(tag: str, ns: str = OAI) -> str:
     return tag if ns == OAI else f"{{{ns}}}{tag}"
 
 
+# Characters XML 1.0 cannot carry at all (ElementTree would write them and break the document).
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+
+
 def _sub(parent: ET.Element, tag: str, text: Any = None, ns: str = OAI, **attrs: str) -> Any:
     element = ET.SubElement(parent, _q(tag, ns), attrs)
     if text is not None:
-        element.text = str(text)
+        element.text = _NOT_XML.sub("", str(text))
     return element
 
 

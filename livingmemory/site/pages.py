@@ -59,7 +59,10 @@ STRINGS: dict[str, tuple[str, str]] = {
     "skip": ("Skoči na vsebino", "Skip to content"),
     "home": ("Domov", "Home"),
     "researchers": ("Za raziskovalce", "For researchers"),
-    "researchers_hint": ("tabele, JSON, CSV in SQL", "tables, JSON, CSV and SQL"),
+    "researchers_hint": (
+        "tabele, JSON, CSV, OAI-PMH in IIIF",
+        "tables, JSON, CSV, OAI-PMH and IIIF",
+    ),
     "switch_lang": ("English", "Slovensko"),
     "search": ("Išči", "Search"),
     "search_label": ("Kaj iščeš?", "What are you looking for?"),
@@ -402,12 +405,16 @@ def newest(conn: sqlite3.Connection, limit: int = 8) -> list[dict[str, Any]]:
     return list(recordings_by_id(conn, ids).values())
 
 
-def has_browse(conn: sqlite3.Connection) -> bool:
+def has_table(conn: sqlite3.Connection, name: str) -> bool:
     return bool(
         conn.execute(
-            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'browse' LIMIT 1"
+            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ? LIMIT 1", [name]
         ).fetchone()
     )
+
+
+def has_browse(conn: sqlite3.Connection) -> bool:
+    return has_table(conn, "browse")
 
 
 def browse(conn: sqlite3.Connection, kind: str, limit: int = 60) -> list[dict[str, Any]]:
