@@ -23,6 +23,9 @@ model's 0.28 s per key for an average typist (Card, Moran and Newell, 1980), plu
 thinking, the same for every editor.
 
     .venv/bin/python benchmarks/editor.py [--old-ref main]
+
+``LM_BENCH_DEBUG=1`` skips the new editor and prints where the old one's scripted user is and
+every line that differs from the truth (how a script that misses a line is found).
 """
 
 from __future__ import annotations

@@ -20,7 +20,13 @@ from test_workspace import PASSWORD, Client, add_one, put_transcript
 from livingmemory.archive.store import open_archive
 from livingmemory.errors import InputError, LivingMemoryError
 from livingmemory.review import editor as drafts
-from livingmemory.site.workspace_messages import field_value, humane, plural, typed_date
+from livingmemory.site.workspace_messages import (
+    field_value,
+    humane,
+    plural,
+    typed_date,
+    typed_time,
+)
 
 LINES = ["Rodila sem se v Kranu.", "V Kranu je bila železarna.", "Oče je delal v Kranu."]
 
@@ -46,6 +52,7 @@ def test_dates_are_shown_as_typed_and_read_back_the_same() -> None:
     assert field_value("access", "public") == "javno"
     assert field_value("access", "restricted") == "omejeno"
     assert field_value("recorded_date", "1975-05-12") == "12. 5. 1975"
+    assert typed_time("2026-12-07T05:32:10+00:00") == "7. 12. 2026 05:32"
 
 
 def test_library_errors_become_plain_slovenian() -> None:

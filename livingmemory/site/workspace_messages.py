@@ -65,6 +65,14 @@ def typed_date(value: str | None) -> str:
     return year
 
 
+def typed_time(iso: str | None) -> str:
+    """A stored moment (ISO, UTC) as ``7. 12. 2026 05:32``, the date as volunteers write it."""
+    if not iso:
+        return ""
+    date, _, clock = iso.partition("T")
+    return f"{typed_date(date)} {clock[:5]}".strip()
+
+
 ACCESS_NAMES = {
     "public": Message("javno", "public"),
     "restricted": Message("omejeno", "restricted"),

@@ -75,7 +75,7 @@ _env = Environment(
     lstrip_blocks=True,
 )
 _env.filters["duration"] = lambda s: "" if s is None else hms(s, pad_hours=False)
-_env.filters["when"] = lambda iso: (iso or "").replace("T", " ")[:16]
+_env.filters["when"] = msg.typed_time
 _env.filters["timecode"] = minutes_seconds
 _env.filters["typed_date"] = msg.typed_date
 _env.filters["field_value"] = lambda value, field: msg.field_value(field, value)
@@ -83,6 +83,9 @@ _env.filters["humane"] = msg.humane
 _env.globals["plural"] = msg.plural
 
 T = TypeVar("T")
+# Templates (in templates/workspace/) included in the editor's side panel after its tools, each
+# with the editor's context; their scripts use window.LMEditor (seek, time, lines, onTime).
+EDITOR_PANELS: list[str] = ["_index_editor.html"]  # the interview index (site/workspace_index.py)
 
 
 class TooLarge(Exception):
@@ -417,6 +420,7 @@ def _editor(archive: Archive, recording_id: int, author: str) -> dict[str, Any]:
         "settings": settings,
         "actions": drafts.ACTIONS,
         "redactions": redaction_spans(archive, recording_id),
+        "panels": EDITOR_PANELS,
     }
 
 

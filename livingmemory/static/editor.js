@@ -454,7 +454,9 @@
   function offerDraft() {
     const draft = config.draft;
     if (!draft) return;
-    const when = (draft.updated_at || "").replace("T", " ").slice(0, 16);
+    // As volunteers write a date: 7. 12. 2026 05:31 (the server keeps UTC).
+    const m = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}:\d{2})/.exec(draft.updated_at || "");
+    const when = m ? Number(m[3]) + ". " + Number(m[2]) + ". " + m[1] + " " + m[4] : "";
     if (draft.base === base) {
       lines = draft.lines;
       dirty = true;
