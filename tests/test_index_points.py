@@ -72,6 +72,10 @@ def test_cli_add_list_edit_remove_keeps_every_revision(archive_db: Path, recordi
     )
     assert history[1]["note"] == "krajši naslov" and all(h["created_at"] for h in history)
     assert history[2]["new"] is None and history[2]["old"]["title"] == "Otroštvo"
+    # The recording's history (the 'revisions' command, the workspace page) lists them too.
+    rows = json.loads(run_cli("revisions", recording, "--archive", archive_db, "--json").stdout)
+    assert [r["what"] for r in rows] == ["index remove", "index edit", "index add"]
+    assert rows[1]["old"] == "Otroštvo v Kranju" and rows[1]["new"] == "Otroštvo"
 
 
 @pytest.mark.parametrize(

@@ -48,10 +48,12 @@ def _split_list(value: Any, name: str) -> list[str]:
     if isinstance(value, str):
         value = value.split(",")
     if not isinstance(value, list | tuple):
-        raise LivingMemoryError(f"{name}: give a list or comma-separated words")
+        raise LivingMemoryError(f"{name}: naštej z vejicami / give a list or comma-separated words")
     items = [str(item).strip() for item in value if str(item).strip()]
     if any(len(item) > 200 for item in items):
-        raise LivingMemoryError(f"{name}: an entry is longer than 200 characters")
+        raise LivingMemoryError(
+            f"{name}: vnos je daljši od 200 znakov / an entry is longer than 200 characters"
+        )
     return list(dict.fromkeys(items))
 
 
@@ -65,7 +67,8 @@ def parse_link(value: Any) -> dict[str, str]:
         label = label.strip()
     if not _URL_RE.match(url):
         raise LivingMemoryError(
-            f"link {url!r}: use an address that starts with http:// or https://"
+            f"povezava {url!r}: naslov naj se začne s http:// ali https:// / link: use an "
+            "address that starts with http:// or https://"
         )
     return {"url": url, "label": label or url}
 
@@ -76,9 +79,9 @@ def _coordinate(value: Any, name: str, limit: float) -> float | None:
     try:
         number = float(value)
     except (TypeError, ValueError):
-        raise LivingMemoryError(f"{name} {value!r} is not a number") from None
+        raise LivingMemoryError(f"{name} {value!r} ni število / is not a number") from None
     if not math.isfinite(number) or abs(number) > limit:
-        raise LivingMemoryError(f"{name} {value!r} is outside -{limit:g}..{limit:g}")
+        raise LivingMemoryError(f"{name} {value!r} je zunaj / is outside -{limit:g}..{limit:g}")
     return number
 
 
@@ -106,21 +109,26 @@ def _clean(archive: Archive, recording: dict[str, Any], values: dict[str, Any]) 
     if "at" in values:
         at = _coordinate(values["at"], "time", 1e9)
         if at is None or at < 0:
-            raise LivingMemoryError("an index point needs a time of 0 seconds or more")
+            raise LivingMemoryError(
+                "točka potrebuje čas 0 s ali več / an index point needs a time of 0 seconds or more"
+            )
         if at > recording["duration"] + END_TOLERANCE:
             raise LivingMemoryError(
-                f"{at:g} s is past the end of recording #{recording['id']} "
-                f"({recording['duration']:.1f} s)"
+                f"{at:g} s je za koncem posnetka / is past the end of recording "
+                f"#{recording['id']} ({recording['duration']:.1f} s)"
             )
         clean["at"] = round(at, 3)
     for name in TEXT_FIELDS:
         if name in values:
             text = (str(values[name]) if values[name] is not None else "").strip()
             if len(text) > MAX_TEXT[name]:
-                raise LivingMemoryError(f"{name} is longer than {MAX_TEXT[name]} characters")
+                raise LivingMemoryError(
+                    f"{name}: največ {MAX_TEXT[name]} znakov / "
+                    f"is longer than {MAX_TEXT[name]} characters"
+                )
             clean[name] = text or None
     if "title" in values and not clean.get("title"):
-        raise LivingMemoryError("an index point needs a title")
+        raise LivingMemoryError("točka potrebuje naslov / an index point needs a title")
     for name in LIST_FIELDS:
         if name in values:
             clean[name] = json.dumps(_split_list(values[name], name), ensure_ascii=False)
@@ -133,7 +141,9 @@ def _clean(archive: Archive, recording: dict[str, Any], values: dict[str, Any]) 
     lon = _coordinate(values.get("lon"), "longitude", 180)
     if "lat" in values or "lon" in values:
         if (lat is None) != (lon is None):
-            raise LivingMemoryError("give both latitude and longitude, or neither")
+            raise LivingMemoryError(
+                "vpiši obe koordinati ali nobene / give both latitude and longitude, or neither"
+            )
         clean["lat"], clean["lon"] = lat, lon
     if clean.get("place") and lat is None and "lat" not in values:
         # A named place gets the gazetteer's coordinates unless some were typed.
@@ -156,7 +166,7 @@ def get_point(archive: Archive, point_id: int) -> dict[str, Any]:
         raise LivingMemoryError(f"{point_id!r} is not an index point id") from None
     rows = list(archive.db.query("SELECT * FROM index_points WHERE id = ?", [point_id]))
     if not rows:
-        raise LivingMemoryError(f"no index point #{point_id}")
+        raise LivingMemoryError(f"ni točke #{point_id} / no index point #{point_id}")
     return _decode(rows[0])
 
 
@@ -320,7 +330,7 @@ def point_history(archive: Archive, point_id: int) -> list[dict[str, Any]]:
         )
     )
     if not rows:
-        raise LivingMemoryError(f"no index point #{point_id}")
+        raise LivingMemoryError(f"ni točke #{point_id} / no index point #{point_id}")
     return [
         {**row, "old": json.loads(row["old"]) if row["old"] else None,
          "new": json.loads(row["new"]) if row["new"] else None}

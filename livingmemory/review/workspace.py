@@ -261,15 +261,20 @@ def recording_tags(archive: Archive, recording_id: int) -> list[dict[str, Any]]:
 
 
 def history(archive: Archive, recording_id: int) -> list[dict[str, Any]]:
-    """Transcript revisions and metadata edits of one recording, newest first."""
+    """Transcript revisions, metadata edits and index point changes (their titles) of one
+    recording, newest first."""
     archive.recording(recording_id)  # a clear error for an unknown id
     rows = list(
         archive.db.query(
             "SELECT created_at, author, 'transcript' AS what, start, old_text AS old, "
             "new_text AS new, id AS n, 0 AS kind FROM revisions WHERE recording_id = ? "
             "UNION ALL SELECT created_at, author, field, NULL, old_value, new_value, id, 1 "
-            "FROM edits WHERE recording_id = ? ORDER BY created_at DESC, kind, n DESC",
-            [recording_id, recording_id],
+            "FROM edits WHERE recording_id = ? "
+            "UNION ALL SELECT created_at, author, 'index ' || action, "
+            "json_extract(coalesce(new, old), '$.at'), json_extract(old, '$.title'), "
+            "json_extract(new, '$.title'), id, 2 FROM index_point_revisions "
+            "WHERE recording_id = ? ORDER BY created_at DESC, kind, n DESC",
+            [recording_id, recording_id, recording_id],
         )
     )
     for row in rows:
