@@ -251,6 +251,20 @@ def test_serve_hands_datasette_the_heap_ceiling_and_no_trusted_proxy(
             serve_module.serve(archive, trusted_proxies=["proxy.example"])
 
 
+def test_an_edit_to_embargoed_with_its_date_is_stored(archive_db: Path) -> None:
+    """Found by the fuzzer: access was written before its embargo date, and the archive's
+    CHECK constraint (embargoed needs a date) raised an IntegrityError: a traceback, a 500."""
+    from livingmemory.review.workspace import edit_recording
+
+    with open_archive(archive_db) as archive:
+        recording_id = insert_recording(archive, title="Pogovor")
+        changes = {"title": "", "access": "", "embargo_until": "2099-01-01"}
+        done = edit_recording(archive, recording_id, changes, author="Ana", source="web")
+        assert {c.field for c in done} == {"access", "embargo_until"}
+        record = archive.recording(recording_id)
+        assert (record["access"], record["embargo_until"]) == ("embargoed", "2099-01-01")
+
+
 # -- served: 1, 2 and 7 ------------------------------------------------------------------
 
 PASSWORD = "skupno-geslo-1954"
@@ -452,6 +466,7 @@ def test_a_non_ascii_csrf_token_is_a_403_not_a_server_error(served) -> None:  # 
 def test_1_forwarded_headers_from_loopback_do_not_reset_the_throttle(served) -> None:  # type: ignore[no-untyped-def]
     """Last in the module: it leaves 127.0.0.1 throttled."""
     site, _, _ = served
+    assert _workspace_login(site, "Ana Zupan", ACCOUNT_PASSWORD) == 302  # clears the count
     statuses = [
         _workspace_login(site, "Ana Zupan", "wrong-password", forwarded=f"203.0.113.{i}")
         for i in range(1, 9)

@@ -212,7 +212,15 @@ def _store_changes(
     from livingmemory.ingest.add import link_people
 
     now = utc_now()
+    # The recording's own fields in one UPDATE: access and its embargo date are checked
+    # together (a CHECK constraint), so "embargoed" cannot be written before its date.
+    fields = [c for c in done if c.field not in ("narrators", "interviewers")]
     with archive.db.atomic():
+        if fields:
+            archive.db.execute(
+                f"UPDATE recordings SET {', '.join(f'{c.field} = ?' for c in fields)} WHERE id = ?",
+                [*(c.new for c in fields), recording_id],
+            )
         for change in done:
             if change.field in ("narrators", "interviewers"):
                 role = EDITABLE[change.field][0]
@@ -221,11 +229,6 @@ def _store_changes(
                     [recording_id, role],
                 )
                 link_people(archive, recording_id, role, getattr(metadata, change.field))
-            else:
-                archive.db.execute(
-                    f"UPDATE recordings SET {change.field} = ? WHERE id = ?",
-                    [change.new, recording_id],
-                )
             archive.db.table("edits").insert(
                 {
                     "recording_id": recording_id,

@@ -153,7 +153,7 @@ class Accounts:
 
     def __init__(self, root: Path) -> None:
         self.root = Path(root)
-        self._seen: tuple[int, int] | None = None
+        self._seen: tuple[int, int, int] | None = None
         self._names: frozenset[str] = frozenset()
 
     def names(self) -> frozenset[str]:
@@ -166,7 +166,7 @@ class Accounts:
         except OSError:
             self._seen, self._names = None, frozenset()
             return self._names
-        key = (stat.st_mtime_ns, stat.st_size)
+        key = (stat.st_ino, stat.st_mtime_ns, stat.st_size)
         if key != self._seen:
             try:
                 self._names = frozenset(load_users(self.root))
@@ -197,32 +197,38 @@ def _without_actor(scope: Scope) -> Scope:
     return {**scope, "headers": headers}
 
 
-def session_checker(datasette: Any) -> Callable[[Scope], bool] | None:
-    """On the private site, ``check(scope)``: whether the request's ``ds_actor`` session (if
-    any) may still be used; ``None`` on the public site, which has no sessions."""
-    config = datasette.plugin_config("livingmemory") or {}
-    archive = config.get("workspace_archive")
-    if not config.get("private") or not archive:
-        return None
-    accounts = Accounts(Path(archive).parent)
+class Sessions:
+    """The private site's check of each request's ``ds_actor`` session against the accounts
+    (:class:`Accounts`): with accounts, only a name that is still one counts."""
 
-    def check(scope: Scope) -> bool:
-        names = accounts.names()
+    def __init__(self, datasette: Any, accounts: Accounts) -> None:
+        self.datasette = datasette
+        self.accounts = accounts
+
+    def valid(self, scope: Scope) -> bool:
+        """Whether the request's session (if it has one) may still be used."""
+        names = self.accounts.names()
         if not names:
             return True
         for key, value in _cookie_parts(scope.get("headers", [])):
             if key != "ds_actor":
                 continue
             try:
-                actor = datasette.unsign(value, "actor").get("a") or {}
+                actor = self.datasette.unsign(value, "actor").get("a") or {}
             except Exception:  # not signed by this server: Datasette ignores it anyway
                 continue
             if not isinstance(actor, dict) or actor.get("id") not in names:
                 return False
         return True
 
-    check.accounts = accounts  # type: ignore[attr-defined]
-    return check
+
+def sessions_for(datasette: Any) -> Sessions | None:
+    """The session check of the private site; ``None`` on the public one (no sessions)."""
+    config = datasette.plugin_config("livingmemory") or {}
+    archive = config.get("workspace_archive")
+    if not config.get("private") or not archive:
+        return None
+    return Sessions(datasette, Accounts(Path(archive).parent))
 
 
 def guard(
@@ -230,7 +236,7 @@ def guard(
     *,
     private: bool,
     throttle: LoginThrottle | None = None,
-    session_ok: Callable[[Scope], bool] | None = None,
+    sessions: Sessions | None = None,
 ) -> ASGIApp:
     """Wrap a Datasette ASGI app with the guards described in the module docstring."""
     throttle = throttle or LoginThrottle()
@@ -256,8 +262,7 @@ def guard(
                     [[b"retry-after", str(wait).encode()]],
                 )
                 return
-        accounts = getattr(session_ok, "accounts", None)
-        if is_login and path == LOGIN_PATH and accounts is not None and accounts.names():
+        if is_login and path == LOGIN_PATH and sessions and sessions.accounts.names():
             # Volunteers have accounts: the shared password (Datasette's login) is retired.
             throttle.failed(client)
             await _plain(
@@ -267,7 +272,7 @@ def guard(
                 "Log in with your own account: /-/workspace/login",
             )
             return
-        if session_ok is not None and not session_ok(scope):
+        if sessions is not None and not sessions.valid(scope):
             scope = _without_actor(scope)  # a removed account: the request is anonymous
         outcome: dict[str, int] = {}
 
@@ -371,6 +376,6 @@ def asgi_wrapper(datasette: Any) -> Callable[[ASGIApp], ASGIApp]:
         limit_sqlite_heap(int(heap_mb))
 
     def wrap(app: ASGIApp) -> ASGIApp:
-        return guard(app, private=is_private_site(datasette), session_ok=session_checker(datasette))
+        return guard(app, private=is_private_site(datasette), sessions=sessions_for(datasette))
 
     return wrap
