@@ -326,3 +326,45 @@ def test_trail_changes_reach_an_incremental_publish(site: dict[str, Any]) -> Non
     assert public(site, "SELECT count(*) FROM trails") == [(0,)]
     again = run_cli("trail", "remove", "po-poteh-spominov", "--archive", site["archive_db"])
     assert again.exit_code != 0 and "there is no trail" in again.stderr
+
+
+def test_index_points_places_reach_the_map(tmp_path: Path) -> None:
+    """The contract with index points: a public ``index_points`` table's places count towards
+    their interview, with typed coordinates first, else the gazetteer's; no table, no rows."""
+    from livingmemory.archive.store import init_archive, open_archive
+
+    init_archive(tmp_path / "archive.db")
+    conn = sqlite3.connect(tmp_path / "public.db")
+    conn.executescript(
+        """
+        CREATE TABLE recordings (id INTEGER PRIMARY KEY, place TEXT);
+        CREATE TABLE people (id INTEGER PRIMARY KEY, home_place TEXT);
+        CREATE TABLE recording_people (recording_id INT, person_id INT, role TEXT);
+        CREATE TABLE entities (recording_id INT, label TEXT, canonical TEXT);
+        CREATE TABLE places (id INTEGER PRIMARY KEY, name TEXT, latitude REAL, longitude REAL);
+        INSERT INTO recordings VALUES (1, 'Kranj'), (2, NULL);
+        """
+    )
+    with open_archive(tmp_path / "archive.db") as archive:
+        assert {r["name"] for r in maps.map_rows(archive, conn)} == {"Kranj"}
+        conn.executescript(
+            """
+            CREATE TABLE index_points (id INTEGER PRIMARY KEY, recording_id INT, at REAL,
+              title TEXT, place TEXT, lat REAL, lon REAL);
+            INSERT INTO index_points VALUES
+              (1, 2, 10, 'Na planini', 'Planina Kofce QZ', 46.41, 14.2),
+              (2, 2, 20, 'V Kranju', 'Kranj', NULL, NULL),
+              (3, 1, 5, 'Jesenice', 'Jesenice', NULL, NULL);
+            """
+        )
+        rows = {r["name"]: r for r in maps.map_rows(archive, conn)}
+    assert (
+        rows["Planina Kofce QZ"]["latitude"] == 46.41
+        and rows["Planina Kofce QZ"]["source"] == "index"
+    )
+    assert rows["Kranj"]["recordings"] == 2 and rows["Kranj"]["source"] == "gazetteer"
+    assert rows["Jesenice"]["recordings"] == 1
+    assert maps.place_interviews(conn, [2]) == {
+        "Kranj": {"recordings": 1, "mentions": 1},
+        "Planina Kofce QZ": {"recordings": 1, "mentions": 1},
+    }

@@ -197,8 +197,9 @@ def publish(
                 entries[recording["id"]] = _copy_recording(
                     archive, public, recording, audio_dir, keep_audio, result, regenerate, staged
                 )
-            _write_site_tables(archive, public.conn)
         _finish(public)
+        _write_site_tables(archive, public.conn)  # after _finish: reads the browse counts
+        public.conn.commit()
         public.close()
         _swap_in(temp, output, audio_dir, keep_audio, staged, result)
     _save_manifest(archive, output, fingerprints, entries)

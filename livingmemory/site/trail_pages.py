@@ -50,11 +50,7 @@ def trail_translator(page: Page) -> Callable[[str], str]:
 
 
 def has_trails(conn: sqlite3.Connection) -> bool:
-    return bool(
-        conn.execute(
-            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'trails'"
-        ).fetchone()
-    )
+    return maps.has_table(conn, "trails")
 
 
 def trail_list(conn: sqlite3.Connection) -> list[dict[str, Any]]:
