@@ -291,6 +291,33 @@ def test_stop_with_typed_coordinates(site: dict[str, Any], tmp_path: Path) -> No
         assert get_trail(archive, "skrita-pot") is None  # loading writes nothing
 
 
+def test_stop_at_a_place_without_interviews_links_to_itself(site: dict[str, Any]) -> None:
+    """A stop whose place no interview belongs to has no place page: its pin and list entry
+    link to the stop on the trail page instead of a page that would not exist."""
+    from livingmemory.archive.store import open_archive
+    from livingmemory.site.publish import publish
+    from livingmemory.site.trails import remove_trail, save_trail, trail_from_data
+
+    data = {"title": "Skrita pot", "stops": [
+        {"place": "Nikjerdol", "lat": 46.3, "lon": 14.2,
+         "moments": [{"recording": site["ids"]["kranj"], "at": 1}]},
+        {"place": "Kranj", "moments": [{"recording": site["ids"]["kranj"], "at": 0}]},
+    ]}  # fmt: skip
+    with open_archive(site["archive_db"]) as archive:
+        save_trail(archive, trail_from_data(data, archive))
+        publish(archive)
+    try:
+        html = get(serve(site), "/pot/skrita-pot").text
+        found = pins(html)
+        assert found["Nikjerdol"]["href"] == "#postaja-1"
+        assert found["Kranj"]["href"] == "/kraj/Kranj"
+        assert "/kraj/Nikjerdol" not in html
+    finally:
+        with open_archive(site["archive_db"]) as archive:
+            remove_trail(archive, "skrita-pot")
+            publish(archive)
+
+
 def test_map_table_follows_incremental_publish(site: dict[str, Any], tmp_path: Path) -> None:
     """A vocabulary place added later (no recording changed) reaches the map on the next
     publish, which stays incremental."""

@@ -397,7 +397,10 @@ def render_map(
     stops (no clustering: every stop is a stop).
     """
     tiles = tiles if tiles is not None else tile_settings(None)
-    places = [{**p, "number": p.get("number"), "far": not _near(p)} for p in places]
+    places = [
+        {**p, "number": p.get("number"), "far": not _near(p), "href": href(p["name"])}
+        for p in places
+    ]
     near = [p for p in places if _near(p)]
     far = [p for p in places if not _near(p)]
     zoom, origin, width, height = _view(near)
@@ -406,7 +409,7 @@ def render_map(
         x, y = _project(place["latitude"], place["longitude"], zoom)
         points.append(
             {**place, "x": round(x - origin[0], 1), "y": round(y - origin[1], 1),
-             "href": href(place["name"]), "number": place.get("number"),
+             "number": place.get("number"),
              "r": round(10 + 2.5 * math.sqrt(max(1, place.get("recordings") or 1)), 1),
              "current": place["name"] == current, "id": f"p{index}", "hidden": False}
         )  # fmt: skip
@@ -484,6 +487,7 @@ def page_map(
     *,
     current: str | None = None,
     route: list[str] | None = None,
+    href: Any = None,
 ) -> dict[str, Any]:
     """:func:`render_map` for a site page (its links, and the archive's tile settings)."""
     from urllib.parse import quote
@@ -491,7 +495,7 @@ def page_map(
     config = page.datasette.plugin_config("livingmemory") or {}
     return render_map(
         places,
-        href=lambda name: page.url(f"/kraj/{quote(str(name), safe='')}"),
+        href=href or (lambda name: page.url(f"/kraj/{quote(str(name), safe='')}")),
         tiles=tile_settings(config),
         current=current,
         route=route,

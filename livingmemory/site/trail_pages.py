@@ -102,6 +102,20 @@ def public_trail(conn: sqlite3.Connection, slug: str) -> dict[str, Any] | None:
         moment["text"] = snippet(conn, moment["recording_id"], moment["at"])
         by_stop[moment["stop_id"]]["moments"].append(moment)
     trail["stops"] = [stop for stop in stops if stop["moments"]]
+    # A stop's place has a page only if an interview belongs to it (else the link would 404).
+    names = sorted({stop["place"] for stop in trail["stops"]})
+    with_page: set[str] = set()
+    if names and maps.has_table(conn, "browse"):
+        marks = ",".join("?" * len(names))
+        with_page = {
+            row[0]
+            for row in conn.execute(
+                f"SELECT name FROM browse WHERE kind = 'place' AND name IN ({marks})", names
+            )
+        }
+    for number, stop in enumerate(trail["stops"], 1):
+        stop["number"] = number
+        stop["has_page"] = stop["place"] in with_page
     return trail
 
 
@@ -152,7 +166,15 @@ def _trail_map(page: Page, trail: dict[str, Any]) -> dict[str, Any]:
          "recordings": len(stop["moments"]), "number": number}
         for number, stop in enumerate(trail["stops"], 1)
     ]  # fmt: skip
-    return maps.page_map(page, places, route=[p["name"] for p in places])
+    anchors = {stop["place"]: stop for stop in reversed(trail["stops"])}
+
+    def href(name: str) -> str:
+        stop = anchors[name]
+        if stop["has_page"]:
+            return page.url(f"/kraj/{quote(name, safe='')}")
+        return f"#postaja-{stop['number']}"
+
+    return maps.page_map(page, places, route=[p["name"] for p in places], href=href)
 
 
 # -- routes -------------------------------------------------------------------------------------
