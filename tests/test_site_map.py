@@ -194,7 +194,8 @@ def test_trail_page_map_stops_and_players(site: dict[str, Any], ds: Datasette) -
     assert 'href="/pot/po-poteh-spominov.gpx"' in html
     for hidden in [*HIDDEN, "Škofjeloški"]:
         assert hidden not in html
-    assert "Po poteh spominov" in get(ds, "/poti").text
+    listing = get(ds, "/poti").text
+    assert "Po poteh spominov" in listing and "2 postaji" in listing  # the dual, in Slovenian
     assert 'href="/pot/po-poteh-spominov"' in get(ds, "/").text
     assert get(ds, "/pot/ni-take-poti").status_code == 404
 

@@ -29,7 +29,6 @@ TRAIL_STRINGS: dict[str, tuple[str, str]] = {
     "trail": ("Pot", "Trail"),
     "stops": ("Postaje", "Stops"),
     "stop": ("Postaja", "Stop"),
-    "n_stops": ("postaj", "stops"),
     "gpx": ("Prenesi pot za telefon ali GPS (GPX)", "Download the trail for a phone or GPS (GPX)"),
     "poster": ("Plakat za tisk (A4)", "Poster to print (A4)"),
     "scan": ("Skeniraj in poslušaj", "Scan and listen"),
