@@ -124,6 +124,24 @@ def test_tiles_are_configurable_and_can_be_off(site: dict[str, Any]) -> None:
         "/",
     ).text
     assert "https://tiles.example.si/" in own and "Naše karte" in own and "openstreetmap" not in own
+    # Datasette's own map view follows the site's tile server.
+    from livingmemory.archive.store import open_archive
+    from livingmemory.site.serve import site_metadata
+
+    metadata_file = site["folder"] / "metadata.yml"
+    original = metadata_file.read_text("utf-8")
+    metadata_file.write_text(
+        original + "\nplugins:\n  livingmemory:\n    map:\n"
+        "      tiles: https://tiles.example.si/{z}/{x}/{y}.png\n      attribution: Naše karte\n",
+        "utf-8",
+    )
+    try:
+        with open_archive(site["archive_db"]) as archive:
+            cluster = site_metadata(archive)["plugins"]["datasette-cluster-map"]
+    finally:
+        metadata_file.write_text(original, "utf-8")
+    assert cluster["tile_layer"] == "https://tiles.example.si/{z}/{x}/{y}.png"
+    assert cluster["tile_layer_options"] == {"attribution": "Naše karte"}
     offline = get(serve(site, map={"tiles": ""}), "/").text
     assert "<image" not in offline and "openstreetmap" not in offline
     assert 'class="outline outline-gorenjska"' in offline and len(pins(offline)) >= 5
