@@ -359,6 +359,34 @@ def test_map_table_follows_incremental_publish(site: dict[str, Any], tmp_path: P
     assert result.rewritten  # the narrator's home changed: that recording was rewritten
 
 
+def test_withdrawn_interview_leaves_the_published_trail(site: dict[str, Any]) -> None:
+    """An interview made restricted after the trail was published: the next (incremental)
+    publish drops its moments, and the stop they were the only moments of."""
+    from livingmemory.archive.store import open_archive
+    from livingmemory.site.publish import publish
+
+    kranj = site["ids"]["kranj"]
+    with open_archive(site["archive_db"]) as archive:
+        archive.db.execute("UPDATE recordings SET access = 'restricted' WHERE id = ?", [kranj])
+        archive.db.conn.commit()
+        assert publish(archive).incremental
+    try:
+        assert public(site, "SELECT place FROM trail_stops ORDER BY position") == [("Bled",)]
+        moments = f"SELECT count(*) FROM trail_moments WHERE recording_id = {int(kranj)}"
+        assert public(site, moments) == [(0,)]
+        html = get(serve(site), "/pot/po-poteh-spominov").text
+        assert "Kranj po vojni" not in html and f"/intervju/{kranj}" not in html
+    finally:
+        with open_archive(site["archive_db"]) as archive:
+            archive.db.execute("UPDATE recordings SET access = 'public' WHERE id = ?", [kranj])
+            archive.db.conn.commit()
+            publish(archive)
+    assert public(site, "SELECT place FROM trail_stops ORDER BY position") == [
+        ("Bled",),
+        ("Kranj",),
+    ]
+
+
 def test_trail_changes_reach_an_incremental_publish(site: dict[str, Any]) -> None:
     """Removing a trail changes no recording; the next (incremental) publish still drops it."""
     from livingmemory.archive.store import open_archive
