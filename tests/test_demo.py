@@ -38,6 +38,15 @@ def test_demo_builds_archive_then_adds_nothing_new(
     assert {"Marija Košir", "John Novak", "Ana Zupan"} <= people
     formats = sorted(show_json(archive_db, row["id"])["format"] for row in rows)
     assert formats == ["mp3", "ogg", "opus"]
+    # The map (issue 25): the public interviews' places from their metadata are located
+    # (recorded in Kranj and Bohinjska Bistrica, a narrator from Jesenice), the private one's
+    # (Škofja Loka) is not public.
+    import sqlite3
+
+    with sqlite3.connect(target / "public" / "public.db") as conn:
+        located = {row[0] for row in conn.execute("SELECT name FROM map_places")}
+    assert {"Kranj", "Bohinjska Bistrica", "Jesenice"} <= located
+    assert "Škofja Loka" not in located
     before = snapshot(target)
 
     second = run_cli("demo", "--dir", target, "--no-serve")

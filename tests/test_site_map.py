@@ -124,6 +124,24 @@ def test_tiles_are_configurable_and_can_be_off(site: dict[str, Any]) -> None:
         "/",
     ).text
     assert "https://tiles.example.si/" in own and "Naše karte" in own and "openstreetmap" not in own
+    # Datasette's own map view follows the site's tile server.
+    from livingmemory.archive.store import open_archive
+    from livingmemory.site.serve import site_metadata
+
+    metadata_file = site["folder"] / "metadata.yml"
+    original = metadata_file.read_text("utf-8")
+    metadata_file.write_text(
+        original + "\nplugins:\n  livingmemory:\n    map:\n"
+        "      tiles: https://tiles.example.si/{z}/{x}/{y}.png\n      attribution: Naše karte\n",
+        "utf-8",
+    )
+    try:
+        with open_archive(site["archive_db"]) as archive:
+            cluster = site_metadata(archive)["plugins"]["datasette-cluster-map"]
+    finally:
+        metadata_file.write_text(original, "utf-8")
+    assert cluster["tile_layer"] == "https://tiles.example.si/{z}/{x}/{y}.png"
+    assert cluster["tile_layer_options"] == {"attribution": "Naše karte"}
     offline = get(serve(site, map={"tiles": ""}), "/").text
     assert "<image" not in offline and "openstreetmap" not in offline
     assert 'class="outline outline-gorenjska"' in offline and len(pins(offline)) >= 5
@@ -194,7 +212,8 @@ def test_trail_page_map_stops_and_players(site: dict[str, Any], ds: Datasette) -
     assert 'href="/pot/po-poteh-spominov.gpx"' in html
     for hidden in [*HIDDEN, "Škofjeloški"]:
         assert hidden not in html
-    assert "Po poteh spominov" in get(ds, "/poti").text
+    listing = get(ds, "/poti").text
+    assert "Po poteh spominov" in listing and "2 postaji" in listing  # the dual, in Slovenian
     assert 'href="/pot/po-poteh-spominov"' in get(ds, "/").text
     assert get(ds, "/pot/ni-take-poti").status_code == 404
 
@@ -291,6 +310,33 @@ def test_stop_with_typed_coordinates(site: dict[str, Any], tmp_path: Path) -> No
         assert get_trail(archive, "skrita-pot") is None  # loading writes nothing
 
 
+def test_stop_at_a_place_without_interviews_links_to_itself(site: dict[str, Any]) -> None:
+    """A stop whose place no interview belongs to has no place page: its pin and list entry
+    link to the stop on the trail page instead of a page that would not exist."""
+    from livingmemory.archive.store import open_archive
+    from livingmemory.site.publish import publish
+    from livingmemory.site.trails import remove_trail, save_trail, trail_from_data
+
+    data = {"title": "Skrita pot", "stops": [
+        {"place": "Nikjerdol", "lat": 46.3, "lon": 14.2,
+         "moments": [{"recording": site["ids"]["kranj"], "at": 1}]},
+        {"place": "Kranj", "moments": [{"recording": site["ids"]["kranj"], "at": 0}]},
+    ]}  # fmt: skip
+    with open_archive(site["archive_db"]) as archive:
+        save_trail(archive, trail_from_data(data, archive))
+        publish(archive)
+    try:
+        html = get(serve(site), "/pot/skrita-pot").text
+        found = pins(html)
+        assert found["Nikjerdol"]["href"] == "#postaja-1"
+        assert found["Kranj"]["href"] == "/kraj/Kranj"
+        assert "/kraj/Nikjerdol" not in html
+    finally:
+        with open_archive(site["archive_db"]) as archive:
+            remove_trail(archive, "skrita-pot")
+            publish(archive)
+
+
 def test_map_table_follows_incremental_publish(site: dict[str, Any], tmp_path: Path) -> None:
     """A vocabulary place added later (no recording changed) reaches the map on the next
     publish, which stays incremental."""
@@ -313,6 +359,34 @@ def test_map_table_follows_incremental_publish(site: dict[str, Any], tmp_path: P
     assert result.rewritten  # the narrator's home changed: that recording was rewritten
 
 
+def test_withdrawn_interview_leaves_the_published_trail(site: dict[str, Any]) -> None:
+    """An interview made restricted after the trail was published: the next (incremental)
+    publish drops its moments, and the stop they were the only moments of."""
+    from livingmemory.archive.store import open_archive
+    from livingmemory.site.publish import publish
+
+    kranj = site["ids"]["kranj"]
+    with open_archive(site["archive_db"]) as archive:
+        archive.db.execute("UPDATE recordings SET access = 'restricted' WHERE id = ?", [kranj])
+        archive.db.conn.commit()
+        assert publish(archive).incremental
+    try:
+        assert public(site, "SELECT place FROM trail_stops ORDER BY position") == [("Bled",)]
+        moments = f"SELECT count(*) FROM trail_moments WHERE recording_id = {int(kranj)}"
+        assert public(site, moments) == [(0,)]
+        html = get(serve(site), "/pot/po-poteh-spominov").text
+        assert "Kranj po vojni" not in html and f"/intervju/{kranj}" not in html
+    finally:
+        with open_archive(site["archive_db"]) as archive:
+            archive.db.execute("UPDATE recordings SET access = 'public' WHERE id = ?", [kranj])
+            archive.db.conn.commit()
+            publish(archive)
+    assert public(site, "SELECT place FROM trail_stops ORDER BY position") == [
+        ("Bled",),
+        ("Kranj",),
+    ]
+
+
 def test_trail_changes_reach_an_incremental_publish(site: dict[str, Any]) -> None:
     """Removing a trail changes no recording; the next (incremental) publish still drops it."""
     from livingmemory.archive.store import open_archive
@@ -326,3 +400,45 @@ def test_trail_changes_reach_an_incremental_publish(site: dict[str, Any]) -> Non
     assert public(site, "SELECT count(*) FROM trails") == [(0,)]
     again = run_cli("trail", "remove", "po-poteh-spominov", "--archive", site["archive_db"])
     assert again.exit_code != 0 and "there is no trail" in again.stderr
+
+
+def test_index_points_places_reach_the_map(tmp_path: Path) -> None:
+    """The contract with index points: a public ``index_points`` table's places count towards
+    their interview, with typed coordinates first, else the gazetteer's; no table, no rows."""
+    from livingmemory.archive.store import init_archive, open_archive
+
+    init_archive(tmp_path / "archive.db")
+    conn = sqlite3.connect(tmp_path / "public.db")
+    conn.executescript(
+        """
+        CREATE TABLE recordings (id INTEGER PRIMARY KEY, place TEXT);
+        CREATE TABLE people (id INTEGER PRIMARY KEY, home_place TEXT);
+        CREATE TABLE recording_people (recording_id INT, person_id INT, role TEXT);
+        CREATE TABLE entities (recording_id INT, label TEXT, canonical TEXT);
+        CREATE TABLE places (id INTEGER PRIMARY KEY, name TEXT, latitude REAL, longitude REAL);
+        INSERT INTO recordings VALUES (1, 'Kranj'), (2, NULL);
+        """
+    )
+    with open_archive(tmp_path / "archive.db") as archive:
+        assert {r["name"] for r in maps.map_rows(archive, conn)} == {"Kranj"}
+        conn.executescript(
+            """
+            CREATE TABLE index_points (id INTEGER PRIMARY KEY, recording_id INT, at REAL,
+              title TEXT, place TEXT, lat REAL, lon REAL);
+            INSERT INTO index_points VALUES
+              (1, 2, 10, 'Na planini', 'Planina Kofce QZ', 46.41, 14.2),
+              (2, 2, 20, 'V Kranju', 'Kranj', NULL, NULL),
+              (3, 1, 5, 'Jesenice', 'Jesenice', NULL, NULL);
+            """
+        )
+        rows = {r["name"]: r for r in maps.map_rows(archive, conn)}
+    assert (
+        rows["Planina Kofce QZ"]["latitude"] == 46.41
+        and rows["Planina Kofce QZ"]["source"] == "index"
+    )
+    assert rows["Kranj"]["recordings"] == 2 and rows["Kranj"]["source"] == "gazetteer"
+    assert rows["Jesenice"]["recordings"] == 1
+    assert maps.place_interviews(conn, [2]) == {
+        "Kranj": {"recordings": 1, "mentions": 1},
+        "Planina Kofce QZ": {"recordings": 1, "mentions": 1},
+    }

@@ -281,9 +281,36 @@ def test_phone_sized_pages_fit_the_screen(workspace: dict[str, Any], browser: An
     base, recording_id = workspace["base"], workspace["id"]
     login(page, base)
     for path, name in (("", "list"), (f"/{recording_id}", "interview"),
-                       (f"/{recording_id}/editor", "editor"), ("/upload", "upload")):  # fmt: skip
+                       (f"/{recording_id}/editor", "editor"), ("/upload", "upload"),
+                       ("/poti", "trails")):  # fmt: skip
         page.goto(f"{base}/-/workspace{path}")
         width = page.evaluate("document.documentElement.scrollWidth")
         assert width <= 390, f"{name} is {width} px wide"
         shot(page, f"workspace-{name}-phone.png")
+    assert page.lm_errors == []
+
+
+def test_trail_form_saves_and_passes_axe(workspace: dict[str, Any], browser: Any) -> None:
+    """The heritage-trail form (issue 25): filled and saved in the browser; axe-core finds no
+    serious or critical problem at 1366 px and 390 px."""
+    axe = pytest.importorskip("axe_playwright_python.sync_playwright").Axe()
+    base, recording_id = workspace["base"], workspace["id"]
+    for width, height in ((1366, 900), (390, 844)):
+        page = new_page(browser, width, height)
+        login(page, base)
+        page.goto(f"{base}/-/workspace/poti")
+        problems = [
+            f"{v['id']}: {v['help']}"
+            for v in axe.run(page).response["violations"]
+            if v["impact"] in ("serious", "critical")
+        ]
+        assert problems == [], problems
+    page.fill("input[name=title]", "Pot ob Savi")
+    page.fill("input[name=place_1]", "Jesenice")
+    page.select_option("select[name=recording_1]", str(recording_id))
+    page.fill("input[name=at_1]", "0:01")
+    page.click("form.metadata button[type=submit]")
+    page.wait_for_url("**/-/workspace/poti/pot-ob-savi?shranjeno=1")
+    assert "Pot je shranjena" in page.inner_text("main")
+    shot(page, "workspace-trail-phone.png")
     assert page.lm_errors == []

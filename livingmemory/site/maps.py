@@ -57,7 +57,9 @@ GORENJSKA = (46.05, 46.53, 13.72, 14.62)
 # -- coordinates (publish) ----------------------------------------------------------------
 
 
-def _has_table(conn: sqlite3.Connection, name: str) -> bool:
+def has_table(conn: sqlite3.Connection, name: str) -> bool:
+    """Whether the (public) database has table or view ``name``: tables other stages add
+    (index points, trails) may be absent from an older file."""
     return bool(
         conn.execute(
             "SELECT 1 FROM sqlite_master WHERE type IN ('table', 'view') AND name = ?", [name]
@@ -68,17 +70,14 @@ def _has_table(conn: sqlite3.Connection, name: str) -> bool:
 def place_links_sql(conn: sqlite3.Connection) -> str:
     """``(name, recording_id, mention)`` rows: every way an interview belongs to a place.
 
-    The one rule behind the map's counts (recorded there, narrator from there, mentioned in
-    the transcript, an index point placed there when the public database has index points).
+    The browse table's rule for places (recorded there, a narrator from there, mentioned in
+    the transcript: :data:`livingmemory.site.pages.BROWSE_LINKS`), plus an index point placed
+    there when the public database has index points.
     """
-    sql = """
-        SELECT canonical AS name, recording_id, 1 AS mention FROM entities
-         WHERE label = 'LOC' AND canonical IS NOT NULL
-        UNION ALL SELECT place, id, 0 FROM recordings WHERE place IS NOT NULL
-        UNION ALL SELECT p.home_place, rp.recording_id, 0 FROM people p
-          JOIN recording_people rp ON rp.person_id = p.id
-         WHERE p.home_place IS NOT NULL AND rp.role = 'narrator'"""
-    if _has_table(conn, "index_points"):
+    from livingmemory.site.pages import BROWSE_LINKS
+
+    sql = BROWSE_LINKS["place"]
+    if has_table(conn, "index_points"):
         sql += """
         UNION ALL SELECT place, recording_id, 1 FROM index_points
          WHERE place IS NOT NULL AND trim(place) != ''"""
@@ -91,6 +90,16 @@ def place_interviews(
     """Per place name: ``{"recordings": interviews, "mentions": mentions}`` in the public
     database (all of it, or only what ``recording_ids`` contribute). THE count of a place's
     interviews for the map; one function so the site's other counts can share it."""
+    if recording_ids is None and not has_table(conn, "index_points") and has_table(conn, "browse"):
+        # The same rule, already counted at publish (and kept up to date incrementally) in
+        # the browse table: a few thousand rows instead of every mention in the archive.
+        return {
+            name: {"recordings": n, "mentions": m or 0}
+            for name, n, m in conn.execute(
+                "SELECT name, recordings, mentions FROM browse WHERE kind = 'place'"
+            )
+            if name
+        }
     where = ""
     params: list[Any] = []
     if recording_ids is not None:
@@ -99,9 +108,9 @@ def place_interviews(
         where = f"AND l.recording_id IN ({','.join('?' * len(recording_ids))})"
         params = list(recording_ids)
     rows = conn.execute(
-        "SELECT trim(l.name), count(DISTINCT l.recording_id), sum(l.mention) "
+        "SELECT l.name, count(DISTINCT l.recording_id), sum(l.mention) "
         f"FROM ({place_links_sql(conn)}) l WHERE trim(l.name) != '' {where} "
-        "GROUP BY trim(l.name)",
+        "GROUP BY l.name",
         params,
     )
     return {name: {"recordings": n, "mentions": m or 0} for name, n, m in rows}
@@ -127,18 +136,31 @@ class Locator:
         return self.known.get(name.strip().casefold())
 
 
-def gazetteer_locator(vocabulary: list[dict[str, Any]] = ()) -> Locator:  # type: ignore[assignment]
-    """A locator over the gazetteer (and the archive's vocabulary, which wins a name)."""
+@lru_cache(maxsize=1)
+def _shipped_locator() -> Locator:
+    """The shipped gazetteer's places, read once per process (a second or more of YAML)."""
     from livingmemory.tagging.gazetteer import load_gazetteer
 
     locator = Locator()
-    entries = list(load_gazetteer(vocabulary=vocabulary))
     # Later entries win a name in the gazetteer; the locator keeps the first it is given.
-    for entry in reversed(entries):
+    for entry in reversed(list(load_gazetteer())):
         if entry.kind != "place" or entry.lat is None or entry.lon is None:
             continue
         for name in entry.names:
             locator.add(name, entry.lat, entry.lon, "gazetteer")
+    return locator
+
+
+def gazetteer_locator(vocabulary: list[dict[str, Any]] = ()) -> Locator:  # type: ignore[assignment]
+    """A locator over the gazetteer, the archive's vocabulary winning a name (as in tagging)."""
+    locator = Locator()
+    for row in vocabulary:
+        if row.get("kind") == "place":
+            names = [row["name"], *(json.loads(row["aliases"]) if row.get("aliases") else [])]
+            for name in names:
+                locator.add(name, row.get("latitude"), row.get("longitude"), "gazetteer")
+    for key, value in _shipped_locator().known.items():
+        locator.known.setdefault(key, value)
     return locator
 
 
@@ -152,7 +174,7 @@ def map_rows(archive: Any, conn: sqlite3.Connection) -> list[dict[str, Any]]:
     """The ``map_places`` rows for a public database: located places with their counts."""
     counts = place_interviews(conn)
     locator = Locator()
-    if _has_table(conn, "index_points"):
+    if has_table(conn, "index_points"):
         columns = {row[1] for row in conn.execute("PRAGMA table_info(index_points)")}
         if {"place", "lat", "lon"} <= columns:
             for name, lat, lon in conn.execute(
@@ -163,10 +185,14 @@ def map_rows(archive: Any, conn: sqlite3.Connection) -> list[dict[str, Any]]:
         "SELECT name, latitude, longitude FROM places WHERE latitude IS NOT NULL ORDER BY id"
     ):
         locator.add(name, lat, lon, "tagger")
-    gazetteer = gazetteer_locator(archive_vocabulary(archive))
+    gazetteer: Locator | None = None
     rows = []
     for name in sorted(counts):
-        found = locator.find(name) or gazetteer.find(name)
+        found = locator.find(name)
+        if found is None:
+            if gazetteer is None:  # read only when some place needs it
+                gazetteer = gazetteer_locator(archive_vocabulary(archive))
+            found = gazetteer.find(name)
         if found is None:
             continue
         rows.append(
@@ -198,7 +224,7 @@ def write_map_places(archive: Any, conn: sqlite3.Connection) -> None:
 
 def published_map_rows(conn: sqlite3.Connection) -> list[dict[str, Any]]:
     """What ``map_places`` holds now (empty when the table is missing)."""
-    if not _has_table(conn, MAP_TABLE):
+    if not has_table(conn, MAP_TABLE):
         return []
     cursor = conn.execute(f"SELECT * FROM {MAP_TABLE} ORDER BY name")
     names = [d[0] for d in cursor.description]
@@ -212,7 +238,7 @@ def map_places(
     conn: sqlite3.Connection, names: list[str] | None = None, limit: int = 500
 ) -> list[dict[str, Any]]:
     """Located places from ``map_places`` (all, or those named), most interviews first."""
-    if not _has_table(conn, MAP_TABLE):
+    if not has_table(conn, MAP_TABLE):
         return []
     where, params = "", []
     if names is not None:
@@ -371,7 +397,10 @@ def render_map(
     stops (no clustering: every stop is a stop).
     """
     tiles = tiles if tiles is not None else tile_settings(None)
-    places = [{**p, "number": p.get("number"), "far": not _near(p)} for p in places]
+    places = [
+        {**p, "number": p.get("number"), "far": not _near(p), "href": href(p["name"])}
+        for p in places
+    ]
     near = [p for p in places if _near(p)]
     far = [p for p in places if not _near(p)]
     zoom, origin, width, height = _view(near)
@@ -380,7 +409,7 @@ def render_map(
         x, y = _project(place["latitude"], place["longitude"], zoom)
         points.append(
             {**place, "x": round(x - origin[0], 1), "y": round(y - origin[1], 1),
-             "href": href(place["name"]), "number": place.get("number"),
+             "number": place.get("number"),
              "r": round(10 + 2.5 * math.sqrt(max(1, place.get("recordings") or 1)), 1),
              "current": place["name"] == current, "id": f"p{index}", "hidden": False}
         )  # fmt: skip
@@ -458,6 +487,7 @@ def page_map(
     *,
     current: str | None = None,
     route: list[str] | None = None,
+    href: Any = None,
 ) -> dict[str, Any]:
     """:func:`render_map` for a site page (its links, and the archive's tile settings)."""
     from urllib.parse import quote
@@ -465,7 +495,7 @@ def page_map(
     config = page.datasette.plugin_config("livingmemory") or {}
     return render_map(
         places,
-        href=lambda name: page.url(f"/kraj/{quote(str(name), safe='')}"),
+        href=href or (lambda name: page.url(f"/kraj/{quote(str(name), safe='')}")),
         tiles=tile_settings(config),
         current=current,
         route=route,

@@ -244,6 +244,7 @@ PLURALS: dict[str, tuple[tuple[str, str, str, str], tuple[str, str]]] = {
         ("interview", "interviews"),
     ),
     "mention": (("omemba", "omembi", "omembe", "omemb"), ("mention", "mentions")),
+    "stop": (("postaja", "postaji", "postaje", "postaj"), ("stop", "stops")),
 }
 
 

@@ -296,10 +296,11 @@ def _publish(
             ids = [r["id"] for r in recordings]
             for writer in PUBLIC_TABLE_WRITERS:
                 writer(archive, public, ids, today=today)
-            _write_site_tables(archive, public.conn)
             public.execute(f"PRAGMA application_id = {_token(entries)}")
         progress(0.9, "search index")
         _finish(public)
+        _write_site_tables(archive, public.conn)  # after _finish: reads the browse counts
+        public.conn.commit()
         public.close()
         _remove_stale_audio(audio_dir, keep_audio, staged, result)
         _install(temp, output)

@@ -103,6 +103,14 @@ def site_metadata(archive: Archive, *, private: bool = False) -> dict[str, Any]:
         plugins["livingmemory"] = {}
     plugins["livingmemory"]["audio_dir"] = str((public_dir(archive) / AUDIO_DIR).resolve())
     plugins["livingmemory"]["private"] = private
+    # Datasette's own map view (datasette-cluster-map) uses the site's tile server too.
+    tiles = (plugins["livingmemory"].get("map") or {}).get("tiles")
+    if tiles:
+        cluster_map = plugins.setdefault("datasette-cluster-map", {})
+        cluster_map.setdefault("tile_layer", tiles)
+        attribution = (plugins["livingmemory"].get("map") or {}).get("attribution")
+        if attribution:
+            cluster_map.setdefault("tile_layer_options", {"attribution": str(attribution)})
     if not private:
         # Visitors use the pages and the canned queries; arbitrary SQL is off unless the
         # archive's metadata.yml turns it on (``allow_sql: true``), and then bounded.

@@ -29,7 +29,6 @@ TRAIL_STRINGS: dict[str, tuple[str, str]] = {
     "trail": ("Pot", "Trail"),
     "stops": ("Postaje", "Stops"),
     "stop": ("Postaja", "Stop"),
-    "n_stops": ("postaj", "stops"),
     "gpx": ("Prenesi pot za telefon ali GPS (GPX)", "Download the trail for a phone or GPS (GPX)"),
     "poster": ("Plakat za tisk (A4)", "Poster to print (A4)"),
     "scan": ("Skeniraj in poslušaj", "Scan and listen"),
@@ -50,11 +49,7 @@ def trail_translator(page: Page) -> Callable[[str], str]:
 
 
 def has_trails(conn: sqlite3.Connection) -> bool:
-    return bool(
-        conn.execute(
-            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'trails'"
-        ).fetchone()
-    )
+    return maps.has_table(conn, "trails")
 
 
 def trail_list(conn: sqlite3.Connection) -> list[dict[str, Any]]:
@@ -106,6 +101,20 @@ def public_trail(conn: sqlite3.Connection, slug: str) -> dict[str, Any] | None:
         moment["text"] = snippet(conn, moment["recording_id"], moment["at"])
         by_stop[moment["stop_id"]]["moments"].append(moment)
     trail["stops"] = [stop for stop in stops if stop["moments"]]
+    # A stop's place has a page only if an interview belongs to it (else the link would 404).
+    names = sorted({stop["place"] for stop in trail["stops"]})
+    with_page: set[str] = set()
+    if names and maps.has_table(conn, "browse"):
+        marks = ",".join("?" * len(names))
+        with_page = {
+            row[0]
+            for row in conn.execute(
+                f"SELECT name FROM browse WHERE kind = 'place' AND name IN ({marks})", names
+            )
+        }
+    for number, stop in enumerate(trail["stops"], 1):
+        stop["number"] = number
+        stop["has_page"] = stop["place"] in with_page
     return trail
 
 
@@ -156,7 +165,15 @@ def _trail_map(page: Page, trail: dict[str, Any]) -> dict[str, Any]:
          "recordings": len(stop["moments"]), "number": number}
         for number, stop in enumerate(trail["stops"], 1)
     ]  # fmt: skip
-    return maps.page_map(page, places, route=[p["name"] for p in places])
+    anchors = {stop["place"]: stop for stop in reversed(trail["stops"])}
+
+    def href(name: str) -> str:
+        stop = anchors[name]
+        if stop["has_page"]:
+            return page.url(f"/kraj/{quote(name, safe='')}")
+        return f"#postaja-{stop['number']}"
+
+    return maps.page_map(page, places, route=[p["name"] for p in places], href=href)
 
 
 # -- routes -------------------------------------------------------------------------------------

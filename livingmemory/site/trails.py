@@ -27,6 +27,7 @@ from typing import Any
 from livingmemory.archive.access import redaction_spans
 from livingmemory.archive.store import Archive, current_user, utc_now
 from livingmemory.errors import InputError, LivingMemoryError
+from livingmemory.site.maps import archive_vocabulary, gazetteer_locator, has_table
 
 MAX_STOPS = 60
 MAX_MOMENTS = 12
@@ -121,8 +122,6 @@ def trail_from_data(data: Any, archive: Archive, where: str = "trail") -> Trail:
         raise LivingMemoryError(f"{where}: needs a list of stops")
     if len(stops_data) > MAX_STOPS:
         raise LivingMemoryError(f"{where}: more than {MAX_STOPS} stops")
-    from livingmemory.site.maps import archive_vocabulary, gazetteer_locator
-
     locator = gazetteer_locator(archive_vocabulary(archive))
     durations = {
         row["id"]: row["duration"]
@@ -434,9 +433,7 @@ def published_trail_rows(public: sqlite3.Connection) -> dict[str, list[tuple[Any
     """What the public trail tables hold now (to tell whether a publish must rewrite them)."""
     out: dict[str, list[tuple[Any, ...]]] = {}
     for table, columns in PUBLIC_COLUMNS.items():
-        exists = public.execute(
-            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", [table]
-        ).fetchone()
+        exists = has_table(public, table)
         out[table] = (
             sorted(public.execute(f"SELECT {', '.join(columns)} FROM {table}")) if exists else []
         )

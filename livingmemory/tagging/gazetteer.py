@@ -104,7 +104,10 @@ def load_gazetteer(
     # The wider world first, so that Gorenjska's own entries (with coordinates) win a name.
     for name in SHIPPED:
         shipped = resources.files("livingmemory") / "data" / name
-        for entry in _entries(yaml.safe_load(shipped.read_text(encoding="utf-8")), name):
+        # libyaml's safe loader when present: the same data, five times faster than PyYAML's.
+        loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+        text = shipped.read_text(encoding="utf-8")
+        for entry in _entries(yaml.load(text, Loader=loader), name):
             gazetteer.add(entry)
     for path in extra_files:
         for entry in load_yaml(path):
