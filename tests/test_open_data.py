@@ -26,6 +26,7 @@ from site_fixtures import HIDDEN_TEXT, SL_LINES, build_site
 
 from livingmemory.archive.store import open_archive
 from livingmemory.formats import loads, parse_ohms
+from livingmemory.review.index_points import add_point
 from livingmemory.site import downloads, oai
 from livingmemory.site.publish import publish, redact
 from livingmemory.site.serve import site_metadata
@@ -48,23 +49,14 @@ def site(tmp_path_factory: pytest.TempPathFactory, audio_files: dict[str, Path])
     sl = built["ids"]["sl"]
     with open_archive(built["archive_db"]) as archive:
         redact(archive, sl, 2.1, 2.9, "the narrator asked")  # inside the second line only
+        # The interview's index, written as volunteers write it and published with it.
+        for at, title, keywords, subjects, place, lat, lon in POINTS:
+            add_point(
+                archive, sl, at=at, title=title, synopsis=f"{title}.", keywords=keywords,
+                subjects=subjects, place=place, lat=lat, lon=lon, author="test",
+            )  # fmt: skip
         publish(archive)
         built["metadata"] = site_metadata(archive)
-    # The index points the index-point work publishes (its contract), for one interview.
-    with sqlite3.connect(built["public_db"]) as conn:
-        conn.execute(
-            "CREATE TABLE index_points (id INTEGER PRIMARY KEY, recording_id INTEGER, at REAL, "
-            "title TEXT, partial_transcript TEXT, synopsis TEXT, keywords TEXT, subjects TEXT, "
-            "place TEXT, lat REAL, lon REAL, links TEXT)"
-        )
-        for at, title, keywords, subjects, place, lat, lon in POINTS:
-            conn.execute(
-                "INSERT INTO index_points (recording_id, at, title, partial_transcript, "
-                "synopsis, keywords, subjects, place, lat, lon, links) "
-                "VALUES (?, ?, ?, '', ?, ?, ?, ?, ?, ?, '[]')",
-                [sl, at, title, f"{title}.", json.dumps(keywords), json.dumps(subjects),
-                 place, lat, lon],
-            )  # fmt: skip
     return built
 
 

@@ -113,7 +113,16 @@ class PublicExportContext(ExportContext):
         return {}
 
     def index_points(self) -> list[dict[str, Any]]:
-        """The published index points (the ``index_points`` table), in OHMS's keys."""
+        """No machine-made stretches here: the public download carries only the index people
+        wrote (:meth:`people_index`)."""
+        return []
+
+    def people_index(self) -> list[dict[str, Any]] | None:
+        """The published index points (the ``index_points`` table) in OHMS's keys, or None
+        when the interview has none."""
+        points = published_index_points(self._conn(), self.recording["id"])
+        if not points:
+            return None
         return [
             {
                 "time": point["at"],
@@ -124,8 +133,9 @@ class PublicExportContext(ExportContext):
                 "subjects": point["subjects"],
                 "gps": f"{point['lat']}, {point['lon']}" if point["lat"] is not None else None,
                 "gps_text": point["place"],
+                "links": point["links"],
             }
-            for point in published_index_points(self._conn(), self.recording["id"])
+            for point in points
         ]
 
     def people(self, role: str) -> list[str]:
