@@ -438,7 +438,8 @@ def test_index_points_places_reach_the_map(tmp_path: Path) -> None:
     )
     assert rows["Kranj"]["recordings"] == 2 and rows["Kranj"]["source"] == "gazetteer"
     assert rows["Jesenice"]["recordings"] == 1
+    # An index point places its interview there; it is not a mention in the transcript.
     assert maps.place_interviews(conn, [2]) == {
-        "Kranj": {"recordings": 1, "mentions": 1},
-        "Planina Kofce QZ": {"recordings": 1, "mentions": 1},
+        "Kranj": {"recordings": 1, "mentions": 0},
+        "Planina Kofce QZ": {"recordings": 1, "mentions": 0},
     }

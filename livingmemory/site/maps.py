@@ -74,13 +74,11 @@ def place_links_sql(conn: sqlite3.Connection) -> str:
     the transcript: :data:`livingmemory.site.pages.BROWSE_LINKS`), plus an index point placed
     there when the public database has index points.
     """
-    from livingmemory.site.pages import BROWSE_LINKS
+    from livingmemory.site.pages import BROWSE_LINKS, INDEX_POINT_PLACES
 
     sql = BROWSE_LINKS["place"]
-    if has_table(conn, "index_points"):
-        sql += """
-        UNION ALL SELECT place, recording_id, 1 FROM index_points
-         WHERE place IS NOT NULL AND trim(place) != ''"""
+    if not has_table(conn, "index_points"):  # published before index points existed
+        sql = sql.replace(INDEX_POINT_PLACES, "")
     return sql
 
 
@@ -90,7 +88,7 @@ def place_interviews(
     """Per place name: ``{"recordings": interviews, "mentions": mentions}`` in the public
     database (all of it, or only what ``recording_ids`` contribute). THE count of a place's
     interviews for the map; one function so the site's other counts can share it."""
-    if recording_ids is None and not has_table(conn, "index_points") and has_table(conn, "browse"):
+    if recording_ids is None and has_table(conn, "browse"):
         # The same rule, already counted at publish (and kept up to date incrementally) in
         # the browse table: a few thousand rows instead of every mention in the archive.
         return {

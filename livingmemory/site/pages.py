@@ -697,6 +697,10 @@ INDEXES = {
 }
 
 
+# An interview belongs to the places its index points are placed at (publish always writes
+# the public index_points table; a database published before it existed lacks it).
+INDEX_POINT_PLACES = """
+        UNION ALL SELECT place, recording_id, 0 FROM index_points WHERE place IS NOT NULL"""
 # Where each browse entry's mentions and interviews come from: (name, recording_id, mention).
 BROWSE_LINKS = {
     "place": """
@@ -705,8 +709,8 @@ BROWSE_LINKS = {
         UNION ALL SELECT place, id, 0 FROM recordings WHERE place IS NOT NULL
         UNION ALL SELECT p.home_place, rp.recording_id, 0 FROM people p
           JOIN recording_people rp ON rp.person_id = p.id
-         WHERE p.home_place IS NOT NULL AND rp.role = 'narrator'
-        UNION ALL SELECT place, recording_id, 0 FROM index_points WHERE place IS NOT NULL""",
+         WHERE p.home_place IS NOT NULL AND rp.role = 'narrator'"""
+    + INDEX_POINT_PLACES,
     "person": """
         SELECT canonical AS name, recording_id, 1 AS mention FROM entities
          WHERE label = 'PER' AND canonical IS NOT NULL
