@@ -293,11 +293,14 @@ def test_place_page_search_and_map_count_the_same_interviews(six: dict[str, Any]
     found = get(public_db, "/iskanje?q=Jesenice").text
     groups = re.search(r"Intervjuji: (\d+)", found)
     assert groups and int(groups.group(1)) == 4
-    with sqlite3.connect(public_db) as conn:  # what the home page's map reads
-        (mapped,) = conn.execute(
+    with sqlite3.connect(public_db) as conn:  # what the browse pages and the map read
+        (browsed,) = conn.execute(
             "SELECT recordings FROM browse WHERE kind = 'place' AND name = 'Jesenice'"
         ).fetchone()
-    assert mapped == 4
+        (mapped,) = conn.execute(
+            "SELECT recordings FROM map_places WHERE name = 'Jesenice'"
+        ).fetchone()
+    assert browsed == mapped == 4
 
 
 def test_public_table_and_kazalo(six: dict[str, Any]) -> None:
