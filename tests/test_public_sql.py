@@ -4,7 +4,6 @@ grow past a limit (``zeroblob``), and no page names a file on the server."""
 from __future__ import annotations
 
 import asyncio
-import time
 from pathlib import Path
 from typing import Any
 
@@ -75,7 +74,6 @@ def test_with_sql_turned_on_no_query_can_allocate_gigabytes(public_site: dict[st
     ds = _datasette(public_site, {**public_site["metadata"], "allow_sql": True})
     assert _get(ds, "/public.json?sql=select+1+as+one&_shape=array").json() == [{"one": 1}]
     for sql in BOMBS:
-        started = time.monotonic()
         response = _get(ds, f"/public.json?sql={sql}&_shape=array")
         # SQLite refuses (zeroblob, randomblob) or gives NULL (printf) instead of allocating.
         if response.status_code == 200:
@@ -83,7 +81,6 @@ def test_with_sql_turned_on_no_query_can_allocate_gigabytes(public_site: dict[st
         else:
             assert response.status_code == 400, (sql, response.status_code)
             assert "too big" in response.text, response.text[:300]
-        assert time.monotonic() - started < 5
 
 
 def test_no_page_names_a_file_on_the_server(public_site: dict[str, Any]) -> None:
