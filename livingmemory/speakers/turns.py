@@ -40,7 +40,7 @@ MIN_SECONDS = 7.0  # shorter recordings are not diarized
 # CAM++ cosine between a cluster's voice and a stored print. Calibrated in
 # benchmarks/diarization.py (same-speaker and different-speaker scores of generated voices and
 # the shared call): at NAME_THRESHOLD the measured false-accept rate is at most 1 %.
-NAME_THRESHOLD = 0.86
+NAME_THRESHOLD = 0.87
 SUGGEST_THRESHOLD = 0.5  # at or above: "morda ..." for a volunteer to confirm
 
 
