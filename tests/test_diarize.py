@@ -214,6 +214,21 @@ def test_a_stored_voice_never_merges_voices_the_diarizer_separated() -> None:
     assert [x.label for x in labels if x.method == "voice"] == ["Ana Zupan"]
 
 
+def test_a_stored_voice_may_add_a_missed_voice_but_never_joins_two() -> None:
+    rng = np.random.default_rng(2)
+    a, b, c = (np.eye(16)[i] for i in range(3))
+    # Ten windows of the narrator with two of the interviewer's folded in (one cluster).
+    windows = np.stack([a + rng.normal(scale=0.05, size=16) for _ in range(10)]
+                       + [b + rng.normal(scale=0.05, size=16) for _ in range(2)])  # fmt: skip
+    labels = diarize.split_known(windows, np.zeros(12, int), [b])
+    assert labels.tolist() == [0] * 10 + [1] * 2
+    # Two voices found; a print like neither adds nothing, and a print like both joins nothing.
+    two = np.array([0] * 10 + [1] * 2)
+    assert diarize.split_known(windows, two, [c]).tolist() == two.tolist()
+    assert diarize.split_known(windows, two, [a + b]).tolist() == two.tolist()
+    assert diarize.split_known(windows, two, [b[:8]]).tolist() == two.tolist()  # other model
+
+
 def test_more_voices_are_kept_only_when_each_is_distinct() -> None:
     """The count found by the eigen-gap is raised towards the metadata's people only when
     every extra cluster is a voice of its own (big enough, unlike the others)."""
