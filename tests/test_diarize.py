@@ -227,6 +227,11 @@ def test_a_stored_voice_may_add_a_missed_voice_but_never_joins_two() -> None:
     assert diarize.split_known(windows, two, [c]).tolist() == two.tolist()
     assert diarize.split_known(windows, two, [a + b]).tolist() == two.tolist()
     assert diarize.split_known(windows, two, [b[:8]]).tolist() == two.tolist()  # other model
+    # One window is enough only when it is clearly theirs.
+    one = np.stack([*windows[:10], b + c * 0.1])
+    assert diarize.split_known(one, np.zeros(11, int), [b]).tolist() == [0] * 10 + [1]
+    faint = np.stack([*windows[:10], b + c * 0.8])  # cosine 0.78 to the print
+    assert diarize.split_known(faint, np.zeros(11, int), [b]).tolist() == [0] * 11
 
 
 def test_more_voices_are_kept_only_when_each_is_distinct() -> None:

