@@ -596,7 +596,8 @@ def test_a_mono_interview_shows_each_turn_with_the_right_person(
         ("interviewer", "Did he ever write to you?"),
         ("narrator", "He wrote every Christmas, and my mother kept all the letters."),
     ]
-    second = synthetic.conversation(script, VOICES).write_wav(tmp_path / "second.wav")
+    talk = synthetic.conversation(script, VOICES)
+    second = talk.write_wav(tmp_path / "second.wav")
     assert run_cli("add", second, *people, "--archive", archive_db).exit_code == 0
     assert run_cli("transcribe", "--model", "tiny.en", "--archive", archive_db).exit_code == 0
     listed = json.loads(run_cli("speakers", 2, "--json", "--archive", archive_db).stdout)
@@ -605,8 +606,11 @@ def test_a_mono_interview_shows_each_turn_with_the_right_person(
     for row in listed:  # named by the stored voice, or by role with the voice agreeing
         named = row["method"] == "voice" and row["similarity"] >= speakers.NAME_THRESHOLD
         assert named or row["suggestion"] == row["label"], row
+    # The short question (one CAM++ window) between two answers: found by her stored voice.
+    # Chosen by time, not text: tiny.en mishears it ("Did he am a right to do?").
+    start, end, _ = talk.turns[1]
     question = db_rows(archive_db, "SELECT speaker FROM segments WHERE recording_id = 2 "
-                       "AND text LIKE '%write to you%'")  # fmt: skip
+                       "AND start < ? AND end > ?", (end - 0.3, start + 0.3))  # fmt: skip
     assert question == [{"speaker": "Ana Zupan"}]
 
     # Turned off: no speakers, no voices kept.
