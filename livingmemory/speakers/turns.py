@@ -10,8 +10,8 @@ speaker changes and names each voice:
    at least ``suggest_threshold`` only *suggests* the person ("morda Ana Zupan, 0.72"), to be
    confirmed by a volunteer (``livingmemory speakers ID --confirm LABEL``, or the workspace):
    unrelated real voices reach 0.68-0.79 against a print, so a lower score never names
-   anyone silently. A stored voice never decides how many voices there are, nor merges two
-   the diarizer separated: it only names clusters;
+   anyone silently. A stored voice never merges two voices the diarizer separated (it may
+   only add one the clustering missed, :func:`livingmemory.speakers.diarize.split_known`);
 2. otherwise the **role heuristics**: the interviewer is the voice that asks the most
    questions per minute (ties: the one who speaks least), narrators are the voices that speak
    most, then any other people of the recording;
@@ -40,7 +40,7 @@ MIN_SECONDS = 7.0  # shorter recordings are not diarized
 # CAM++ cosine between a cluster's voice and a stored print. Calibrated in
 # benchmarks/diarization.py (same-speaker and different-speaker scores of generated voices and
 # the shared call): at NAME_THRESHOLD the measured false-accept rate is at most 1 %.
-NAME_THRESHOLD = 0.86
+NAME_THRESHOLD = 0.87
 SUGGEST_THRESHOLD = 0.5  # at or above: "morda ..." for a volunteer to confirm
 
 
@@ -139,8 +139,8 @@ def diarize_segments(
     settings = settings or DiarizeSettings()
     # The metadata's people bound the count from above; the voices decide (a narrator alone
     # on a tape with an interviewer in the metadata is one voice, not two), and as many voices
-    # as the metadata names are looked for before fewer are accepted. Stored voices play no
-    # part in the count: they only name what the clustering found.
+    # as the metadata names are looked for before fewer are accepted. A stored voice may add
+    # a voice the clustering missed (a short question), never join two.
     present = {p.id or p.name for p in people if p.role != "known"}
     max_speakers = settings.max_speakers
     if not (settings.speakers or settings.min_speakers or max_speakers) and len(present) > 1:
@@ -152,6 +152,7 @@ def diarize_segments(
         max_speakers=max_speakers,
         expected=len(present) if len(present) > 1 else None,
         backend=settings.backend,
+        known=[p.voice for p in people if p.role != "known" and p.voice is not None],
     )
     pairs = diarize.split_with_origins(segments, result.turns)
     split = [part for _, part in pairs]
