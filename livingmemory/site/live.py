@@ -92,13 +92,21 @@ def edit_and_publish(
     source: str = "cli",
 ) -> tuple[list[Any], PublishResult | None]:
     """An edit that takes effect on the public site at once when it withdraws or releases
-    a recording (access, embargo): the edit, then :func:`publish_due`."""
+    a recording (access, embargo): the edit, then :func:`publish_due`. The publish result
+    comes back only when the recording's place on the public site changed (whoever
+    published it: a serving site's own check may be quicker)."""
     from livingmemory.review.workspace import edit_recording
 
+    shown_before = recording_id in _published(archive)[1]
     done = edit_recording(archive, recording_id, changes, author=author, source=source)
     result = None
     if any(c.field in ("access", "embargo_until", "consent_notes") for c in done):
         result = publish_due(archive, by=author or current_user() or AUTOMATIC)
+        shown_after = recording_id in _published(archive)[1]
+        if result is None and shown_after != shown_before:  # the other publisher's result
+            result = PublishResult(_output(archive), recordings=sorted(_published(archive)[1]))
+        if shown_after == shown_before:
+            result = None
     return done, result
 
 

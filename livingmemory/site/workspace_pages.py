@@ -349,7 +349,7 @@ async def interview(request, datasette):
                 if done
                 else "Ni sprememb. / Nothing changed."
             )
-            if published is not None and recording_id in published.removed:
+            if published is not None and recording_id not in published.recordings:
                 message += " Umaknjeno z javne strani. / Removed from the public site."
             form = {}
         except LivingMemoryError as problem:
