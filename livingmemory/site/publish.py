@@ -721,7 +721,7 @@ def _code_version() -> str:
     digest = hashlib.sha256(f"{sqlite3.sqlite_version}|{AUDIO_GENERATION}".encode())
     shaping = (
         publish, build_public_index, build_browse_index, redaction_spans, _segment_tags_sql,
-        Archive.people,
+        Archive.people, *PUBLIC_TABLE_WRITERS,  # a changed writer means a full publish too
     )  # fmt: skip
     for name in sorted({function.__module__ for function in shaping}):
         source = getattr(sys.modules[name], "__file__", None)
