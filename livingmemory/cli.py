@@ -1749,9 +1749,9 @@ def edit(
                       highlight=False)  # fmt: skip
     if not done:
         console.print(f"#{recording_id}: nothing changed", highlight=False)
-    elif published is not None and recording_id in published.removed:
+    elif published is not None and recording_id not in published.recordings:
         console.print(f"#{recording_id} was removed from the public site", highlight=False)
-    elif published is not None and recording_id in published.rewritten:
+    elif published is not None:
         console.print(f"#{recording_id} is on the public site now", highlight=False)
     elif any(c.field == "access" for c in done):
         console.print("run 'livingmemory publish' to update the public site", highlight=False)

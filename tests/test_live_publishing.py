@@ -209,3 +209,23 @@ def test_a_publish_whose_process_died_shows_as_interrupted(archive_db: Path) -> 
         archive.db["publish_runs"].insert({**row, "message": "#3", "started_by": "Ana"})
         archive.db.conn.commit()
         assert [r["status"] for r in runs(archive)] == ["interrupted"]
+
+
+def test_an_embargo_that_ends_is_due_but_a_late_addition_waits(
+    archive_db: Path, audio_files
+) -> None:
+    import datetime as dt
+
+    waiting = add_one(archive_db, audio_files["wav"], "--embargo-until", "2030-06-01",
+                      "--consent", "do leta 2030")  # fmt: skip
+    with open_archive(archive_db) as archive:
+        publish(archive, today=dt.date(2029, 1, 1))
+    # added after that publish, with a date already past: a new interview, the team's to publish
+    late = add_one(archive_db, audio_files["flac"], "--embargo-until", "2020-01-01",
+                   "--consent", "da")  # fmt: skip
+    with open_archive(archive_db) as archive:
+        assert due(archive, today=dt.date(2030, 5, 31)) == []
+        assert due(archive, today=dt.date(2030, 6, 1)) == [waiting]
+        assert late not in due(archive, today=dt.date(2031, 1, 1))
+        assert {r["id"] for r in preview(archive, today=dt.date(2030, 6, 1)).new} == {
+            waiting, late}  # fmt: skip

@@ -1,5 +1,5 @@
 """The running site follows every publish at once (issue 21): one real ``livingmemory serve``,
-22 publish cycles (withdrawal, release, correction, new interview, full publish, embargo
+23 publish cycles (withdrawal, release, correction, new interview, full publish, embargo
 end), with requests hammering the site during every publish.
 
 Each request is judged against the public state before and after the publish it overlaps:
@@ -23,7 +23,7 @@ from typing import Any
 from urllib.parse import quote
 
 import pytest
-from support import insert_transcript
+from support import REPO, insert_transcript
 from test_browser import served
 from test_publish import add_recording, make_tone
 
@@ -31,9 +31,10 @@ from livingmemory.archive.store import open_archive
 from livingmemory.site.live import edit_and_publish
 from livingmemory.site.publish import publish
 
-pytestmark = pytest.mark.slow  # ~40 s on 2 busy cores: one server, 22 publishes
+pytestmark = pytest.mark.slow  # ~40 s on 2 busy cores: one server, 23 publishes
 
 CONSENT = "Soglasje podpisano"
+ARTIFACTS = REPO / "test-artifacts"
 # One word per interview, none a prefix or stem of another (search finds inflected forms).
 WORDS = ["kolovrat", "mlinar", "pastir", "drvar", "tkalka", "kovač", "čebelar", "lončar"]
 
@@ -200,7 +201,8 @@ def test_the_running_site_follows_every_publish(
         def withdraw(rid: int) -> None:
             with open_archive(archive_db) as archive:
                 _, result = edit_and_publish(archive, rid, {"access": "restricted"}, author="t")
-            assert result is not None and rid in result.removed  # no publish run by hand
+            # no publish run by hand (the server's own check may have been quicker)
+            assert result is not None and rid not in result.recordings
             state[rid]["public"] = False
 
         def release(rid: int) -> None:
@@ -255,6 +257,10 @@ def test_the_running_site_follows_every_publish(
 
     assert len(cycles) >= 20
     assert counted >= 1000, counted
+    ARTIFACTS.mkdir(exist_ok=True)  # the figures, for the README
+    (ARTIFACTS / "live-site.json").write_text(
+        json.dumps({"cycles": len(cycles), "requests": counted, "stale_or_errors": len(stale)})
+    )
     assert stale == [], f"{len(stale)} of {counted}: {stale[:5]}"
     with open_archive(archive_db) as archive:
         history = list(archive.db.query("SELECT kind, status, started_by FROM publish_runs"))

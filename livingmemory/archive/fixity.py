@@ -3,10 +3,9 @@
 ``add`` records every recording's SHA-256 and makes the copy read-only, but disks fail,
 backups get restored wrongly and people "tidy up" folders. :func:`verify` re-reads every
 recording and compares its SHA-256, and runs SQLite's ``integrity_check`` and
-``foreign_key_check`` on the archive; each problem is one line. ``publish`` calls
-:func:`check_source` before it makes a public copy, so a changed or missing recording is
-refused rather than published (or crashing half-way). :func:`damaged_recordings` is what
-``publish`` asks before every publish: each file whose identity (size, inode, times) changed
+``foreign_key_check`` on the archive; each problem is one line. :func:`damaged_recordings`
+is what ``publish`` asks before every publish (a changed or missing recording is withheld,
+never copied): each file whose identity (size, inode, times) changed
 since its SHA-256 was last found right is hashed again, so a byte changed in a recording
 long published is still caught, without re-reading the whole archive each time.
 :func:`verify` also names files in ``recordings/`` that no recording owns (an ``add``
@@ -24,7 +23,6 @@ from typing import Any
 from livingmemory.archive.concurrency import process_alive
 from livingmemory.archive.files import sha256_file
 from livingmemory.archive.store import Archive, utc_now
-from livingmemory.errors import LivingMemoryError
 
 
 @dataclass(frozen=True)
@@ -55,25 +53,6 @@ def recording_problem(archive: Archive, recording: dict[str, Any]) -> str | None
             f"{recording['sha256'][:12]}…): restore it from a backup"
         )
     return None
-
-
-def check_source(archive: Archive, recording: dict[str, Any], *, hash_file: bool = True) -> Path:
-    """The recording's stored file, proven intact; raises a one-line error otherwise.
-
-    ``hash_file=False`` only checks that it exists (for a public copy made earlier from a
-    file that was checked then).
-    """
-    path = archive.root / recording["file_path"]
-    if hash_file:
-        problem = recording_problem(archive, recording)
-    else:
-        problem = None if path.is_file() else "missing (restore it from a backup)"
-    if problem:
-        raise LivingMemoryError(
-            f"recording #{recording['id']} ({recording['file_path']}): {problem}; "
-            "nothing was published ('livingmemory verify' checks every recording)"
-        )
-    return path
 
 
 def _identity(stat: os.stat_result) -> tuple[int, int, int, int]:

@@ -44,25 +44,33 @@ def _output(archive: Archive) -> Path:
     return public_dir(archive) / PUBLIC_DB
 
 
+def _manifest(archive: Archive) -> dict[str, Any] | None:
+    return publishing._load_manifest(archive, _output(archive))
+
+
 def _published(archive: Archive) -> tuple[dict[int, list[Any]] | None, set[int]]:
     """The last publish's manifest entries (None when none matches the file), and the ids
     the public database holds."""
-    output = _output(archive)
-    manifest = publishing._load_manifest(archive, output)
+    manifest = _manifest(archive)
     if manifest is not None:
         return manifest["recordings"], set(manifest["recordings"])
-    return None, set(publishing._published_ids(output))
+    return None, set(publishing._published_ids(_output(archive)))
 
 
 def due(archive: Archive, today: dt.date | None = None) -> list[int]:
     """Recordings whose public state must change now: shown but no longer publishable, and
-    publishable after an embargo but not shown."""
+    those the last publish left waiting for an embargo that has ended since."""
     if not _output(archive).is_file():
         return []  # nothing published yet: nothing to withdraw, the first publish is the team's
-    _, shown = _published(archive)
-    allowed = {r["id"]: r for r in publishable(archive, today)}
-    ended = {rid for rid, r in allowed.items() if r["access"] == "embargoed"} - shown
-    return sorted((shown - set(allowed)) | ended)
+    manifest = _manifest(archive)
+    shown = (
+        set(manifest["recordings"])
+        if manifest is not None
+        else set(publishing._published_ids(_output(archive)))
+    )
+    waiting = set(manifest.get("embargoed") or []) if manifest is not None else set()
+    allowed = {r["id"] for r in publishable(archive, today)}
+    return sorted((shown - allowed) | ((waiting & allowed) - shown))
 
 
 def publish_due(
@@ -84,13 +92,21 @@ def edit_and_publish(
     source: str = "cli",
 ) -> tuple[list[Any], PublishResult | None]:
     """An edit that takes effect on the public site at once when it withdraws or releases
-    a recording (access, embargo): the edit, then :func:`publish_due`."""
+    a recording (access, embargo): the edit, then :func:`publish_due`. The publish result
+    comes back only when the recording's place on the public site changed (whoever
+    published it: a serving site's own check may be quicker)."""
     from livingmemory.review.workspace import edit_recording
 
+    shown_before = recording_id in _published(archive)[1]
     done = edit_recording(archive, recording_id, changes, author=author, source=source)
     result = None
     if any(c.field in ("access", "embargo_until", "consent_notes") for c in done):
         result = publish_due(archive, by=author or current_user() or AUTOMATIC)
+        shown_after = recording_id in _published(archive)[1]
+        if result is None and shown_after != shown_before:  # the other publisher's result
+            result = PublishResult(_output(archive), recordings=sorted(_published(archive)[1]))
+        if shown_after == shown_before:
+            result = None
     return done, result
 
 

@@ -364,7 +364,7 @@ async def interview(request, datasette):
                 ),
             )
             message = msg.saved_changes(len(done)) if done else msg.NOTHING_CHANGED
-            if published is not None and recording_id in published.removed:
+            if published is not None and recording_id not in published.recordings:
                 message = message.then(msg.REMOVED_FROM_PUBLIC)
             form = {}
         except LivingMemoryError as problem:
