@@ -2,7 +2,7 @@
 
 A real ``livingmemory serve --private`` runs on an archive with one transcribed recording and
 a volunteer account. Headless Chromium (Debian's /usr/bin/chromium via Playwright) logs in,
-opens the editor, presses Alt+K at the player's time, types a point with the keyboard only
+opens the editor, presses Alt+I at the player's time, types a point with the keyboard only
 and saves it; a machine suggestion is accepted; the archive must hold both under the
 volunteer's name. After ``publish``, ``livingmemory serve`` shows the Kazalo on the public
 interview page: titles with times, the synopsis on open, a jump to the moment, keywords
@@ -129,7 +129,7 @@ def test_write_the_index_beside_the_player_then_read_it_as_kazalo(
                 page.wait_for_function("!document.querySelector('.ix-point.draft')")
                 page.evaluate("document.getElementById('audio').currentTime = 1.3")
                 page.wait_for_function("document.getElementById('audio').currentTime > 1.2")
-                page.keyboard.press("Alt+k")  # add a point here, keyboard only
+                page.keyboard.press("Alt+i")  # add a point here, keyboard only
                 page.wait_for_selector("#ix-dialog[open]")
                 assert page.input_value("#ix-at") == "0:00:01"
                 assert page.evaluate("document.activeElement.id") == "ix-title"

@@ -81,3 +81,52 @@ def test_bad_rows_and_forged_posts_change_nothing(
     forged = dict(bad, csrftoken="forged", place_1="Kranj")
     assert client("POST", "/-/workspace/poti", data=forged).status_code == 403
     assert trails(archive_db) == []
+
+
+def test_saving_the_form_keeps_what_it_has_no_field_for(
+    client: Client, archive_db: Path, audio_files: dict[str, Path], tmp_path: Path
+) -> None:
+    """A trail imported with stop descriptions and typed coordinates, saved unchanged from the
+    workspace form, keeps them; a row whose place was changed does not take them along."""
+    import re
+
+    from livingmemory.site.trails import import_trails
+
+    first = add_one(archive_db, audio_files["wav"], "--title", "Prvi")
+    path = tmp_path / "pot.yml"
+    path.write_text(
+        "title: Skrita pot\nstops:\n"
+        f"  - place: Nikjerdol\n    lat: 46.3\n    lon: 14.2\n    description: Stari mlin.\n"
+        f"    moments: [{{recording: {first}, at: 1}}]\n"
+        f"  - place: Kranj\n    description: Mestni trg.\n"
+        f"    moments: [{{recording: {first}, at: 2}}]\n",
+        "utf-8",
+    )
+    with open_archive(archive_db) as archive:
+        import_trails(archive, path)
+    client.login()
+    page = client("GET", "/-/workspace/poti/skrita-pot").text
+    form = dict(re.findall(r'<input[^>]*name="([^"]+)"[^>]*value="([^"]*)"', page))
+    form.update(
+        re.findall(r'<select name="([^"]+)"[^>]*>.*?<option value="(\d+)" selected', page, re.S)
+    )
+    form.pop("remove")  # the page's other form, the one that removes the trail
+    form["csrftoken"] = client.token("/-/workspace/poti/skrita-pot")
+    saved = client("POST", "/-/workspace/poti/skrita-pot", data=form)
+    assert saved.status_code == 302, saved.text
+    with open_archive(archive_db) as archive:
+        trail = get_trail(archive, "skrita-pot")
+    assert trail is not None, (saved.headers, trails(archive_db))
+    assert [(s.place, s.latitude, s.longitude, s.description) for s in trail.stops] == [
+        ("Nikjerdol", 46.3, 14.2, "Stari mlin."),
+        ("Kranj", trail.stops[1].latitude, trail.stops[1].longitude, "Mestni trg."),
+    ]
+    # The second row now names another place: Kranj's description does not follow it.
+    form["place_2"] = "Bled"
+    assert client("POST", "/-/workspace/poti/skrita-pot", data=form).status_code == 302
+    with open_archive(archive_db) as archive:
+        trail = get_trail(archive, "skrita-pot")
+    assert trail is not None and [(s.place, s.description) for s in trail.stops] == [
+        ("Nikjerdol", "Stari mlin."),
+        ("Bled", None),
+    ]

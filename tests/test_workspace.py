@@ -353,6 +353,24 @@ def test_workspace_needs_a_login(client: Client, archive_db: Path, audio_files) 
     assert listing.status_code == 200 and "Staro" in listing.text and "Ana Zupan" in listing.text
 
 
+def test_interview_page_history_lists_index_point_changes(
+    client: Client, archive_db: Path, audio_files
+) -> None:
+    """The workspace's history of a recording shows its index points' changes (who, what,
+    before and after), not only the metadata edits."""
+    recording_id = add_one(archive_db, audio_files["wav"], "--title", "Staro")
+    for args in (("add", "--at", "1", "--title", "Prva zgodba"), ("edit", "1", "--title", "Druga")):
+        result = run_cli("index", recording_id, *args, "--archive", archive_db)
+        assert result.exit_code == 0, str(result)
+    client.login()
+    page = client("GET", f"/-/workspace/{recording_id}")
+    assert page.status_code == 200
+    history = page.text.split('id="history"')[1]
+    assert "Kazalo" in history and "Še ni sprememb" not in history
+    assert "dodana" in history and "popravljena" in history
+    assert "Prva zgodba" in history and "Druga" in history and "00:01" in history
+
+
 def test_posts_without_login_or_token_change_nothing(
     client: Client, archive_dir: Path, archive_db: Path, audio_files, tmp_path: Path
 ) -> None:

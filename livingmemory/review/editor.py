@@ -53,6 +53,9 @@ ACTIONS: dict[str, tuple[str, str, str]] = {
     "voice": ("Alt+V", "preimenuj govorca povsod", "rename a voice everywhere"),
     "redact": ("Alt+X", "izloči odlomek iz objave", "withhold a passage from publishing"),
     "save": ("Ctrl+S", "shrani", "save"),
+    # The index panel's "add a point here" (static/index.js): listed here so that it has
+    # its own key (it had Alt+K, set_end's) and the settings refuse a clash with it.
+    "index_add": ("Alt+I", "točka kazala tukaj", "add an index point here"),
 }
 DEFAULT_SETTINGS: dict[str, Any] = {
     "keys": {action: key for action, (key, _, _) in ACTIONS.items()},

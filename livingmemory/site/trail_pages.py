@@ -40,6 +40,11 @@ TRAIL_STRINGS: dict[str, tuple[str, str]] = {
     "back_trail": ("Nazaj na pot", "Back to the trail"),
     "no_trails": ("Poti še ni.", "No trails yet."),
     "trail_map": ("Zemljevid poti", "Map of the trail"),
+    # The map's own caption speaks of clusters; on a trail the numbers are the stops.
+    "map_caption": (
+        "Zemljevid poti: številka je postaja, črta vodi od postaje do postaje. Klikni postajo.",
+        "Map of the trail: a number is a stop, the line leads from stop to stop. Click a stop.",
+    ),
 }
 
 

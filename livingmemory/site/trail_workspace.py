@@ -25,17 +25,21 @@ BLANK_ROWS = 4
 MAX_ROWS = 80
 
 
-def rows_from_trail(trail: tr.Trail | None) -> list[dict[str, str]]:
+def rows_from_trail(trail: tr.Trail | None) -> list[dict[str, Any]]:
     """The form's rows for a saved trail (one per moment), plus blank rows to add stops."""
-    rows = []
+    rows: list[dict[str, Any]] = []
     for stop in trail.stops if trail else []:
-        for moment in stop.moments:
+        for number, moment in enumerate(stop.moments):
             rows.append(
                 {"place": stop.place, "recording": str(moment.recording_id),
                  "at": clock(moment.at) if moment.at == int(moment.at) else f"{moment.at:g}",
                  "note": moment.note or "",
                  "stop_title": stop.title or ""}
             )  # fmt: skip
+            if number == 0:  # what the form has no field for rides along: see trail_data
+                rows[-1]["kept"] = {"stop_place": stop.place, "lat": str(stop.latitude),
+                                    "lon": str(stop.longitude),
+                                    "stop_description": stop.description or ""}  # fmt: skip
     return (
         rows + [{"place": "", "recording": "", "at": "", "note": "", "stop_title": ""}] * BLANK_ROWS
     )
@@ -60,6 +64,16 @@ def trail_data(posted: Any) -> dict[str, Any]:
             stops[-1]["title"] = stops[-1]["title"] or title
         else:
             stops.append({"place": place, "title": title, "moments": [moment]})
+        # A saved stop's description and coordinates (typed or the gazetteer's) come back in
+        # hidden fields of its first row; kept only while the row still names that place, so
+        # saving the form never drops what `trail import` wrote.
+        if (posted.get(f"stop_place_{index}") or "").strip() == place:
+            kept = {key: (posted.get(f"{key}_{index}") or "").strip()
+                    for key in ("lat", "lon", "stop_description")}  # fmt: skip
+            if kept["lat"] and kept["lon"] and "lat" not in stops[-1]:
+                stops[-1]["lat"], stops[-1]["lon"] = kept["lat"], kept["lon"]
+            if kept["stop_description"] and not stops[-1].get("description"):
+                stops[-1]["description"] = kept["stop_description"]
     return {
         "title": posted.get("title"),
         "slug": posted.get("slug") or None,

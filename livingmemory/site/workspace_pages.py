@@ -332,6 +332,10 @@ def _interview(archive: Archive, recording_id: int) -> dict[str, Any]:
         "row": row,
         "people": people,
         "history": ws.edit_history(archive, recording_id),
+        # index point changes (issue 25): ws.history has them, edit_history only metadata
+        "index_history": [
+            h for h in ws.history(archive, recording_id) if h["what"].startswith("index ")
+        ],
         "revisions": revisions,
         "tags": tags,
         "audio": Path(record["file_path"]).name,

@@ -675,6 +675,11 @@
     redact: openRedact,
     voice: openVoice,
     save: save,
+    // The index panel (index.js) opens its form from its own button.
+    index_add: function () {
+      const add = document.querySelector('[data-ix="add"]');
+      if (add) add.click();
+    },
     replace_all: replaceAll,
     rename_voice: renameVoice,
     redact_passage: redactPassage,

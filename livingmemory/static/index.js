@@ -1,6 +1,6 @@
 /* Living Memory index editor: points of the interview index beside the player.
  *
- * "Add a point here" (Alt+K) opens a form at the player's current time; points are saved as
+ * "Add a point here" (Alt+I, the editor's action index_add) opens a form at the player's current time; points are saved as
  * JSON to the workspace (site/workspace_index.py), which keeps every change as a revision
  * under the volunteer's name. Machine suggestions arrive as drafts to accept, edit or
  * remove. Every value is put into the page with textContent/value, never as HTML.
@@ -197,20 +197,14 @@
     }
   });
 
-  // Before the transcript editor's own keys (capture on window runs first): Alt+K adds a
-  // point at the current time; while the form is open its keys stay in the form, Escape
-  // closes it and Ctrl+Enter saves it.
+  // Before the transcript editor's own keys (capture on window runs first): while the form
+  // is open its keys stay in the form, Escape closes it and Ctrl+Enter saves it. The key that
+  // adds a point (Alt+I unless changed in the settings) is the editor's action "index_add".
   window.addEventListener("keydown", function (event) {
     if (dialog.open) {
       event.stopPropagation();
       if (event.key === "Escape") { event.preventDefault(); close(); }
       else if (event.key === "Enter" && (event.ctrlKey || event.metaKey)) { event.preventDefault(); form.requestSubmit(); }
-      return;
-    }
-    if (event.altKey && event.code === "KeyK") {
-      event.preventDefault();
-      event.stopPropagation();
-      open(null, addButton);
     }
   }, true);
 
