@@ -168,7 +168,7 @@ def test_public_table_writers_write_in_the_same_transaction(
 
     calls: list[list[int]] = []
 
-    def points(archive, public, recording_ids: list[int]) -> None:
+    def points(archive, public, recording_ids: list[int], *, today=None) -> None:
         assert public.conn.in_transaction  # inside publish's transaction
         calls.append(list(recording_ids))
         public.execute("CREATE TABLE IF NOT EXISTS test_points (recording_id INTEGER, label TEXT)")
@@ -180,7 +180,9 @@ def test_public_table_writers_write_in_the_same_transaction(
             title = archive.recording(rid)["title"]
             public.execute("INSERT INTO test_points VALUES (?, ?)", [rid, title])
 
-    monkeypatch.setattr(publishing, "PUBLIC_TABLE_WRITERS", [points])
+    monkeypatch.setattr(
+        publishing, "PUBLIC_TABLE_WRITERS", [*publishing.PUBLIC_TABLE_WRITERS, points]
+    )
     ids = public_archive(archive_db, audio_files)  # a full publish of the first two
     assert calls == [ids[:2]]
 
