@@ -20,8 +20,9 @@ Measured, per size:
   inflected place names (a locative form finding the lemma: "Kranju", "Škofji Loki");
 * ``livingmemory.site.publish.publish`` of the whole archive (every recording public), then again
   after one recording's transcript changed (incremental: only that recording is rewritten),
-  and after one recording was made restricted (incremental too, but the full-text index is
-  then rewritten so no token of the withdrawn text stays in it);
+  and after one recording was made restricted (incremental too; FTS5 secure-delete takes
+  the withdrawn text's words out of the full-text index, or, on a SQLite older than 3.42,
+  the index is rewritten so no token of it stays);
 * on the published database, served in-process by Datasette with the package's plug-in (the
   ASGI client, no network): the same searches through the ``search_transcripts`` canned
   query's JSON, and the public site's pages (home, an interview, the most mentioned place's
@@ -49,7 +50,6 @@ import itertools
 import json
 import random
 import shutil
-import sqlite3
 import statistics
 import sys
 import tempfile
@@ -57,6 +57,8 @@ import time
 import wave
 from pathlib import Path
 from typing import Any
+
+from livingmemory.archive.sqlite import sqlite3
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import random
-import sqlite3
 import statistics
 import tempfile
 import time
@@ -25,6 +24,7 @@ from pathlib import Path
 
 import sqlite_utils
 
+from livingmemory.archive.sqlite import sqlite3
 from livingmemory.site import pages as site_pages
 from livingmemory.site.publish import _create_schema, _finish
 from livingmemory.tagging.gazetteer import load_gazetteer

@@ -34,7 +34,6 @@ from __future__ import annotations
 import itertools
 import json
 import re
-import sqlite3
 from collections.abc import Iterable, Iterator
 from contextlib import closing
 from dataclasses import asdict, dataclass, field
@@ -42,6 +41,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from livingmemory.archive.sqlite import FTS5_SECURE_DELETE, sqlite3
 from livingmemory.errors import LivingMemoryError, quoted
 from livingmemory.timecodes import hms
 from livingmemory.words import LEMMAGEN_LANGUAGES, fold, lemmatize_word
@@ -1104,6 +1104,29 @@ def _chunks(items: list[Any], size: int) -> Iterator[list[Any]]:
         yield items[i : i + size]
 
 
+# The full-text indexes of a published database.
+PUBLIC_FTS_TABLES = ("segments_fts", "search_tags_fts", "recording_search")
+
+
+def secure_delete_on(conn: sqlite3.Connection, table: str) -> bool:
+    """Whether FTS5 table ``table`` takes a deleted row's words out of its index at once."""
+    row = conn.execute(f"SELECT v FROM [{table}_config] WHERE k = 'secure-delete'").fetchone()
+    return bool(row and row[0])
+
+
+def purge_deleted_words(conn: sqlite3.Connection, table: str) -> None:
+    """Leave no word of a deleted row in FTS5 table ``table`` (a public index).
+
+    Without secure-delete FTS5 keeps deleted rows' words in its older index segments until
+    they are merged, so the index is rewritten; then secure-delete is turned on where this
+    SQLite has it, and later deletes need no rewrite."""
+    if secure_delete_on(conn, table):
+        return
+    conn.execute(f"INSERT INTO [{table}] ([{table}]) VALUES ('optimize')")
+    if FTS5_SECURE_DELETE:
+        conn.execute(f"INSERT INTO [{table}] ([{table}], rank) VALUES ('secure-delete', 1)")
+
+
 def build_public_index(db: Any) -> None:
     """The search index of a published database (built once; it is never written to again):
     segment tags from its entities, ``segments_fts``, tag names and recording metadata, and
@@ -1140,5 +1163,10 @@ def build_public_index(db: Any) -> None:
     ]
     for statement in statements:
         conn.execute(statement)
+    if FTS5_SECURE_DELETE:
+        # A later withdrawal takes its words out of the index at once, not at the next
+        # rewrite of the whole index (site/publish.py).
+        for table in PUBLIC_FTS_TABLES:
+            conn.execute(f"INSERT INTO {table} ({table}, rank) VALUES ('secure-delete', 1)")
     build_recording_index(conn)
     conn.commit()

@@ -9,7 +9,6 @@ import hashlib
 import inspect
 import json
 import shutil
-import sqlite3
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,6 +17,7 @@ from typing import Any
 import click.testing
 from typer.testing import CliRunner
 
+from livingmemory.archive.sqlite import sqlite3
 from livingmemory.cli import app
 
 REPO = Path(__file__).resolve().parents[1]

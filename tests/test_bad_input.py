@@ -6,7 +6,6 @@ import datetime as dt
 import errno
 import os
 import random
-import sqlite3
 import struct
 import subprocess
 import sys
@@ -28,6 +27,7 @@ from support import (
 )
 
 import livingmemory.ingest.add
+from livingmemory.archive.sqlite import sqlite3
 from livingmemory.ingest.add import stable_name
 
 # A case builds its input in a folder and returns (add arguments, the file the error must

@@ -12,7 +12,6 @@ from __future__ import annotations
 import os
 import random
 import signal
-import sqlite3
 import subprocess
 import sys
 import time
@@ -22,6 +21,7 @@ import pytest
 from support import REPO, db_rows, insert_transcript, run_cli, tone_files
 
 from livingmemory.archive.access import AUDIO_DIR, PUBLIC_DB, PUBLIC_DIR
+from livingmemory.archive.sqlite import sqlite3
 from livingmemory.archive.store import init_archive, open_archive, utc_now
 
 pytestmark = pytest.mark.slow

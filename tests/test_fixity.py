@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import os
-import sqlite3
 import wave
 from pathlib import Path
 
@@ -13,6 +12,7 @@ import pytest
 from support import run_cli, sha256
 
 from livingmemory.archive.access import PUBLIC_DB, PUBLIC_DIR
+from livingmemory.archive.sqlite import sqlite3
 from livingmemory.archive.store import init_archive, open_archive, utc_now
 
 

@@ -7,7 +7,6 @@ from __future__ import annotations
 import asyncio
 import json
 import re
-import sqlite3
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +15,7 @@ import pytest
 from support import add_json, db_rows, insert_recording, insert_transcript, run_cli, tone_files
 
 from livingmemory.archive.access import PUBLIC_DB, PUBLIC_DIR
+from livingmemory.archive.sqlite import sqlite3
 from livingmemory.archive.store import init_archive, open_archive
 from livingmemory.errors import LivingMemoryError
 from livingmemory.formats import parse_ohms

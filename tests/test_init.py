@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import sqlite3
 from pathlib import Path
 
 import pytest
 from support import db_rows, list_json, run_cli, snapshot
 
 from livingmemory.archive import schema
+from livingmemory.archive.sqlite import sqlite3
 
 
 def _assert_is_archive(path: Path) -> None:

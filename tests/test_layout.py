@@ -169,3 +169,22 @@ def test_plugins_knows_no_stage():
     """The plug-in mechanism imports no stage, not even for types: every stage may import it."""
     stages = {stage_of(t) for _line, t in imports(PACKAGE / "plugins.py")}
     assert not stages - {"errors"}, f"plugins.py imports {sorted(stages)}"
+
+
+def test_one_sqlite_library():
+    """Every module takes ``sqlite3`` from archive/sqlite.py, the library Datasette and
+    sqlite-utils use too: two SQLite libraries in one process do not catch each other's
+    errors, and a search index with secure-delete is unreadable to an older one."""
+    direct = []
+    for path in MODULES:
+        if path == PACKAGE / "archive" / "sqlite.py":
+            continue
+        for node in ast.walk(ast.parse(path.read_text("utf-8"))):
+            named = []
+            if isinstance(node, ast.Import):
+                named = [a.name for a in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                named = [node.module]
+            if any(name.split(".")[0] in ("sqlite3", "pysqlite3") for name in named):
+                direct.append(f"{path.relative_to(PACKAGE.parent)}:{node.lineno}")
+    assert not direct, "import sqlite3 from livingmemory.archive.sqlite: " + ", ".join(direct)

@@ -6,7 +6,6 @@ a publish, and warnings that follow corrections."""
 from __future__ import annotations
 
 import json
-import sqlite3
 import time
 from pathlib import Path
 
@@ -15,6 +14,7 @@ from support import run_cli
 from test_workspace import Client, add_one, put_transcript
 
 from livingmemory.archive.access import PUBLIC_DB, PUBLIC_DIR
+from livingmemory.archive.sqlite import sqlite3
 from livingmemory.archive.store import open_archive
 from livingmemory.review.revisions import recordings_needing_attention
 from livingmemory.review.workspace import Line, edit_recording, editor_lines, interviews

@@ -13,7 +13,6 @@ import csv
 import io
 import json
 import re
-import sqlite3
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -24,6 +23,7 @@ import yaml
 from datasette.app import Datasette
 from site_fixtures import HIDDEN_TEXT, SL_LINES, build_site
 
+from livingmemory.archive.sqlite import sqlite3
 from livingmemory.archive.store import open_archive
 from livingmemory.formats import loads, parse_ohms
 from livingmemory.review.index_points import add_point

@@ -5,7 +5,6 @@ and never the file's name as the public title."""
 from __future__ import annotations
 
 import json
-import sqlite3
 import subprocess
 from pathlib import Path
 
@@ -13,6 +12,7 @@ import pytest
 from support import MONO_FORMATS, add_json, copy_audio, db_rows, run_cli
 
 from livingmemory.archive.access import AUDIO_DIR, PUBLIC_DB, PUBLIC_DIR
+from livingmemory.archive.sqlite import sqlite3
 from livingmemory.archive.store import open_archive
 from livingmemory.site.plugin import AUDIO_TYPES
 

@@ -14,7 +14,6 @@ no Whisper): one example takes a fraction of a second.
 from __future__ import annotations
 
 import datetime as dt
-import sqlite3
 import tempfile
 import wave
 from dataclasses import dataclass, field
@@ -24,6 +23,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from support import sha256
 
+from livingmemory.archive.sqlite import sqlite3
 from livingmemory.archive.store import init_archive, open_archive, utc_now
 from livingmemory.formats.exports import EXPORT_FORMATS, catalogue, export_all, export_recording
 from livingmemory.site.publish import publish

@@ -17,7 +17,6 @@ import hashlib
 import json
 import math
 import shutil
-import sqlite3
 import struct
 import subprocess
 from pathlib import Path
@@ -28,6 +27,7 @@ from support import add_json, copy_audio, db_rows, insert_transcript, run_cli
 
 import livingmemory.site.publish as publish_module
 from livingmemory.archive.access import AUDIO_DIR, PUBLIC_DB, PUBLIC_DIR, publishable
+from livingmemory.archive.sqlite import sqlite3
 from livingmemory.archive.store import init_archive, open_archive
 from livingmemory.site.publish import publish
 

@@ -9,7 +9,6 @@ screenshots in ``test-artifacts/``.
 
 from __future__ import annotations
 
-import sqlite3
 from pathlib import Path
 
 import pytest
@@ -18,6 +17,7 @@ from test_browser import CHROMIUM, chromium_browser, served
 from test_workspace_browser import PASSWORD, VOLUNTEER, login, shot
 
 from livingmemory.archive.access import PUBLIC_DB, PUBLIC_DIR
+from livingmemory.archive.sqlite import sqlite3
 from livingmemory.archive.store import init_archive, open_archive
 from livingmemory.review.workspace import set_password
 from livingmemory.site.publish import publish

@@ -15,7 +15,6 @@ import datetime as dt
 import random
 import re
 import shutil
-import sqlite3
 from pathlib import Path
 from typing import Any
 
@@ -38,6 +37,7 @@ from test_publish import (  # the archive with every access level, and its helpe
 
 import livingmemory.site.publish as publish_module
 from livingmemory.archive.access import AUDIO_DIR, PUBLIC_DB, PUBLIC_DIR
+from livingmemory.archive.sqlite import FTS5_SECURE_DELETE, sqlite3
 from livingmemory.archive.store import open_archive
 from livingmemory.site.publish import publish
 
@@ -350,3 +350,77 @@ def test_changed_publishing_code_gives_a_full_publish(
     manifest.write_text(json.dumps(data), "utf-8")
     assert not publish_incrementally(archive_dir).incremental  # from scratch
     assert publish_incrementally(archive_dir).incremental
+
+
+def _traced_publish(
+    archive_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> tuple[publish_module.PublishResult, list[str]]:
+    """An incremental publish, with every SQL statement it runs on the public database."""
+    statements: list[str] = []
+    opened = publish_module._open_public
+
+    def traced(path: Path) -> Any:
+        public = opened(path)
+        public.conn.set_trace_callback(statements.append)
+        return public
+
+    monkeypatch.setattr(publish_module, "_open_public", traced)
+    try:
+        return publish_incrementally(archive_dir), statements
+    finally:
+        monkeypatch.setattr(publish_module, "_open_public", opened)
+
+
+def _rewrites_index(statements: list[str]) -> bool:
+    return any("'optimize'" in statement for statement in statements)
+
+
+@pytest.mark.skipif(not FTS5_SECURE_DELETE, reason="this SQLite has no FTS5 secure-delete")
+def test_a_withdrawal_takes_its_words_out_of_the_index_without_rewriting_it(
+    archive_dir: Path, levels: dict[str, int], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """FTS5 secure-delete: the withdrawn text leaves the file at the delete itself, so a
+    withdrawal at 10,000 hours costs what its own rows cost, not a rewrite of the index."""
+    edit(archive_dir, "UPDATE segments SET text = 'Sosed Zaupnikovič je rekel.' WHERE "
+         "recording_id = ? AND position = 0", [levels["public"]])  # fmt: skip
+    publish_incrementally(archive_dir)
+    public_db = archive_dir / PUBLIC_DIR / PUBLIC_DB
+    assert b"zaupnikovi" in public_db.read_bytes().lower()
+    edit(
+        archive_dir, "UPDATE recordings SET access = 'restricted' WHERE id = ?", [levels["public"]]
+    )
+    result, statements = _traced_publish(archive_dir, monkeypatch)
+    assert result.incremental and result.removed == [levels["public"]]
+    assert any("'delete'" in statement for statement in statements)  # the index was written
+    assert not _rewrites_index(statements)
+    assert b"zaupnikovi" not in public_db.read_bytes().lower()
+    assert_same_as_full(archive_dir, tmp_path / "full")
+
+
+@pytest.mark.skipif(not FTS5_SECURE_DELETE, reason="this SQLite has no FTS5 secure-delete")
+def test_an_index_without_secure_delete_is_rewritten_once_then_purges(
+    archive_dir: Path, levels: dict[str, int], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A public file published before secure-delete: its first withdrawal rewrites the
+    index (which leaves no old word) and turns secure-delete on; the next one needs no
+    rewrite."""
+    from livingmemory.search import PUBLIC_FTS_TABLES
+
+    publish_incrementally(archive_dir)
+    public_db = archive_dir / PUBLIC_DIR / PUBLIC_DB
+    conn = sqlite3.connect(public_db)
+    for table in PUBLIC_FTS_TABLES:
+        conn.execute(f"INSERT INTO {table} ({table}, rank) VALUES ('secure-delete', 0)")
+    conn.commit()
+    conn.close()
+    edit(archive_dir, "UPDATE segments SET text = 'Popravljeno besedilo.' WHERE recording_id = ? "
+         "AND position = 0", [levels["public"]])  # fmt: skip
+    first, statements = _traced_publish(archive_dir, monkeypatch)
+    assert first.incremental and _rewrites_index(statements)
+    edit(
+        archive_dir, "UPDATE recordings SET access = 'restricted' WHERE id = ?", [levels["public"]]
+    )
+    second, statements = _traced_publish(archive_dir, monkeypatch)
+    assert second.incremental and second.removed == [levels["public"]]
+    assert not _rewrites_index(statements)
+    assert_same_as_full(archive_dir, tmp_path / "full")

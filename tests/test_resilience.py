@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import sqlite3
 import time
 from pathlib import Path
 
@@ -13,6 +12,7 @@ from test_fixity import _store
 
 import livingmemory.site.publish as publish_module
 from livingmemory.archive.access import AUDIO_DIR, PUBLIC_DB, PUBLIC_DIR
+from livingmemory.archive.sqlite import sqlite3
 from livingmemory.archive.store import open_archive, utc_now
 from livingmemory.site.publish import publish
 

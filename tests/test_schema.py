@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sqlite3
 from pathlib import Path
 
 import pytest
@@ -10,6 +9,7 @@ import sqlite_utils
 from support import db_rows, list_json, run_cli, sha256, show_json
 
 from livingmemory.archive import schema
+from livingmemory.archive.sqlite import sqlite3
 from livingmemory.archive.store import open_archive
 from livingmemory.errors import ArchiveError
 

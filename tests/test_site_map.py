@@ -14,7 +14,6 @@ from __future__ import annotations
 import asyncio
 import json
 import re
-import sqlite3
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +23,7 @@ from datasette.app import Datasette
 from map_fixtures import HIDDEN, build_map_site
 from support import run_cli
 
+from livingmemory.archive.sqlite import sqlite3
 from livingmemory.site import maps
 from livingmemory.site.serve import merge
 from livingmemory.tagging.gazetteer import load_gazetteer

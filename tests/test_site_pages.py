@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import re
-import sqlite3
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +14,7 @@ import pytest
 from datasette.app import Datasette
 from site_fixtures import EN_LINES, HIDDEN_TEXT, HOSTILE_LINE, HOSTILE_TITLE, SL_LINES, build_site
 
+from livingmemory.archive.sqlite import sqlite3
 from livingmemory.site import pages as site_pages
 
 

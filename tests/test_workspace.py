@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import json
 import re
-import sqlite3
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -18,6 +17,7 @@ from typing import Any
 import pytest
 from support import add_json, db_rows, run_cli, snapshot
 
+from livingmemory.archive.sqlite import sqlite3
 from livingmemory.archive.store import open_archive
 from livingmemory.errors import LivingMemoryError
 from livingmemory.review.workspace import (

@@ -8,10 +8,11 @@ list; they never edit an earlier one, because archives made with it already exis
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Callable
 
 import sqlite_utils
+
+from livingmemory.archive.sqlite import sqlite3
 
 # "LMem" in ASCII: marks a SQLite file as a Living Memory archive.
 APPLICATION_ID = 0x4C4D656D

@@ -10,7 +10,6 @@ from __future__ import annotations
 import datetime as dt
 import getpass
 import os
-import sqlite3
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -19,6 +18,7 @@ from typing import Any
 import sqlite_utils
 
 from livingmemory.archive import schema
+from livingmemory.archive.sqlite import sqlite3
 from livingmemory.errors import ArchiveError
 
 DEFAULT_ARCHIVE = Path("archive.db")

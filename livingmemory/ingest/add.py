@@ -14,7 +14,6 @@ import glob
 import os
 import re
 import shutil
-import sqlite3
 import unicodedata
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -24,6 +23,7 @@ from typing import cast
 from livingmemory.archive.audio import AudioInfo, probe, verify_complete
 from livingmemory.archive.concurrency import write_transaction
 from livingmemory.archive.files import CHUNK, partial_path, remove_stale_partials, sha256_file
+from livingmemory.archive.sqlite import sqlite3
 from livingmemory.archive.store import Archive, current_user, utc_now
 from livingmemory.errors import InputError, LivingMemoryError, readable
 from livingmemory.ingest.metadata import (

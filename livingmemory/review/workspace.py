@@ -19,7 +19,6 @@ from __future__ import annotations
 import json
 import os
 import socket
-import sqlite3
 import tempfile
 import time
 from collections.abc import Callable, Iterable
@@ -31,6 +30,7 @@ import yaml
 
 from livingmemory.archive.access import PUBLIC_DB, public_dir
 from livingmemory.archive.files import atomic_write_text
+from livingmemory.archive.sqlite import sqlite3
 from livingmemory.archive.store import Archive, people_names_sql, utc_now
 from livingmemory.errors import InputError, LivingMemoryError, readable
 from livingmemory.ingest.metadata import ACCESS_ALIASES, Person, RecordingMetadata

@@ -21,11 +21,11 @@ import csv
 import io
 import json
 import re
-import sqlite3
 from dataclasses import dataclass, field
 from typing import Any, cast
 from urllib.parse import urlencode
 
+from livingmemory.archive.sqlite import sqlite3
 from livingmemory.archive.store import Archive
 from livingmemory.formats import Cue, TranscriptDocument, export_formats, registered_formats
 from livingmemory.formats.exports import ExportContext

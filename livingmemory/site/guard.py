@@ -40,7 +40,6 @@ them, which is acceptable for a team of volunteers, not for a bank.
 from __future__ import annotations
 
 import ctypes
-import sqlite3
 import time
 from collections import defaultdict, deque
 from collections.abc import Awaitable, Callable
@@ -48,6 +47,8 @@ from pathlib import Path
 from typing import Any
 
 from datasette import hookimpl
+
+from livingmemory.archive.sqlite import sqlite3
 
 MAX_VALUE_BYTES = 20 * 1024 * 1024  # far above any transcript value, far below the RAM
 # The SQLite heap of one site's process (every connection together); measured in

@@ -14,10 +14,10 @@ Built as plain JSON (no dependency at run time); the tests check every manifest 
 
 from __future__ import annotations
 
-import sqlite3
 from pathlib import Path
 from typing import Any
 
+from livingmemory.archive.sqlite import sqlite3
 from livingmemory.site import pages
 from livingmemory.site.downloads import downloadable_formats, published_index_points
 from livingmemory.timecodes import clock

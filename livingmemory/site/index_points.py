@@ -14,15 +14,15 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import sqlite3
 from collections.abc import Iterable
 from typing import Any
 
 import sqlite_utils
 
 from livingmemory.archive.access import INDEX_POINT_COLUMNS, public_index_points, publishable
+from livingmemory.archive.sqlite import sqlite3
 from livingmemory.archive.store import Archive
-from livingmemory.search import build_index_point_search
+from livingmemory.search import build_index_point_search, purge_deleted_words
 
 PUBLIC_COLUMNS: dict[str, type] = {
     "id": int, "recording_id": int, "at": float, "title": str, "partial_transcript": str,
@@ -110,9 +110,7 @@ def write_public_index(
         rows,
     )
     build_index_point_search(conn, ids)
-    # FTS5 keeps deleted words in older index segments until merged: rewrite them, so no
-    # word of a withdrawn point stays in the public file.
-    conn.execute("INSERT INTO index_points_search (index_points_search) VALUES ('optimize')")
+    purge_deleted_words(conn, "index_points_search")  # no word of a withdrawn point stays
     return len(rows)
 
 

@@ -34,12 +34,12 @@ import binascii
 import datetime as dt
 import json
 import re
-import sqlite3
 import xml.etree.ElementTree as ET
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl
 
+from livingmemory.archive.sqlite import sqlite3
 from livingmemory.site import pages
 from livingmemory.site.downloads import slug
 

@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-import sqlite3
 from collections.abc import Callable, Iterable
 from functools import lru_cache
 from pathlib import Path
@@ -37,6 +36,7 @@ import yaml
 from markupsafe import Markup, escape
 
 from livingmemory.archive.files import sha256_file
+from livingmemory.archive.sqlite import sqlite3
 from livingmemory.search import place_recordings
 from livingmemory.site import maps
 from livingmemory.site.index_points import KAZALO_STRINGS, kazalo, points_at_place

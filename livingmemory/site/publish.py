@@ -5,8 +5,9 @@ current transcript, tags, places and people. Restricted and embargoed interviews
 notes, internal notes, source paths and the archive team's names are absent from the file,
 not hidden: a full publish builds the database from scratch (no free pages holding old
 rows); an incremental one (the default once a manifest exists, see below) deletes a changed
-or withdrawn recording's rows with ``secure_delete`` (zeroed) and rewrites the full-text
-indexes when a published recording was rewritten or withdrawn. Redacted passages are cut
+or withdrawn recording's rows with ``secure_delete`` (zeroed), and FTS5's own
+``secure-delete`` takes its words out of the full-text indexes at once (where the SQLite in
+use is older than 3.42, the indexes are rewritten instead). Redacted passages are cut
 from the text, the search index and the play links, and silenced in the published audio.
 
 The public database is changed **in place**, in one transaction (WAL mode): a running site
@@ -32,7 +33,6 @@ import fcntl
 import hashlib
 import os
 import re
-import sqlite3
 import subprocess
 import tempfile
 import time
@@ -60,6 +60,7 @@ from livingmemory.archive.audio import ff_input, require_ffmpeg
 from livingmemory.archive.concurrency import process_alive
 from livingmemory.archive.files import partial_path
 from livingmemory.archive.fixity import damaged_recordings
+from livingmemory.archive.sqlite import FTS5_SECURE_DELETE, sqlite3
 from livingmemory.archive.store import Archive, current_user, utc_now
 from livingmemory.errors import LivingMemoryError
 from livingmemory.site.index_points import write_public_index
@@ -927,7 +928,8 @@ def _publish_incremental(
     in free pages) and the changed ones inserted again exactly as a full publish writes
     them; the search index, tag names, people, places and browse counts they touch are
     updated. When a published recording was rewritten or withdrawn, the full-text index is
-    optimized (rewritten), so no token of its old text stays in the index's older segments.
+    purged of its words (FTS5 secure-delete, or a rewrite of the index where the SQLite
+    has none), so no token of its old text stays in the index's older segments.
     Readers see all of it at the commit; the checkpoint after it leaves no old page behind.
 
     Returns None, having written nothing, when so much changed that a full publish is the
@@ -969,11 +971,16 @@ def _publish_incremental(
     try:
         conn = public.conn
         touched = removed + [rid for rid in changed if rid in old]
-        # FTS5 marks deleted rows but keeps their words in its older index segments until
-        # they are merged (SQLite 3.40 has no FTS5 secure-delete): any published recording
-        # rewritten (withdrawn, redacted, or only corrected: a name taken out of the text)
-        # means the text index is rewritten too, or the old words stay in the public file.
-        withdrawn = bool(touched)
+        # Without secure-delete, FTS5 marks deleted rows but keeps their words in its older
+        # index segments until they are merged: any published recording rewritten
+        # (withdrawn, redacted, or only corrected: a name taken out of the text) then means
+        # the text index is rewritten too, or the old words stay in the public file. With
+        # it (SQLite 3.42+, archive/sqlite.py) the delete itself takes the words out.
+        purging = _purging_index(conn)
+        if purging is None:  # an index this SQLite cannot write: build the file afresh
+            result.incremental, result.rewritten, result.removed = False, [], []
+            return None
+        rewrite_index = bool(touched) and not purging
         with public.atomic():
             progress(0.05, "withdrawing")
             places_before = set(conn.execute("SELECT id, name FROM places"))
@@ -1002,8 +1009,9 @@ def _publish_incremental(
             refresh_browse(conn, keys | new_keys)
             _write_site_tables(archive, conn)
             progress(0.75, "search index")
-            for table in ("recording_search", "search_tags_fts"):  # small: one row each
-                conn.execute(f"INSERT INTO {table} ({table}) VALUES ('optimize')")
+            if not purging:
+                for table in ("recording_search", "search_tags_fts"):  # small: one row each
+                    conn.execute(f"INSERT INTO {table} ({table}) VALUES ('optimize')")
             conn.execute(f"PRAGMA application_id = {_token(entries)}")
             keep_audio |= {entry[1] for entry in entries.values()}
             _remove_stale_audio(audio_dir, keep_audio, staged, result)
@@ -1012,9 +1020,11 @@ def _publish_incremental(
         # older segments (searches already skip them); a crash before it ends leaves the
         # manifest unsaved, so the next publish is a full one.
         progress(0.8, COMMITTED)
-        if withdrawn:
+        if rewrite_index:
             with public.atomic():
                 conn.execute("INSERT INTO segments_fts (segments_fts) VALUES ('optimize')")
+                if FTS5_SECURE_DELETE:  # a file from before: purging from now on
+                    _enable_secure_delete(conn)
         progress(0.95, "checkpoint")
         _checkpoint(conn)
     except BaseException:
@@ -1028,6 +1038,28 @@ def _publish_incremental(
     _summarise(result, entries)
     progress(1.0, "done")
     return result
+
+
+def _purging_index(conn: sqlite3.Connection) -> bool | None:
+    """Whether deleting from the public full-text indexes removes the words at once (FTS5
+    ``secure-delete`` is on in all of them); None when this SQLite cannot write them (an
+    index made by a newer SQLite than this one)."""
+    from livingmemory.search import PUBLIC_FTS_TABLES, secure_delete_on
+
+    states = [secure_delete_on(conn, table) for table in PUBLIC_FTS_TABLES]
+    if any(states) and not FTS5_SECURE_DELETE:
+        return None
+    return all(states)
+
+
+def _enable_secure_delete(conn: sqlite3.Connection) -> None:
+    """Turn FTS5 secure-delete on in indexes that no longer hold a deleted word (just
+    rewritten: a public file from before archive/sqlite.py), so later withdrawals need no
+    rewrite."""
+    from livingmemory.search import PUBLIC_FTS_TABLES
+
+    for table in PUBLIC_FTS_TABLES:
+        conn.execute(f"INSERT INTO {table} ({table}, rank) VALUES ('secure-delete', 1)")
 
 
 def _summarise(result: PublishResult, entries: dict[int, list[Any]]) -> None:

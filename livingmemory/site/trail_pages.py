@@ -14,13 +14,13 @@ the archive. Routes (added to the site by :func:`livingmemory.site.pages.site_ro
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Callable
 from typing import Any
 from urllib.parse import quote
 
 from markupsafe import Markup, escape
 
+from livingmemory.archive.sqlite import sqlite3
 from livingmemory.site import maps
 from livingmemory.site.pages import Page, _allowed, _db_call, _not_found, _rows, recordings_by_id
 from livingmemory.timecodes import clock

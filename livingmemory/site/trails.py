@@ -18,13 +18,13 @@ more interview moments (a recording and the second to play from).
 from __future__ import annotations
 
 import re
-import sqlite3
 import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from livingmemory.archive.access import redaction_spans
+from livingmemory.archive.sqlite import sqlite3
 from livingmemory.archive.store import Archive, current_user, utc_now
 from livingmemory.errors import InputError, LivingMemoryError
 from livingmemory.site.maps import archive_vocabulary, gazetteer_locator, has_table
