@@ -175,7 +175,8 @@ def test_searches_longer_than_the_bound_are_refused_before_any_work(archive_db: 
 
 HEAP_PROBE = textwrap.dedent(
     """
-    import sqlite3, sys
+    import sys
+    from livingmemory.archive.sqlite import sqlite3
     from livingmemory.site.guard import limit_connection, limit_sqlite_heap
     if sys.argv[1] != "0":
         assert limit_sqlite_heap(int(sys.argv[1])) == int(sys.argv[1]) * 1024 * 1024

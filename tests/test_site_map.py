@@ -237,6 +237,15 @@ def test_gpx_export_reads_back_with_gpxpy(site: dict[str, Any], ds: Datasette) -
         assert hidden not in response.text
 
 
+def test_gpx_export_is_valid_against_the_gpx_1_1_schema(site: dict[str, Any], ds: Datasette):
+    """The standard's own schema (TopoGrafix's gpx.xsd), not only a reader's leniency."""
+    xmlschema = pytest.importorskip("xmlschema")
+    schema = xmlschema.XMLSchema(Path(__file__).parent / "schemas" / "gpx" / "gpx.xsd")
+    response = get(ds, "/pot/po-poteh-spominov.gpx")
+    errors = [str(error.reason) for error in schema.iter_errors(response.text)]
+    assert not errors, errors
+
+
 def test_poster_has_a_qr_code_of_the_moment(site: dict[str, Any], ds: Datasette) -> None:
     import segno
 

@@ -22,7 +22,7 @@ An ASGI wrapper, registered through the package's Datasette plugin, that
 It also bounds every database connection (:func:`limit_connection`): no string or blob may
 exceed :data:`MAX_VALUE_BYTES`, so ``zeroblob()``, ``randomblob()``, ``printf('%.*c')`` or
 ``group_concat`` cannot allocate gigabytes through a query; and the server process's SQLite
-heap as a whole (:func:`limit_sqlite_heap`, ``sqlite3_hard_heap_limit64``): a query that
+heap as a whole (:func:`limit_sqlite_heap`, ``PRAGMA hard_heap_limit``): a query that
 would pass it fails with "out of memory" and the memory is freed. SQLite has no ceiling per
 connection; the site has at most ``num_sql_threads`` (3) query connections, so the one
 process-wide ceiling is what one request can never exceed.
@@ -40,6 +40,7 @@ them, which is acceptable for a team of volunteers, not for a bank.
 from __future__ import annotations
 
 import ctypes
+import importlib
 import time
 from collections import defaultdict, deque
 from collections.abc import Awaitable, Callable
@@ -304,37 +305,52 @@ def guard(
     return guarded
 
 
+SQLITE_LIMIT_LENGTH = 0  # sqlite3.h: the largest string or blob, in bytes
+
+
 def limit_connection(conn: sqlite3.Connection) -> None:
-    """Refuse any string or blob larger than :data:`MAX_VALUE_BYTES` on this connection."""
-    conn.setlimit(sqlite3.SQLITE_LIMIT_LENGTH, MAX_VALUE_BYTES)
+    """Refuse any string or blob larger than :data:`MAX_VALUE_BYTES` on this connection.
 
-
-def _sqlite_library() -> Any:
-    """The SQLite library Python's ``sqlite3`` module uses (linked into ``_sqlite3`` or a
-    shared ``libsqlite3`` it loads: symbol lookup through its handle finds either)."""
-    import _sqlite3
-
-    return ctypes.CDLL(_sqlite3.__file__)
+    Python's own ``sqlite3`` (3.11+) offers SQLite's per-connection limits as ``setlimit``;
+    ``pysqlite3`` (archive/sqlite.py) does not, so there ``sqlite3_limit()`` of the library
+    it bundles is called on the connection's handle (the first field after the object
+    header, in every pysqlite connection since Python 2.5). Checked after: a value one byte
+    over the limit must be refused, or the site does not start."""
+    setlimit = getattr(conn, "setlimit", None)
+    if setlimit is not None:
+        setlimit(SQLITE_LIMIT_LENGTH, MAX_VALUE_BYTES)
+    else:
+        library = ctypes.CDLL(importlib.import_module(f"{sqlite3.__name__}._sqlite3").__file__)
+        library.sqlite3_limit.argtypes = [ctypes.c_void_p, ctypes.c_int, ctypes.c_int]
+        library.sqlite3_limit.restype = ctypes.c_int
+        handle = ctypes.c_void_p.from_address(id(conn) + object.__basicsize__).value
+        library.sqlite3_limit(handle, SQLITE_LIMIT_LENGTH, MAX_VALUE_BYTES)
+    try:
+        conn.execute("SELECT zeroblob(?)", [MAX_VALUE_BYTES + 1]).fetchone()
+    except sqlite3.Error:
+        return
+    raise RuntimeError("SQLite's value limit could not be set on this connection")
 
 
 def limit_sqlite_heap(megabytes: int) -> int | None:
-    """Set SQLite's hard heap limit for this process (every connection of the ``sqlite3``
-    module together) to ``megabytes``, and the soft limit (SQLite frees cache pages first)
-    to three quarters of it. Returns the limit now in force in bytes, or ``None`` where this
-    SQLite has no such call (before 3.31, or its symbols hidden)."""
-    try:
-        library = _sqlite_library()
-        hard = library.sqlite3_hard_heap_limit64
-        soft = library.sqlite3_soft_heap_limit64
-    except (OSError, AttributeError):
-        return None
-    for function in (hard, soft):
-        function.restype = ctypes.c_int64
-        function.argtypes = [ctypes.c_int64]
+    """Set SQLite's hard heap limit for this process (every connection of the library in
+    use, archive/sqlite.py) to ``megabytes``, and the soft limit (SQLite frees cache pages
+    first) to three quarters of it. Returns the limit now in force in bytes, or ``None``
+    where this SQLite has no such limit (before 3.31).
+
+    Through the pragmas, which act on the library the connection belongs to: a call into
+    Python's own ``_sqlite3`` would bound a library Datasette no longer uses. The hard
+    pragma only ever lowers the limit, so a query cannot raise it."""
     limit = max(0, int(megabytes)) * 1024 * 1024
-    hard(limit)
-    soft(limit * 3 // 4)
-    return int(hard(-1))  # a negative argument reads the limit without changing it
+    conn = sqlite3.connect(":memory:")
+    try:
+        conn.execute(f"PRAGMA soft_heap_limit = {limit * 3 // 4}")
+        row = conn.execute(f"PRAGMA hard_heap_limit = {limit}").fetchone()
+    except sqlite3.Error:
+        return None
+    finally:
+        conn.close()
+    return int(row[0]) if row else None
 
 
 def is_private_site(datasette: Any) -> bool:
