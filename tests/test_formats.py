@@ -177,6 +177,14 @@ def test_txt_whole_seconds_and_label_like_text() -> None:
     assert dumps_text(doc, milliseconds=True).startswith("[00:00:00.000] Ana: Dober dan.")
 
 
+def test_txt_cues_that_overlap_in_time_read_back() -> None:
+    """Two voices at once: the earlier cue loses its end (the format's limit), the file reads."""
+    doc = TranscriptDocument(cues=[Cue(0.0, 2.0, "Ja.", "Ana"), Cue(1.5, 3.0, "Ne.", "Marko")])
+    text = dumps(doc, "txt")
+    assert "[00:00:02.000]" not in text
+    assert_same_cues(loads(text, "txt").cues, doc.cues, ends=False)
+
+
 def test_txt_reader_carries_speakers_and_guesses_the_last_end() -> None:
     text = (
         "# recording: 7\n# a comment line without a colon\n\n"

@@ -84,7 +84,11 @@ def dumps_text(doc: TranscriptDocument, *, milliseconds: bool | None = None) -> 
         lines.append(f"{stamp(cue.start)} {first}".rstrip())
         lines.extend(body[1:])
         following = cues[index + 1] if index + 1 < len(cues) else None
-        if following is None or stamp(cue.end) != stamp(following.start):
+        # An end mark only between cues: one past the next start (two voices at once) would
+        # put the times out of order, and the file could not be read back.
+        if following is None or (
+            cue.end < following.start and stamp(cue.end) != stamp(following.start)
+        ):
             lines.append(stamp(cue.end))
     return "\n".join(lines) + "\n" if lines else ""
 
