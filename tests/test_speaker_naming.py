@@ -85,6 +85,34 @@ def test_overlapped_segments_are_marked_in_exports(archive_db: Path) -> None:
     assert shown.stdout.count("hkrati govori še nekdo") == 1
 
 
+@pytest.mark.parametrize("fmt", ["srt", "txt"])
+def test_overlapped_segments_survive_srt_and_text(archive_db: Path, fmt: str) -> None:
+    """The mark after the speaker's name ("Ana Zupan: [hkrati] …"), read back by the format's
+    importer. (A "Govorec 1" label is not read back as a speaker by these formats: confirmed
+    first, as before any export meant for people.)"""
+    from livingmemory.formats import loads
+
+    recording_id = _suggested_archive(archive_db)
+    run_cli("speakers", recording_id, "--confirm", "Govorec 1", "--archive", archive_db)
+    exported = run_cli("export", recording_id, "--format", fmt, "--archive", archive_db)
+    assert exported.exit_code == 0, str(exported)
+    assert exported.stdout.count("[hkrati]") == 1
+    assert "Ana Zupan: [hkrati] In potem?" in exported.stdout
+    back = loads(exported.stdout, fmt).cues
+    assert [(c.speaker, c.text, c.overlap) for c in back][-1] == ("Ana Zupan", "In potem?", True)
+    assert [c.overlap for c in back] == [False, False, True]
+
+
+def test_the_ohms_record_carries_the_overlap(archive_db: Path) -> None:
+    from livingmemory.formats import parse_ohms
+
+    recording_id = _suggested_archive(archive_db)
+    exported = run_cli("export", recording_id, "--format", "ohms", "--archive", archive_db)
+    assert exported.exit_code == 0, str(exported)
+    assert "&lt;v.overlap Govorec 1&gt;In potem?" in exported.stdout  # its WebVTT transcript
+    assert [c.overlap for c in parse_ohms(exported.stdout)["cues"]] == [False, False, True]
+
+
 def test_the_workspace_confirms_a_suggestion(
     archive_db: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
