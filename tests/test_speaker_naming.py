@@ -113,6 +113,24 @@ def test_the_ohms_record_carries_the_overlap(archive_db: Path) -> None:
     assert [c.overlap for c in parse_ohms(exported.stdout)["cues"]] == [False, False, True]
 
 
+def test_a_correction_keeps_the_overlap_mark(archive_db: Path, tmp_path: Path) -> None:
+    """A corrected line is still talked over: the new human transcript keeps the mark,
+    whether or not the corrected file carried it."""
+    recording_id = _suggested_archive(archive_db)
+    review = tmp_path / "review.vtt"
+    assert (
+        run_cli("review", recording_id, "--output", review, "--archive", archive_db).exit_code == 0
+    )
+    edited = review.read_text("utf-8").replace("<v.overlap ", "<v ").replace("In potem?", "In?")
+    review.write_text(edited, "utf-8")
+    applied = run_cli("review", recording_id, "--apply", review, "--archive", archive_db)
+    assert applied.exit_code == 0, str(applied)
+    with open_archive(archive_db) as archive:
+        segments = archive.current_segments(recording_id)
+    assert [(s["text"], s["overlap"]) for s in segments][-1] == ("In?", 1)
+    assert [s["overlap"] for s in segments] == [0, 0, 1]
+
+
 def test_the_workspace_confirms_a_suggestion(
     archive_db: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
