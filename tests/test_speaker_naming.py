@@ -131,6 +131,27 @@ def test_a_correction_keeps_the_overlap_mark(archive_db: Path, tmp_path: Path) -
     assert [s["overlap"] for s in segments] == [0, 0, 1]
 
 
+def test_the_editor_shows_and_keeps_the_overlap_mark(archive_db: Path) -> None:
+    """The workspace editor gets the mark with each line (it shows "⇄ hkrati govori še
+    nekdo"); a save, which sends no mark, keeps it on the corrected and the split line."""
+    from livingmemory.review.workspace import Line, editor_lines, save_transcript
+
+    recording_id = _suggested_archive(archive_db)
+    with open_archive(archive_db) as archive:
+        lines = editor_lines(archive, recording_id)
+        assert [line["overlap"] for line in lines] == [False, False, True]
+        edited = [Line(x["start"], x["end"], x["text"], x["speaker"], x["id"]) for x in lines]
+        last = edited[-1]
+        middle = (last.start + last.end) / 2
+        edited[-1:] = [Line(last.start, middle, "In", last.speaker, last.id),
+                       Line(middle, last.end, "potem?", last.speaker)]  # fmt: skip
+        save_transcript(archive, recording_id, edited, author="ana", retag=False)
+        after = editor_lines(archive, recording_id)
+    marks = [(line["text"], line["overlap"]) for line in after]
+    assert marks[-2:] == [("In", True), ("potem?", True)]
+    assert [overlap for _, overlap in marks[:2]] == [False, False]
+
+
 def test_the_workspace_confirms_a_suggestion(
     archive_db: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
