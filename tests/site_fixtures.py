@@ -22,6 +22,7 @@ SL_LINES = [
     (3.0, "Kaj pa v petdesetih letih?", "Miha Zupan"),
     (3.5, HOSTILE_LINE, "Ana Novak"),
 ]
+OVERLAPPED_LINE = SL_LINES[2][1]  # the interviewer's question, talked over by the narrator
 EN_LINES = [
     (0.0, "My father left Bohinj for America.", None),
     (2.0, "He wrote letters home to Bled every week.", None),
@@ -73,11 +74,11 @@ def build_site(folder: Path, audio_files: dict[str, Path]) -> dict[str, Any]:
                 starts=[start for start, _, _ in rows],
                 language="en" if key == "en" else "sl",
             )
-            for segment_id, (start, _, speaker) in zip(segment_ids, rows, strict=True):
+            for segment_id, (start, text, speaker) in zip(segment_ids, rows, strict=True):
                 end = next((s for s, _, _ in rows if s > start), start + 1.0)
                 archive.db.execute(
-                    "UPDATE segments SET speaker = ?, end = ? WHERE id = ?",
-                    [speaker, end, segment_id],
+                    "UPDATE segments SET speaker = ?, end = ?, overlap = ? WHERE id = ?",
+                    [speaker, end, int(text == OVERLAPPED_LINE), segment_id],
                 )
         archive.db.conn.commit()
         tag_transcripts(archive)

@@ -47,6 +47,7 @@ DOC = TranscriptDocument(cues=CUES, notes=NOTES)
 def assert_same_cues(got: list[Cue], expected: list[Cue], *, ends: bool = True) -> None:
     assert [cue.text for cue in got] == [cue.text for cue in expected]
     assert [cue.speaker for cue in got] == [cue.speaker for cue in expected]
+    assert [cue.overlap for cue in got] == [cue.overlap for cue in expected]
     for mine, theirs in zip(got, expected, strict=True):
         assert abs(mine.start - theirs.start) <= 0.010
         if ends:
@@ -153,6 +154,46 @@ def test_cues_without_speakers(fmt: str) -> None:
     assert_same_cues(loads(dumps(doc, fmt), fmt).cues, doc.cues)
 
 
+OVERLAPPED = [
+    Cue(0.0, 2.0, "Rodila sem se v Kranju.", "Ana Novak"),
+    Cue(1.5, 3.0, "V Kranju?", "Marko Kos", overlap=True),  # a turn change, talked over
+    Cue(3.0, 4.0, "Ja, ja.", "Marko Kos", overlap=True),  # the same voice, no label in txt
+    Cue(4.0, 5.0, "", "Ana Novak", overlap=True),  # nothing understood of it
+    Cue(5.0, 6.0, "Potem pa v Ljubljano.", "Ana Novak"),
+]
+
+
+@pytest.mark.parametrize("fmt", WRITABLE)
+def test_overlap_survives_every_format(fmt: str) -> None:
+    doc = TranscriptDocument(cues=OVERLAPPED)
+    text = dumps(doc, fmt)
+    back = loads(text, fmt)
+    assert [cue.overlap for cue in back.cues] == [False, True, True, True, False]
+    assert_same_cues(back.cues, OVERLAPPED, ends=fmt != "txt")  # txt: a cue ends at the next
+    if fmt in ("txt", "srt"):  # the mark a reader sees: after the name, before the words
+        assert "Marko Kos: [hkrati] V Kranju?" in text and text.count("[hkrati]") == 3
+        assert "Ana Novak: [hkrati]\n" in text and "Potem pa" in text
+
+
+@pytest.mark.parametrize("fmt", ["txt", "srt"])
+def test_overlap_mark_without_a_speaker(fmt: str) -> None:
+    cues = [Cue(0, 1, "Prvi."), Cue(1, 2, "Drugi.", overlap=True), Cue(2, 3, "", overlap=True)]
+    text = dumps(TranscriptDocument(cues=cues), fmt)
+    assert "[hkrati] Drugi." in text
+    assert [c.overlap for c in loads(text, fmt).cues] == [False, True, True]
+    assert_same_cues(loads(text, fmt).cues, cues)
+
+
+def test_files_without_the_overlap_mark_read_as_before() -> None:
+    srt = "1\n00:00:00,000 --> 00:00:01,000\nAna: [smeh] Ja.\n"
+    assert loads(srt, "srt").cues == [Cue(0.0, 1.0, "[smeh] Ja.", "Ana")]
+    txt = "[00:00:00] Ana: [HKRATI]   Ja.\n[00:00:01] Hkrati sva šla.\n[00:00:02]\n"
+    assert [(c.text, c.overlap) for c in loads(txt, "txt").cues] == [
+        ("Ja.", True),  # the mark in any case, any spacing
+        ("Hkrati sva šla.", False),
+    ]
+
+
 @pytest.mark.parametrize("fmt", WRITABLE)
 def test_empty_document(fmt: str) -> None:
     assert loads(dumps(TranscriptDocument(cues=[]), fmt), fmt).cues == []
@@ -175,6 +216,14 @@ def test_txt_whole_seconds_and_label_like_text() -> None:
     )
     assert loads(text, "txt") == doc
     assert dumps_text(doc, milliseconds=True).startswith("[00:00:00.000] Ana: Dober dan.")
+
+
+def test_txt_cues_that_overlap_in_time_read_back() -> None:
+    """Two voices at once: the earlier cue loses its end (the format's limit), the file reads."""
+    doc = TranscriptDocument(cues=[Cue(0.0, 2.0, "Ja.", "Ana"), Cue(1.5, 3.0, "Ne.", "Marko")])
+    text = dumps(doc, "txt")
+    assert "[00:00:02.000]" not in text
+    assert_same_cues(loads(text, "txt").cues, doc.cues, ends=False)
 
 
 def test_txt_reader_carries_speakers_and_guesses_the_last_end() -> None:
@@ -302,7 +351,8 @@ def test_random_documents_round_trip(seed: int) -> None:
             clock = round(start + rng.uniform(0, 5), 3)
             lines = [" ".join(rng.choices(pieces, k=rng.randint(1, 4))) for _ in range(2)]
             speaker = rng.choice(["Ana Novak", "Marko", "SPEAKER_00", "Dr. Kos"])
-            cues.append(Cue(start, clock, "\n".join(lines), speaker, f"seg-{number}"))
+            overlap = rng.random() < 0.3
+            cues.append(Cue(start, clock, "\n".join(lines), speaker, f"seg-{number}", overlap))
         doc = TranscriptDocument(cues=cues, notes={"recording": str(seed)})
         for fmt in ("vtt", "json"):
             assert loads(dumps(doc, fmt), fmt) == doc
@@ -442,8 +492,9 @@ def test_synthetic_trs() -> None:
         Cue(0.0, 4.5, "Včasih smo hodili peš v šolo.", "Marija Žagar"),
         Cue(6.0, 10.25, "Čez hrib.", "Marija Žagar"),
         Cue(12.0, 15.0, "Koliko daleč?", "Spraševalec"),
-        Cue(15.0, 18.0, "Deset kilometrov.", "Marija Žagar"),
-        Cue(15.0, 18.0, "Res?", "Spraševalec"),
+        # A turn of two speakers: Transcriber's overlapped speech.
+        Cue(15.0, 18.0, "Deset kilometrov.", "Marija Žagar", overlap=True),
+        Cue(15.0, 18.0, "Res?", "Spraševalec", overlap=True),
     ]
     assert doc.notes == {
         "audio_filename": "pogovor.wav",
@@ -570,6 +621,12 @@ def test_parse_ohms_gives_back_points_and_cues() -> None:
         for key in ("title", "synopsis", "partial_transcript", "keywords", "subjects", "gps"):
             assert got[key] == sent[key], key
     assert parsed["index_points"][0]["gps_text"] == "Kranj"
+
+
+def test_ohms_transcript_keeps_overlapped_speech() -> None:
+    xml = ohms_xml({"title": "Hkrati"}, TranscriptDocument(cues=OVERLAPPED), [])
+    assert "&lt;v.overlap Marko Kos&gt;V Kranju?" in xml  # the WebVTT inside <transcript>
+    assert parse_ohms(xml)["cues"] == OVERLAPPED
 
 
 def test_ohms_with_sparse_metadata() -> None:

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from support import copy_audio, insert_transcript, run_cli
+from support import copy_audio, db_rows, insert_transcript, run_cli
 from test_publish import (  # the archive with every access level, and its helpers
     EMBARGO_FUTURE,
     EMBARGO_PAST,
@@ -160,6 +160,14 @@ def test_every_kind_of_change_gives_what_a_full_publish_gives(
         insert_transcript(archive, pub, ["Dober dan vsem.", "Živeli smo v Kranju in Tržiču."],
                           source="human", starts=[0.0, 2.0])  # fmt: skip
     step([pub])
+    # Overlapped speech found on a line (published as segments.overlap).
+    edit(archive_dir, "UPDATE segments SET overlap = 1 WHERE recording_id = ? AND position = 1",
+         [pub])  # fmt: skip
+    step([pub])
+    marked = db_rows(
+        archive_dir / PUBLIC_DIR / PUBLIC_DB, "SELECT text FROM segments WHERE overlap"
+    )
+    assert [row["text"] for row in marked] == ["Živeli smo v Kranju in Tržiču."]
     # A redaction of a passage (the audio is re-encoded with it silenced).
     with open_archive(archive_db) as archive:
         publish_module.redact(archive, pub, 2.0, 3.5, "prošnja")
@@ -250,7 +258,9 @@ def test_random_change_sequences_match_a_full_publish(
     assert markers["restricted"] == ("QK41", "QK43")
     for _ in range(5):
         rid = rng.choice(ids)
-        change = rng.choice(["access", "text", "tag", "untag", "redact", "speaker", "move", "home"])
+        change = rng.choice(
+            ["access", "text", "tag", "untag", "redact", "speaker", "move", "home", "overlap"]
+        )
         if change == "access":
             edit(archive_dir, "UPDATE recordings SET access = ?, embargo_until = NULL WHERE "
                  "id = ?", [rng.choice(["public", "restricted"]), rid])  # fmt: skip
@@ -273,6 +283,9 @@ def test_random_change_sequences_match_a_full_publish(
         elif change == "move":  # the gazetteer corrected: coordinates of a place
             edit(archive_dir, "UPDATE places SET latitude = latitude + 0.01 WHERE name = ?",
                  [rng.choice(words)])  # fmt: skip
+        elif change == "overlap":  # another voice found talking over a line, or not
+            edit(archive_dir, "UPDATE segments SET overlap = 1 - overlap WHERE recording_id = ? "
+                 "AND position = 0", [rid])  # fmt: skip
         elif change == "home":  # a narrator's home place (a browse entry of its own)
             narrator = "SELECT person_id FROM recording_people WHERE recording_id = ?"
             edit(archive_dir, f"UPDATE people SET home_place = ? WHERE id IN ({narrator})",

@@ -12,7 +12,15 @@ from typing import Any
 import httpx
 import pytest
 from datasette.app import Datasette
-from site_fixtures import EN_LINES, HIDDEN_TEXT, HOSTILE_LINE, HOSTILE_TITLE, SL_LINES, build_site
+from site_fixtures import (
+    EN_LINES,
+    HIDDEN_TEXT,
+    HOSTILE_LINE,
+    HOSTILE_TITLE,
+    OVERLAPPED_LINE,
+    SL_LINES,
+    build_site,
+)
 
 from livingmemory.archive.sqlite import sqlite3
 from livingmemory.site import pages as site_pages
@@ -106,6 +114,43 @@ def test_interview_page(site: dict[str, Any], ds: Datasette) -> None:
     assert ">00:02</a>" in html
     assert f'data-page-url="http://localhost/intervju/{recording_id}"' in html
     assert "Citiraj / Cite" in html
+
+
+def test_an_overlapped_line_is_marked(site: dict[str, Any], ds: Datasette) -> None:
+    """The line another voice talks over shows ⇄, named for screen readers and on hover
+    (Slovenian first); the other lines and the interview without overlaps show nothing."""
+    page = f"/intervju/{site['ids']['sl']}"
+    html = get(ds, page).text
+    lines = re.findall(r'<li class="line[^"]*".*?</li>', html, re.DOTALL)
+    marked = [line for line in lines if "overlap" in line]
+    assert len(lines) == len(SL_LINES) and len(marked) == 1
+    assert marked[0].startswith('<li class="line overlap"') and OVERLAPPED_LINE in marked[0]
+    assert (
+        '<span class="overlap-mark" title="hkrati govori še nekdo"><span aria-hidden="true">⇄'
+        '</span><span class="sr-only">(hkrati govori še nekdo)</span></span>' in marked[0]
+    )
+    assert "Znak ⇄ ob vrstici pomeni, da hkrati govori še nekdo" in html
+    english = get(ds, page + "?lang=en").text
+    assert english.count('title="someone else is speaking at the same time"') == 1
+    assert "⇄" not in get(ds, f"/intervju/{site['ids']['en']}").text
+    # The public database has the mark, and the downloads carry it.
+    conn = sqlite3.connect(site["public_db"])
+    try:
+        rows = conn.execute("SELECT text FROM segments WHERE overlap = 1").fetchall()
+    finally:
+        conn.close()
+    assert rows == [(OVERLAPPED_LINE,)]
+    assert f"Miha Zupan: [hkrati] {OVERLAPPED_LINE}" in get(ds, page + "/prepis.srt").text
+    assert f"<v.overlap Miha Zupan>{OVERLAPPED_LINE}" in get(ds, page + "/prepis.vtt").text
+
+
+def test_a_public_database_from_before_the_overlap_mark_is_served() -> None:
+    conn = sqlite3.connect(":memory:")
+    conn.execute("CREATE TABLE segments (id INTEGER, text TEXT)")
+    assert site_pages.overlap_column(conn) == "0 AS overlap"
+    conn.execute("ALTER TABLE segments ADD COLUMN overlap INTEGER")
+    assert site_pages.overlap_column(conn) == "overlap"
+    conn.close()
 
 
 def test_hostile_text_is_escaped_everywhere(site: dict[str, Any], ds: Datasette) -> None:

@@ -85,6 +85,73 @@ def test_overlapped_segments_are_marked_in_exports(archive_db: Path) -> None:
     assert shown.stdout.count("hkrati govori še nekdo") == 1
 
 
+@pytest.mark.parametrize("fmt", ["srt", "txt"])
+def test_overlapped_segments_survive_srt_and_text(archive_db: Path, fmt: str) -> None:
+    """The mark after the speaker's name ("Ana Zupan: [hkrati] …"), read back by the format's
+    importer. (A "Govorec 1" label is not read back as a speaker by these formats: confirmed
+    first, as before any export meant for people.)"""
+    from livingmemory.formats import loads
+
+    recording_id = _suggested_archive(archive_db)
+    run_cli("speakers", recording_id, "--confirm", "Govorec 1", "--archive", archive_db)
+    exported = run_cli("export", recording_id, "--format", fmt, "--archive", archive_db)
+    assert exported.exit_code == 0, str(exported)
+    assert exported.stdout.count("[hkrati]") == 1
+    assert "Ana Zupan: [hkrati] In potem?" in exported.stdout
+    back = loads(exported.stdout, fmt).cues
+    assert [(c.speaker, c.text, c.overlap) for c in back][-1] == ("Ana Zupan", "In potem?", True)
+    assert [c.overlap for c in back] == [False, False, True]
+
+
+def test_the_ohms_record_carries_the_overlap(archive_db: Path) -> None:
+    from livingmemory.formats import parse_ohms
+
+    recording_id = _suggested_archive(archive_db)
+    exported = run_cli("export", recording_id, "--format", "ohms", "--archive", archive_db)
+    assert exported.exit_code == 0, str(exported)
+    assert "&lt;v.overlap Govorec 1&gt;In potem?" in exported.stdout  # its WebVTT transcript
+    assert [c.overlap for c in parse_ohms(exported.stdout)["cues"]] == [False, False, True]
+
+
+def test_a_correction_keeps_the_overlap_mark(archive_db: Path, tmp_path: Path) -> None:
+    """A corrected line is still talked over: the new human transcript keeps the mark,
+    whether or not the corrected file carried it."""
+    recording_id = _suggested_archive(archive_db)
+    review = tmp_path / "review.vtt"
+    assert (
+        run_cli("review", recording_id, "--output", review, "--archive", archive_db).exit_code == 0
+    )
+    edited = review.read_text("utf-8").replace("<v.overlap ", "<v ").replace("In potem?", "In?")
+    review.write_text(edited, "utf-8")
+    applied = run_cli("review", recording_id, "--apply", review, "--archive", archive_db)
+    assert applied.exit_code == 0, str(applied)
+    with open_archive(archive_db) as archive:
+        segments = archive.current_segments(recording_id)
+    assert [(s["text"], s["overlap"]) for s in segments][-1] == ("In?", 1)
+    assert [s["overlap"] for s in segments] == [0, 0, 1]
+
+
+def test_the_editor_shows_and_keeps_the_overlap_mark(archive_db: Path) -> None:
+    """The workspace editor gets the mark with each line (it shows "⇄ hkrati govori še
+    nekdo"); a save, which sends no mark, keeps it on the corrected and the split line."""
+    from livingmemory.review.workspace import Line, editor_lines, save_transcript
+
+    recording_id = _suggested_archive(archive_db)
+    with open_archive(archive_db) as archive:
+        lines = editor_lines(archive, recording_id)
+        assert [line["overlap"] for line in lines] == [False, False, True]
+        edited = [Line(x["start"], x["end"], x["text"], x["speaker"], x["id"]) for x in lines]
+        last = edited[-1]
+        middle = (last.start + last.end) / 2
+        edited[-1:] = [Line(last.start, middle, "In", last.speaker, last.id),
+                       Line(middle, last.end, "potem?", last.speaker)]  # fmt: skip
+        save_transcript(archive, recording_id, edited, author="ana", retag=False)
+        after = editor_lines(archive, recording_id)
+    marks = [(line["text"], line["overlap"]) for line in after]
+    assert marks[-2:] == [("In", True), ("potem?", True)]
+    assert [overlap for _, overlap in marks[:2]] == [False, False]
+
+
 def test_the_workspace_confirms_a_suggestion(
     archive_db: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -871,6 +871,23 @@ def _v17_editor_drafts(db: sqlite_utils.Database) -> None:
     )
 
 
+def _v18_overlap_published(db: sqlite_utils.Database) -> None:
+    """Overlapped speech on the public site (issue 23): ``segments.overlap`` is published, so
+    changing it must bump the recording's change counter (issue 17) like the other published
+    columns; else an incremental publish would keep the old mark where a full one would not."""
+    bump = (
+        "INSERT INTO publish_changes (recording_id, version) VALUES ({row}.recording_id, 1) "
+        "ON CONFLICT (recording_id) DO UPDATE SET version = version + 1;"
+    )
+    columns = "start, end, speaker, text, lemmas, suspect, overlap, recording_id, transcript_id"
+    body = " ".join(bump.format(row=row) for row in ("old", "new"))
+    db.execute("DROP TRIGGER segments_publish_update")
+    db.execute(
+        f"CREATE TRIGGER segments_publish_update AFTER UPDATE OF {columns} ON segments "
+        f"BEGIN {body} END"
+    )
+
+
 Migration = Callable[[sqlite_utils.Database], None]
 # MIGRATIONS[n] upgrades an archive from version n to version n + 1. Append only.
 MIGRATIONS: list[Migration] = [
@@ -891,6 +908,7 @@ MIGRATIONS: list[Migration] = [
     _v15_index_points,
     _v16_trails,
     _v17_editor_drafts,
+    _v18_overlap_published,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 

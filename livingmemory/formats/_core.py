@@ -80,6 +80,29 @@ def looks_like_label(line: str) -> bool:
     return split_speaker(line)[0] is not None
 
 
+# -- overlapped speech ("Ana Novak: [hkrati] text") -----------------------------------------
+
+# Plain text and SRT have no field for "another voice talks over this cue", so the mark goes
+# where transcription style guides put their crosstalk tag: in brackets at the start of the
+# talked-over words, after the speaker's name. Slovenian, like every page volunteers read.
+OVERLAP_MARK = "[hkrati]"
+_OVERLAP_RE = re.compile(r"\[hkrati\](?:[ \t]+|$)", re.IGNORECASE)
+
+
+def mark_overlap(line: str, overlap: bool) -> str:
+    """``"[hkrati] line"`` for a cue another voice talks over; ``line`` otherwise."""
+    return f"{OVERLAP_MARK} {line}".rstrip() if overlap else line
+
+
+def split_overlap(line: str) -> tuple[bool, str]:
+    """``(True, "text")`` for ``"[hkrati] text"``; ``(False, line)`` otherwise (older files,
+    written before the mark, read as they always did)."""
+    match = _OVERLAP_RE.match(line)
+    if match is None:
+        return False, line
+    return True, line[match.end() :]
+
+
 # -- header notes --------------------------------------------------------------------------
 
 _UNESCAPE_RE = re.compile(r"\\(.)")

@@ -3,7 +3,8 @@
 SRT has no header, so a document's notes are dropped on writing, and its numbers are sequence
 numbers, so cue ids are not kept either. On reading, a leading ``Name: `` of one to four
 capitalised words is taken for the speaker; ``<i>``/``<b>``/``<u>``/``<font>`` markup is removed
-and any other text (``<``, ``&``) is kept as it stands.
+and any other text (``<``, ``&``) is kept as it stands. A cue another voice talks over starts
+with ``[hkrati]`` after the speaker (``Ana Novak: [hkrati] …``), read back as its ``overlap``.
 """
 
 from __future__ import annotations
@@ -16,8 +17,10 @@ from livingmemory.formats._core import (
     Cue,
     TranscriptDocument,
     check_cues,
+    mark_overlap,
     parse_cue_timing,
     split_lines,
+    split_overlap,
     split_speaker,
     text_lines,
     timecode,
@@ -33,6 +36,8 @@ def dumps_srt(doc: TranscriptDocument) -> str:
     blocks = []
     for number, cue in enumerate(doc.cues, 1):
         body = text_lines(cue.text)
+        if cue.overlap:  # another voice talks over it: "[hkrati]" before its words
+            body = [mark_overlap(body[0] if body else "", True), *body[1:]]
         if cue.speaker is not None:
             label = " ".join(cue.speaker.split()) + ":"
             body = [f"{label} {body[0]}", *body[1:]] if body else [label]
@@ -82,10 +87,13 @@ def loads_srt(text: str, source: str | Path = "<srt>") -> TranscriptDocument:
         while body and not body[0].strip():
             body.pop(0)
         body = [_FORMATTING_RE.sub("", line.rstrip()) for line in body]
-        speaker = None
+        speaker, overlap = None, False
         if body:
             speaker, body[0] = split_speaker(body[0])
-        cues.append(Cue(start=start, end=end, text="\n".join(body), speaker=speaker))
+            overlap, body[0] = split_overlap(body[0])
+        cues.append(
+            Cue(start=start, end=end, text="\n".join(body), speaker=speaker, overlap=overlap)
+        )
     return TranscriptDocument(cues=check_cues(cues, source), notes={})
 
 

@@ -7,7 +7,7 @@
 
     [00:00:00] Ana Novak: Rodila sem se v Kranju.
     [00:00:04] Pa sem šla v šolo.
-    [00:00:07] Interviewer: Kdaj?
+    [00:00:07] Interviewer: [hkrati] Kdaj?
     [00:00:12]
 
 The speaker label (the name as given, then a colon) is written only when the speaker changes,
@@ -16,9 +16,12 @@ timecode starts; a timecode line with no text marks an end without starting a cu
 after the last cue and wherever a cue ends before the next one starts). Times are whole seconds
 (``[HH:MM:SS]``) when every time in the document is, and ``[HH:MM:SS.mmm]`` otherwise, so a
 round trip keeps them to the millisecond; ``milliseconds=True/False`` forces either.
+A cue another voice talks over starts with ``[hkrati]`` ("at the same time"), after the label
+when there is one; the reader takes the mark off and keeps the cue's ``overlap`` flag.
 
 Limits: overlapping cues lose their ends; a cue without a speaker after one with a speaker
-reads back with that speaker; an empty cue without a speaker reads back as an end mark.
+reads back with that speaker; an empty cue without a speaker reads back as an end mark; a
+cue whose own text starts with ``[hkrati]`` reads back as overlapped.
 """
 
 from __future__ import annotations
@@ -33,8 +36,10 @@ from livingmemory.formats._core import (
     check_note_keys,
     escape_note,
     looks_like_label,
+    mark_overlap,
     parse_timecode,
     split_lines,
+    split_overlap,
     split_speaker,
     text_lines,
     timecode,
@@ -74,17 +79,22 @@ def dumps_text(doc: TranscriptDocument, *, milliseconds: bool | None = None) -> 
     for index, cue in enumerate(cues):
         body = [line.strip() for line in text_lines(cue.text)]
         first = body[0] if body else ""
-        if cue.speaker is not None and (
+        label = cue.speaker is not None and (
             cue.speaker != previous or not body or looks_like_label(first)
-        ):
-            # A label on a turn change, or where the text alone would read as a label/end mark.
-            first = f"{' '.join(cue.speaker.split())}: {first}"
+        )  # on a turn change, or where the text alone would read as a label/end mark
+        first = mark_overlap(first, cue.overlap)
+        if label and cue.speaker is not None:
+            first = f"{' '.join(cue.speaker.split())}: {first}".rstrip()
         if cue.speaker is not None:
             previous = cue.speaker
         lines.append(f"{stamp(cue.start)} {first}".rstrip())
         lines.extend(body[1:])
         following = cues[index + 1] if index + 1 < len(cues) else None
-        if following is None or stamp(cue.end) != stamp(following.start):
+        # An end mark only between cues: one past the next start (two voices at once) would
+        # put the times out of order, and the file could not be read back.
+        if following is None or (
+            cue.end < following.start and stamp(cue.end) != stamp(following.start)
+        ):
             lines.append(stamp(cue.end))
     return "\n".join(lines) + "\n" if lines else ""
 
@@ -130,9 +140,12 @@ def loads_text(text: str, source: str | Path = "<txt>") -> TranscriptDocument:
         label, first = split_speaker(first)
         if label is not None:
             speaker = label
+        overlap, first = split_overlap(first)
         body = [first, *more] if first else more
         end = entries[index + 1][1] if index + 1 < len(entries) else start + LAST_CUE_SECONDS
-        cues.append(Cue(start=start, end=end, text="\n".join(body), speaker=speaker))
+        cues.append(
+            Cue(start=start, end=end, text="\n".join(body), speaker=speaker, overlap=overlap)
+        )
     return TranscriptDocument(cues=cues, notes=notes)
 
 

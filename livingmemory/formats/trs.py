@@ -11,8 +11,9 @@
 Each ``<Sync>`` starts a cue that ends at the next ``<Sync>`` or at the turn's ``endTime``;
 speaker ids become names from the ``<Speakers>`` table; ``<Event>``, ``<Comment>`` and
 ``<Background>`` are dropped with the text around them kept; whitespace is collapsed and empty
-cues (pauses, noise) are skipped. In a turn of several speakers, ``<Who nb="2"/>`` switches the
-speaker (both parts keep the Sync's times). Notes: ``audio_filename``, ``scribe``, ``language``
+cues (pauses, noise) are skipped. A turn of several speakers is Transcriber's overlapped speech:
+``<Who nb="2"/>`` switches the speaker (both parts keep the Sync's times) and every cue of the
+turn is marked ``overlap``. Notes: ``audio_filename``, ``scribe``, ``language``
 and ``duration`` (the last section's ``endTime``) where the file has them.
 """
 
@@ -47,7 +48,9 @@ def _time(element: ET.Element, name: str, source: str | Path) -> float | None:
 
 def _turn_cues(
     turn: ET.Element, speakers: dict[str, str], source: str | Path
-) -> list[tuple[float, float, str, str | None]]:
+) -> list[tuple[float, float, str, str | None, bool]]:
+    """(start, end, text, speaker, overlapped?) of each stretch of the turn; a turn that
+    names several speakers is where Transcriber writes voices talking at once."""
     names = [speakers.get(ident, ident) for ident in (turn.get("speaker") or "").split()]
     turn_start = _time(turn, "startTime", source)
     turn_end = _time(turn, "endTime", source)
@@ -78,7 +81,7 @@ def _turn_cues(
         if end is None:
             raise InputError(source, f"text {quoted(text)} has no end time (no Sync or endTime)")
         speaker = names[who] if who < len(names) else (names[-1] if names else None)
-        cues.append((start, end, text, speaker))
+        cues.append((start, end, text, speaker, len(names) > 1))
     return cues
 
 
@@ -100,9 +103,9 @@ def loads_trs(text: str, source: str | Path = "<trs>") -> TranscriptDocument:
         for speaker in root.iter("Speaker")
     }
     cues = [
-        Cue(start=start, end=end, text=cue_text, speaker=speaker)
+        Cue(start=start, end=end, text=cue_text, speaker=speaker, overlap=overlap)
         for turn in root.iter("Turn")
-        for start, end, cue_text, speaker in _turn_cues(turn, speakers, source)
+        for start, end, cue_text, speaker, overlap in _turn_cues(turn, speakers, source)
     ]
     notes = {}
     for attribute, key in (("audio_filename", "audio_filename"), ("scribe", "scribe")):

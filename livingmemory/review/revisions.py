@@ -232,7 +232,8 @@ def _insert_cue(
     segment: dict[str, Any] | None,
 ) -> int:
     """One cue as a segment of the human transcript, linked to the machine segment it
-    corrects (``based_on``)."""
+    corrects (``based_on``). Overlapped speech is a fact of the audio, not of the words: the
+    cue keeps the mark of the segment it corrects (the editor's file has no field for it)."""
     return cast(
         int,
         archive.db.table("segments")
@@ -247,6 +248,7 @@ def _insert_cue(
                 "speaker": cue.speaker,
                 "based_on": segment["id"] if segment else None,
                 "suspect": 0,
+                "overlap": int(cue.overlap or bool(segment and segment.get("overlap"))),
             }
         )
         .last_pk,

@@ -385,9 +385,11 @@ class Line:
 
 
 def editor_lines(archive: Archive, recording_id: int) -> list[dict[str, Any]]:
-    """The current transcript as editor lines, with suspect reasons and review marks."""
+    """The current transcript as editor lines, with suspect reasons, review marks and the
+    overlap mark (another voice talks over the line: its words may be hard to hear)."""
     rows = archive.db.query(
-        "SELECT s.id, s.start, s.end, s.speaker, s.text, s.flags, s.reviewed, s.words "
+        "SELECT s.id, s.start, s.end, s.speaker, s.text, s.flags, s.reviewed, s.words, "
+        "s.overlap "
         "FROM segments s JOIN current_transcripts c ON c.transcript_id = s.transcript_id "
         "WHERE c.recording_id = ? ORDER BY s.start, s.position",
         [recording_id],
@@ -405,6 +407,7 @@ def editor_lines(archive: Archive, recording_id: int) -> list[dict[str, Any]]:
                 "text": row["text"],
                 "flags": flags,
                 "reviewed": bool(row["reviewed"]),
+                "overlap": bool(row["overlap"]),
                 # Word times (when the engine gave them) light up the word being heard.
                 "words": _word_times(row["words"]),
             }

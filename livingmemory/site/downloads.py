@@ -194,15 +194,16 @@ def public_context(conn: sqlite3.Connection, recording_id: int) -> PublicExportC
     recording = found[0]
     segments = pages._rows(
         conn,
-        "SELECT id, start, end, speaker, text FROM segments WHERE recording_id = ? "
-        "ORDER BY start, id",
+        f"SELECT id, start, end, speaker, text, {pages.overlap_column(conn)} FROM segments "
+        "WHERE recording_id = ? ORDER BY start, id",
         [recording_id],
     )
     if not segments:
         return None
     document = TranscriptDocument(
         cues=[
-            Cue(s["start"], s["end"], s["text"], s["speaker"], f"seg-{s['id']}") for s in segments
+            Cue(s["start"], s["end"], s["text"], s["speaker"], f"seg-{s['id']}", bool(s["overlap"]))
+            for s in segments
         ],
         notes={
             "recording": str(recording_id),

@@ -121,6 +121,11 @@ STRINGS: dict[str, tuple[str, str]] = {
         "Prepis je naredil računalnik in ima lahko napake; vrstice v poševnem tisku so morda napačne.",  # noqa: E501
         "The transcript was made by a computer and may contain mistakes; lines in italics may be wrong.",  # noqa: E501
     ),
+    "overlap": ("hkrati govori še nekdo", "someone else is speaking at the same time"),
+    "overlap_note": (
+        "Znak ⇄ ob vrstici pomeni, da hkrati govori še nekdo; del besedila je lahko nejasen.",
+        "The sign ⇄ by a line means someone else is speaking at the same time; part of the text may be unclear.",  # noqa: E501
+    ),
     "index": ("Omenjeno v intervjuju", "Mentioned in the interview"),
     "index_hint": (
         "Klikni, da skočiš na trenutek, ko je omenjeno (ponovni klik: naslednja omemba).",
@@ -431,6 +436,14 @@ def browse(conn: sqlite3.Connection, kind: str, limit: int = 60) -> list[dict[st
     )
 
 
+def overlap_column(conn: sqlite3.Connection) -> str:
+    """The public segments' ``overlap`` (another voice talks over the line), or ``0`` in a
+    public database published before it existed: the site serves that file until the next
+    publish (a full one, the publishing code having changed) and must not fail meanwhile."""
+    columns = {row[1] for row in conn.execute("PRAGMA table_info(segments)")}
+    return "overlap" if "overlap" in columns else "0 AS overlap"
+
+
 def interview(conn: sqlite3.Connection, recording_id: int) -> dict[str, Any] | None:
     """One public recording with its people, transcript lines and index (chips)."""
     found = recordings_by_id(conn, [recording_id])
@@ -439,7 +452,7 @@ def interview(conn: sqlite3.Connection, recording_id: int) -> dict[str, Any] | N
     recording = found[recording_id]
     recording["segments"] = _rows(
         conn,
-        "SELECT id, start, end, speaker, text, suspect FROM segments "
+        f"SELECT id, start, end, speaker, text, suspect, {overlap_column(conn)} FROM segments "
         "WHERE recording_id = ? ORDER BY start, id",
         [recording_id],
     )

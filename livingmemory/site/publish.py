@@ -591,7 +591,7 @@ def _copy_transcript(
     segments = []
     hidden = hidden_speakers(archive, recording_id, transcript)
     for segment in archive.db.query(
-        "SELECT id, start, end, speaker, text, lemmas, suspect FROM segments "
+        "SELECT id, start, end, speaker, text, lemmas, suspect, overlap FROM segments "
         "WHERE transcript_id = ? ORDER BY position",
         [transcript["id"]],
     ):
@@ -650,7 +650,7 @@ def _create_schema(public: sqlite_utils.Database) -> None:
     )
     public.table("segments").create(
         {"id": int, "recording_id": int, "start": float, "end": float, "speaker": str,
-         "text": str, "lemmas": str, "suspect": int, "play": str},
+         "text": str, "lemmas": str, "suspect": int, "overlap": int, "play": str},
         pk="id",
         foreign_keys=[("recording_id", "recordings", "id")],
     )  # fmt: skip

@@ -182,6 +182,7 @@
       const notes = [];
       if (isSuspect(line)) notes.push("⚠ " + line.flags.map(function (f) { return FLAG_NAMES[f] || f; }).join(", "));
       if (isRedacted(line)) notes.push("izločeno iz objave");
+      if (line.overlap) notes.push("⇄ hkrati govori še nekdo");
       flags.textContent = notes.join(" · ");
 
       const reviewed = document.createElement("label");
@@ -256,7 +257,7 @@
     const share = at / Math.max(1, area.value.length);
     const middle = Math.round((line.start + (line.end - line.start) * share) * 1000) / 1000;
     const second = { id: null, start: middle, end: line.end, speaker: line.speaker,
-      text: after, flags: line.flags, reviewed: false, words: line.words };
+      text: after, flags: line.flags, reviewed: false, words: line.words, overlap: line.overlap };
     line.text = before;
     line.end = middle;
     lines.splice(active + 1, 0, second);
@@ -275,6 +276,7 @@
       return all.indexOf(f) === i;
     });
     line.words = (line.words || []).concat(next.words || []);
+    line.overlap = !!(line.overlap || next.overlap);
     line.original = (line.original || "") + " " + (next.original || "");
     line.reviewed = false;
     lines.splice(active + 1, 1);
@@ -369,9 +371,11 @@
 
   function payloadLines() {
     return lines.map(function (l) {
-      // flags, words and the text heard come back with a draft (the server ignores them).
+      // flags, words, the overlap mark and the text heard come back with a draft (the server
+      // ignores them: a saved line keeps the overlap mark of the segment it corrects).
       return { id: l.id, start: l.start, end: l.end, speaker: l.speaker, text: l.text,
-        reviewed: !!l.reviewed, flags: l.flags || [], words: l.words || [], original: l.original };
+        reviewed: !!l.reviewed, flags: l.flags || [], words: l.words || [], original: l.original,
+        overlap: !!l.overlap };
     });
   }
 
