@@ -422,7 +422,7 @@ def run_corrections(editor: Any) -> dict[str, tuple[int, float] | None]:
 
 
 def check_archive(folder: Path) -> dict[str, bool]:
-    import sqlite3
+    from livingmemory.archive.sqlite import sqlite3
 
     conn = sqlite3.connect(folder / "archive.db")
     rows = conn.execute(

@@ -500,5 +500,7 @@ def test_fuzzed_workspace_forms_answer_without_errors(
     if page.status_code == 400:
         shown = re.search(r'role="alert">(.*?)</p>', page.text, re.S)
         assert shown, page.text[:500]
-        message = re.sub(r"<[^>]+>", "", shown.group(1)).split(":", 1)[1]
-        assert_one_short_line(html.unescape(message).strip())
+        # Slovenian, then English below it (workspace_messages): each one short line.
+        slovenian, _, english = shown.group(1).partition('<span class="en">')
+        for message in (slovenian, english):
+            assert_one_short_line(html.unescape(re.sub(r"<[^>]+>", "", message)).strip())
