@@ -36,6 +36,7 @@ Usage::
     .venv/bin/python benchmarks/scale.py --sizes 100,1000,10000 --keep /tmp/scale
     .venv/bin/python benchmarks/scale.py --sizes 10000 --keep /tmp/scale --build-only  # first
     .venv/bin/python benchmarks/scale.py --sizes 100,1000,10000 --keep /tmp/scale --reuse
+    .venv/bin/python benchmarks/scale.py --sizes 10000 --keep /tmp/scale --reuse --publish-only
 
 10,000 hours takes about 8 minutes to build and 13 to publish in full on a 2-core machine
 (about 2.7 GB for the archive and as much for the public database, in ``--keep`` or the
@@ -541,7 +542,8 @@ def render(rows: list[dict[str, Any]], source: str, words: dict[str, list[str]])
         out += ["", "| sizes | " + " | ".join(heads) + " |", "|---|" + "---:|" * len(heads)]
         for small, large, xs, xl in pairs:
             cells = [f"{large['segments'] / small['segments']:.1f}x"]
-            cells += [_ratio(large["search"][k]["p95_ms"], small["search"][k]["p95_ms"])
+            cells += [_ratio((large["search"][k] or {}).get("p95_ms"),
+                             (small["search"][k] or {}).get("p95_ms"))
                       for k in words]  # fmt: skip
             for group, names in (("datasette", list(words)), ("pages", pages)):
                 cells += [
@@ -558,7 +560,7 @@ def render(rows: list[dict[str, Any]], source: str, words: dict[str, list[str]])
             )
     out += ["", "Hits per query: " + "; ".join(
         f"{r['hours']} h: " + ", ".join(
-            f"{t} {n}" for k in words for t, n in r["search"][k]["hits"].items()
+            f"{t} {n}" for k in words for t, n in (r["search"][k] or {"hits": {}})["hits"].items()
         ) for r in rows
     )]  # fmt: skip
     if pages:
@@ -580,6 +582,9 @@ def main(argv: list[str] | None = None) -> int:
         "--reuse", action="store_true", help="with --keep: use archives already built there"
     )
     parser.add_argument("--build-only", action="store_true", help="build, measure nothing")
+    parser.add_argument(
+        "--publish-only", action="store_true", help="measure publishing only (no searches, pages)"
+    )
     parser.add_argument("--json", type=Path)
     args = parser.parse_args(argv)
 
@@ -601,14 +606,19 @@ def main(argv: list[str] | None = None) -> int:
             if args.build_only:
                 continue
             log(f"  built in {row['build_s']:.0f} s, {row['size_mb']:.0f} MB; searching")
-            row["search"] = measure_search(folder / "archive.db", words, args.repeat)
+            row["search"] = (
+                dict.fromkeys(words)
+                if args.publish_only
+                else measure_search(folder / "archive.db", words, args.repeat)
+            )
             if not args.no_publish:
                 log("  publishing")
                 row |= measure_publish(folder / "archive.db")
-                log("  Datasette and the site's pages")
-                row["site"] = measure_site(
-                    folder / "public" / "public.db", folder, words, args.repeat
-                )
+                if not args.publish_only:
+                    log("  Datasette and the site's pages")
+                    row["site"] = measure_site(
+                        folder / "public" / "public.db", folder, words, args.repeat
+                    )
             else:
                 row |= {"publish_full_s": float("nan"), "publish_after_change_s": float("nan")}
             rows.append(row)

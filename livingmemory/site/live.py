@@ -30,6 +30,7 @@ from typing import Any
 
 from livingmemory.archive.access import PUBLIC_DB, public_dir, publishable
 from livingmemory.archive.concurrency import process_alive
+from livingmemory.archive.sqlite import sqlite3
 from livingmemory.archive.store import Archive, current_user, open_archive, utc_now
 from livingmemory.site import publish as publishing
 from livingmemory.site.publish import PublishResult
@@ -37,6 +38,8 @@ from livingmemory.site.publish import PublishResult
 # How often a running site looks for what is due (embargoes that ended, withdrawals).
 DUE_SECONDS_ENV = "LIVINGMEMORY_DUE_SECONDS"
 DUE_SECONDS = 60.0
+# How long a publish's outcome waits for a busy archive before the publish reports failure.
+OUTCOME_SECONDS = 30.0
 AUTOMATIC = "samodejno"  # who the history names for a publish nobody started
 
 
@@ -177,9 +180,27 @@ def preview(archive: Archive, today: dt.date | None = None, *, warnings: bool = 
 # -- recorded publishing ------------------------------------------------------------------------
 
 
-def _update_run(archive: Archive, run_id: int, **values: Any) -> None:
-    with archive.db.atomic():
-        archive.db.table("publish_runs").update(run_id, values)
+def _update_run(archive: Archive, run_id: int, *, best_effort: bool = False, **values: Any) -> None:
+    """Write a publish's progress or outcome into ``publish_runs``.
+
+    A progress note is ``best_effort``: when the archive stays busy past its timeout
+    (another process writing, a loaded machine) the note is skipped and the next one
+    carries on, so a note never stops a publish half way. An outcome is retried for
+    :data:`OUTCOME_SECONDS`."""
+    deadline = time.monotonic() + (0 if best_effort else OUTCOME_SECONDS)
+    while True:
+        try:
+            with archive.db.atomic():
+                archive.db.table("publish_runs").update(run_id, values)
+            return
+        except sqlite3.OperationalError as error:
+            if "locked" not in str(error) and "busy" not in str(error):
+                raise
+            if time.monotonic() >= deadline:
+                if best_effort:
+                    return
+                raise
+            time.sleep(0.1)
 
 
 def _summary(result: PublishResult) -> dict[str, Any]:
@@ -224,7 +245,9 @@ def recorded_publish(
     def progress(share: float, message: str) -> None:
         if time.monotonic() - last[0] > 0.25 or share >= 1.0:
             last[0] = time.monotonic()
-            _update_run(archive, run_id, progress=round(share, 3), message=message)
+            _update_run(
+                archive, run_id, best_effort=True, progress=round(share, 3), message=message
+            )
 
     try:
         result = publishing.publish(archive, progress=progress, **options)
