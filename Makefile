@@ -19,12 +19,16 @@ TEST_DEPS := $(RUNTIME_DEPS) espeak-ng=espeak-ng chromium=chromium chromedriver=
 demo: system-deps $(STAMP)
 	$(BIN)/livingmemory demo
 
+# The suite runs on every core (pytest-xdist), and each worker's numeric libraries (torch,
+# CTranslate2's OpenMP) use one thread, so the workers do not fight over the cores.
+PYTEST := OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 $(BIN)/pytest -n auto --dist worksteal
+
 test: test-system-deps $(STAMP) lint
-	$(BIN)/pytest
+	$(PYTEST)
 
 # Skips tests marked slow (model loading, long audio); CI runs everything with `make test`.
 test-fast: test-system-deps $(STAMP)
-	$(BIN)/pytest -m "not slow"
+	$(PYTEST) -m "not slow"
 
 lint: $(STAMP)
 	$(BIN)/ruff check livingmemory tests scripts
