@@ -19,9 +19,9 @@ TEST_DEPS := $(RUNTIME_DEPS) espeak-ng=espeak-ng chromium=chromium chromedriver=
 demo: system-deps $(STAMP)
 	$(BIN)/livingmemory demo
 
-# The suite runs on every core (pytest-xdist), and each worker's numeric libraries (torch,
-# CTranslate2's OpenMP) use one thread, so the workers do not fight over the cores.
-PYTEST := OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 $(BIN)/pytest -n auto --dist worksteal
+# The suite runs on every core (pytest-xdist, work stealing: a worker that finishes early
+# takes tests from the other).
+PYTEST := $(BIN)/pytest -n auto --dist worksteal
 
 test: test-system-deps $(STAMP) lint
 	$(PYTEST)
