@@ -468,6 +468,48 @@ def measure_publish(database: Path) -> dict[str, float]:
     }
 
 
+def measure_index_purge(public_db: Path, recording_id: int) -> dict[str, float]:
+    """Taking one recording's words out of the public full-text index, both ways, on two
+    copies of the same public database: FTS5 secure-delete (the delete's commit does it)
+    against a plain delete followed by a rewrite of the whole index (what a SQLite older
+    than 3.42 needs)."""
+    from livingmemory.archive.sqlite import FTS5_SECURE_DELETE, sqlite3
+
+    figures: dict[str, float] = {}
+    for secure in (True, False):
+        if secure and not FTS5_SECURE_DELETE:
+            continue
+        copy = public_db.with_name(".scale-purge.db")
+        shutil.copyfile(public_db, copy)
+        try:
+            conn = sqlite3.connect(copy, isolation_level=None)
+            conn.execute("PRAGMA secure_delete = ON")
+            conn.execute(
+                "INSERT INTO segments_fts (segments_fts, rank) VALUES ('secure-delete', ?)",
+                [int(secure)],
+            )
+            clock = time.monotonic()
+            conn.execute("BEGIN")
+            conn.execute(
+                "INSERT INTO segments_fts (segments_fts, rowid, text, lemmas, tags, tags_loose) "
+                "SELECT 'delete', id, text, lemmas, tags, tags_loose FROM segments "
+                "WHERE recording_id = ?",
+                [recording_id],
+            )
+            conn.execute("DELETE FROM segments WHERE recording_id = ?", [recording_id])
+            conn.execute("COMMIT")
+            deleted = time.monotonic() - clock
+            if not secure:
+                conn.execute("INSERT INTO segments_fts (segments_fts) VALUES ('optimize')")
+            figures["purge_secure_s" if secure else "purge_rewrite_s"] = time.monotonic() - clock
+            figures["delete_plain_s" if not secure else "delete_secure_s"] = deleted
+            conn.close()
+        finally:
+            for leftover in (copy, Path(f"{copy}-journal")):
+                leftover.unlink(missing_ok=True)
+    return figures
+
+
 def _pair(figure: dict[str, Any] | None) -> str:
     return f"{figure['p50_ms']:.1f} / {figure['p95_ms']:.1f}" if figure else "-"
 
@@ -530,6 +572,16 @@ def render(rows: list[dict[str, Any]], source: str, words: dict[str, list[str]])
             f"{r.get('withdrawal_at_once_s', float('nan')):.2f} | "
             f"{r.get('copy_public_db_s', float('nan')):.2f} |"
         )
+    out += [
+        "",
+        "Taking one recording's words out of the public full-text index (a copy of "
+        "public.db), seconds: FTS5 secure-delete / plain delete + rewriting the index:",
+        "",
+    ]
+    out += [f"- {r['hours']:,} h: {r.get('purge_secure_s', float('nan')):.2f} / "
+            f"{r.get('delete_plain_s', float('nan')):.2f} + "
+            f"{r.get('purge_rewrite_s', float('nan')) - r.get('delete_plain_s', float('nan')):.2f}"
+            for r in rows]  # fmt: skip
     pairs = [(a, b, x, y) for (a, x), (b, y) in itertools.pairwise(zip(rows, site, strict=True))
              if b["hours"] == 10 * a["hours"]]  # fmt: skip
     if pairs:
@@ -614,6 +666,7 @@ def main(argv: list[str] | None = None) -> int:
             if not args.no_publish:
                 log("  publishing")
                 row |= measure_publish(folder / "archive.db")
+                row |= measure_index_purge(folder / "public" / "public.db", row["recordings"] // 2)
                 if not args.publish_only:
                     log("  Datasette and the site's pages")
                     row["site"] = measure_site(
