@@ -63,6 +63,7 @@ from livingmemory.archive.fixity import damaged_recordings
 from livingmemory.archive.sqlite import FTS5_SECURE_DELETE, sqlite3
 from livingmemory.archive.store import Archive, current_user, utc_now
 from livingmemory.errors import LivingMemoryError
+from livingmemory.search import purge_deleted_words
 from livingmemory.site.index_points import write_public_index
 from livingmemory.site.maps import write_map_places
 from livingmemory.site.pages import build_browse_index
@@ -1011,7 +1012,7 @@ def _publish_incremental(
             progress(0.75, "search index")
             if not purging:
                 for table in ("recording_search", "search_tags_fts"):  # small: one row each
-                    conn.execute(f"INSERT INTO {table} ({table}) VALUES ('optimize')")
+                    purge_deleted_words(conn, table)
             conn.execute(f"PRAGMA application_id = {_token(entries)}")
             keep_audio |= {entry[1] for entry in entries.values()}
             _remove_stale_audio(audio_dir, keep_audio, staged, result)
@@ -1020,11 +1021,9 @@ def _publish_incremental(
         # older segments (searches already skip them); a crash before it ends leaves the
         # manifest unsaved, so the next publish is a full one.
         progress(0.8, COMMITTED)
-        if rewrite_index:
+        if rewrite_index:  # a file from before secure-delete: purging from now on
             with public.atomic():
-                conn.execute("INSERT INTO segments_fts (segments_fts) VALUES ('optimize')")
-                if FTS5_SECURE_DELETE:  # a file from before: purging from now on
-                    _enable_secure_delete(conn)
+                purge_deleted_words(conn, "segments_fts")
         progress(0.95, "checkpoint")
         _checkpoint(conn)
     except BaseException:
@@ -1050,16 +1049,6 @@ def _purging_index(conn: sqlite3.Connection) -> bool | None:
     if any(states) and not FTS5_SECURE_DELETE:
         return None
     return all(states)
-
-
-def _enable_secure_delete(conn: sqlite3.Connection) -> None:
-    """Turn FTS5 secure-delete on in indexes that no longer hold a deleted word (just
-    rewritten: a public file from before archive/sqlite.py), so later withdrawals need no
-    rewrite."""
-    from livingmemory.search import PUBLIC_FTS_TABLES
-
-    for table in PUBLIC_FTS_TABLES:
-        conn.execute(f"INSERT INTO {table} ({table}, rank) VALUES ('secure-delete', 1)")
 
 
 def _summarise(result: PublishResult, entries: dict[int, list[Any]]) -> None:
