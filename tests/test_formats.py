@@ -322,6 +322,35 @@ def test_srt_speaker_needs_capitalised_words() -> None:
     ]
 
 
+@pytest.mark.parametrize("fmt", WRITABLE)
+def test_unnamed_voices_read_back_as_speakers(fmt: str) -> None:
+    """Diarized voices nobody named are written "Govorec 1", "Govorec 2": an exported file
+    corrected and imported again keeps them as speakers, with their overlap marks."""
+    cues = [
+        Cue(0.0, 2.0, "Kje ste se rodili?", "Govorec 1"),
+        Cue(1.5, 3.0, "V Kranju.", "Govorec 2", overlap=True),
+        Cue(3.0, 4.0, "Leta 1945: takrat smo šli.", "Govorec 12"),
+    ]
+    text = dumps(TranscriptDocument(cues=cues), fmt)
+    back = loads(text, fmt)
+    assert [(c.speaker, c.text, c.overlap) for c in back.cues] == [
+        (c.speaker, c.text, c.overlap) for c in cues
+    ]
+    if fmt in ("txt", "srt"):
+        assert "Govorec 2: [hkrati] V Kranju." in text
+
+
+def test_a_year_is_not_a_speaker_number() -> None:
+    text = (
+        "1\n00:00:00,000 --> 00:00:01,000\nLeta 1945: smo šli.\n\n"
+        "2\n00:00:01,000 --> 00:00:02,000\nGovorec 3: [hkrati] Ja.\n"
+    )
+    assert [(c.speaker, c.text, c.overlap) for c in loads(text, "srt").cues] == [
+        (None, "Leta 1945: smo šli.", False),
+        ("Govorec 3", "Ja.", True),
+    ]
+
+
 def test_srt_arrow_inside_cue_text_is_text() -> None:
     doc = TranscriptDocument(cues=[Cue(0, 1, "Ljubljana --> Kranj\npot --> nazaj", "Ana")])
     assert_same_cues(loads(dumps(doc, "srt"), "srt").cues, doc.cues)

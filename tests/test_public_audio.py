@@ -137,3 +137,93 @@ def test_copies_made_before_tags_were_stripped_are_made_again(
     before = copy.stat().st_mtime_ns
     assert run_cli("publish", "--archive", archive_db).exit_code == 0
     assert copy.stat().st_mtime_ns == before  # made once, then left alone
+
+
+def _ffmpeg_wrapper(folder: Path, fail_on: str = "") -> Path:
+    """An ffmpeg that logs when each copy starts and ends (and fails on ``fail_on``)."""
+    real = subprocess.run(["which", "ffmpeg"], capture_output=True, text=True).stdout.strip()
+    script = folder / "ffmpeg-logged"
+    script.write_text(
+        "#!/bin/sh\n"
+        f'echo "start $(date +%s.%N)" >> "{folder}/ffmpeg.log"\n'
+        "sleep 0.3\n"
+        + (f'case "$*" in *{fail_on}*) echo "Invalid data found" >&2; exit 1;; esac\n'
+           if fail_on else "")
+        + f'"{real}" "$@"; status=$?\n'
+        f'echo "end $(date +%s.%N)" >> "{folder}/ffmpeg.log"\n'
+        "exit $status\n"
+    )  # fmt: skip
+    script.chmod(0o755)
+    return script
+
+
+def _archive_of_every_format(audio_files: dict[str, Path], root: Path) -> tuple[Path, list[int]]:
+    archive_db = root / "archive" / "archive.db"
+    assert run_cli("init", archive_db).exit_code == 0
+    ids = []
+    for key in MONO_FORMATS:
+        result, rows = add_json(archive_db, audio_files[key], "--access", "public")
+        assert result.exit_code == 0, str(result)
+        ids.append(rows[0]["recording_id"])
+    return archive_db, ids
+
+
+def test_public_copies_are_made_on_every_core(
+    audio_files: dict[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A first publish is mostly one ffmpeg run per recording: they run side by side."""
+    import os
+
+    from livingmemory.site import publish as publishing
+
+    archive_db, ids = _archive_of_every_format(audio_files, tmp_path)
+    wrapper = _ffmpeg_wrapper(tmp_path)
+    monkeypatch.setattr(publishing, "require_ffmpeg", lambda: (str(wrapper), "ffprobe"))
+    with open_archive(archive_db) as archive:
+        result = publishing.publish(archive)
+    assert sorted(result.recordings) == sorted(ids)
+    audio = archive_db.parent / PUBLIC_DIR / AUDIO_DIR
+    assert len([p for p in audio.iterdir() if not p.name.startswith(".")]) == len(ids)
+    events = sorted(
+        (float(stamp), kind)
+        for kind, stamp in (line.split() for line in (tmp_path / "ffmpeg.log").read_text().split("\n") if line)
+    )  # fmt: skip
+    running = most = 0
+    for _, kind in events:
+        running += 1 if kind == "start" else -1
+        most = max(most, running)
+    assert len(events) == 2 * len(ids)
+    assert most == min(len(ids), os.cpu_count() or 1)
+
+
+def test_a_failed_public_copy_leaves_the_published_state_as_it_was(
+    audio_files: dict[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """One copy that ffmpeg cannot make stops the publish with one line; the copies made
+    beside it are removed and the public site keeps what it had."""
+    from livingmemory.errors import LivingMemoryError
+    from livingmemory.site import publish as publishing
+
+    archive_db, ids = _archive_of_every_format(audio_files, tmp_path)
+    with open_archive(archive_db) as archive:
+        first = publishing.publish(archive)
+        failing = archive.db["recordings"].get(ids[2])["file_path"]
+    public = archive_db.parent / PUBLIC_DIR
+    before = sorted(p.name for p in (public / AUDIO_DIR).iterdir())
+    assert len(before) == len(ids) == len(first.recordings)
+    rows_before = db_rows(public / PUBLIC_DB, "SELECT id, audio_url FROM recordings")
+    for rid in ids[1:4]:  # three redactions: three new copies to make, one of them fails
+        result = run_cli("redact", rid, "--start", "1", "--end", "2", "--archive", archive_db)
+        assert result.exit_code == 0, str(result)
+    wrapper = _ffmpeg_wrapper(tmp_path, fail_on=Path(failing).name)
+    monkeypatch.setattr(publishing, "require_ffmpeg", lambda: (str(wrapper), "ffprobe"))
+    for full in (False, True):
+        with open_archive(archive_db) as archive:
+            with pytest.raises(LivingMemoryError, match="could not make the public copy"):
+                publishing.publish(archive, full=full)
+        assert sorted(p.name for p in (public / AUDIO_DIR).iterdir()) == before  # no partials
+        assert db_rows(public / PUBLIC_DB, "SELECT id, audio_url FROM recordings") == rows_before
+    result = run_cli("publish", "--archive", archive_db)
+    assert result.exit_code == 1 and result.exception is None, str(result)
+    assert len(result.error_lines) == 1, result.lines  # one line, no traceback
+    assert "could not make the public copy" in result.error_lines[0]

@@ -60,8 +60,10 @@ def parse_timecode(text: str) -> float:
 # -- speaker labels ("Ana Novak: text") ----------------------------------------------------
 
 # 1-4 words, each starting with a capital letter, then a colon and a space (or the line's end).
+# A number may close the label: voices nobody named are written "Govorec 1", "Govorec 2"
+# (speakers/turns.py) and must read back as speakers, not as text.
 _WORD = r"[^\W\d_][\w.'’-]*"
-_LABEL_RE = re.compile(rf"({_WORD}(?: {_WORD}){{0,3}}):(?:[ \t]+|$)")
+_LABEL_RE = re.compile(rf"({_WORD}(?: {_WORD}){{0,3}}(?: \d{{1,2}})?):(?:[ \t]+|$)")
 
 
 def split_speaker(line: str) -> tuple[str | None, str]:
@@ -70,7 +72,7 @@ def split_speaker(line: str) -> tuple[str | None, str]:
     if match is None:
         return None, line
     name = match.group(1)
-    if not all(word[0].isupper() for word in name.split(" ")):
+    if not all(word[0].isupper() or word.isdigit() for word in name.split(" ")):
         return None, line
     return name, line[match.end() :]
 

@@ -37,6 +37,7 @@ import subprocess
 import tempfile
 import time
 from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -288,11 +289,14 @@ def _publish(
         public = sqlite_utils.Database(temp, recreate=True)
         _create_schema(public)
         keep_audio: set[str] = set()
+        audio = _stage_audio(
+            archive, recordings, audio_dir, staged, regenerate, progress, (0.0, 0.5)
+        )
         with public.atomic():
             for number, recording in enumerate(recordings):
-                progress(0.9 * number / max(1, len(recordings)), f"#{recording['id']}")
+                progress(0.5 + 0.4 * number / max(1, len(recordings)), f"#{recording['id']}")
                 entries[recording["id"]] = _copy_recording(
-                    archive, public, recording, audio_dir, keep_audio, result, regenerate, staged
+                    archive, public, recording, audio[recording["id"]], keep_audio, result
                 )
                 entries[recording["id"]][0] = fingerprints[recording["id"]]
             ids = [r["id"] for r in recordings]
@@ -508,23 +512,69 @@ def _audio_name(recording: dict[str, Any], spans: list[tuple[float, float]]) -> 
     return name + public_codec(recording)[0]
 
 
+def _stage_audio(
+    archive: Archive,
+    recordings: list[dict[str, Any]],
+    audio_dir: Path,
+    staged: list[tuple[Path, Path]],
+    regenerate: bool = False,
+    progress: Progress = _no_progress,
+    share: tuple[float, float] = (0.0, 0.0),
+) -> dict[int, tuple[str, list[Span]]]:
+    """Make the public audio copies of ``recordings`` that do not exist yet, staged (see
+    :func:`_publish_audio`); returns each recording's ``(audio name, redacted spans)``.
+
+    Each copy is one ffmpeg process, independent of the others, so they run on every core:
+    the first publish of a large archive is mostly this (10,000 copies at about 0.1 s each
+    on one core). The first failure stops the copies not yet started and is raised; copies
+    already staged are left in ``staged`` for the caller to remove.
+    """
+    plan: dict[int, tuple[str, list[Span]]] = {}
+    jobs: list[tuple[Path, Path, list[Span], dict[str, Any]]] = []
+    wanted: set[Path] = set()
+    for recording in recordings:
+        spans = redaction_spans(archive, recording["id"])
+        name = _audio_name(recording, spans)
+        plan[recording["id"]] = (name, spans)
+        target = audio_dir / name
+        if (regenerate or not target.exists()) and target not in wanted:
+            wanted.add(target)  # one copy per name (two rows may hold the same file)
+            jobs.append((archive.root / recording["file_path"], target, spans, recording))
+    if not jobs:
+        return plan
+    start, end = share
+    workers = min(len(jobs), os.cpu_count() or 1)
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="public-audio") as pool:
+        futures = [
+            pool.submit(_publish_audio, source, target, spans, recording, overwrite=True,
+                        staged=staged)
+            for source, target, spans, recording in jobs
+        ]  # fmt: skip
+        try:
+            for done, future in enumerate(as_completed(futures), 1):
+                future.result()
+                if done % 25 == 0 or done == len(futures):
+                    progress(start + (end - start) * done / len(futures), f"audio {done}")
+        except BaseException:
+            for future in futures:
+                future.cancel()
+            raise
+    return plan
+
+
 def _copy_recording(
     archive: Archive,
     public: sqlite_utils.Database,
     recording: dict[str, Any],
-    audio_dir: Path,
+    audio: tuple[str, list[Span]],
     keep_audio: set[str],
     result: PublishResult,
-    regenerate: bool = False,
-    staged: list[tuple[Path, Path]] | None = None,
 ) -> list[Any]:
-    """Insert one recording's public rows and stage its audio; returns its manifest entry
+    """Insert one recording's public rows (its audio copy, ``audio`` = ``(name, redacted
+    spans)``, staged by :func:`_stage_audio`); returns its manifest entry
     ``[fingerprint placeholder, audio name, segments published, segments redacted]``."""
-    spans = redaction_spans(archive, recording["id"])
+    name, spans = audio
     redacted_before = result.redacted_segments
-    name = _audio_name(recording, spans)
-    source = archive.root / recording["file_path"]
-    _publish_audio(source, audio_dir / name, spans, recording, overwrite=regenerate, staged=staged)
     keep_audio.add(name)
     audio_url = AUDIO_ROUTE + name
     _insert_recording(archive, public, recording, audio_url, len(spans))
@@ -987,10 +1037,14 @@ def _publish_incremental(
             places_before = set(conn.execute("SELECT id, name FROM places"))
             keys, tags, people, place_ids = _delete_recordings(conn, touched)
             keep_audio: set[str] = set()
+            audio = _stage_audio(
+                archive, [current[rid] for rid in changed], audio_dir, staged,
+                progress=progress, share=(0.1, 0.4),
+            )  # fmt: skip
             for number, rid in enumerate(changed):
-                progress(0.1 + 0.6 * number / len(changed), f"#{rid}")
+                progress(0.4 + 0.3 * number / len(changed), f"#{rid}")
                 entries[rid] = _copy_recording(
-                    archive, public, current[rid], audio_dir, keep_audio, result, False, staged
+                    archive, public, current[rid], audio[rid], keep_audio, result
                 )
                 entries[rid][0] = fingerprints[rid]
             new_keys, new_tags = _index_recordings(conn, changed)
