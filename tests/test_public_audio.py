@@ -184,10 +184,10 @@ def test_public_copies_are_made_on_every_core(
     assert sorted(result.recordings) == sorted(ids)
     audio = archive_db.parent / PUBLIC_DIR / AUDIO_DIR
     assert len([p for p in audio.iterdir() if not p.name.startswith(".")]) == len(ids)
+    lines = (tmp_path / "ffmpeg.log").read_text().split()
     events = sorted(
-        (float(stamp), kind)
-        for kind, stamp in (line.split() for line in (tmp_path / "ffmpeg.log").read_text().split("\n") if line)
-    )  # fmt: skip
+        (float(stamp), kind) for kind, stamp in zip(lines[::2], lines[1::2], strict=True)
+    )
     running = most = 0
     for _, kind in events:
         running += 1 if kind == "start" else -1
@@ -218,9 +218,11 @@ def test_a_failed_public_copy_leaves_the_published_state_as_it_was(
     wrapper = _ffmpeg_wrapper(tmp_path, fail_on=Path(failing).name)
     monkeypatch.setattr(publishing, "require_ffmpeg", lambda: (str(wrapper), "ffprobe"))
     for full in (False, True):
-        with open_archive(archive_db) as archive:
-            with pytest.raises(LivingMemoryError, match="could not make the public copy"):
-                publishing.publish(archive, full=full)
+        with (
+            open_archive(archive_db) as archive,
+            pytest.raises(LivingMemoryError, match="could not make the public copy"),
+        ):
+            publishing.publish(archive, full=full)
         assert sorted(p.name for p in (public / AUDIO_DIR).iterdir()) == before  # no partials
         assert db_rows(public / PUBLIC_DB, "SELECT id, audio_url FROM recordings") == rows_before
     result = run_cli("publish", "--archive", archive_db)
