@@ -411,6 +411,62 @@ def test_a_withdrawal_takes_its_words_out_of_the_index_without_rewriting_it(
 
 
 @pytest.mark.skipif(not FTS5_SECURE_DELETE, reason="this SQLite has no FTS5 secure-delete")
+def test_a_withdrawal_leaves_the_site_before_its_words_leave_the_index(
+    archive_dir: Path, levels: dict[str, int], tmp_path: Path
+) -> None:
+    """The commit that takes a withdrawn recording off the site comes first (its rows are
+    gone for every reader); its words leave the full-text index in a second transaction
+    before publish returns (the slow part in a large archive)."""
+    from livingmemory.search import search
+
+    withdrawn = levels["public"]
+    edit(archive_dir, "UPDATE segments SET text = 'Sosed Zaupnikovič je rekel.' WHERE "
+         "recording_id = ? AND position = 0", [withdrawn])  # fmt: skip
+    publish_incrementally(archive_dir)
+    public_db = archive_dir / PUBLIC_DIR / PUBLIC_DB
+    assert [hit.recording_id for hit in search(public_db, "Zaupnikovič")] == [withdrawn]
+    edit(archive_dir, "UPDATE recordings SET access = 'restricted' WHERE id = ?", [withdrawn])
+    seen: dict[str, Any] = {}
+
+    def reader(share: float, message: str) -> None:
+        if message != publish_module.COMMITTED:
+            return
+        conn = sqlite3.connect(f"file:{public_db}?mode=ro", uri=True)  # a site request
+        try:
+            seen["recordings"] = conn.execute(
+                "SELECT count(*) FROM recordings WHERE id = ?", [withdrawn]
+            ).fetchone()[0]
+            seen["segments"] = conn.execute(
+                "SELECT count(*) FROM segments WHERE recording_id = ?", [withdrawn]
+            ).fetchone()[0]
+            seen["index"] = conn.execute(
+                "SELECT count(*) FROM segments_fts WHERE segments_fts MATCH 'zaupnikovic*'"
+            ).fetchone()[0]
+        finally:
+            conn.close()
+        seen["search"] = search(public_db, "Zaupnikovič")
+
+    with open_archive(archive_dir / "archive.db") as archive:
+        result = publish(archive, today=TODAY, only=[withdrawn], progress=reader)
+    assert result.incremental and result.removed == [withdrawn]
+    # At the commit: off the site, though the index still holds the words for a moment.
+    assert seen == {"recordings": 0, "segments": 0, "index": 1, "search": []}
+    # When publish returns: out of the file too.
+    conn = sqlite3.connect(public_db)
+    try:
+        assert (
+            conn.execute(
+                "SELECT count(*) FROM segments_fts WHERE segments_fts MATCH 'zaupnikovic*'"
+            ).fetchone()[0]
+            == 0
+        )
+    finally:
+        conn.close()
+    assert b"zaupnikovi" not in public_db.read_bytes().lower()
+    assert_same_as_full(archive_dir, tmp_path / "full")
+
+
+@pytest.mark.skipif(not FTS5_SECURE_DELETE, reason="this SQLite has no FTS5 secure-delete")
 def test_an_index_without_secure_delete_is_rewritten_once_then_purges(
     archive_dir: Path, levels: dict[str, int], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

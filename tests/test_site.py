@@ -171,6 +171,24 @@ def test_segments_search_index_works_through_datasette(ds: Datasette) -> None:
     assert [r["text"] for r in found] == [PUBLIC_EN["texts"][0][1]]
 
 
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/public/segments_fts",
+        "/public/segments_fts.json?_search=father",
+        "/public/segments_fts_data.json",
+        "/public/segments_fts_idx.csv",
+        "/public/recording_search.json",
+        "/public/search_tags_fts_config.json",
+    ],
+)
+def test_full_text_index_tables_are_not_served(ds: Datasette, path: str) -> None:
+    """Index tables hold raw index pages (a withdrawn text's words for the moment between
+    its withdrawal and their purge): no page, JSON or CSV of them; searches still work."""
+    assert get(ds, path).status_code == 403
+    assert rows(ds, "/public/segments.json?_search=father")
+
+
 # -- canned queries --------------------------------------------------------------------------
 
 

@@ -28,6 +28,7 @@ from datasette import Forbidden, hookimpl
 from datasette.utils.asgi import asgi_static
 from markupsafe import Markup, escape
 
+from livingmemory.search import PUBLIC_FTS_TABLES
 from livingmemory.site import pages as site_pages
 from livingmemory.site.guard import (  # noqa: F401  (login throttle, cookie, paths, memory)
     asgi_wrapper,
@@ -224,6 +225,30 @@ async def serve_audio(request, send, datasette) -> None:
             await send({"type": "http.response.body", "body": chunk, "more_body": remaining > 0})
         if remaining > 0:
             await send({"type": "http.response.body", "body": b""})
+
+
+# Full-text indexes and their shadow tables are search machinery, not data: their pages
+# would show raw index pages (blobs of words) and let a query match rows the site no longer
+# has (a withdrawal's words leave the index just after its rows, site/publish.py).
+# Searches use them through SQL (the canned query, ``_search`` on segments), which this
+# does not touch.
+_INDEX_TABLE = re.compile(
+    rf"(?:{'|'.join(map(re.escape, (*PUBLIC_FTS_TABLES, 'index_points_search')))})"
+    r"(?:_data|_idx|_content|_docsize|_config)?"
+)
+
+
+@hookimpl
+def permission_allowed(datasette, actor, action, resource):
+    """Refuse every full-text index table's page (HTML, JSON, CSV) to everyone."""
+    if (
+        action == "view-table"
+        and isinstance(resource, tuple)
+        and len(resource) == 2
+        and _INDEX_TABLE.fullmatch(str(resource[1]))
+    ):
+        return False
+    return None
 
 
 @hookimpl
