@@ -25,7 +25,8 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -753,14 +754,12 @@ def _browse_insert(kind: str, where: str = "") -> str:
     )
 
 
-def browse_keys(conn: Any, recording_ids: list[int]) -> set[tuple[str, str]]:
-    """The ``(kind, name)`` browse entries recordings ``recording_ids`` count towards.
-
-    :data:`BROWSE_LINKS` runs over temporary copies of just these recordings' rows (SQLite
-    reads a temporary table before a main one of the same name): the same rules, and no
-    full scan of a label's mentions, which the planner would pick for ``recording_id IN``.
-    """
-    keys: set[tuple[str, str]] = set()
+@contextmanager
+def _only_recordings(conn: Any, recording_ids: list[int]) -> Iterator[None]:
+    """Run :data:`BROWSE_LINKS` over temporary copies of just these recordings' rows
+    (SQLite reads a temporary table before a main one of the same name): the same rules,
+    and no full scan of a label's mentions, which the planner would pick for
+    ``recording_id IN``."""
     marks = ",".join("?" * len(recording_ids))
     copies = {
         "entities": f"recording_id IN ({marks})",
@@ -776,22 +775,70 @@ def browse_keys(conn: Any, recording_ids: list[int]) -> set[tuple[str, str]]:
             recording_ids,
         )
     try:
-        for kind, sql in BROWSE_LINKS.items():
-            for (name,) in conn.execute(
-                f"SELECT DISTINCT l.name FROM ({sql}) l WHERE l.name IS NOT NULL"
-            ):
-                keys.add((kind, str(name)))
+        yield
     finally:
         for table in copies:
             conn.execute(f"DROP TABLE temp.{table}")
-    return keys
+
+
+BrowseCounts = dict[tuple[str, str], tuple[int, int]]
+
+
+def browse_counts(conn: Any, recording_ids: list[int]) -> BrowseCounts:
+    """What recordings ``recording_ids`` add to each browse entry: ``(kind, name) ->
+    (mentions, recordings)``, by the rules :func:`build_browse_index` counts with.
+
+    Both figures add up over recordings (a mention belongs to one recording; an entry's
+    interviews are the recordings with at least one link to it), so an entry's counts after
+    a publish are its counts before, less what the rewritten recordings gave it before,
+    plus what they give it now (:func:`adjust_browse`)."""
+    counts: BrowseCounts = {}
+    for start in range(0, len(recording_ids), 500):
+        chunk = recording_ids[start : start + 500]
+        with _only_recordings(conn, chunk):
+            for kind, sql in BROWSE_LINKS.items():
+                for name, mentions, recordings in conn.execute(
+                    f"SELECT l.name, sum(l.mention), count(DISTINCT l.recording_id) "
+                    f"FROM ({sql}) l WHERE trim(l.name) != '' GROUP BY l.name"
+                ):
+                    key = (kind, str(name))
+                    before = counts.get(key, (0, 0))
+                    counts[key] = (before[0] + mentions, before[1] + recordings)
+    return counts
+
+
+def adjust_browse(
+    conn: Any, before: BrowseCounts, after: BrowseCounts, recount: set[tuple[str, str]]
+) -> None:
+    """Bring the browse entries up to date after some recordings were rewritten or
+    withdrawn: ``before`` and ``after`` are what those recordings gave each entry
+    (:func:`browse_counts`), ``recount`` entries to count afresh (places whose coordinates
+    may have changed). Counting a place mentioned a hundred thousand times afresh took
+    1.8 s at 10,000 hours, most of a withdrawal; the difference is a few row updates."""
+    recount = set(recount)
+    for key in sorted((set(before) | set(after)) - recount):
+        (was_m, was_r), (now_m, now_r) = before.get(key, (0, 0)), after.get(key, (0, 0))
+        if (was_m, was_r) == (now_m, now_r):
+            continue
+        kind, name = key
+        updated = conn.execute(
+            "UPDATE browse SET mentions = mentions + ?, recordings = recordings + ? "
+            "WHERE kind = ? AND name = ?",
+            [now_m - was_m, now_r - was_r, kind, name],
+        ).rowcount
+        if updated:
+            conn.execute(
+                "DELETE FROM browse WHERE kind = ? AND name = ? AND recordings <= 0", [kind, name]
+            )
+        else:  # a new entry: counted, and placed on the map, the usual way
+            recount.add(key)
+    refresh_browse(conn, recount)
 
 
 def refresh_browse(conn: Any, keys: set[tuple[str, str]]) -> None:
     """Recount the browse entries ``keys`` (after some recordings changed), with the same
     rows :func:`build_browse_index` would give them: an entry nothing counts towards any
-    more disappears. Each name is looked up through the indexes, so a publish that changed
-    one interview recounts a few dozen entries instead of every mention in the archive."""
+    more disappears. Each name is looked up through the indexes."""
     for kind in BROWSE_LINKS:
         names = sorted(name for k, name in keys if k == kind)
         for start in range(0, len(names), 200):

@@ -67,7 +67,7 @@ from livingmemory.errors import LivingMemoryError
 from livingmemory.search import purge_deleted_words
 from livingmemory.site.index_points import write_public_index
 from livingmemory.site.maps import write_map_places
-from livingmemory.site.pages import build_browse_index
+from livingmemory.site.pages import BrowseCounts, build_browse_index
 from livingmemory.site.trails import write_public_trails
 
 AUDIO_ROUTE = "/-/audio/"
@@ -1043,7 +1043,7 @@ def _publish_incremental(
             # With secure-delete, a withdrawn recording's words leave the index just
             # after the commit that takes it off the site (see _delete_recordings).
             later = removed if purging else []
-            keys, tags, people, place_ids = _delete_recordings(conn, touched, later)
+            counts_before, tags, people, place_ids = _delete_recordings(conn, touched, later)
             keep_audio: set[str] = set()
             audio = _stage_audio(
                 archive, [current[rid] for rid in changed], audio_dir, staged,
@@ -1055,7 +1055,7 @@ def _publish_incremental(
                     archive, public, current[rid], audio[rid], keep_audio, result
                 )
                 entries[rid][0] = fingerprints[rid]
-            new_keys, new_tags = _index_recordings(conn, changed)
+            new_tags = _index_recordings(conn, changed)
             for writer in PUBLIC_TABLE_WRITERS:
                 writer(archive, public, sorted(set(touched) | set(changed)), today=today)
             for row in places:
@@ -1065,11 +1065,12 @@ def _publish_incremental(
             # Browse entries take their coordinates from places of the same name: recount
             # those of places added, removed, renamed or moved.
             places_after = set(conn.execute("SELECT id, name FROM places"))
-            keys |= {("place", str(name)) for _, name in places_before ^ places_after}
-            keys |= {("place", str(row["name"])) for row in places}
-            from livingmemory.site.pages import refresh_browse
+            recount = {("place", str(name)) for _, name in places_before ^ places_after}
+            recount |= {("place", str(row["name"])) for row in places}
+            from livingmemory.site.pages import adjust_browse, browse_counts
 
-            refresh_browse(conn, keys | new_keys)
+            # After the writers: index points place an interview too.
+            adjust_browse(conn, counts_before, browse_counts(conn, changed), recount)
             _write_site_tables(archive, conn)
             progress(0.75, "search index")
             if not purging:
@@ -1141,10 +1142,10 @@ def _tag_names(conn: sqlite3.Connection, ids: list[int]) -> set[tuple[Any, ...]]
 
 def _delete_recordings(
     conn: sqlite3.Connection, ids: list[int], later: Iterable[int] = ()
-) -> tuple[set[tuple[str, str]], set[tuple[Any, ...]], set[int], set[tuple[Any, ...]]]:
+) -> tuple[BrowseCounts, set[tuple[Any, ...]], set[int], set[tuple[Any, ...]]]:
     """Delete recordings ``ids``' rows from a public database; returns what they counted
-    towards (browse entries, tag names with the entity that made each, people, places) so
-    those can be recounted or removed.
+    towards (their counts in each browse entry, tag names with the entity that made each,
+    people, places) so those can be adjusted or removed.
 
     The full-text index entries of recordings in ``later`` (withdrawn ones, whose segment
     ids nothing reuses) are not deleted here but noted in a temporary table for
@@ -1153,17 +1154,16 @@ def _delete_recordings(
     already stops finding the recording once its segments are gone (every search joins
     them; the index tables themselves are not served, see ``site/plugin.py``).
     """
-    from livingmemory.site.pages import browse_keys
+    from livingmemory.site.pages import browse_counts
 
     deferred = set(later)
-    keys: set[tuple[str, str]] = set()
+    counts = browse_counts(conn, ids)
     tags: set[tuple[Any, ...]] = set()
     people: set[int] = set()
     places: set[tuple[Any, ...]] = set()
     for start in range(0, len(ids), 500):
         chunk = ids[start : start + 500]
         marks = _marks(chunk)
-        keys |= browse_keys(conn, chunk)
         tags |= _tag_names(conn, chunk)
         people |= {
             row[0]
@@ -1205,7 +1205,7 @@ def _delete_recordings(
             ("recording_search", "rowid"),
         ):
             conn.execute(f"DELETE FROM {table} WHERE {column} IN ({marks})", chunk)
-    return keys, tags, people, places
+    return counts, tags, people, places
 
 
 def _purge_withdrawn_words(conn: sqlite3.Connection) -> None:
@@ -1223,17 +1223,12 @@ def _purge_withdrawn_words(conn: sqlite3.Connection) -> None:
     conn.execute("DROP TABLE temp.withdrawn_words")
 
 
-def _index_recordings(
-    conn: sqlite3.Connection, ids: list[int]
-) -> tuple[set[tuple[str, str]], set[tuple[Any, ...]]]:
+def _index_recordings(conn: sqlite3.Connection, ids: list[int]) -> set[tuple[Any, ...]]:
     """Search rows for freshly inserted recordings ``ids``, as :func:`_finish` makes them for
-    all: segment tags, the full-text index, the metadata index. Returns their browse entries
-    and tag names."""
+    all: segment tags, the full-text index, the metadata index. Returns their tag names."""
     from livingmemory.archive.schema import _segment_tags_sql
     from livingmemory.search import build_recording_index
-    from livingmemory.site.pages import browse_keys
 
-    keys: set[tuple[str, str]] = set()
     tags: set[tuple[Any, ...]] = set()
     for start in range(0, len(ids), 500):
         chunk = ids[start : start + 500]
@@ -1252,11 +1247,10 @@ def _index_recordings(
             f"({marks})",
             chunk,
         )
-        keys |= browse_keys(conn, chunk)
         tags |= _tag_names(conn, chunk)
     if ids:
         build_recording_index(conn, ids)
-    return keys, tags
+    return tags
 
 
 def _update_search_tags(
