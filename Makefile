@@ -20,8 +20,10 @@ demo: system-deps $(STAMP)
 	$(BIN)/livingmemory demo
 
 # The suite runs on every core (pytest-xdist, work stealing: a worker that finishes early
-# takes tests from the other).
-PYTEST := $(BIN)/pytest -n auto --dist worksteal
+# takes tests from the other), with one worker more than cores: many tests wait on servers,
+# browsers and subprocesses, and the extra worker uses those waits.
+WORKERS ?= $(shell echo $$(( $$(nproc 2>/dev/null || echo 1) + 1 )))
+PYTEST := $(BIN)/pytest -n $(WORKERS) --dist worksteal
 
 test: test-system-deps $(STAMP) lint
 	$(PYTEST)

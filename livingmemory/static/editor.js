@@ -184,6 +184,12 @@
       if (isRedacted(line)) notes.push("izločeno iz objave");
       if (line.overlap) notes.push("⇄ hkrati govori še nekdo");
       flags.textContent = notes.join(" · ");
+      if (notes.length) {
+        // The notes sit after the text and are never focused: a screen reader announces
+        // them with the text (suspect, withheld, someone else speaking at the same time).
+        flags.id = "line-notes-" + index;
+        text.setAttribute("aria-describedby", flags.id);
+      }
 
       const reviewed = document.createElement("label");
       reviewed.className = "rev";
