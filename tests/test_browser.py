@@ -151,6 +151,16 @@ def chromium_browser(*extra_args: str) -> Iterator[Any]:
             chromium.close()
 
 
+def new_page(browser: Any, width: int, height: int) -> Any:
+    """A page in a fresh context of that window size; uncaught script errors collect in
+    ``page.lm_errors`` (a test asserts it stays empty)."""
+    context = browser.new_context(viewport={"width": width, "height": height})
+    page = context.new_page()
+    page.lm_errors = []
+    page.on("pageerror", lambda error: page.lm_errors.append(str(error)))
+    return page
+
+
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
     with chromium_browser() as chromium:

@@ -21,7 +21,7 @@ from typing import Any
 
 import pytest
 from support import REPO, add_json, insert_transcript
-from test_browser import CHROMIUM, chromium_browser, served
+from test_browser import CHROMIUM, chromium_browser, new_page, served
 
 from livingmemory.archive.store import init_archive, open_archive
 from livingmemory.review.workspace import set_password
@@ -109,12 +109,7 @@ def axe() -> Any:
 
 
 def open_page(browser: Any, size: str) -> Any:
-    width, height = SIZES[size]
-    context = browser.new_context(viewport={"width": width, "height": height})
-    page = context.new_page()
-    page.lm_errors = []
-    page.on("pageerror", lambda error: page.lm_errors.append(str(error)))
-    return page
+    return new_page(browser, *SIZES[size])
 
 
 def inside(inner: dict[str, float], outer: dict[str, float]) -> bool:
