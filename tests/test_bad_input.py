@@ -12,6 +12,7 @@ import sys
 import zlib
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 from support import (
@@ -232,6 +233,39 @@ def test_batch_of_good_and_bad_files(tmp_path: Path, archive_db: Path, audio_fil
     assert sorted(row["title"] for row in rows) == sorted(
         [audio_files["wav"].stem, audio_files["ogg"].stem]
     )
+
+
+def test_a_folder_that_cannot_be_read_is_named_and_nothing_is_added(
+    tmp_path: Path, archive_db: Path, audio_files, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``add tapes/`` with a sub-folder it may not read (root runs the tests, so the
+    permission error is made where the folder is listed): one line naming that folder,
+    exit 1, and not even the readable recordings are added (the volunteer would not know
+    which were left out)."""
+    tapes = tmp_path / "tapes"
+    copy_audio(audio_files["wav"], tapes, "prvi.wav")
+    copy_audio(audio_files["flac"], tapes / "zaklenjeno", "drugi.flac")
+    copy_audio(audio_files["mp3"], tapes / ".skrito", "skrit.mp3")
+    listed = os.scandir
+
+    def scandir(path: Any = ".") -> Any:
+        if Path(os.fsdecode(path)).name == "zaklenjeno":
+            raise PermissionError(errno.EACCES, "Permission denied", os.fspath(path))
+        return listed(path)
+
+    before = snapshot(archive_db.parent)
+    monkeypatch.setattr(os, "scandir", scandir)
+    result = run_cli("add", "--archive", archive_db, tapes)
+    assert result.exit_code == 1 and result.exception is None, str(result)
+    assert len(result.error_lines) == 1, str(result)
+    assert str(tapes / "zaklenjeno") in result.error_lines[0]
+    assert "nothing was added" in result.error_lines[0]
+    assert snapshot(archive_db.parent) == before
+    # Readable again, the folder is added whole, the hidden one left out.
+    monkeypatch.setattr(os, "scandir", listed)
+    result = run_cli("add", "--archive", archive_db, tapes)
+    assert result.exit_code == 0, str(result)
+    assert sorted(row["title"] for row in list_json(archive_db)) == ["drugi", "prvi"]
 
 
 def test_batch_json_reports_each_file(tmp_path: Path, archive_db: Path, audio_files) -> None:

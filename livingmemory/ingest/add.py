@@ -211,13 +211,7 @@ def expand_paths(paths: Iterable[Path]) -> tuple[list[Path], list[Path]]:
     for path in paths:
         path = Path(path)
         if path.is_dir():
-            audio += sorted(
-                p
-                for p in path.rglob("*")
-                if p.is_file()
-                and p.suffix.lower() in AUDIO_SUFFIXES
-                and not any(part.startswith(".") for part in p.relative_to(path).parts)
-            )
+            audio += _audio_in_folder(path)
         elif (
             path.suffix.lower() in SIDECAR_SUFFIXES
             and path.is_file()
@@ -230,6 +224,35 @@ def expand_paths(paths: Iterable[Path]) -> tuple[list[Path], list[Path]]:
         else:
             audio.append(path)
     return list(dict.fromkeys(audio)), sidecars
+
+
+def _audio_in_folder(folder: Path) -> list[Path]:
+    """Audio files under ``folder``, in name order; hidden files and folders are skipped.
+
+    Links to folders are not followed (a link back up would never end), and a folder that
+    cannot be read stops the whole ``add`` with one line naming it, before anything is added:
+    a volunteer would otherwise not know which recordings were left out.
+    """
+
+    def unreadable(error: OSError) -> None:
+        name = readable(str(error.filename or folder))
+        raise LivingMemoryError(
+            f"{name}: cannot read this folder ({error.strerror or error}); nothing was added"
+        )
+
+    found = []
+    for parent, folders, files in os.walk(folder, onerror=unreadable):
+        folders[:] = [name for name in folders if not name.startswith(".")]
+        for name in files:
+            candidate = Path(parent, name)
+            if name.startswith(".") or candidate.suffix.lower() not in AUDIO_SUFFIXES:
+                continue
+            try:
+                if candidate.is_file():
+                    found.append(candidate)
+            except OSError as error:
+                unreadable(error)
+    return sorted(found)
 
 
 def _duplicate(path: Path, existing: dict) -> AddResult:
