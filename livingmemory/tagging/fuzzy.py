@@ -20,8 +20,8 @@ from dataclasses import dataclass
 from rapidfuzz.distance import Levenshtein
 from spacy.tokens import Doc
 
-from livingmemory.tagging.components import fold
 from livingmemory.tagging.gazetteer import Gazetteer
+from livingmemory.words import fold
 
 # Words after which a place name is expected, per language ("in" is "and" in Slovenian).
 PREPOSITIONS = {

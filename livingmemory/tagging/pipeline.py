@@ -24,10 +24,10 @@ from spacy.tokens import Doc
 from livingmemory.archive.store import Archive, utc_now
 from livingmemory.errors import InputError, LivingMemoryError
 from livingmemory.tagging import LanguagePipeline, pipeline_for, pipeline_version
-from livingmemory.tagging.components import fold, lemmatize_word
 from livingmemory.tagging.fuzzy import FuzzyPlaceSpotter
 from livingmemory.tagging.gazetteer import Gazetteer, load_gazetteer
 from livingmemory.transcription.quality import untrusted
+from livingmemory.words import fold, lemmatize_word
 
 METHOD_CONFIDENCE = {"gazetteer": 0.95, "model": 0.8, "rule": 0.75, "metadata": 0.95}
 
