@@ -40,6 +40,7 @@ ALLOWED: dict[str, set[str]] = {
         "speakers",
         "tagging",
         "timecodes",
+        "words",
     },
 }
 # the top: the public API, the CLI and the demo may use every stage
