@@ -1897,7 +1897,8 @@ def speakers_command(
     for column in ("speaker", "person", "recognised by", "similarity", "suggestion", "seconds",
                    "segments"):  # fmt: skip
         table.add_column(column)
-    how = {"voice": "stored voice", "role": "role", "manual": "correction", "none": "-"}
+    how = {"voice": "stored voice", "introduction": "said own name", "role": "role",
+           "manual": "correction", "none": "-"}  # fmt: skip
     for row in rows:
         similarity = row["similarity"]
         table.add_row(

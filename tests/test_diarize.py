@@ -202,6 +202,90 @@ def test_a_stored_voice_below_the_naming_threshold_is_only_a_suggestion() -> Non
     assert speakers.NAME_THRESHOLD > 0.72
 
 
+PEOPLE = [
+    speakers.Person(1, "Marija Košir", "narrator"),
+    speakers.Person(2, "Ana Zupan", "interviewer"),
+    speakers.Person(3, "Marija Novak", "other"),
+]
+
+
+@pytest.mark.parametrize(
+    "text, names",
+    [
+        ("Dober dan, jaz sem Ana Zupan in danes sva v Kranju.", ["Ana Zupan"]),
+        ("Ime mi je Ana.", ["Ana Zupan"]),
+        ("Sem Marija Kosir, rojena leta 1931.", ["Marija Košir"]),  # Whisper dropped the š
+        ("And I'm Ana, from Kranj originally.", ["Ana Zupan"]),
+        ("Ich heiße Marija Novak.", ["Marija Novak"]),
+        ("Sem Marija.", []),  # two Marijas: not told apart
+        ("Sem Marijina hči.", []),  # inflected: someone else
+        ("I'm Ana's sister.", []),  # possessive: someone else
+        ("i'm ana", []),  # a name is written with a capital
+        ("To je Ana Zupan, ki me je obiskala.", []),  # about someone, not an introduction
+        ("Jaz sem Janez Kranjc.", []),  # nobody of the metadata
+    ],
+)
+def test_introduced_finds_the_speakers_own_name(text: str, names: list[str]) -> None:
+    assert [p.name for p in speakers.introduced(text, PEOPLE)] == names
+
+
+def test_a_voice_that_says_its_name_is_that_person() -> None:
+    """On a call the roles are guesses: the voice that asks is taken for the interviewer.
+    A voice that introduces itself with a name of the metadata is that person (the shared
+    call: "And I'm Sheila ..." named right where the roles had swapped the two)."""
+    result = _result({"S1": 40.0, "S2": 30.0}, {"S1": [1, 0], "S2": [0, 1]})
+    people = PEOPLE[:2]
+    said = [_said("S1", "Kje ste se rodili?"), _said("S1", "Jaz sem Marija Košir."),
+            _said("S2", "V Kranju."), _said("S2", "Kaj pa vi?")]  # fmt: skip
+    by_role = {x.cluster: x for x in speakers.label_voices(result, said[::2], people)}
+    assert by_role["S1"].label == "Ana Zupan"  # the questions alone
+    labels = {x.cluster: x for x in speakers.label_voices(result, said, people)}
+    assert (labels["S1"].label, labels["S1"].method) == ("Marija Košir", "introduction")
+    assert (labels["S2"].label, labels["S2"].method) == ("Ana Zupan", "role")
+    # Two voices claiming one name: neither is named by it.
+    both = [*said, _said("S2", "Sem Marija Košir.")]
+    labels = {x.cluster: x for x in speakers.label_voices(result, both, people)}
+    assert {x.method for x in labels.values()} == {"role"}
+    # A voice that said its name gets no suggestion (Ana's print scores 0.6 against S1); a
+    # voice named by role keeps one that agrees (0.8 against S2), for a volunteer to confirm.
+    close = [speakers.Person(2, "Ana Zupan", "interviewer", np.array([0.6, 0.8]), "m"),
+             PEOPLE[0]]  # fmt: skip
+    labels = {x.cluster: x for x in speakers.label_voices(result, said, close)}
+    assert (labels["S1"].method, labels["S1"].suggestion) == ("introduction", None)
+    assert labels["S2"].label == "Ana Zupan"
+    assert labels["S2"].suggestion == (2, "Ana Zupan", pytest.approx(0.8))
+    # A stored voice above the naming threshold comes first.
+    stored = [speakers.Person(2, "Ana Zupan", "interviewer", np.array([0.3, 0.954]), "m"),
+              PEOPLE[0]]  # fmt: skip
+    labels = {x.cluster: x for x in speakers.label_voices(result, said, stored)}
+    assert (labels["S2"].label, labels["S2"].method) == ("Ana Zupan", "voice")
+    assert (labels["S1"].label, labels["S1"].method) == ("Marija Košir", "introduction")
+
+
+def test_a_print_made_of_role_guesses_only_suggests(archive_db: Path) -> None:
+    """A role guess is not evidence of who spoke: a print built from such voices alone
+    suggests ("morda ..."), however close; once a volunteer has named or confirmed one of the
+    person's voices, the print names."""
+    recording_id = _diarized_archive(archive_db)  # every voice named by role
+    # S2 is Ana's stored voice exactly; the questions alone would make S1 the interviewer.
+    result = _result({"S1": 30.0, "S2": 10.0}, {"S1": [0, 1, 0], "S2": [1, 0, 0]})
+    said = [_said("S1", "Kje ste se rodili?")]
+    with open_archive(archive_db) as archive:
+        people = speakers.people_for(archive, recording_id)
+        ana = {p.name: p for p in people}["Ana Zupan"]
+        assert ana.voice is not None and not ana.trusted
+        labels = {x.cluster: x for x in speakers.label_voices(result, said, people)}
+        assert (labels["S1"].label, labels["S1"].method) == ("Ana Zupan", "role")
+        assert labels["S2"].label == "Marija Košir"
+        assert labels["S2"].suggestion == (ana.id, "Ana Zupan", pytest.approx(1.0))
+        archive.db.execute("UPDATE speaker_voices SET method = 'manual' WHERE cluster = 'S2'")
+        people = speakers.people_for(archive, recording_id)
+        assert {p.name: p for p in people}["Ana Zupan"].trusted
+        labels = {x.cluster: x for x in speakers.label_voices(result, said, people)}
+        assert (labels["S2"].label, labels["S2"].method) == ("Ana Zupan", "voice")
+        assert labels["S1"].label == "Marija Košir"
+
+
 def test_a_stored_voice_never_merges_voices_the_diarizer_separated() -> None:
     """Two voices both close to one print: one may carry the name, never both."""
     result = _result({"S1": 30.0, "S2": 20.0}, {"S1": [1, 0.05, 0], "S2": [1, 0, 0.05]})

@@ -25,7 +25,7 @@ ALLOWED: dict[str, set[str]] = {
     "ingest": {"archive", "errors"},
     "search": {"archive", "errors", "timecodes", "words"},
     "transcription": {"archive", "errors", "ingest", "speakers"},
-    "speakers": {"archive", "errors"},
+    "speakers": {"archive", "errors", "words"},
     "tagging": {"archive", "errors", "transcription", "words"},
     "formats": {"archive", "errors", "timecodes"},
     "review": {"archive", "errors", "formats", "ingest", "tagging", "transcription"},

@@ -12,19 +12,26 @@ speaker changes and names each voice:
    unrelated real voices reach 0.68-0.79 against a print, so a lower score never names
    anyone silently. A stored voice never merges two voices the diarizer separated (it may
    only add one the clustering missed, :func:`livingmemory.speakers.diarize.split_known`);
-2. otherwise the **role heuristics**: the interviewer is the voice that asks the most
+2. a voice that **introduces itself** with a name of the metadata ("I'm Sheila", "Jaz sem
+   Marija", "Ich heiße Anna": :func:`introduced`), when no other voice says that name so;
+3. otherwise the **role heuristics**: the interviewer is the voice that asks the most
    questions per minute (ties: the one who speaks least), narrators are the voices that speak
    most, then any other people of the recording;
-3. voices left over are "Govorec 1", "Govorec 2"... (Slovenian first, like every label).
+4. voices left over are "Govorec 1", "Govorec 2"... (Slovenian first, like every label).
 
 Each voice is kept per recording in ``speaker_voices`` and averaged per person into
 ``voice_prints``; renaming or merging speakers (``livingmemory speakers ID``) updates both.
+A print *names* a voice only when it rests on evidence of who spoke: a volunteer's naming or
+confirmation, a self-introduction, or a voice a trusted print named (:data:`EVIDENCE`). A
+print built from role guesses alone only suggests: a guess that swapped two people once
+would otherwise name the wrong person in every later interview with the same voice.
 Voice prints are biometric data: they are private and never published (``publish`` builds
 the public database from a whitelist of tables that does not include them).
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, cast
@@ -34,6 +41,7 @@ import numpy as np
 from livingmemory.archive.segments import Segment
 from livingmemory.archive.store import Archive, current_user, utc_now
 from livingmemory.errors import LivingMemoryError, quoted
+from livingmemory.words import fold
 
 UNNAMED = "Govorec {}"  # "Speaker 1"
 MIN_SECONDS = 7.0  # shorter recordings are not diarized
@@ -42,6 +50,19 @@ MIN_SECONDS = 7.0  # shorter recordings are not diarized
 # the shared call): at NAME_THRESHOLD the measured false-accept rate is at most 1 %.
 NAME_THRESHOLD = 0.87
 SUGGEST_THRESHOLD = 0.5  # at or above: "morda ..." for a volunteer to confirm
+# How a voice was named, when that is evidence of who it is: a print resting on at least one
+# such voice may name; one made of role guesses only may suggest.
+EVIDENCE = ("manual", "introduction", "voice")
+# Words before a speaker's own name, in the archive's languages. Whisper capitalises names,
+# and the name must be one of the metadata's, whole (a possessive "Marija's" or an inflected
+# "Marijina" is somebody else's).
+INTRODUCTION_RE = re.compile(
+    r"(?:^|(?<=[\s,.!?;:\"'„“»«(—–-]))"
+    r"(?:i'?m|i am|my name is|my name's|jaz sem|sem|ime mi je|moje ime je|pišem se|"
+    r"kličejo me|ich bin|ich heiße|ich heisse|mein name ist|hier ist|hier spricht)"
+    r"\s+(?P<name>[^\W\d_][\w'’-]*(?:\s+[^\W\d_][\w'’-]*)?)",
+    re.IGNORECASE,
+)
 
 
 @dataclass(frozen=True)
@@ -87,6 +108,9 @@ class Person:
     role: str
     voice: np.ndarray | None = None
     model: str | None = None
+    # whether the stored voice rests on evidence (EVIDENCE), so that it may name, not only
+    # suggest; voices given directly (benchmarks, tests) are taken as evidence
+    trusted: bool = True
 
 
 @dataclass
@@ -94,7 +118,7 @@ class SpeakerLabel:
     cluster: str  # S1, S2... by speech time
     label: str  # the name segments carry
     person_id: int | None
-    method: str  # voice | role | none
+    method: str  # voice | introduction | role | none (manual: a volunteer's, later)
     similarity: float | None
     seconds: float
     voice: np.ndarray
@@ -216,15 +240,31 @@ def label_voices(
         person = known[index]
         if any(person.name == p.name for p, _, _ in chosen.values()):
             continue
-        if score < threshold:
+        if score < threshold or not person.trusted:
             if cluster not in suggestions and person.id is not None:
                 suggestions[cluster] = (person.id, person.name, round(score, 3))
             continue
         chosen[cluster] = (person, "voice", round(score, 3))
         used.add(index)
-    # 2. roles, for people of the recording not yet heard
+    # 2. voices that say who they are
     named = {p.name for p, _, _ in chosen.values()}
     waiting = [p for p in people if p.role != "known" and p.name not in named]
+    said: dict[str, set[str]] = {}  # person -> the voices introducing themselves as them
+    for segment in segments:
+        if segment.speaker is not None and segment.speaker in questions:
+            for person in introduced(segment.text, waiting):
+                said.setdefault(person.name, set()).add(segment.speaker)
+    claims: dict[str, list[Person]] = {}  # voice -> the people only it claims to be
+    for person in waiting:
+        voices = said.get(person.name, set())
+        if len(voices) == 1:
+            claims.setdefault(next(iter(voices)), []).append(person)
+    for cluster, claimed in claims.items():
+        if cluster not in chosen and len(claimed) == 1:
+            chosen[cluster] = (claimed[0], "introduction", None)
+    # 3. roles, for people of the recording not yet heard
+    named = {p.name for p, _, _ in chosen.values()}
+    waiting = [p for p in waiting if p.name not in named]
     rest = [c for c in clusters if c not in chosen]
     interviewers = [p for p in waiting if p.role == "interviewer"]
     narrators = [p for p in waiting if p.role == "narrator"]
@@ -240,6 +280,11 @@ def label_voices(
     by_speech = sorted(rest, key=lambda c: -seconds.get(c, 0.0))
     for person, cluster in zip(narrators + others + interviewers, by_speech, strict=False):
         chosen[cluster] = (person, "role", None)
+    for cluster, (_, method, _) in chosen.items():
+        # A voice that said its own name is asked no question. (A suggestion of the person
+        # a role guess gave the voice stays: confirming it is how a guess becomes evidence.)
+        if method == "introduction":
+            suggestions.pop(cluster, None)
     labels = []
     unnamed = 0
     for cluster in clusters:
@@ -257,6 +302,37 @@ def label_voices(
             )
         )  # fmt: skip
     return labels
+
+
+def introduced(text: str, people: Sequence[Person]) -> list[Person]:
+    """The people of ``people`` whom ``text`` introduces as its speaker ("I'm Sheila",
+    "Jaz sem Marija Košir", "Ich heiße Anna").
+
+    The words after the introduction must be a person's whole name or one part of it that
+    no other person shares (two Marijas: only "Marija Košir" tells them apart), written with
+    a capital. A part of a name must be a word of its own: "I'm Marija's daughter" and "sem
+    Marijina hči" introduce nobody."""
+    found: list[Person] = []
+    for match in INTRODUCTION_RE.finditer(text):
+        words = match.group("name").split()
+        if not words[0][:1].isupper():
+            continue
+        spoken = fold_name(" ".join(words))
+        first = fold_name(words[0])
+        whole = [p for p in people if fold_name(p.name) in (spoken, first)]
+        parts = [p for p in people if first in fold_name(p.name).split()]
+        for candidates in (whole, parts):
+            if len(candidates) == 1:
+                if candidates[0] not in found:
+                    found.append(candidates[0])
+                break
+    return found
+
+
+def fold_name(name: str) -> str:
+    """A name compared without case, diacritics ("Kosir": Whisper drops some) and extra
+    spaces."""
+    return " ".join(fold(name).split())
 
 
 def _cosine(a: np.ndarray, b: np.ndarray) -> float:
@@ -278,16 +354,24 @@ def people_for(archive: Archive, recording_id: int) -> list[Person]:
     above the 0.5 threshold), and on a public interview that published the name of a person
     known only from a restricted one.
     """
+    marks = ", ".join("?" * len(EVIDENCE))
     prints = {
-        row["person_id"]: (np.frombuffer(row["embedding"], np.float32), row["model"])
+        row["person_id"]: (
+            np.frombuffer(row["embedding"], np.float32),
+            row["model"],
+            bool(row["trusted"]),
+        )
         for row in archive.db.query(
-            "SELECT v.person_id, v.embedding, v.model FROM voice_prints v JOIN recording_people "
-            "rp ON rp.person_id = v.person_id WHERE rp.recording_id = ?",
-            [recording_id],
+            "SELECT v.person_id, v.embedding, v.model, EXISTS (SELECT 1 FROM speaker_voices s "
+            "JOIN transcripts t ON t.id = s.transcript_id WHERE s.person_id = v.person_id "
+            f"AND t.is_current = 1 AND s.method IN ({marks})) AS trusted "
+            "FROM voice_prints v JOIN recording_people rp ON rp.person_id = v.person_id "
+            "WHERE rp.recording_id = ?",
+            [*EVIDENCE, recording_id],
         )
     }
     return [
-        Person(row["id"], row["name"], row["role"], *prints.get(row["id"], (None, None)))
+        Person(row["id"], row["name"], row["role"], *prints.get(row["id"], (None, None, True)))
         for row in archive.people(recording_id)
     ]
 
