@@ -1906,7 +1906,7 @@ def speakers_command(
             row["person"] or "",
             how.get(row["method"] or "", row["method"] or ""),
             "" if similarity is None else f"{similarity:.2f}",
-            suggestion_text(row["suggestion"], row["suggestion_similarity"])
+            suggestion_text(row["suggestion"], row["suggestion_similarity"], row["label"])
             if row["suggestion"]
             else "",
             "" if row["seconds"] is None else f"{row['seconds']:.1f}",

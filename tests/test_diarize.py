@@ -199,6 +199,8 @@ def test_a_stored_voice_below_the_naming_threshold_is_only_a_suggestion() -> Non
     assert labels["S1"].suggestion == (1, "Ana Zupan", pytest.approx(0.72, abs=0.001))
     assert labels["S2"].suggestion is None  # 0.0: not even a suggestion
     assert speakers.suggestion_text("Ana Zupan", 0.72) == "morda Ana Zupan, 0.72"
+    agrees = speakers.suggestion_text("Ana Zupan", 0.95, "Ana Zupan")
+    assert agrees == "shranjeni glas se ujema, 0.95"
     assert speakers.NAME_THRESHOLD > 0.72
 
 

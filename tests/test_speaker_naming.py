@@ -173,6 +173,17 @@ def test_the_workspace_confirms_a_suggestion(
         done = client("POST", f"{page}/speakers", data={"csrftoken": token, "label": "Govorec 1"})
         assert done.status_code == 302, done.text
         assert "Predlogi govorcev" not in client("GET", page).text  # nothing left to confirm
+        # A voice named by role whose stored voice agrees (a print nobody confirmed yet):
+        # the volunteer is asked to confirm the name it has, not offered it as a new one.
+        with open_archive(archive_db) as archive:
+            archive.db.execute(
+                "UPDATE speaker_voices SET suggested_person_id = 1, suggested_similarity = 0.95 "
+                "WHERE cluster = 'S1'"
+            )
+            archive.db.conn.commit()
+        shown = client("GET", page).text
+        assert "Marija Košir — shranjeni glas se ujema, 0,95" in " ".join(shown.split())
+        assert "morda Marija Košir" not in shown and "Potrdi: Marija Košir" in shown
     finally:
         client.close()
     labels = {r["speaker"] for r in db_rows(archive_db, "SELECT speaker FROM segments")}

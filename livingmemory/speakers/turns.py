@@ -552,9 +552,12 @@ def rename_speaker(
     return changed
 
 
-def suggestion_text(name: str, similarity: float | None) -> str:
-    """How a suggestion reads to volunteers: "morda Ana Zupan, 0.72" ("perhaps")."""
-    return f"morda {name}" + (f", {similarity:.2f}" if similarity is not None else "")
+def suggestion_text(name: str, similarity: float | None, label: str | None = None) -> str:
+    """How a suggestion reads to volunteers: "morda Ana Zupan, 0.72" ("perhaps"); for a
+    voice already called ``name`` (a role guess the stored voice agrees with), "shranjeni
+    glas se ujema" ("the stored voice agrees"), for the volunteer to confirm."""
+    said = "shranjeni glas se ujema" if name == label else f"morda {name}"
+    return said + (f", {similarity:.2f}" if similarity is not None else "")
 
 
 def confirm_suggestion(archive: Archive, recording_id: int, label: str) -> tuple[str, str, int]:
