@@ -169,6 +169,7 @@ def test_the_workspace_confirms_a_suggestion(
         assert forged.status_code == 403  # no CSRF token
         shown = client("GET", page)
         assert "morda Ana Zupan, 0,72" in shown.text and "Potrdi: Ana Zupan" in shown.text
+        assert "Added by</span></dt><dd>," not in shown.text  # nobody recorded: no stray comma
         token = client.token(page)
         done = client("POST", f"{page}/speakers", data={"csrftoken": token, "label": "Govorec 1"})
         assert done.status_code == 302, done.text
