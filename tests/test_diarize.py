@@ -220,6 +220,8 @@ PEOPLE = [
         ("And I'm Ana, from Kranj originally.", ["Ana Zupan"]),
         ("Ich heiße Marija Novak.", ["Marija Novak"]),
         ("Sem Marija.", []),  # two Marijas: not told apart
+        ("Dober dan, sem Ana.", ["Ana Zupan"]),
+        ("Hvaležna sem Ana Zupan za pomoč.", []),  # "sem" after a word: grateful to her
         ("Sem Marijina hči.", []),  # inflected: someone else
         ("I'm Ana's sister.", []),  # possessive: someone else
         ("i'm ana", []),  # a name is written with a capital
@@ -229,6 +231,27 @@ PEOPLE = [
 )
 def test_introduced_finds_the_speakers_own_name(text: str, names: list[str]) -> None:
     assert [p.name for p in speakers.introduced(text, PEOPLE)] == names
+
+
+@pytest.mark.shared
+def test_real_slovenian_text_introduces_nobody() -> None:
+    """Ordinary Slovenian (the shared Gorenjska transcripts and the SSJ test set) never puts
+    a capitalised word where an introduction's name would be: "sem" as an auxiliary after a
+    word ("Hvaležna sem Lisl Cade") is not an introduction."""
+    from support import SHARED
+
+    text = SHARED / "data" / "text"
+    files = [p for p in sorted(text.glob("sl_*/**/*")) if p.is_file()] if text.is_dir() else []
+    if not files:
+        pytest.skip(f"shared Slovenian text not found at {text}")
+    names, sentences = [], 0
+    for path in files:
+        for line in path.read_text("utf-8", errors="replace").splitlines():
+            sentences += 1
+            names += [m.group("name") for m in speakers.INTRODUCTION_RE.finditer(line)
+                      if m.group("name")[:1].isupper()]  # fmt: skip
+    assert sentences > 10_000
+    assert names == []
 
 
 def test_a_voice_that_says_its_name_is_that_person() -> None:

@@ -56,10 +56,13 @@ EVIDENCE = ("manual", "introduction", "voice")
 # Words before a speaker's own name, in the archive's languages. Whisper capitalises names,
 # and the name must be one of the metadata's, whole (a possessive "Marija's" or an inflected
 # "Marijina" is somebody else's).
+# A bare Slovenian "sem" only opens a clause ("Dober dan, sem Ana"): after a word it is the
+# auxiliary of "Hvaležna sem Lisl Cade" (grateful to her), found in the shared Gorenjska text.
 INTRODUCTION_RE = re.compile(
-    r"(?:^|(?<=[\s,.!?;:\"'„“»«(—–-]))"
-    r"(?:i'?m|i am|my name is|my name's|jaz sem|sem|ime mi je|moje ime je|pišem se|"
+    r"(?:(?:^|(?<=[\s,.!?;:\"'„“»«(—–-]))"
+    r"(?:i'?m|i am|my name is|my name's|jaz sem|ime mi je|moje ime je|pišem se|"
     r"kličejo me|ich bin|ich heiße|ich heisse|mein name ist|hier ist|hier spricht)"
+    r"|(?:^|(?<=[,.!?;:\"„“»«(—–-]))\s*sem)"
     r"\s+(?P<name>[^\W\d_][\w'’-]*(?:\s+[^\W\d_][\w'’-]*)?)",
     re.IGNORECASE,
 )
