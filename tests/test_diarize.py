@@ -233,6 +233,31 @@ def test_introduced_finds_the_speakers_own_name(text: str, names: list[str]) -> 
     assert [p.name for p in speakers.introduced(text, PEOPLE)] == names
 
 
+@pytest.mark.parametrize(
+    "text, names",
+    [
+        ("I’m Anna, and this is my farm.", ["Anna Winter"]),  # a typographic apostrophe
+        ("Ich bin Anna Winter.", ["Anna Winter"]),
+        ("Ich heiße Eva.", ["Eva Schneider"]),
+        ("Wir haben uns im Keller versteckt.", []),  # "im" is "in the"
+        ("Im Winter war es kalt.", []),
+        ("Dann bin ich Schneider geworden, ich bin Schneider geworden.", []),  # a surname alone
+        ("Hier ist Anna geboren.", []),
+        ("Jaz sem Marija Košir.", ["Marija Košir"]),  # the whole name before "Marija"
+        ("Sem Marija.", ["Marija"]),
+    ],
+)
+def test_introductions_in_other_languages_and_names_within_names(
+    text: str, names: list[str]
+) -> None:
+    people = [speakers.Person(4, "Hans Keller", "narrator"),
+              speakers.Person(5, "Anna Winter", "interviewer"),
+              speakers.Person(6, "Eva Schneider", "other"),
+              speakers.Person(7, "Marija", "other"),
+              speakers.Person(8, "Marija Košir", "other")]  # fmt: skip
+    assert [p.name for p in speakers.introduced(text, people)] == names
+
+
 @pytest.mark.shared
 def test_real_slovenian_text_introduces_nobody() -> None:
     """Ordinary Slovenian (the shared Gorenjska transcripts and the SSJ test set) never puts

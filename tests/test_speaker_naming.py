@@ -189,3 +189,69 @@ def test_the_workspace_confirms_a_suggestion(
         client.close()
     labels = {r["speaker"] for r in db_rows(archive_db, "SELECT speaker FROM segments")}
     assert labels == {"Ana Zupan", "Marija Košir"}
+
+
+def test_confirming_a_swapped_guess_swaps_the_names_and_makes_evidence(archive_db: Path) -> None:
+    """The roles called the narrator's voice "Ana Zupan" and the interviewer's "Marija
+    Košir"; Ana's stored voice (role guesses only: it may not name) suggests her for the
+    second. Confirming swaps the two names (a merge would leave Marija unheard), and the
+    confirmed voice is evidence: Ana's print may name from now on, Marija's still not."""
+    from livingmemory.speakers import turns
+
+    with open_archive(archive_db) as archive:
+        recording_id = insert_recording(archive, narrators=["Marija Košir"])
+        ana = archive.db["people"].insert({"name": "Ana Zupan"}).last_pk
+        archive.db["recording_people"].insert(
+            {"recording_id": recording_id, "person_id": ana, "role": "interviewer"}
+        )
+        transcript_id, ids = insert_transcript(
+            archive, recording_id, ["Rodila sem se v Kranju.", "Kje pa?", "Na Primskovem."]
+        )
+        for segment_id, speaker in zip(ids, ["Ana Zupan", "Marija Košir", "Ana Zupan"],
+                                       strict=True):  # fmt: skip
+            archive.db["segments"].update(segment_id, {"speaker": speaker})
+        for cluster, label, person, suggested, vector in (
+            ("S1", "Ana Zupan", ana, None, [1.0, 0.0]),
+            ("S2", "Marija Košir", 1, ana, [0.0, 1.0]),
+        ):
+            archive.db["speaker_voices"].insert(
+                {"recording_id": recording_id, "transcript_id": transcript_id,
+                 "cluster": cluster, "label": label, "person_id": person, "method": "role",
+                 "seconds": 10.0, "model": "m", "suggested_person_id": suggested,
+                 "suggested_similarity": 0.97 if suggested else None,
+                 "embedding": np.array(vector, np.float32).tobytes()}
+            )  # fmt: skip
+        for person in (1, ana):
+            turns.update_voice_print(archive, person)
+        archive.db.conn.commit()
+        assert not any(p.trusted for p in turns.people_for(archive, recording_id))
+
+    done = run_cli("speakers", recording_id, "--confirm", "Marija Košir", "--archive", archive_db)
+    assert done.exit_code == 0, str(done)
+    speakers = [r["speaker"] for r in db_rows(archive_db, "SELECT speaker FROM segments "
+                                              "ORDER BY position")]  # fmt: skip
+    assert speakers == ["Marija Košir", "Ana Zupan", "Marija Košir"]
+    voices = db_rows(archive_db, "SELECT cluster, label, person_id, method FROM speaker_voices "
+                     "ORDER BY cluster")  # fmt: skip
+    assert voices == [
+        {"cluster": "S1", "label": "Marija Košir", "person_id": 1, "method": "role"},
+        {"cluster": "S2", "label": "Ana Zupan", "person_id": ana, "method": "manual"},
+    ]
+    assert len(db_rows(archive_db, "SELECT id FROM revisions")) == 2
+    with open_archive(archive_db) as archive:
+        people = {p.name: p for p in turns.people_for(archive, recording_id)}
+        assert people["Ana Zupan"].trusted and not people["Marija Košir"].trusted
+        # Ana's print is now her own voice (S2), not the narrator's.
+        assert people["Ana Zupan"].voice is not None
+        assert people["Ana Zupan"].voice.tolist() == pytest.approx([0.0, 1.0])
+        # A suggestion that agrees with the role's name, confirmed: evidence too.
+        archive.db.execute(
+            "UPDATE speaker_voices SET suggested_person_id = 1, suggested_similarity = 0.9 "
+            "WHERE cluster = 'S1'"
+        )
+        archive.db.conn.commit()
+    agreed = run_cli("speakers", recording_id, "--confirm", "Marija Košir", "--archive",
+                     archive_db)  # fmt: skip
+    assert agreed.exit_code == 0, str(agreed)
+    with open_archive(archive_db) as archive:
+        assert {p.name: p for p in turns.people_for(archive, recording_id)}["Marija Košir"].trusted

@@ -51,19 +51,22 @@ MIN_SECONDS = 7.0  # shorter recordings are not diarized
 NAME_THRESHOLD = 0.87
 SUGGEST_THRESHOLD = 0.5  # at or above: "morda ..." for a volunteer to confirm
 # How a voice was named, when that is evidence of who it is: a print resting on at least one
-# such voice may name; one made of role guesses only may suggest.
-EVIDENCE = ("manual", "introduction", "voice")
+# such voice (of its model, in any transcript: a confirmation outlives a re-transcription)
+# may name; one made of role guesses only may suggest. A voice a print named is not evidence
+# of its own: the print would vouch for itself.
+EVIDENCE = ("manual", "introduction")
 # Words before a speaker's own name, in the archive's languages. Whisper capitalises names,
 # and the name must be one of the metadata's, whole (a possessive "Marija's" or an inflected
 # "Marijina" is somebody else's).
 # A bare Slovenian "sem" only opens a clause ("Dober dan, sem Ana"): after a word it is the
 # auxiliary of "Hvaležna sem Lisl Cade" (grateful to her), found in the shared Gorenjska text.
+# "I'm" needs its apostrophe: German "im Keller" is "in the cellar".
 INTRODUCTION_RE = re.compile(
     r"(?:(?:^|(?<=[\s,.!?;:\"'„“»«(—–-]))"
-    r"(?:i'?m|i am|my name is|my name's|jaz sem|ime mi je|moje ime je|pišem se|"
-    r"kličejo me|ich bin|ich heiße|ich heisse|mein name ist|hier ist|hier spricht)"
+    r"(?:i['’]m|i am|my name is|my name['’]s|jaz sem|ime mi je|moje ime je|"
+    r"ich bin|ich heiße|ich heisse|mein name ist)"
     r"|(?:^|(?<=[,.!?;:\"„“»«(—–-]))\s*sem)"
-    r"\s+(?P<name>[^\W\d_][\w'’-]*(?:\s+[^\W\d_][\w'’-]*)?)",
+    r"\s+(?P<name>[^\W\d_][\w'’-]*(?:\s+[^\W\d_][\w'’-]*){0,2})",
     re.IGNORECASE,
 )
 
@@ -311,24 +314,27 @@ def introduced(text: str, people: Sequence[Person]) -> list[Person]:
     """The people of ``people`` whom ``text`` introduces as its speaker ("I'm Sheila",
     "Jaz sem Marija Košir", "Ich heiße Anna").
 
-    The words after the introduction must be a person's whole name or one part of it that
-    no other person shares (two Marijas: only "Marija Košir" tells them apart), written with
-    a capital. A part of a name must be a word of its own: "I'm Marija's daughter" and "sem
-    Marijina hči" introduce nobody."""
+    The words after the introduction, written with a capital, must be a person's whole name
+    (the longest that fits: "Marija Košir" before a "Marija" of the metadata) or a first name
+    no other person has (two Marijas: only the whole name tells them apart). A surname alone
+    is not enough ("ich bin Schneider geworden" is a trade), nor a possessive or an inflected
+    form ("I'm Marija's daughter", "sem Marijina hči")."""
     found: list[Person] = []
     for match in INTRODUCTION_RE.finditer(text):
         words = match.group("name").split()
         if not words[0][:1].isupper():
             continue
-        spoken = fold_name(" ".join(words))
-        first = fold_name(words[0])
-        whole = [p for p in people if fold_name(p.name) in (spoken, first)]
-        parts = [p for p in people if first in fold_name(p.name).split()]
-        for candidates in (whole, parts):
-            if len(candidates) == 1:
-                if candidates[0] not in found:
-                    found.append(candidates[0])
+        candidates: list[Person] = []
+        for count in range(len(words), 0, -1):
+            spoken = fold_name(" ".join(words[:count]))
+            candidates = [p for p in people if fold_name(p.name) == spoken]
+            if candidates:
                 break
+        if not candidates:
+            first = fold_name(words[0])
+            candidates = [p for p in people if fold_name(p.name).split()[:1] == [first]]
+        if len(candidates) == 1 and candidates[0] not in found:
+            found.append(candidates[0])
     return found
 
 
@@ -366,8 +372,8 @@ def people_for(archive: Archive, recording_id: int) -> list[Person]:
         )
         for row in archive.db.query(
             "SELECT v.person_id, v.embedding, v.model, EXISTS (SELECT 1 FROM speaker_voices s "
-            "JOIN transcripts t ON t.id = s.transcript_id WHERE s.person_id = v.person_id "
-            f"AND t.is_current = 1 AND s.method IN ({marks})) AS trusted "
+            "WHERE s.person_id = v.person_id AND s.model = v.model "
+            f"AND s.method IN ({marks})) AS trusted "
             "FROM voice_prints v JOIN recording_people rp ON rp.person_id = v.person_id "
             "WHERE rp.recording_id = ?",
             [*EVIDENCE, recording_id],
@@ -585,8 +591,58 @@ def confirm_suggestion(archive: Archive, recording_id: int, label: str) -> tuple
                 [transcript_id, label],
             )
         return label, label, 0
+    if speakers.get(suggestion, {}).get("method") == "role":
+        # The roles gave the suggested name to another voice: the two names were swapped.
+        return label, suggestion, swap_speakers(archive, recording_id, label, suggestion)
     merge = suggestion in speakers
     return label, suggestion, rename_speaker(archive, recording_id, label, suggestion, merge=merge)
+
+
+def swap_speakers(archive: Archive, recording_id: int, confirmed: str, guessed: str) -> int:
+    """Give voice ``confirmed`` the name ``guessed`` (a volunteer's confirmation) and the
+    voice the roles had called ``guessed`` the name ``confirmed`` had: the common mistake of
+    a role guess is a swap, and merging would leave one person unheard. Returns the number
+    of segments changed."""
+    transcript = archive.current_transcript(recording_id)
+    voice_transcript = _voice_transcript(archive, recording_id)
+    assert transcript is not None and voice_transcript is not None  # listed speakers exist
+    people = {name: _person_named(archive, recording_id, name) for name in (confirmed, guessed)}
+    with archive.db.atomic():
+        changed = archive.db.execute(
+            "UPDATE segments SET speaker = CASE speaker WHEN ? THEN ? ELSE ? END "
+            "WHERE transcript_id = ? AND speaker IN (?, ?)",
+            [confirmed, guessed, confirmed, transcript["id"], confirmed, guessed],
+        ).rowcount
+        voices = {
+            r["label"]: r["id"]
+            for r in archive.db.query(
+                "SELECT id, label FROM speaker_voices WHERE transcript_id = ? AND label IN (?, ?)",
+                [voice_transcript, confirmed, guessed],
+            )
+        }
+        for label, name, method in ((confirmed, guessed, "manual"), (guessed, confirmed, "role")):
+            if label in voices:
+                archive.db.execute(
+                    "UPDATE speaker_voices SET label = ?, person_id = ?, method = ?, "
+                    "similarity = NULL, suggested_person_id = NULL, suggested_similarity = NULL "
+                    "WHERE id = ?",
+                    [name, people[name], method, voices[label]],
+                )
+        for old, new in ((confirmed, guessed), (guessed, confirmed)):
+            archive.db.table("revisions").insert(
+                {
+                    "recording_id": recording_id,
+                    "transcript_id": transcript["id"],
+                    "old_speaker": old,
+                    "new_speaker": new,
+                    "author": current_user(),
+                    "created_at": utc_now(),
+                    "note": "speakers: swapped (a confirmed suggestion)",
+                }
+            )
+        for person_id in {p for p in people.values() if p}:
+            update_voice_print(archive, person_id)
+    return changed
 
 
 def correct_speakers(
