@@ -244,7 +244,9 @@ def _unknown_field(key: str, source: str | Path, allowed: Iterable[str]) -> Inpu
     # The hint names each field once, in English (the Slovenian names are aliases of them).
     known = ", ".join(sorted(set(FIELDS.get(name, name) for name in allowed)))
     hint = f" (did you mean {quoted(near[0])}?)" if near else f" (known fields: {known})"
-    return InputError(source, f"unknown field {quoted(key)}{hint}")
+    # The list of fields is long: a long unknown name is named by a shorter beginning, so
+    # the whole message stays one line a volunteer can read.
+    return InputError(source, f"unknown field {quoted(key, 30)}{hint}")
 
 
 def _people(value: Any, source: str | Path) -> tuple[Person, ...]:
