@@ -545,20 +545,26 @@ def rename_speaker(
                 "WHERE transcript_id = ? AND label = ?",
                 [new, person, voice_transcript, old],
             )
-        archive.db.table("revisions").insert(
-            {
-                "recording_id": recording_id,
-                "transcript_id": transcript["id"],
-                "old_speaker": old,
-                "new_speaker": new,
-                "author": current_user(),
-                "created_at": utc_now(),
-                "note": f"speakers: {'merged' if merge else 'renamed'} ({changed} segments)",
-            }
-        )
+        _revision(archive, transcript, old, new,
+                  f"speakers: {'merged' if merge else 'renamed'} ({changed} segments)")  # fmt: skip
         for person_id in touched | ({person} if person else set()):
             update_voice_print(archive, person_id)
     return changed
+
+
+def _revision(archive: Archive, transcript: dict[str, Any], old: str, new: str, note: str) -> None:
+    """One speaker correction in the revisions, with who made it and when."""
+    archive.db.table("revisions").insert(
+        {
+            "recording_id": transcript["recording_id"],
+            "transcript_id": transcript["id"],
+            "old_speaker": old,
+            "new_speaker": new,
+            "author": current_user(),
+            "created_at": utc_now(),
+            "note": note,
+        }
+    )
 
 
 def suggestion_text(name: str, similarity: float | None, label: str | None = None) -> str:
@@ -629,17 +635,7 @@ def swap_speakers(archive: Archive, recording_id: int, confirmed: str, guessed: 
                     [name, people[name], method, voices[label]],
                 )
         for old, new in ((confirmed, guessed), (guessed, confirmed)):
-            archive.db.table("revisions").insert(
-                {
-                    "recording_id": recording_id,
-                    "transcript_id": transcript["id"],
-                    "old_speaker": old,
-                    "new_speaker": new,
-                    "author": current_user(),
-                    "created_at": utc_now(),
-                    "note": "speakers: swapped (a confirmed suggestion)",
-                }
-            )
+            _revision(archive, transcript, old, new, "speakers: swapped (a confirmed suggestion)")
         for person_id in {p for p in people.values() if p}:
             update_voice_print(archive, person_id)
     return changed
