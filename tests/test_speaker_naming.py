@@ -13,36 +13,50 @@ from support import db_rows, insert_recording, insert_transcript, run_cli
 
 from livingmemory.archive.store import open_archive
 
+ANA = 2  # the person id Ana Zupan gets in _interview (Marija Košir, the narrator, is 1)
+
+
+def _interview(
+    archive_db: Path,
+    lines: list[tuple[str, str, bool]],
+    voices: list[tuple[str, str, int | None, float | None, list[float]]],
+) -> int:
+    """A recording of narrator Marija Košir (person 1) and interviewer Ana Zupan (person 2)
+    whose transcript says ``lines`` (text, speaker, overlapped), with diarized ``voices``
+    (cluster, label, person, similarity of a suggestion of Ana or None, vector), every one
+    named by role. Returns the recording id."""
+    with open_archive(archive_db) as archive:
+        recording_id = insert_recording(archive, narrators=["Marija Košir"])
+        ana = archive.db["people"].insert({"name": "Ana Zupan"}).last_pk
+        assert ana == ANA
+        archive.db["recording_people"].insert(
+            {"recording_id": recording_id, "person_id": ana, "role": "interviewer"}
+        )
+        transcript_id, ids = insert_transcript(archive, recording_id, [t for t, _, _ in lines])
+        for segment_id, (_, speaker, overlap) in zip(ids, lines, strict=True):
+            archive.db["segments"].update(segment_id, {"speaker": speaker, "overlap": int(overlap)})
+        for cluster, label, person, suggested, vector in voices:
+            archive.db["speaker_voices"].insert(
+                {"recording_id": recording_id, "transcript_id": transcript_id,
+                 "cluster": cluster, "label": label, "person_id": person, "method": "role",
+                 "seconds": 10.0, "model": "m",
+                 "suggested_person_id": ANA if suggested is not None else None,
+                 "suggested_similarity": suggested,
+                 "embedding": np.array(vector, np.float32).tobytes()}
+            )  # fmt: skip
+        archive.db.conn.commit()
+    return recording_id
+
 
 def _suggested_archive(archive_db: Path) -> int:
     """Two voices: Marija named by role; "Govorec 1" with a suggestion: Ana Zupan, 0.72.
     Ana's second segment is talked over by another voice."""
-    with open_archive(archive_db) as archive:
-        recording_id = insert_recording(archive, narrators=["Marija Košir"])
-        ana = archive.db["people"].insert({"name": "Ana Zupan"}).last_pk
-        archive.db["recording_people"].insert(
-            {"recording_id": recording_id, "person_id": ana, "role": "interviewer"}
-        )
-        transcript_id, ids = insert_transcript(
-            archive, recording_id, ["Kje ste se rodili?", "V Kranju.", "In potem?"]
-        )
-        for segment_id, speaker, overlap in zip(
-            ids, ["Govorec 1", "Marija Košir", "Govorec 1"], [0, 0, 1], strict=True
-        ):
-            archive.db["segments"].update(segment_id, {"speaker": speaker, "overlap": overlap})
-        for cluster, label, person, suggested in (
-            ("S1", "Marija Košir", 1, None),
-            ("S2", "Govorec 1", None, ana),
-        ):
-            archive.db["speaker_voices"].insert(
-                {"recording_id": recording_id, "transcript_id": transcript_id,
-                 "cluster": cluster, "label": label, "person_id": person, "method": "role",
-                 "seconds": 10.0, "model": "m", "suggested_person_id": suggested,
-                 "suggested_similarity": 0.72 if suggested else None,
-                 "embedding": np.array([1.0, 0.0], np.float32).tobytes()}
-            )  # fmt: skip
-        archive.db.conn.commit()
-    return recording_id
+    return _interview(
+        archive_db,
+        [("Kje ste se rodili?", "Govorec 1", False), ("V Kranju.", "Marija Košir", False),
+         ("In potem?", "Govorec 1", True)],
+        [("S1", "Marija Košir", 1, None, [1.0, 0.0]), ("S2", "Govorec 1", None, 0.72, [1.0, 0.0])],
+    )  # fmt: skip
 
 
 def test_a_suggestion_is_listed_and_confirmed_from_the_cli(archive_db: Path) -> None:
@@ -198,30 +212,14 @@ def test_confirming_a_swapped_guess_swaps_the_names_and_makes_evidence(archive_d
     confirmed voice is evidence: Ana's print may name from now on, Marija's still not."""
     from livingmemory.speakers import turns
 
+    recording_id = _interview(
+        archive_db,
+        [("Rodila sem se v Kranju.", "Ana Zupan", False), ("Kje pa?", "Marija Košir", False),
+         ("Na Primskovem.", "Ana Zupan", False)],
+        [("S1", "Ana Zupan", ANA, None, [1.0, 0.0]), ("S2", "Marija Košir", 1, 0.97, [0.0, 1.0])],
+    )  # fmt: skip
     with open_archive(archive_db) as archive:
-        recording_id = insert_recording(archive, narrators=["Marija Košir"])
-        ana = archive.db["people"].insert({"name": "Ana Zupan"}).last_pk
-        archive.db["recording_people"].insert(
-            {"recording_id": recording_id, "person_id": ana, "role": "interviewer"}
-        )
-        transcript_id, ids = insert_transcript(
-            archive, recording_id, ["Rodila sem se v Kranju.", "Kje pa?", "Na Primskovem."]
-        )
-        for segment_id, speaker in zip(ids, ["Ana Zupan", "Marija Košir", "Ana Zupan"],
-                                       strict=True):  # fmt: skip
-            archive.db["segments"].update(segment_id, {"speaker": speaker})
-        for cluster, label, person, suggested, vector in (
-            ("S1", "Ana Zupan", ana, None, [1.0, 0.0]),
-            ("S2", "Marija Košir", 1, ana, [0.0, 1.0]),
-        ):
-            archive.db["speaker_voices"].insert(
-                {"recording_id": recording_id, "transcript_id": transcript_id,
-                 "cluster": cluster, "label": label, "person_id": person, "method": "role",
-                 "seconds": 10.0, "model": "m", "suggested_person_id": suggested,
-                 "suggested_similarity": 0.97 if suggested else None,
-                 "embedding": np.array(vector, np.float32).tobytes()}
-            )  # fmt: skip
-        for person in (1, ana):
+        for person in (1, ANA):
             turns.update_voice_print(archive, person)
         archive.db.conn.commit()
         assert not any(p.trusted for p in turns.people_for(archive, recording_id))
@@ -235,7 +233,7 @@ def test_confirming_a_swapped_guess_swaps_the_names_and_makes_evidence(archive_d
                      "ORDER BY cluster")  # fmt: skip
     assert voices == [
         {"cluster": "S1", "label": "Marija Košir", "person_id": 1, "method": "role"},
-        {"cluster": "S2", "label": "Ana Zupan", "person_id": ana, "method": "manual"},
+        {"cluster": "S2", "label": "Ana Zupan", "person_id": ANA, "method": "manual"},
     ]
     assert len(db_rows(archive_db, "SELECT id FROM revisions")) == 2
     with open_archive(archive_db) as archive:
